@@ -1,0 +1,44 @@
+# The two README commands: `make demo` and `make test`. Both set up everything they need.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-0.1.0
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
+
+.PHONY: demo test lint bench system-deps venv clean
+
+demo: venv system-deps
+	$(PY) demos/neuron.py
+
+test: venv system-deps
+	$(PY) -m pytest
+
+lint: venv
+	$(PY) -m ruff check .
+
+bench: venv
+	$(PY) benchmarks/run.py
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "chainrule needs Python >= 3.10"'
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+		echo "python venv support is missing: installing python3-venv"; \
+		$(APT) update -qq && $(APT) install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+# System programs: graphviz's `dot` (rendering) and Debian's Chromium (browser tests).
+system-deps:
+	@missing=""; \
+	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing system packages:$$missing"; \
+		$(APT) update -qq && $(APT) install -y -qq $$missing fonts-dejavu-core >/dev/null; \
+	fi
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .hypothesis build *.egg-info

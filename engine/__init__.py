@@ -1,0 +1,71 @@
+"""chainrule.engine: a scalar autograd engine you can see, step through and trust.
+
+>>> from chainrule.engine import Value
+>>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
+>>> c = (a * b + a.tanh()) ** 2
+>>> c.backward()
+"""
+
+from .autograd import grad, gradients
+from .errors import (
+    ChainruleError,
+    DivisionByZeroError,
+    DomainError,
+    GradientError,
+    NonFiniteError,
+    NumericOverflowError,
+    OperandTypeError,
+)
+from .functional import (
+    abs,
+    cos,
+    exp,
+    leaky_relu,
+    log,
+    log1p,
+    log_sigmoid,
+    power,
+    relu,
+    sigmoid,
+    sin,
+    softplus,
+    sqrt,
+    tanh,
+)
+from .graph import topological_order
+from .primitives import PRIMITIVES, Primitive
+from .value import Value, is_recording, no_grad, scope
+
+__all__ = [
+    "PRIMITIVES",
+    "ChainruleError",
+    "DivisionByZeroError",
+    "DomainError",
+    "GradientError",
+    "NonFiniteError",
+    "NumericOverflowError",
+    "OperandTypeError",
+    "Primitive",
+    "Value",
+    "abs",
+    "cos",
+    "exp",
+    "grad",
+    "gradients",
+    "is_recording",
+    "leaky_relu",
+    "log",
+    "log1p",
+    "log_sigmoid",
+    "no_grad",
+    "power",
+    "relu",
+    "scope",
+    "sigmoid",
+    "sin",
+    "softplus",
+    "sqrt",
+    "tanh",
+    "topological_order",
+]
+__version__ = "0.1.0"

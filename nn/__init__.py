@@ -1,0 +1,1 @@
+"""chainrule.nn: neurons, layers and MLPs built on chainrule.engine.Value."""
