@@ -34,7 +34,7 @@ from .functional import (
 )
 from .graph import topological_order
 from .primitives import PRIMITIVES, Primitive
-from .value import Value, is_recording, no_grad, scope
+from .value import Value, constant, is_recording, no_grad, scope
 
 __all__ = [
     "PRIMITIVES",
@@ -48,6 +48,7 @@ __all__ = [
     "Primitive",
     "Value",
     "abs",
+    "constant",
     "cos",
     "exp",
     "grad",

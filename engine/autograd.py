@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import GradientError, OperandTypeError
 from .graph import topological_order
-from .value import Value, as_float, describe
+from .value import Value, as_float, constant, describe
 
 
 def gradients(
@@ -29,7 +29,14 @@ def gradients(
     for w in wrt:
         if not isinstance(w, Value):
             raise OperandTypeError(f"gradients: wrt must hold Values, got {type(w).__name__}")
-    as_operand = (lambda node: node) if create_graph else (lambda node: node.data)
+    if create_graph:
+        # Constants enter local derivatives as plain numbers, so that what is built from them
+        # (the exponent y - 1 in d/dx x**y) stays constant and is not differentiated.
+        def as_operand(node: Value) -> Any:
+            return node.data if node.is_constant else node
+    else:
+        def as_operand(node: Value) -> Any:
+            return node.data
     grads: dict[Value, Any] = {root: 1.0}
     for node in reversed(topological_order(root)):
         upstream = grads.get(node)
@@ -38,7 +45,7 @@ def gradients(
         inputs = node.inputs
         operands = [as_operand(i) for i in inputs]
         operands.append(as_operand(node))
-        for input_node, derivative in zip(inputs, node.primitive.derivatives):
+        for input_node, derivative in zip(inputs, node.primitive.derivatives, strict=True):
             if input_node.is_constant:
                 continue
             try:
@@ -57,7 +64,7 @@ def gradients(
         if value - value:
             raise GradientError(f"gradients: the gradient with respect to {describe(w)} is {value}")
         if create_graph:
-            results.append(g if isinstance(g, Value) else Value(g))
+            results.append(g if isinstance(g, Value) else constant(g))
         else:
             results.append(float(g))
     return results
@@ -80,16 +87,27 @@ def grad(f: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
             raise OperandTypeError(f"grad: argnum {argnum} but only {len(args)} argument(s)")
         x = args[argnum]
         nested = isinstance(x, Value)
-        variable = x if nested else Value(as_float(x, "grad: argument"))
-        arguments = (*args[:argnum], variable, *args[argnum + 1 :])
-        output = f(*arguments)
+        variable = x if nested else Value(as_float(x, "grad", " argument"))
+        output = f(*args[:argnum], variable, *args[argnum + 1 :])
         if not isinstance(output, Value):
             # f did not use its argument in a recorded operation (a constant function).
-            as_float(output, "grad: f's result")
-            return Value(0.0) if nested else 0.0
-        (result,) = gradients(output, [variable], create_graph=nested)
-        return result
+            as_float(output, "grad", " result of f")
+            return constant(0.0) if nested else 0.0
+        # Always build the gradient's own graph: f may close over Values of an enclosing
+        # grad (grad(lambda x: x * grad(lambda y: x * y)(3.0))), and the derivative must stay
+        # a function of them.
+        (result,) = gradients(output, [variable], create_graph=True)
+        if nested or _depends_on_other_variables(result, variable):
+            return result
+        return result.data
 
     derivative.__name__ = f"grad_{getattr(f, '__name__', 'f')}"
     derivative.__doc__ = f"Derivative of {getattr(f, '__name__', 'f')} (argument {argnum})."
     return derivative
+
+
+def _depends_on_other_variables(result: Value, variable: Value) -> bool:
+    return any(
+        node.is_leaf and not node.is_constant and node is not variable
+        for node in topological_order(result)
+    )

@@ -121,10 +121,10 @@ def leaky_relu(x, slope=0.01):  # type: ignore[no-untyped-def]
 
 
 @overload
-def abs(x: Value) -> Value: ...  # noqa: A001 - mirrors the built-in on purpose
+def abs(x: Value) -> Value: ...
 @overload
-def abs(x: Number) -> float: ...  # noqa: A001
-def abs(x):  # type: ignore[no-untyped-def]  # noqa: A001
+def abs(x: Number) -> float: ...
+def abs(x):  # type: ignore[no-untyped-def]
     """Absolute value; its derivative at 0 is 0, as in PyTorch."""
     return ABS(x)
 

@@ -57,7 +57,7 @@ class Primitive:
 
     def write(self, *operands: object) -> str:
         """This operation applied to ``operands``, as text: ``MUL.write("a", "b") == "a * b"``."""
-        return self.notation.format(**dict(zip(self.input_names, map(str, operands))))
+        return self.notation.format(**dict(zip(self.input_names, map(str, operands), strict=True)))
 
     def derivative_formula(self, index: int) -> str:
         """The human formula of one local derivative, e.g. ``d/dx tanh(x) = 1 - tanh(x)^2``."""

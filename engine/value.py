@@ -22,10 +22,10 @@ from .graph import topological_order
 from .primitives import (
     ABS,
     ADD,
-    FORWARD_ERRORS,
     COS,
     DIV,
     EXP,
+    FORWARD_ERRORS,
     LEAKY_RELU,
     LOG,
     LOG1P,
@@ -43,7 +43,7 @@ from .primitives import (
     Primitive,
 )
 
-Number = Union[int, float]
+Number = int | float
 Operand = Union["Value", int, float]
 
 _recording = True  # switched off by no_grad(); module-global, not thread-local
@@ -82,7 +82,7 @@ class Value:
     (-2.9293466223161, 2.0)
     """
 
-    __slots__ = ("data", "grad", "label", "scope", "_op", "_a", "_b")
+    __slots__ = ("_a", "_b", "_op", "data", "grad", "label", "scope")
 
     data: float
     grad: float
@@ -258,7 +258,7 @@ class Value:
             if node._a is None:
                 previous_leaf_grads.append((node, node.grad))
             node.grad = 0.0
-        self.grad = as_float(gradient, "backward: gradient")
+        self.grad = as_float(gradient, "backward", " gradient")
         try:
             _propagate(order)
         except GradientError:
@@ -359,6 +359,11 @@ def _operand(op: Primitive, other: object) -> Value:
     if isinstance(other, Value):
         return other
     return _node(as_float(other, op.name, " operand"), CONSTANT, None, None)
+
+
+def constant(number: Number) -> Value:
+    """A Value that is a fixed number: no gradient is ever computed for it."""
+    return _node(as_float(number, "constant"), CONSTANT, None, None)
 
 
 def _data(x: object) -> float:

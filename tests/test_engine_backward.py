@@ -1,0 +1,210 @@
+"""backward() semantics (PyTorch's where there is a choice), no_grad, detach, grad of grad."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+
+from chainrule.engine import (
+    GradientError,
+    Value,
+    cos,
+    exp,
+    grad,
+    gradients,
+    is_recording,
+    log,
+    no_grad,
+    scope,
+    sigmoid,
+    sin,
+    tanh,
+)
+
+from gradcheck import assert_gradient_close, central_difference
+from strategies import reals
+
+
+def test_the_readme_example() -> None:
+    a = Value(2.0, label="a")
+    b = Value(-3.0, label="b")
+    c = (a * b + a.tanh()) ** 2
+    c.backward()
+    inner = 2.0 * -3.0 + math.tanh(2.0)
+    assert c.data == pytest.approx(inner**2)
+    assert a.grad == pytest.approx(2 * inner * (-3.0 + 1 - math.tanh(2.0) ** 2))
+    assert b.grad == pytest.approx(2 * inner * 2.0)
+
+
+class TestRepeatedBackward:
+    def test_leaf_gradients_accumulate_exactly(self) -> None:
+        a = Value(2.0)
+        c = a * a + a
+        c.backward()
+        assert a.grad == 5.0
+        c.backward()
+        assert a.grad == 10.0  # micrograd gives 14: its intermediate grads are not reset
+
+    @given(reals(-3.0, 3.0), reals(-3.0, 3.0))
+    def test_calling_twice_gives_exactly_double(self, x: float, y: float) -> None:
+        a, b = Value(x), Value(y)
+        out = (a * b).tanh() * a + b.sin() * b
+        out.backward()
+        first = (a.grad, b.grad)
+        out.backward()
+        assert (a.grad, b.grad) == (2 * first[0], 2 * first[1])
+
+    def test_intermediate_gradients_are_recomputed_from_zero_and_kept(self) -> None:
+        a = Value(2.0)
+        square = a * a
+        c = square + a
+        c.backward()
+        c.backward()
+        assert square.grad == 1.0
+        assert c.grad == 1.0
+
+    def test_zero_grad_resets_the_whole_graph(self) -> None:
+        a = Value(2.0)
+        c = a * a + a
+        c.backward()
+        c.zero_grad()
+        assert a.grad == 0.0 and c.grad == 0.0
+        c.backward()
+        assert a.grad == 5.0
+
+    def test_seed_gradient(self) -> None:
+        a = Value(3.0)
+        (a * a).backward(gradient=0.5)
+        assert a.grad == 3.0
+
+    def test_backward_of_a_leaf(self) -> None:
+        a = Value(3.0)
+        a.backward()
+        a.backward()
+        assert a.grad == 2.0
+
+    def test_constants_get_no_gradient(self) -> None:
+        x = Value(-2.0)
+        y = x**2 * 3 + 1
+        y.backward()
+        constants = [n for n in (y.inputs[1], y.inputs[0].inputs[1]) if n.is_constant]
+        assert len(constants) == 2 and all(c.grad == 0.0 for c in constants)
+        assert x.grad == -12.0
+
+
+class TestGradientErrors:
+    def test_infinite_local_derivative_names_the_node_and_leaves_grads_untouched(self) -> None:
+        x = Value(0.0, label="x")
+        x.grad = 7.0
+        y = x.sqrt()
+        y.label = "root"
+        with pytest.raises(GradientError, match=r"'root' \(sqrt, data=0.0\).*infinite or undefined"):
+            y.backward()
+        assert x.grad == 7.0
+
+    def test_a_gradient_that_overflows_to_infinity_is_caught(self) -> None:
+        x = Value(1e-200, label="tiny")
+        y = x * 1e200 * 1e200  # every value is finite (at most 1e200); dy/dx = 1e400 is not
+        with pytest.raises(GradientError, match=r"gradient of 'tiny'.*became inf"):
+            y.backward()
+        assert x.grad == 0.0 and y.grad == 0.0
+
+    def test_a_derivative_that_divides_by_zero_is_reported_with_its_inputs(self) -> None:
+        x = Value(1e-200)
+        with pytest.raises(GradientError, match=r"div node.*1.0 / 1e-200"):
+            (1.0 / x).backward()
+
+    def test_exponent_gradient_of_a_negative_base_is_undefined(self) -> None:
+        x, n = Value(-2.0), Value(2.0, label="n")
+        y = x**n
+        assert y.data == 4.0
+        with pytest.raises(GradientError, match=r"pow.*-2.0 \*\* 2.0.*log\(-2.0\)"):
+            y.backward()
+
+    def test_a_constant_exponent_needs_no_log_of_the_negative_base(self) -> None:
+        x = Value(-2.0)
+        (x**2).backward()
+        assert x.grad == -4.0
+
+
+class TestRecordingSwitches:
+    def test_no_grad_records_nothing_and_restores_recording(self) -> None:
+        x = Value(2.0)
+        with no_grad():
+            assert not is_recording()
+            y = x * 3 + 1
+        assert is_recording()
+        assert y.is_leaf and y.inputs == () and y.op is None and y.data == 7.0
+        y.backward()
+        assert x.grad == 0.0
+
+    def test_no_grad_is_restored_after_an_exception(self) -> None:
+        with pytest.raises(RuntimeError), no_grad():
+            raise RuntimeError
+        assert is_recording()
+
+    def test_detach_cuts_the_history(self) -> None:
+        x = Value(2.0, label="x")
+        d = (x * 3).detach()
+        assert d.is_leaf and d.data == 6.0
+        (d * x).backward()
+        assert x.grad == 6.0 and d.grad == 2.0
+
+    def test_scope_tags_new_values(self) -> None:
+        with scope("layer0"), scope("neuron1"):
+            w = Value(1.0)
+            y = w * 2
+        assert w.scope == y.scope == ("layer0", "neuron1")
+        assert (y + 1).scope == ()
+
+
+class TestGradAsAFunction:
+    @given(reals(-5.0, 5.0))
+    def test_second_derivatives(self, x: float) -> None:
+        assert grad(grad(sin))(x) == pytest.approx(-math.sin(x), abs=1e-12)
+        assert grad(grad(cos))(x) == pytest.approx(-math.cos(x), abs=1e-12)
+        assert grad(grad(exp))(x) == pytest.approx(math.exp(x), rel=1e-12)
+        assert grad(grad(lambda v: v**3))(x) == pytest.approx(6 * x, abs=1e-12)
+        t = math.tanh(x)
+        assert grad(grad(tanh))(x) == pytest.approx(-2 * t * (1 - t * t), abs=1e-12)
+        s = 1 / (1 + math.exp(-x))
+        assert grad(grad(sigmoid))(x) == pytest.approx(s * (1 - s) * (1 - 2 * s), abs=1e-12)
+
+    @given(reals(0.1, 10.0))
+    def test_third_derivative_of_log(self, x: float) -> None:
+        assert grad(grad(grad(log)))(x) == pytest.approx(2 / x**3, rel=1e-10)
+
+    @given(reals(-2.0, 2.0), reals(-2.0, 2.0))
+    def test_grad_of_a_two_argument_function(self, x: float, y: float) -> None:
+        def f(a, b):  # type: ignore[no-untyped-def]
+            return tanh(a * b) + a * a * b
+
+        d_dy = grad(f, argnum=1)
+        numeric = central_difference(lambda t: f(x, t), y)
+        assert_gradient_close(d_dy(x, y), numeric, "df/dy")
+        mixed = grad(lambda a: d_dy(a, y))(x)  # d2f / dx dy
+        assert_gradient_close(mixed, central_difference(lambda t: d_dy(t, y), x), "d2f/dxdy")
+
+    def test_nested_grad_that_closes_over_the_outer_variable(self) -> None:
+        # d/dx [x * d/dy (x * y)] = d/dx [x * x] = 2x: the inner gradient must stay a function
+        # of the outer x (the "perturbation confusion" trap).
+        f = grad(lambda x: x * grad(lambda y: x * y)(3.0))
+        assert f(5.0) == 10.0
+
+    def test_grad_of_a_constant_function_is_zero(self) -> None:
+        assert grad(lambda x: 4.0)(1.0) == 0.0
+        assert grad(grad(lambda x: x + 1))(1.0) == 0.0
+
+    def test_gradients_with_create_graph_returns_values(self) -> None:
+        x = Value(2.0)
+        (g,) = gradients(x * x * x, [x], create_graph=True)
+        assert isinstance(g, Value) and g.data == 12.0
+        (h,) = gradients(g, [x])
+        assert h == 12.0
+        assert x.grad == 0.0
+
+    def test_gradient_wrt_an_unrelated_value_is_zero(self) -> None:
+        x, y = Value(1.0), Value(2.0)
+        assert gradients(x * 3, [x, y]) == [3.0, 0.0]
