@@ -7,6 +7,7 @@
 """
 
 from .autograd import grad, gradients
+from .draw import draw, render_text
 from .errors import (
     ChainruleError,
     DivisionByZeroError,
@@ -50,6 +51,7 @@ __all__ = [
     "abs",
     "constant",
     "cos",
+    "draw",
     "exp",
     "grad",
     "gradients",
@@ -61,6 +63,7 @@ __all__ = [
     "no_grad",
     "power",
     "relu",
+    "render_text",
     "scope",
     "sigmoid",
     "sin",
