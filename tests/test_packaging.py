@@ -1,0 +1,56 @@
+"""The built wheel: chainrule.engine and chainrule.nn, their data files, nothing generic."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(ROOT)],
+        check=True, capture_output=True,
+    )
+    (wheel,) = out.glob("chainrule-0.1.0-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        return set(archive.namelist())
+
+
+def test_every_source_file_is_packaged_under_chainrule(wheel_names: set[str]) -> None:
+    for folder in ("engine", "nn"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                relative = path.relative_to(ROOT / folder).as_posix()
+                assert f"chainrule/{folder}/{relative}" in wheel_names, relative
+
+
+def test_nothing_generic_at_the_top_of_site_packages(wheel_names: set[str]) -> None:
+    tops = {name.split("/")[0] for name in wheel_names}
+    assert tops == {"chainrule", "chainrule-0.1.0.dist-info"}
+
+
+def test_typed_and_with_a_console_script(wheel_names: set[str]) -> None:
+    assert {"chainrule/engine/py.typed", "chainrule/nn/py.typed"} <= wheel_names
+    assert "chainrule-0.1.0.dist-info/entry_points.txt" in wheel_names
+
+
+def test_engine_never_imports_nn() -> None:
+    for path in (ROOT / "engine").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                modules = [("." * node.level) + (node.module or "")]
+            else:
+                continue
+            for module in modules:
+                assert not module.startswith(("chainrule.nn", "..nn", "...nn")), (path, module)

@@ -1,0 +1,58 @@
+"""The README stays true: its two commands, its example's printed output, its operation table."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+from chainrule.engine import PRIMITIVES
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def code_blocks(text: str) -> list[tuple[str, str]]:
+    return re.findall(r"```(\w*)\n(.*?)```", text, flags=re.S)
+
+
+def operations_table() -> str:
+    """The README's operation table, rendered from the primitive table itself."""
+    rows = ["| operation | written | local derivative(s) |", "|---|---|---|"]
+    for name, primitive in PRIMITIVES.items():
+        written = primitive.write(*primitive.input_names)
+        derivatives = "<br>".join(
+            f"d/d{v} = {f}" for v, f in zip(primitive.input_names, primitive.formulas, strict=True)
+        )
+        rows.append(f"| `{name}` | `{written}` | {derivatives} |")
+    return "\n".join(rows)
+
+
+def test_readme_starts_with_exactly_the_two_make_commands() -> None:
+    first_language, first_block = code_blocks(README)[0]
+    commands = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
+    assert first_language == "bash"
+    assert commands == ["make demo", "make test"]
+    assert README.index("```") < README.index("\n## ")  # before any section
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^demo:", makefile, flags=re.M) and re.search(r"^test:", makefile, flags=re.M)
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_first_example_prints_what_the_readme_says() -> None:
+    blocks = code_blocks(README)
+    index = next(i for i, (lang, code) in enumerate(blocks) if lang == "python")
+    program, (_, expected) = blocks[index][1], blocks[index + 1]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(program, "README.md", "exec"), {})  # the README's own trusted example
+    assert printed.getvalue().strip() == expected.strip()
+
+
+def test_operation_table_matches_the_primitive_table() -> None:
+    match = re.search(r"<!-- operations:start -->\n(.*?)\n<!-- operations:end -->", README, re.S)
+    assert match, "README.md lacks the operations table markers"
+    assert match.group(1).strip() == operations_table(), (
+        "README's operation table is out of date; expected:\n" + operations_table()
+    )
