@@ -1,0 +1,163 @@
+"""The ``chainrule`` console command.
+
+    chainrule explain "sigmoid(w1*x1 + w2*x2 + b)" x1=0.8 x2=0.6 w1=0.5 w2=0.7 b=0.1 --html steps.html
+
+prints the forward and backward passes step by step and writes the requested files. Every
+problem with the input is reported as one line on stderr with exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from .errors import ChainruleError
+from .graph import topological_order
+from .value import Value
+
+EXIT_USAGE = 2
+
+EXAMPLE = (
+    'chainrule explain "sigmoid(w1*x1 + w2*x2 + b)" x1=0.8 x2=0.6 w1=0.5 w2=0.7 b=0.1 '
+    "--html steps.html"
+)
+
+
+class UsageError(Exception):
+    """A problem to report in one line (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the usage block and exits; one line is easier to read and to test.
+    def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments: -"):
+            message += " (an EXPR that starts with '-' needs '--' before it: explain -- EXPR ...)"
+        raise UsageError(message)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="chainrule",
+        description="chainrule: backpropagation you can see, step through and trust.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    explain = commands.add_parser(
+        "explain",
+        help="show the forward and backward passes of an expression step by step",
+        description=(
+            "Show the forward and backward passes of EXPR step by step, with the chain rule in "
+            "numbers, and check every gradient by finite differences. EXPR may use numbers, "
+            "names, + - * / ** and chainrule's functions (exp log log1p sqrt tanh sigmoid "
+            "softplus log_sigmoid relu leaky_relu abs sin cos). If EXPR starts with '-', put "
+            f"'--' before it. Example: {EXAMPLE}"
+        ),
+    )
+    explain.add_argument("expression", metavar="EXPR", help="the expression, quoted")
+    explain.add_argument(
+        "assignments", metavar="NAME=VALUE", nargs="*", help="a value for each name in EXPR"
+    )
+    explain.add_argument("--html", metavar="FILE", type=Path,
+                         help="write the interactive step-by-step page (one offline HTML file)")
+    explain.add_argument("--md", metavar="FILE", type=Path, help="write the steps as Markdown")
+    explain.add_argument("--svg", metavar="FILE", type=Path,
+                         help="write the graph picture (needs graphviz's dot)")
+    explain.add_argument("--lr", metavar="LR", type=float,
+                         help="also show one gradient-descent step w <- w - LR * grad")
+    explain.add_argument("--params", metavar="NAMES",
+                         help="comma-separated names updated by --lr (default: every name)")
+    explain.add_argument("--quiet", "-q", action="store_true",
+                         help="do not print the steps (only write the files)")
+    return parser
+
+
+def _explain(args: argparse.Namespace) -> None:
+    import math
+    import shutil
+
+    from .explain import walkthrough
+    from .explain.expression import ExpressionError, parse_assignment, parse_expression
+
+    values: dict[str, float] = {}
+    for text in args.assignments:
+        name, value = parse_assignment(text)
+        if name in values:
+            raise ExpressionError(f"{name} is given more than once")
+        values[name] = value
+    if args.lr is not None and not math.isfinite(args.lr):
+        raise UsageError(f"--lr must be a finite number, got {args.lr}")
+    root = parse_expression(args.expression, values)
+    parameters = None
+    if args.params is not None:
+        if args.lr is None:
+            raise UsageError("--params needs --lr")
+        names = [name.strip() for name in args.params.split(",") if name.strip()]
+        leaves = {node.label: node for node in _leaves(root)}
+        unknown = [name for name in names if name not in leaves]
+        if unknown or not names:
+            raise UsageError(f"--params: {', '.join(unknown) or 'no names'}: not a name of EXPR")
+        parameters = [leaves[name] for name in names]
+    wants_picture = args.html is not None or args.svg is not None
+    if args.svg is not None and shutil.which("dot") is None:
+        raise UsageError(
+            "--svg needs graphviz's dot program, which is not installed "
+            "(Debian/Ubuntu: sudo apt-get install graphviz)"
+        )
+    w = walkthrough(root, lr=args.lr, parameters=parameters, title=f"Backpropagation through "
+                    f"{args.expression.strip()}", picture=wants_picture)
+    if not args.quiet:
+        sys.stdout.write(w.text())
+    if args.svg is not None:
+        if w.svg is None:
+            raise UsageError(f"cannot write {args.svg}: {w.graph_note}")
+        _write(args.svg, w.svg)
+    if args.md is not None:
+        _write(args.md, w.markdown())
+    if args.html is not None:
+        _write(args.html, w.html())
+        if w.svg is None:
+            print(f"chainrule explain: note: {w.graph_note}", file=sys.stderr)
+
+
+def _leaves(root: Value) -> list[Value]:
+    return [node for node in topological_order(root) if node.is_leaf and not node.is_constant]
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``chainrule`` command; returns the exit status (0 or 2)."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        _explain(args)
+    except (UsageError, ChainruleError) as error:
+        # ChainruleError: the expression's own errors and evaluation errors (log of a negative
+        # number, an overflowing power...), whose messages name the operation and the value.
+        return _fail(str(error))
+    except RecursionError:
+        return _fail("the expression is too deeply nested")
+    return 0
+
+
+def _fail(message: str) -> int:
+    one_line = " ".join(message.split())
+    if len(one_line) > 300:  # a message may quote the input, which can be 2,000 characters
+        one_line = one_line[:297] + "..."
+    print(f"chainrule: error: {one_line}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

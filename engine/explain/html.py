@@ -1,0 +1,252 @@
+"""The walkthrough as one self-contained, interactive HTML page.
+
+The page needs no network and loads nothing: CSS, script and the graph's SVG are inline, and
+a Content-Security-Policy allows only the page's own script (by hash), so even markup that
+slipped into a label could not run. All data travels as JSON in a
+``<script type="application/json">`` block with ``<``, ``>`` and ``&`` escaped, and the script
+builds the page's text with ``textContent`` only.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Sequence
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ChainruleError
+from ..graph import topological_order
+from . import wording
+
+if TYPE_CHECKING:
+    from ..value import Value
+    from .walkthrough import Walkthrough
+
+_PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
+_SVG_NS = "http://www.w3.org/2000/svg"
+_XLINK_NS = "http://www.w3.org/1999/xlink"
+NO_DOT_NOTE = (
+    "No graph picture: graphviz's dot program is not installed "
+    "(Debian/Ubuntu: apt-get install graphviz). The steps below work without it."
+)
+
+
+@cache
+def _asset(name: str) -> str:
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+def json_for_script(data: Any) -> str:
+    """JSON that can sit inside a ``<script>`` element: ``<``, ``>`` and ``&`` are written as
+    ``\\u003c`` etc., so no string in it can close the element or open a comment."""
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return (
+        text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    )
+
+
+# -- the graph picture ----------------------------------------------------------------------------
+
+
+def graph_picture(root: Value, names: Sequence[str] = ()) -> tuple[str | None, str]:
+    """The graph as inline SVG (from :func:`chainrule.engine.draw`) and a note for the page.
+
+    ``names[i]`` is the walkthrough's name of the i-th node of ``topological_order(root)``;
+    unlabeled nodes are drawn with it (``n5``), so the picture and the steps use the same names.
+    Returns ``(None, reason)`` when the picture cannot be made (no ``dot`` program, or the
+    rendering module is unavailable): the walkthrough works without it.
+    """
+    if shutil.which("dot") is None:
+        return None, NO_DOT_NOTE
+    try:
+        from ..draw import draw
+    except ImportError as error:
+        return None, f"No graph picture: chainrule's graph rendering is not available ({error})."
+    # The labels are lent for the drawing only and always given back.
+    unlabeled = [
+        (node, name) for node, name in zip(topological_order(root), names, strict=False)
+        if node.label is None and not node.is_constant
+    ]
+    try:
+        for node, name in unlabeled:
+            node.label = name
+        # The page shows gradients step by step in its own table; the picture shows values only.
+        return sanitize_svg(draw(root, show_grad=False).svg()), ""
+    except (ImportError, OSError, RuntimeError, subprocess.SubprocessError, ChainruleError,
+            ElementTree.ParseError) as error:
+        return None, f"No graph picture: rendering the graph failed ({error})."
+    finally:
+        for node, _ in unlabeled:
+            node.label = None
+
+
+_FORBIDDEN_ELEMENTS = {"script", "foreignObject", "iframe", "object", "embed", "use", "image",
+                       "animate", "set", "animateTransform", "animateMotion", "handler"}
+
+
+def sanitize_svg(svg: str) -> str:
+    """Graphviz's SVG reduced to drawing: no scripts, event handlers, external references or
+    embedded documents, whatever text the labels held. The XML prologue is dropped."""
+    ElementTree.register_namespace("", _SVG_NS)
+    ElementTree.register_namespace("xlink", _XLINK_NS)
+    # The DOCTYPE is dropped before parsing: no entity of any kind is ever expanded.
+    body = re.sub(r"<!DOCTYPE[^>\[]*(\[[^\]]*\])?\s*>", "", svg, flags=re.IGNORECASE)
+    root = ElementTree.fromstring(body)
+    for parent in root.iter():
+        for child in list(parent):
+            local = child.tag.rsplit("}", 1)[-1] if isinstance(child.tag, str) else ""
+            if local in _FORBIDDEN_ELEMENTS or not isinstance(child.tag, str):
+                parent.remove(child)
+        for attribute in list(parent.attrib):
+            local = attribute.rsplit("}", 1)[-1].lower()
+            value = parent.attrib[attribute].strip().lower()
+            if local.startswith("on") or (local == "href" and not value.startswith("#")) or "javascript:" in value or ("url(" in value and "url(#" not in value):
+                del parent.attrib[attribute]
+    return ElementTree.tostring(root, encoding="unicode")
+
+
+# -- the page -------------------------------------------------------------------------------------
+
+
+def _texts(w: Walkthrough) -> dict[str, Any]:
+    """Everything the script shows, with the numbers already written out (so the page says
+    exactly what the text and Markdown renderers say)."""
+    nodes = w.forward.nodes
+    num = lambda x: wording.number(w, x)  # noqa: E731
+    root = nodes[w.forward.root]
+    data: dict[str, Any] = {
+        "title": w.title,
+        "root": w.forward.root,
+        "nodes": [
+            {
+                "name": n.name,
+                "kind": n.kind,
+                "op": n.op,
+                "expression": n.expression,
+                "inputs": list(n.inputs),
+                "value": n.value,
+                "valueText": num(n.value),
+                "gradient": w.backward.gradients[n.index],
+            }
+            for n in nodes
+        ],
+        "forward": [
+            {
+                "node": s.node,
+                "equation": s.equation(w.digits),
+                "explanation": "Its inputs are known: "
+                + ", ".join(f"{nodes[i].name} = {num(nodes[i].value)}"
+                            for i in dict.fromkeys(nodes[s.node].inputs))
+                + ".",
+            }
+            for s in w.forward.steps
+        ],
+        "seed": {
+            "gradient": w.backward.seed,
+            "gradientText": num(w.backward.seed),
+            "equation": f"{wording.gradient_of(w, root.index)} = {num(w.backward.seed)}",
+            "explanation": (
+                f"The gradient of the output with respect to itself: nudging {root.name} by a "
+                f"tiny amount changes {root.name} by that same amount."
+            ),
+        },
+        "initialPending": [n.index for n in nodes
+                           if n.kind != "constant" and n.index != w.forward.root],
+        "backward": [],
+        "checks": [
+            {
+                "node": c.node,
+                "name": c.name,
+                "analytic": c.analytic,
+                "analyticText": num(c.analytic),
+                "numeric": c.numeric,
+                "numericText": "n/a" if c.numeric is None else num(c.numeric),
+                "passed": c.passed,
+                "error": c.error,
+            }
+            for c in w.backward.checks
+        ],
+        "lr": w.lr,
+        "lrText": None if w.lr is None else num(w.lr),
+        "updates": [
+            {
+                "node": u.node,
+                "name": u.name,
+                "equation": f"{num(u.before)} − {num(w.lr or 0.0)} × {num(u.grad)}",
+                "after": u.after,
+                "afterText": num(u.after),
+            }
+            for u in w.updates
+        ],
+    }
+    passed = sum(c.passed for c in w.backward.checks)
+    data["summaryText"] = (
+        f"{passed} of {len(w.backward.checks)} leaf gradients agree with finite differences."
+    )
+    for step in w.backward.steps:
+        contributions = []
+        for c in step.contributions:
+            if c.is_constant:
+                lines = [{"kind": "note", "text": "a constant: no gradient needed"}]
+            elif step.skipped:
+                lines = [{"kind": "note", "text": "upstream is 0: nothing passed on"}]
+            else:
+                lines = [
+                    {"kind": "formula", "text": f"local {wording.local_text(w, c)}"},
+                    {"kind": "product",
+                     "text": "upstream × local = " + wording.product_text(w, step, c, "×")},
+                    {"kind": "sum", "text": wording.running_sum_text(w, c)},
+                ]
+            contributions.append({
+                "input": c.input,
+                "inputName": c.input_name,
+                "constant": c.is_constant,
+                "lines": lines,
+                "local": c.local,
+                "contribution": c.contribution,
+                "after": c.grad_after,
+                "afterText": None if c.grad_after is None else num(c.grad_after),
+            })
+        data["backward"].append({
+            "node": step.node,
+            "name": step.name,
+            "operation": f"{step.name} = {nodes[step.node].expression} = {num(step.value)}",
+            "upstream": step.upstream,
+            "upstreamText": f"upstream {wording.gradient_of(w, step.node)} = {num(step.upstream)}",
+            "binding": wording.binding(w, step),
+            "skippedText": wording.skipped_text(w, step) if step.skipped else None,
+            "contributions": contributions,
+            "pending": list(step.pending),
+        })
+    return data
+
+
+def walkthrough_html(w: Walkthrough, svg: str | None = None) -> str:
+    """The walkthrough as one HTML document (a string) that works offline in any browser.
+
+    ``svg`` overrides the graph picture stored in the walkthrough (it is sanitized either way).
+    """
+    picture = w.svg if svg is None else sanitize_svg(svg)
+    note = w.graph_note if picture is None else ""
+    script = _asset("walkthrough.js")
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    fields = {
+        "TITLE": html.escape(w.title),
+        "CSS": _asset("walkthrough.css"),
+        "SVG": picture or "",
+        "GRAPH_NOTE": html.escape(note or ""),
+        "DATA": json_for_script(_texts(w)),
+        "SCRIPT": script,
+        "SCRIPT_HASH": f"sha256-{digest}",
+    }
+    # One pass: text inserted for one placeholder is never searched for another.
+    return _PLACEHOLDER.sub(lambda m: fields[m.group(1)], _asset("walkthrough.html"))

@@ -1,0 +1,93 @@
+"""The walkthrough as Markdown, for notebooks and documentation."""
+
+from __future__ import annotations
+
+import re
+
+from . import wording
+from .walkthrough import Walkthrough
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~-])")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` shown literally: Markdown punctuation backslash-escaped, HTML characters as
+    entities (so a label like ``<script>`` or ``a|b`` cannot break out of its table cell)."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _SPECIAL.sub(r"\\\1", text).replace("\n", " ")
+
+
+def walkthrough_markdown(w: Walkthrough) -> str:
+    """Forward steps as a table, backward steps as one table row per input, then the summary."""
+    e = escape_markdown
+    num = lambda x: e(wording.number(w, x))  # noqa: E731
+    lines = [f"## {e(w.title)}", "", "### Forward pass", ""]
+    inputs = wording.leaf_names(w, "input")
+    if inputs:
+        lines += ["Inputs: " + ", ".join(f"{e(n.name)} = {num(n.value)}" for n in inputs), ""]
+    lines += ["| # | node | operation | with numbers | value |", "|---|---|---|---|---|"]
+    for number, step in enumerate(w.forward.steps, 1):
+        lines.append(
+            f"| {number} | {e(step.name)} | {e(step.expression)} | {e(step.numbers)} "
+            f"| {num(step.value)} |"
+        )
+    lines += [
+        "",
+        "### Backward pass",
+        "",
+        "Each node hands *upstream gradient × local derivative* to each of its inputs; an "
+        "input used several times adds up its contributions (the running sum).",
+        "",
+        f"Start: {e(wording.gradient_of(w, w.backward.root))} = {num(w.backward.seed)}",
+        "",
+        "| # | node (upstream) | to input | local derivative | upstream × local "
+        "| running sum |",
+        "|---|---|---|---|---|---|",
+    ]
+    for number, step in enumerate(w.backward.steps, 1):
+        head = (
+            f"{e(step.name)} = {e(w.forward.nodes[step.node].expression or '')}, "
+            f"{e(wording.gradient_of(w, step.node))} = {num(step.upstream)}; "
+            f"{e(wording.binding(w, step))}"
+        )
+        for c in step.contributions:
+            if c.is_constant:
+                row = (e(c.input_name), "constant", "no gradient needed", "")
+            elif step.skipped:
+                row = (e(c.input_name), e(c.formula), "upstream is 0: nothing passed on", "")
+            else:
+                row = (
+                    e(c.input_name),
+                    f"{e(c.formula)} = {num(c.local or 0.0)}",
+                    e(wording.product_text(w, step, c, times="×")),
+                    e(wording.running_sum_text(w, c)),
+                )
+            lines.append(f"| {number} | {head} | " + " | ".join(row) + " |")
+            head = ""
+    lines += [
+        "",
+        "### Check",
+        "",
+        "Each leaf gradient against a central finite difference, h = 1e-6 × max(1, |x|):",
+        "",
+        "| leaf | value | gradient | numeric | check |",
+        "|---|---|---|---|---|",
+    ]
+    for check in w.backward.checks:
+        numeric = "n/a" if check.numeric is None else num(check.numeric)
+        verdict = "✓" if check.passed else "✗ " + e(check.error or "mismatch")
+        lines.append(
+            f"| {e(check.name)} | {num(w.forward.nodes[check.node].value)} "
+            f"| {num(check.analytic)} | {numeric} | {verdict} |"
+        )
+    if w.lr is not None:
+        lines += [
+            "",
+            f"### One gradient-descent step (lr = {num(w.lr)})",
+            "",
+            "| parameter | before | gradient | after = before − lr × gradient |",
+            "|---|---|---|---|",
+        ]
+        for u in w.updates:
+            lines.append(f"| {e(u.name)} | {num(u.before)} | {num(u.grad)} | {num(u.after)} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,103 @@
+"""The walkthrough as plain text for a terminal: ASCII only, no line longer than the width."""
+
+from __future__ import annotations
+
+import textwrap
+
+from . import wording
+from .walkthrough import Walkthrough
+
+
+class _Writer:
+    """Collects lines, wrapping each one to the width with a hanging indent."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.lines: list[str] = []
+
+    def line(self, text: str = "", indent: int = 0, hang: int = 4) -> None:
+        if not text:
+            self.lines.append("")
+            return
+        self.lines.extend(
+            textwrap.wrap(
+                text,
+                width=self.width,
+                initial_indent=" " * indent,
+                subsequent_indent=" " * (indent + hang),
+                break_long_words=True,
+                break_on_hyphens=False,
+            )
+        )
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def walkthrough_text(w: Walkthrough, width: int = 80) -> str:
+    """The forward steps, the backward steps with the chain rule in numbers, and the summary."""
+    if width < 40:
+        raise ValueError(f"walkthrough_text: width must be at least 40 columns, got {width}")
+    out = _Writer(width)
+    nodes = w.forward.nodes
+    out.line(w.title)
+    out.line("=" * min(width, len(w.title)))
+    out.line()
+    out.line("Forward pass: each operation is computed once its inputs are known.")
+    inputs = wording.leaf_names(w, "input")
+    if inputs:
+        out.line("inputs: " + ", ".join(f"{n.name} = {wording.number(w, n.value)}" for n in inputs),
+                 indent=2)
+    for number, step in enumerate(w.forward.steps, 1):
+        out.line(f"{number}. {step.equation(w.digits)}", indent=2, hang=5)
+    root = nodes[w.forward.root]
+    out.line(f"output: {root.name} = {wording.number(w, root.value)}", indent=2)
+    out.line()
+
+    out.line("Backward pass: from the output back to the inputs, each node hands")
+    out.line("upstream gradient x local derivative to each of its inputs (chain rule).")
+    out.line(
+        f"start: {wording.gradient_of(w, w.backward.root)} = "
+        f"{wording.number(w, w.backward.seed)}",
+        indent=2,
+    )
+    for number, step in enumerate(w.backward.steps, 1):
+        out.line(f"{number}. {wording.step_heading(w, step)}", indent=2, hang=5)
+        out.line(wording.binding(w, step), indent=5, hang=5)
+        if step.skipped:
+            out.line(wording.skipped_text(w, step), indent=5)
+        for c in step.contributions:
+            if c.is_constant:
+                out.line(f"-> {wording.constant_text(c)}", indent=5, hang=3)
+                continue
+            if step.skipped:
+                continue
+            out.line(f"-> {c.input_name}: local {wording.local_text(w, c)}", indent=5, hang=6)
+            out.line(f"upstream x local = {wording.product_text(w, step, c)}", indent=8)
+            out.line(wording.running_sum_text(w, c), indent=8)
+        if step.pending:
+            out.line("still pending: " + wording.pending_names(w, step, limit=12), indent=5)
+    out.line()
+
+    out.line("Gradients, checked by central finite differences (h = 1e-6 * max(1, |x|))")
+    for check in w.backward.checks:
+        numeric = "n/a" if check.numeric is None else wording.number(w, check.numeric)
+        verdict = "ok" if check.passed else "MISMATCH"
+        out.line(
+            f"{wording.gradient_of(w, check.node)} = {wording.number(w, check.analytic)}"
+            f"   numeric {numeric}   {verdict}",
+            indent=2,
+        )
+        if check.error:
+            out.line(check.error, indent=6)
+    if w.lr is not None:
+        out.line()
+        out.line(f"One gradient-descent step, lr = {wording.number(w, w.lr)}: "
+                 "w <- w - lr * grad")
+        for u in w.updates:
+            out.line(
+                f"{u.name}: {wording.number(w, u.before)} - {wording.number(w, w.lr)} x "
+                f"{wording.number(w, u.grad)} = {wording.number(w, u.after)}",
+                indent=2,
+            )
+    return out.text()
