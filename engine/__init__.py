@@ -17,6 +17,15 @@ from .errors import (
     NumericOverflowError,
     OperandTypeError,
 )
+from .explain import (
+    Walkthrough,
+    trace_backward,
+    trace_forward,
+    walkthrough,
+    walkthrough_html,
+    walkthrough_markdown,
+    walkthrough_text,
+)
 from .functional import (
     abs,
     cos,
@@ -48,6 +57,7 @@ __all__ = [
     "OperandTypeError",
     "Primitive",
     "Value",
+    "Walkthrough",
     "abs",
     "constant",
     "cos",
@@ -71,5 +81,11 @@ __all__ = [
     "sqrt",
     "tanh",
     "topological_order",
+    "trace_backward",
+    "trace_forward",
+    "walkthrough",
+    "walkthrough_html",
+    "walkthrough_markdown",
+    "walkthrough_text",
 ]
 __version__ = "0.1.0"
