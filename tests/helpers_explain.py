@@ -1,0 +1,65 @@
+"""Shared helpers of the walkthrough tests: random graphs and the neuron of the demo."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from hypothesis import strategies as st
+
+from chainrule.engine import PRIMITIVES, ChainruleError, Value
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Operations a random graph may use, with their arity. Domain errors are allowed to happen
+#: while building (the example is then discarded), so every primitive can take part.
+OPERATIONS = {name: p.arity for name, p in PRIMITIVES.items()}
+
+
+@st.composite
+def graph_recipes(draw: Any, max_leaves: int = 4, max_steps: int = 12) -> dict[str, Any]:
+    """A recipe for a random graph: leaf values, then steps (op name, operand references).
+
+    An operand is ("node", k) (any earlier node, so fan-out and shared subexpressions happen)
+    or ("const", number).
+    """
+    leaves = draw(st.lists(st.floats(-3, 3, allow_nan=False), min_size=1, max_size=max_leaves))
+    steps = []
+    for _ in range(draw(st.integers(1, max_steps))):
+        name = draw(st.sampled_from(sorted(OPERATIONS)))
+        operands = []
+        available = len(leaves) + len(steps)
+        for _ in range(OPERATIONS[name]):
+            if draw(st.integers(0, 4)) == 0:
+                operands.append(("const", draw(st.sampled_from([0.5, 2.0, -1.5, 3.0]))))
+            else:
+                operands.append(("node", draw(st.integers(0, available - 1))))
+        steps.append((name, tuple(operands)))
+    return {"leaves": leaves, "steps": steps}
+
+
+def build(recipe: dict[str, Any]) -> tuple[Value, list[Value]] | None:
+    """The graph of a recipe (its last node is the root) and its leaves; None when building it
+    leaves an operation's domain (log of a negative number, overflow...)."""
+    leaves = [Value(x, label=f"x{i}") for i, x in enumerate(recipe["leaves"])]
+    nodes: list[Value] = list(leaves)
+    try:
+        for name, operands in recipe["steps"]:
+            args = [nodes[ref] if kind == "node" else ref for kind, ref in operands]
+            if not any(isinstance(a, Value) for a in args):
+                args[0] = nodes[-1]
+            nodes.append(PRIMITIVES[name](*args))
+    except ChainruleError:
+        return None
+    return nodes[-1], leaves
+
+
+def load_demo(name: str) -> Any:
+    """A module of demos/ by file name (demos/ is not a package)."""
+    path = ROOT / "demos" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"demo_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,189 @@
+"""The walkthrough's renderers: text (80 columns), Markdown, the self-contained HTML page."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import pytest
+from helpers_explain import load_demo
+
+from chainrule.engine import OperandTypeError, Value, scope, walkthrough
+from chainrule.engine.explain.html import json_for_script, sanitize_svg
+from chainrule.engine.explain.markdown import escape_markdown
+
+EVIL = '<img src=x onerror="window.__pwned=1"></script><script>window.__pwned=2</script>|`*'
+
+
+@pytest.fixture(scope="module")
+def neuron():
+    y, inputs, params = load_demo("neuron").build_neuron()
+    return y, inputs, params
+
+
+@pytest.fixture(scope="module")
+def neuron_walk(neuron):
+    y, _, params = neuron
+    return walkthrough(y, lr=0.5, parameters=params.values())
+
+
+def page_data(page: str) -> dict:
+    match = re.search(
+        r'<script type="application/json" id="walkthrough-data">(.*?)</script>', page, re.S
+    )
+    assert match is not None
+    return json.loads(match.group(1))
+
+
+def test_text_fits_80_columns_and_tells_the_whole_story(neuron_walk):
+    text = neuron_walk.text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert text.isascii()
+    assert "7. y = sigmoid(z) = sigmoid(1.19) = 0.766741" in text
+    assert "local d/dx sigmoid(x) = sigmoid(x) * (1 - sigmoid(x)) = 0.178849" in text
+    assert "upstream x local = 1.0 x 0.178849 = 0.178849" in text
+    assert "dy/dz = 0.0 + 0.178849 = 0.178849" in text
+    assert "dy/dw1 = 0.143079   numeric 0.143079   ok" in text
+    assert "w1: 0.5 - 0.5 x 0.143079 = 0.42846" in text
+    assert "x1:" not in text.split("gradient-descent")[1]  # only the parameters are updated
+
+
+def test_text_wraps_long_names_within_the_width():
+    a = Value(1.0, label="a_very_long_label_" * 4)
+    b = Value(2.0, label="another_quite_long_label_" * 3)
+    root = (a * b + a).tanh()
+    for width in (80, 60):
+        out = walkthrough(root, picture=False).text(width=width)
+        assert max(len(line) for line in out.splitlines()) <= width
+    with pytest.raises(ValueError, match="at least 40 columns, got 20"):
+        walkthrough(root, picture=False).text(width=20)
+
+
+def test_markdown_tables_and_escaping():
+    x = Value(1.0, label=EVIL)
+    w = walkthrough(x * 3.0 + x, picture=False)
+    md = w.markdown()
+    assert "<script>" not in md and "<img" not in md
+    assert "&lt;script&gt;" in md
+    for line in md.splitlines():
+        if line.startswith("| "):  # every table row keeps its column count
+            assert line.replace("\\|", "").count("|") in (6, 7)
+    assert escape_markdown("a|b*c_d") == "a\\|b\\*c\\_d"
+
+
+def test_markdown_shows_the_running_sum(neuron_walk):
+    md = neuron_walk.markdown()
+    assert "### Forward pass" in md and "### Backward pass" in md and "### Check" in md
+    assert "| 7 | y | sigmoid\\(z\\) | sigmoid\\(1.19\\) | 0.766741 |" in md
+    assert "dy/dz = 0.0 \\+ 0.178849 = 0.178849" in md
+    assert "### One gradient-descent step (lr = 0.5)" in md
+
+
+def test_html_is_self_contained_and_its_data_complete(neuron_walk):
+    page = neuron_walk.html()
+    assert page.startswith("<!DOCTYPE html>")
+    for external in ("<link", " src=", "@import", "https://", "//cdn", "fetch("):
+        assert external not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    data = page_data(page)
+    assert [n["name"] for n in data["nodes"]][-1] == "y"
+    assert len(data["forward"]) == 7 and len(data["backward"]) == 7
+    assert data["forward"][-1]["equation"] == "y = sigmoid(z) = sigmoid(1.19) = 0.766741"
+    first = data["backward"][0]["contributions"][0]
+    assert [line["text"] for line in first["lines"]][1] == (
+        "upstream × local = 1.0 × 0.178849 = 0.178849"
+    )
+    grads = {c["name"]: c["analytic"] for c in data["checks"]}
+    assert grads == {c.name: c.analytic for c in neuron_walk.backward.checks}
+    assert [u["name"] for u in data["updates"]] == ["w1", "w2", "w3", "b"]
+
+
+def test_html_escapes_labels_everywhere():
+    x = Value(0.5, label=EVIL)
+    w = walkthrough((x * x).tanh(), title=EVIL, picture=False)
+    page = w.html()
+    assert "<img" not in page and "window.__pwned=2</script>" not in page
+    data = page_data(page)
+    assert data["nodes"][0]["name"] == EVIL  # the JSON carries the label unchanged
+    assert f"<title>{html.escape(EVIL)}</title>" in page
+
+
+def test_json_for_script_escapes_markup():
+    text = json_for_script({"a": "</script><!--&\u2028"})
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert json.loads(text) == {"a": "</script><!--&\u2028"}
+
+
+def test_sanitize_svg_keeps_drawing_and_drops_active_content():
+    svg = (
+        '<?xml version="1.0"?><!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "x.dtd">'
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        'onload="evil()"><g id="n0" class="node"><script>evil()</script>'
+        '<a xlink:href="javascript:evil()" xlink:title="tip"><polygon points="0,0 1,1" '
+        'style="fill: url(https://x/y)"/><text>a&lt;b</text></a>'
+        '<foreignObject><div>hi</div></foreignObject></g></svg>'
+    )
+    clean = sanitize_svg(svg)
+    assert "evil" not in clean and "script" not in clean and "foreignObject" not in clean
+    assert "https://" not in clean and "DOCTYPE" not in clean
+    assert 'id="n0"' in clean and "a&lt;b" in clean and 'xlink:title="tip"' in clean
+
+
+def test_html_has_the_graph_with_node_ids(neuron_walk):
+    if neuron_walk.svg is None:
+        pytest.skip(f"no graph picture: {neuron_walk.graph_note}")
+    page = neuron_walk.html()
+    for i in range(len(neuron_walk.forward.nodes)):
+        assert f'id="n{i}"' in page
+    assert f'id="op{neuron_walk.forward.root}"' in page
+    assert ">n2<" in page  # unlabeled nodes are drawn with their walkthrough names
+
+
+def test_drawing_gives_back_the_lent_labels():
+    x = Value(1.0, label="x")
+    y = (x * 2.0).exp()
+    walkthrough(y)
+    assert [n.label for n in (y, y.inputs[0])] == [None, None]
+
+
+def test_without_dot_the_page_says_so(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    w = walkthrough(Value(2.0, label="x").tanh())
+    assert w.svg is None and "dot program is not installed" in w.graph_note
+    page = w.html()
+    assert "dot program is not installed" in page and "<svg" not in page
+
+
+def test_jupyter_displays_the_page_in_an_iframe(neuron_walk):
+    shown = neuron_walk._repr_html_()
+    assert shown.startswith("<iframe srcdoc=")
+    srcdoc = re.search(r'srcdoc="([^"]*)"', shown).group(1)
+    assert html.unescape(srcdoc) == neuron_walk.html()
+
+
+def test_updates_default_to_nn_parameters_then_to_every_leaf():
+    with scope("neuron0"):
+        w = Value(0.5, label="w")
+    x = Value(2.0, label="x")
+    walk = walkthrough(w * x, lr=0.1, picture=False)
+    assert [(u.name, u.before, u.grad, u.after) for u in walk.updates] == [
+        ("w", 0.5, 2.0, 0.5 - 0.1 * 2.0)
+    ]
+    a = Value(1.0, label="a")
+    b = Value(3.0, label="b")
+    walk = walkthrough(a * b, lr=1.0, picture=False)
+    assert [u.name for u in walk.updates] == ["a", "b"]
+    assert walkthrough(a * b, picture=False).updates == ()
+
+
+def test_walkthrough_errors_name_the_problem():
+    a = Value(1.0, label="a")
+    y = a * 2.0
+    with pytest.raises(OperandTypeError, match="parameter 3 is not a Value of this graph"):
+        walkthrough(y, lr=0.1, parameters=[3])
+    with pytest.raises(OperandTypeError, match="parameter 'f' is not a leaf"):
+        walkthrough(y, lr=0.1, parameters=[y])
+    with pytest.raises(OperandTypeError, match="walkthrough: root must be a Value, got int"):
+        walkthrough(3)
+    with pytest.raises(OperandTypeError, match="digits must be an int from 1 to 17, got 0"):
+        walkthrough(y, digits=0)

@@ -1,0 +1,249 @@
+"""The walkthrough's data: forward and backward traces, replay, fan-out, formulas, checks."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from helpers_explain import build, graph_recipes
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from chainrule.engine import (
+    PRIMITIVES,
+    GradientError,
+    OperandTypeError,
+    Value,
+    scope,
+    topological_order,
+    trace_backward,
+    trace_forward,
+)
+from chainrule.engine.explain.trace import derivative_formula, format_number
+
+from strategies import DOMAINS
+
+
+def replay(trace, size: int) -> list[float]:
+    """The gradients the steps produce, recomputed from the recorded upstreams and locals."""
+    grads = [0.0] * size
+    grads[trace.root] = trace.seed
+    for step in trace.steps:
+        assert step.upstream == grads[step.node]
+        if step.skipped:
+            continue
+        for c in step.contributions:
+            if c.is_constant:
+                continue
+            grads[c.input] += step.upstream * c.local
+    return grads
+
+
+def test_forward_step_reads_like_the_issue():
+    a = Value(2.0, label="a")
+    b = Value(-3.0, label="b")
+    c = a * b
+    c.label = "c"
+    (step,) = trace_forward(c).steps
+    assert step.equation() == "c = a * b = 2.0 * -3.0 = -6.0"
+    assert (step.node, step.expression, step.numbers, step.value) == (2, "a * b", "2.0 * -3.0", -6.0)
+
+
+def test_forward_steps_follow_the_topological_order_and_skip_leaves():
+    x = Value(0.5, label="x")
+    y = (x * 2.0).tanh() + x
+    trace = trace_forward(y)
+    order = topological_order(y)
+    assert [s.node for s in trace.steps] == [i for i, n in enumerate(order) if not n.is_leaf]
+    assert [s.value for s in trace.steps] == [n.data for n in order if not n.is_leaf]
+    assert [n.kind for n in trace.nodes] == ["input", "constant", "operation", "operation",
+                                             "operation"]
+
+
+def test_fan_out_shows_running_sums():
+    a = Value(3.0, label="a")
+    b = a + a
+    b.label = "b"
+    c = b + b
+    c.label = "c"
+    trace = trace_backward(c)
+    history = {
+        name: [(x.grad_before, x.contribution, x.grad_after)
+               for s in trace.steps for x in s.contributions if x.input_name == name]
+        for name in ("a", "b")
+    }
+    assert history["b"] == [(0.0, 1.0, 1.0), (1.0, 1.0, 2.0)]
+    assert history["a"] == [(0.0, 2.0, 2.0), (2.0, 2.0, 4.0)]
+    c.backward()
+    assert trace.gradients[0] == a.grad == 4.0
+
+
+@given(graph_recipes(), st.floats(-2.0, 2.0, allow_nan=False))
+def test_replay_equals_backward_exactly_and_tracing_touches_no_grad(recipe, seed):
+    built = build(recipe)
+    assume(built is not None)
+    root, _ = built
+    order = topological_order(root)
+    for i, node in enumerate(order):  # stale gradients from an earlier pass must stay as they are
+        node.grad = float(i) - 0.5
+    before = [node.grad for node in order]
+    try:
+        trace = trace_backward(root, gradient=seed, check=False)
+    except GradientError:
+        root.zero_grad()
+        with pytest.raises(GradientError):
+            root.backward(seed)
+        return
+    assert [node.grad for node in order] == before
+    root.zero_grad()
+    root.backward(seed)
+    engine = [node.grad for node in order]
+    replayed = replay(trace, len(order))
+    for i, node in enumerate(order):
+        if node.is_constant:
+            assert trace.gradients[i] is None
+        else:
+            assert trace.gradients[i] == replayed[i] == engine[i], (i, node)
+    for step in trace.steps:
+        for c in step.contributions:
+            if c.local is not None:
+                assert c.contribution == step.upstream * c.local
+                assert c.grad_after == c.grad_before + c.contribution
+
+
+def test_constants_are_shown_and_get_no_gradient():
+    x = Value(1.5, label="x")
+    y = x * 2.0
+    (step,) = trace_backward(y).steps
+    to_x, to_two = step.contributions
+    assert (to_x.input_name, to_x.local, to_x.contribution) == ("x", 2.0, 2.0)
+    assert to_two.is_constant and to_two.input_name == "2.0"
+    assert (to_two.local, to_two.contribution, to_two.grad_after) == (None, None, None)
+    assert to_two.formula == "d/dy (x * y) = x"
+
+
+def test_zero_upstream_is_skipped_like_the_engine():
+    a = Value(2.0, label="a")
+    b = Value(-1.0, label="b")
+    y = (a * b).relu()  # relu'(-2) = 0: the product gets upstream 0 and passes nothing on
+    trace = trace_backward(y)
+    relu_step, mul_step = trace.steps
+    assert relu_step.contributions[0].local == 0.0 and not relu_step.skipped
+    assert mul_step.skipped and mul_step.upstream == 0.0
+    assert all(c.local is None for c in mul_step.contributions)
+    y.backward()
+    assert (trace.gradients[0], trace.gradients[1]) == (a.grad, b.grad) == (0.0, 0.0)
+
+
+def test_gradient_error_is_raised_where_backward_raises_it():
+    x = Value(0.0, label="x")
+    y = x.sqrt()
+    with pytest.raises(GradientError, match=r"local derivative of 'f' \(sqrt, data=0.0\)"):
+        trace_backward(y)
+    with pytest.raises(GradientError):
+        y.backward()
+
+
+def test_pending_lists_nodes_still_waiting_for_contributions():
+    a = Value(1.0, label="a")
+    b = Value(2.0, label="b")
+    u = a * b
+    u.label = "u"
+    v = u + a
+    v.label = "v"
+    trace = trace_backward(v)
+    names = [n.name for n in trace.nodes]
+    pending = [[names[i] for i in s.pending] for s in trace.steps]
+    # v hands to u and a; a still waits for u's contribution, b waits for u.
+    assert pending == [["a", "b"], []]
+
+
+@pytest.mark.parametrize("name", sorted(PRIMITIVES))
+def test_formula_of_every_primitive_comes_from_the_table(name):
+    p = PRIMITIVES[name]
+    for slot in range(p.arity):
+        formula = derivative_formula(p, slot)
+        assert formula.startswith(f"d/d{p.input_names[slot]} ")
+        assert formula.endswith(f" = {p.formulas[slot]}")
+        assert p.write(*p.input_names) in formula
+
+
+@pytest.mark.parametrize("name", sorted(PRIMITIVES))
+@given(data=st.data())
+def test_every_primitive_local_derivative_and_check(name, data):
+    p = PRIMITIVES[name]
+    operands = [
+        Value(data.draw(domain), label=v) for domain, v in zip(DOMAINS[name], "uv"[: p.arity], strict=True)
+    ]
+    try:
+        out = p(*operands)
+    except (ArithmeticError, ValueError):
+        assume(False)
+    trace = trace_backward(out)
+    (step,) = trace.steps
+    for slot, c in enumerate(step.contributions):
+        expected = p.derivatives[slot](*(o.data for o in operands), out.data)
+        assert c.local == expected
+        assert c.formula == derivative_formula(p, slot)
+        assert c.variable == p.input_names[slot]
+    out.backward()
+    for check in trace.checks:
+        assert check.passed, check
+        assert check.analytic == operands[check.node].grad
+
+
+def test_check_fails_at_a_kink_and_reports_domain_edges():
+    x = Value(0.0, label="x")
+    (check,) = trace_backward(x.relu()).checks
+    assert check.analytic == 0.0 and check.numeric == pytest.approx(0.5)
+    assert not check.passed
+    tiny = Value(1e-13, label="t")
+    (edge,) = trace_backward(tiny.sqrt()).checks
+    assert edge.numeric is None and not edge.passed
+    assert "sqrt" in edge.error and "undefined" in edge.error
+
+
+def test_check_scales_with_the_seed_gradient():
+    x = Value(0.7, label="x")
+    trace = trace_backward(x.sin(), gradient=-3.0)
+    (check,) = trace.checks
+    assert check.passed and check.analytic == pytest.approx(-3.0 * math.cos(0.7))
+    assert check.step == 1e-6
+
+
+def test_names_are_distinct_and_readable():
+    with scope("layer0"):
+        with scope("neuron0"):
+            w0 = Value(0.1, label="w0")
+        with scope("neuron1"):
+            w1 = Value(0.2, label="w0")
+    x = Value(2.0, label="x")
+    root = (w0 * x + w1 * x).tanh()
+    names = [n.name for n in trace_forward(root).nodes]
+    assert "layer0.neuron0.w0" in names and "layer0.neuron1.w0" in names
+    assert names[-1] == "f" and "2.0" not in names
+    assert names[2] == "n2"
+    assert len(set(names)) == len(names)
+
+
+def test_same_label_in_the_same_scope_gets_an_index():
+    a = Value(1.0, label="a")
+    b = Value(2.0, label="a")
+    names = [n.name for n in trace_forward(a + b).nodes]
+    assert names == ["a", "a#1", "f"]
+
+
+def test_traces_reject_non_values():
+    with pytest.raises(OperandTypeError, match="trace_backward: root must be a Value, got float"):
+        trace_backward(1.0)
+    with pytest.raises(OperandTypeError, match="trace_forward: root must be a Value, got str"):
+        trace_forward("x")
+
+
+@pytest.mark.parametrize(
+    ("x", "text"),
+    [(2.0, "2.0"), (-6.0, "-6.0"), (0.7310585786300049, "0.731059"), (12.000000000001, "12.0"),
+     (1.5e-07, "1.5e-07"), (1.234567891e-12, "1.23457e-12")],
+)
+def test_format_number(x, text):
+    assert format_number(x) == text
