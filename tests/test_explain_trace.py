@@ -172,9 +172,8 @@ def test_formula_of_every_primitive_comes_from_the_table(name):
 @given(data=st.data())
 def test_every_primitive_local_derivative_and_check(name, data):
     p = PRIMITIVES[name]
-    operands = [
-        Value(data.draw(domain), label=v) for domain, v in zip(DOMAINS[name], "uv"[: p.arity], strict=True)
-    ]
+    names = "uv"[: p.arity]
+    operands = [Value(data.draw(d), label=v) for d, v in zip(DOMAINS[name], names, strict=True)]
     try:
         out = p(*operands)
     except (ArithmeticError, ValueError):
