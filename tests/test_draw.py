@@ -227,15 +227,19 @@ def test_highlighting_a_value_outside_the_graph_is_an_error() -> None:
         draw(c, highlight=[stranger])
 
 
-def test_legend_lists_the_roles_only_when_asked() -> None:
+def test_legend_lists_the_roles_drawn_only_when_asked() -> None:
     c, _, _ = expression()
     assert "legend" not in parse_dot(draw(c).source).nodes
     legend = parse_dot(draw(c, legend=True).source).nodes["legend"]
-    for name in ("input", "parameter", "intermediate value", "output", "operation"):
+    for name in ("input", "intermediate value", "output", "operation"):
         assert f">{name}</TD>" in legend
-    assert "collapsed" not in legend
+    assert ">parameter<" not in legend and "collapsed" not in legend  # none drawn
     y, _, _ = hand_mlp()
-    assert "collapsed neuron / layer" in draw(y, collapse="neuron", legend=True).source
+    expanded = parse_dot(draw(y, legend=True).source).nodes["legend"]
+    assert ">parameter<" in expanded and "collapsed" not in expanded
+    collapsed = parse_dot(draw(y, collapse="neuron", legend=True).source).nodes["legend"]
+    assert ">collapsed neuron / layer<" in collapsed and ">parameter<" not in collapsed
+    assert ">operation<" not in collapsed
 
 
 @pytest.mark.parametrize(

@@ -175,12 +175,14 @@ def _group_node(group: GroupBox, style: Style) -> str:
 
 
 def _legend(scene: Scene, style: Style) -> str:
-    roles = ["input", "parameter", "intermediate", "output"]
-    if scene.group_count:
-        roles.append("group")
-    rows = [f'<TR><TD BGCOLOR="{_fill(role, style)}">{ROLE_NAMES[role]}</TD></TR>'
-            for role in roles]
-    rows.append(f'<TR><TD BGCOLOR="{OPERATION_COLOUR}">operation</TD></TR>')
+    """A key to the colours of the boxes actually drawn."""
+    rows = [
+        f'<TR><TD BGCOLOR="{_fill(role, style)}">{ROLE_NAMES[role]}</TD></TR>'
+        for role in ROLE_NAMES
+        if role in scene.roles
+    ]
+    if "operation" in scene.roles:
+        rows.append(f'<TR><TD BGCOLOR="{OPERATION_COLOUR}">operation</TD></TR>')
     if scene.has_highlight:
         rows.append(f'<TR><TD BORDER="2" COLOR="{HIGHLIGHT_COLOUR}">highlighted</TD></TR>')
     table = (

@@ -91,6 +91,7 @@ class Scene:
     value_count: int  # Values that got their own box
     group_count: int
     has_highlight: bool
+    roles: set[str]  # roles of the boxes drawn ("group" for collapsed boxes, "operation")
 
 
 def _values(argument: str, values: Iterable[Value] | None) -> set[Value]:
@@ -203,6 +204,7 @@ def build_scene(
     value_box: dict[Value, ValueBox] = {}
     edges: list[Edge] = []
     group_inputs: set[tuple[str, str]] = set()
+    roles: set[str] = set()
     node_count = 0
 
     for i, v in enumerate(order):
@@ -235,10 +237,12 @@ def build_scene(
 
         node_count += 1
         drawn_as[v] = box.name
+        roles.add(box.role)
         home = cluster(v.scope)
         home.boxes.append(box)
         if v.is_leaf:
             continue
+        roles.add("operation")
         operation = OperationBox(i, v, tuple(u.data if u.is_constant else None for u in v.inputs))
         home.boxes.append(operation)
         drawn_inputs = [u for u in v.inputs if not u.is_constant]
@@ -261,6 +265,7 @@ def build_scene(
         value_count=node_count - len(groups),
         group_count=len(groups),
         has_highlight=bool(highlighted),
+        roles=roles | ({"group"} if groups else set()),
     )
 
 
