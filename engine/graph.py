@@ -18,20 +18,28 @@ def topological_order(root: Value) -> list[Value]:
     """
     order: list[Value] = []
     discovered = {root}
-    stack = [root]
-    # Bound methods hoisted out of the loop: this loop runs once per node of every backward().
+    stack = [root]  # the path from root down to the node being explored
+    # Bound methods hoisted out of the loops: they run a few times per node of every backward().
     discover, push, pop, emit = discovered.add, stack.append, stack.pop, order.append
-    while stack:
-        node = stack[-1]
+    node = root
+    while True:
+        # Go down through first inputs as long as they are new: a long chain of operations
+        # (a sum, a deep network) is walked here without going round the outer loop.
         a = node._a
-        if a is not None and a not in discovered:
+        while a is not None and a not in discovered:
             discover(a)
             push(a)
-            continue
-        b = node._b
-        if b is not None and b not in discovered:
-            discover(b)
-            push(b)
-            continue
-        emit(pop())
-    return order
+            node, a = a, a._a
+        # The first input of `node`, and of every node below it on the stack, is finished.
+        # Emit the nodes whose second input is finished too, until one has a new second input.
+        while True:
+            b = node._b
+            if b is not None and b not in discovered:
+                break
+            emit(pop())
+            if not stack:
+                return order
+            node = stack[-1]
+        discover(b)
+        push(b)
+        node = b

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import DivisionByZeroError, DomainError, NumericOverflowError
@@ -46,6 +46,42 @@ class Primitive:
     forward: Callable[..., float]
     derivatives: tuple[Callable[..., Any], ...]
     formulas: tuple[str, ...]
+
+    # Derived from ``formulas`` (and checked against ``derivatives``), never typed: what eager
+    # backward already knows about the local derivatives, so that it can skip calling them.
+    #: Every local derivative is a fixed number (``add``: (1.0, 1.0), ``sub``: (1.0, -1.0)).
+    constant_derivatives: tuple[float, ...] | None = field(init=False, repr=False)
+    #: The derivative with respect to each of two inputs is the other input (``mul``).
+    swaps_inputs: bool = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        numbers = [n for n in map(_number_or_none, self.formulas) if n is not None]
+        all_numbers = bool(self.formulas) and len(numbers) == len(self.formulas)
+        other_inputs = tuple(reversed(self.input_names)) if self.arity == 2 else None
+        derived = {
+            "constant_derivatives": tuple(numbers) if all_numbers else None,
+            "swaps_inputs": self.formulas == other_inputs,
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)  # frozen: set once, here
+        self._check_derived_fields()
+
+    def _check_derived_fields(self) -> None:
+        """The derived fields must agree with the derivative functions at a sample point, so
+        that a formula and its function can never silently disagree on the fast path."""
+        sample = (0.375, 1.625)[: self.arity]
+        out = 0.8125
+        for index, derivative in enumerate(self.derivatives):
+            expected: float | None = None
+            if self.constant_derivatives is not None:
+                expected = self.constant_derivatives[index]
+            elif self.swaps_inputs:
+                expected = sample[1 - index]
+            if expected is not None and derivative(*sample, out) != expected:
+                raise ValueError(
+                    f"primitive {self.name}: {self.derivative_formula(index)} disagrees with its "
+                    f"derivative function (gives {derivative(*sample, out)!r})"
+                )
 
     @property
     def arity(self) -> int:
@@ -94,6 +130,15 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}: {self.write(*self.input_names)}>"
+
+
+def _number_or_none(formula: str) -> float | None:
+    """The number a formula states (``"-1"`` -> -1.0), or None if it is an expression."""
+    try:
+        number = float(formula)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _is_negative_non_integer_power(base: float, exponent: float) -> bool:
