@@ -1,0 +1,221 @@
+"""``chainrule explain``: good expressions, files, and clean one-line errors for bad input."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chainrule.engine import Value
+from chainrule.engine.cli import main
+from chainrule.engine.explain.expression import (
+    MAX_EXPRESSION_LENGTH,
+    ExpressionError,
+    parse_expression,
+)
+
+NEURON = ["sigmoid(w1*x1 + w2*x2 + w3*x3 + b)", "x1=0.8", "x2=0.6", "x3=0.9", "w1=0.5",
+          "w2=0.7", "w3=0.3", "b=0.1"]
+CONSOLE_SCRIPT = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "chainrule"
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    """main() in-process, with stdout and stderr captured (works inside hypothesis too)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(argv))
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_explain_prints_forward_and_backward_steps(capsys):
+    assert main(["explain", *NEURON]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "1. n2 = w1 * x1 = 0.5 * 0.8 = 0.4" in out
+    assert "f = sigmoid(z)" not in out  # the output is f = sigmoid(n12), z is not a name here
+    assert "f = sigmoid(n12) = sigmoid(1.19) = 0.766741" in out
+    assert "df/dw1 = 0.143079   numeric 0.143079   ok" in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_explain_gradients_match_the_engine(capsys):
+    assert main(["explain", "x*y + exp(x) - leaky_relu(y) + leaky_relu(x, 0.2)", "x=0.5",
+                 "y=-2"]) == 0
+    out = capsys.readouterr().out
+    x, y = Value(0.5), Value(-2.0)
+    f = x * y + x.exp() - y.leaky_relu() + x.leaky_relu(0.2)
+    f.backward()
+    assert f"df/dx = {x.grad:.6g}" in out and f"df/dy = {y.grad:.6g}" in out
+
+
+def test_explain_writes_the_requested_files(tmp_path, capsys):
+    html, md, svg = tmp_path / "steps.html", tmp_path / "steps.md", tmp_path / "graph.svg"
+    status = main(["explain", *NEURON, "--html", str(html), "--md", str(md), "--svg", str(svg),
+                   "--lr", "0.1", "--params", "w1,w2,w3,b", "--quiet"])
+    out, err = capsys.readouterr()
+    assert status == 0 and out == ""
+    assert f"wrote {html}" in err
+    page = html.read_text(encoding="utf-8")
+    data = json.loads(re.search(r'id="walkthrough-data">(.*?)</script>', page, re.S).group(1))
+    assert [u["name"] for u in data["updates"]] == ["w1", "w2", "w3", "b"]
+    assert "| 1 | n2 | w1 \\* x1 |" in md.read_text(encoding="utf-8")
+    assert svg.read_text(encoding="utf-8").lstrip().startswith("<svg")
+
+
+def test_without_dot_svg_is_an_error_and_html_a_note(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["explain", "tanh(x)", "x=1", "--svg", str(tmp_path / "g.svg")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "dot program, which is not installed" in err
+    assert main(["explain", "tanh(x)", "x=1", "--html", str(tmp_path / "p.html"), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "note: No graph picture: graphviz's dot program is not installed" in err
+    assert "dot program is not installed" in (tmp_path / "p.html").read_text(encoding="utf-8")
+
+
+BAD = {
+    "attribute": (["x.real", "x=1"], "attribute access at column 1 is not allowed"),
+    "other call": (["__import__('os')", "x=1"], "unknown function __import__"),
+    "method call": (["x.exp()", "x=1"], "only chainrule's functions can be called"),
+    "string": (["x + 'a'", "x=1"], "str 'a' at column 5 is not allowed"),
+    "lambda": (["(lambda: x)()", "x=1"], "only chainrule's functions can be called"),
+    "bare lambda": (["lambda: 1"], "a lambda at column 1 is not allowed"),
+    "comprehension": (["[x for x in y]", "y=1"], "a comprehension at column 1"),
+    "subscript": (["x[0]", "x=1"], "indexing at column 1 is not allowed"),
+    "keyword": (["leaky_relu(x, slope=0.1)", "x=1"], "keyword arguments are not supported"),
+    "arity": (["tanh(x, x)", "x=1"], "tanh at column 1 takes 1 argument(s), got 2"),
+    "undefined": (["x + y", "x=1"], "y at column 5 has no value: add y=<number>"),
+    "unused": (["x", "x=1", "y=2"], "y is given but not used in the expression"),
+    "malformed number": (["x", "x=1.2.3"], "x: '1.2.3' is not a number"),
+    "not finite": (["x", "x=inf"], "x: 'inf' is not a finite number"),
+    "no equals": (["x", "x"], "expected name=value, got 'x'"),
+    "bad name": (["x", "2x=1"], "'2x' is not a valid variable name"),
+    "function as name": (["exp", "exp=1"], "'exp' is a function name"),
+    "function not called": (["x + exp", "x=1"], "exp at column 5 is a function"),
+    "duplicate": (["x", "x=1", "x=2"], "x is given more than once"),
+    "too long": (["x" + "+x" * 1000, "x=1"], f"the limit is {MAX_EXPRESSION_LENGTH}"),
+    "deep": (["x*" + "-" * 500 + "x", "x=1"], "nested more than 200 levels deep"),
+    "parentheses": (["(" * 300 + "x" + ")" * 300, "x=1"], "too many nested parentheses"),
+    "overflowing power": (["x ** 1e308", "x=2"], "pow: 2.0 ** 1e+308 overflows"),
+    "tower": (["9**9**9*x", "x=1"], "overflows"),
+    "huge literal": (["x*" + "9" * 400, "x=1"], "too large for a float"),
+    "domain": (["log(x)", "x=-1"], "log: log(-1.0) is undefined: log needs x > 0"),
+    "division": (["x / (x - 1)", "x=1"], "div: 1.0 / 0.0 divides by zero"),
+    "gradient": (["sqrt(x)", "x=0"], "local derivative of 'f' (sqrt, data=0.0)"),
+    "complex": (["x * 1j", "x=1"], "a complex number 1j"),
+    "boolean": (["x * True", "x=1"], "bool True"),
+    "syntax": (["x +", "x=1"], "invalid syntax"),
+    "empty": (["  ", "x=1"], "the expression is empty"),
+    "no variables": (["2 * 3"], "no variables to differentiate"),
+    "operator": (["x % 2", "x=1"], "the operator % at column 1 is not supported"),
+    "comparison": (["x < 2", "x=1"], "a comparison at column 1"),
+    "leading minus": (["-x", "x=1"], "needs '--' before it"),
+    "bad lr": (["x", "x=1", "--lr", "nan"], "--lr must be a finite number"),
+    "lr not a number": (["x", "x=1", "--lr", "fast"], "invalid float value: 'fast'"),
+    "params without lr": (["x", "x=1", "--params", "x"], "--params needs --lr"),
+    "unknown param": (["x", "x=1", "--lr", "1", "--params", "y"], "--params: y: not a name"),
+    "unwritable": (["x", "x=1", "-q", "--md", "/nonexistent/dir/a.md"], "cannot write"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_is_one_line_and_exit_2(case):
+    argv, message = BAD[case]
+    status, out, err = run("explain", *argv)
+    assert status == 2, (out, err)
+    assert err.startswith("chainrule: error: ") and err.count("\n") == 1, err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_no_command_shows_help(capsys):
+    assert main([]) == 2
+    assert "explain" in capsys.readouterr().out
+
+
+def test_parse_expression_shares_leaves_and_never_evaluates_python():
+    f = parse_expression("x * x + tanh(x)", {"x": 0.5})
+    assert [n.label for n in f.inputs[0].inputs] == ["x", "x"]
+    assert f.inputs[0].inputs[0] is f.inputs[1].inputs[0]
+    with pytest.raises(ExpressionError, match="attribute access"):
+        parse_expression("x.__class__.__mro__", {"x": 1.0})
+    with pytest.raises(ExpressionError, match="must be a str, got int"):
+        parse_expression(3, {})  # type: ignore[arg-type]
+
+
+GOOD = ["sigmoid(w*x + b)", "tanh(x) * exp(-x ** 2) / (1 + x * x)", "log1p(x * x) - sqrt(b * b)",
+        "relu(x - b) + abs(w) + sin(x) * cos(w)", "softplus(w) + log_sigmoid(b) + leaky_relu(x)"]
+ASSIGNMENTS = ["x=0.3", "w=-1.2", "b=0.7"]
+
+# Random text made of expression-like pieces (tokens, not just characters).
+_BAD_TEXT = st.lists(
+    st.sampled_from([*"xwb0123456789.+-*/()_ ,e'\"[]{}:=<>@%!~^&|\n\x00é", "exp", "log", "sqrt",
+                     "**", "1e400", "lambda", "import", "__class__"]),
+    max_size=30,
+).map("".join) | st.text(max_size=40)
+
+
+@st.composite
+def mutated(draw):
+    """A good expression with a few characters replaced, inserted or deleted."""
+    text = list(draw(st.sampled_from(GOOD)))
+    for _ in range(draw(st.integers(1, 4))):
+        position = draw(st.integers(0, len(text)))
+        action = draw(st.sampled_from(["replace", "insert", "delete"]))
+        char = draw(st.sampled_from(list("()*+-/.,x1e'[]_ ")))
+        if action == "insert" or position == len(text):
+            text.insert(position, char)
+        elif action == "replace":
+            text[position] = char
+        else:
+            del text[position]
+    return "".join(text)
+
+
+def assert_clean(status: int, out: str, err: str) -> None:
+    if status == 0:
+        assert err == "" and "Backward pass" in out
+    else:
+        assert status == 2
+        assert err.startswith("chainrule: error: ") and err.count("\n") == 1, err
+        assert "Traceback" not in err
+
+
+@settings(max_examples=150)
+@given(expression=_BAD_TEXT | mutated(), assignments=st.lists(
+    st.sampled_from([*ASSIGNMENTS, "x=1e999", "y=", "=3", "w=0x1", "b=1_0", "x=-0.0"]),
+    max_size=4))
+def test_fuzzed_input_never_escapes_as_a_traceback(expression, assignments):
+    assert_clean(*run("explain", "--", expression, *assignments))
+
+
+@pytest.mark.parametrize("expression", GOOD)
+def test_good_expressions_succeed(expression):
+    used = [a for a in ASSIGNMENTS if a[0] in expression.replace("exp", "").replace("abs", "")]
+    status, out, err = run("explain", expression, *used)
+    assert (status, err) == (0, "")
+    assert "MISMATCH" not in out
+
+
+@pytest.mark.skipif(not CONSOLE_SCRIPT.exists(), reason="the console script is not installed")
+def test_installed_console_script(tmp_path):
+    html = tmp_path / "steps.html"
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT), "explain", *NEURON, "--html", str(html)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Backward pass" in done.stdout and html.exists()
+    bad = subprocess.run([str(CONSOLE_SCRIPT), "explain", "open('x')", "x=1"],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert bad.returncode == 2
+    assert bad.stderr == "chainrule: error: unknown function open at column 1; the functions " \
+        "are abs, add, cos, div, exp, leaky_relu, log, log1p, log_sigmoid, mul, neg, pow, relu, " \
+        "sigmoid, sin, softplus, sqrt, sub, tanh\n"
