@@ -9,7 +9,7 @@ collapsing replaces every Value of such a neuron (or layer) by a single group bo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -21,6 +21,7 @@ from .errors import DrawOptionError, GraphTooLargeError
 Role = Literal["input", "parameter", "intermediate", "output", "constant"]
 Collapse = Literal["neuron", "layer"] | int | None
 ScopePath = tuple[str, ...]
+GroupRule = Callable[[ScopePath], "ScopePath | None"]
 
 DEFAULT_MAX_NODES = 300
 
@@ -107,7 +108,7 @@ def _values(argument: str, values: Iterable[Value] | None) -> set[Value]:
     return chosen
 
 
-def _group_rule(collapse: Collapse):  # -> Callable[[ScopePath], ScopePath | None]
+def _group_rule(collapse: Collapse) -> GroupRule:
     """The scope prefix a Value is collapsed into (None: drawn on its own)."""
     if collapse is None:
         return lambda path: None
@@ -165,127 +166,152 @@ def build_scene(
     ):
         raise DrawOptionError(f"draw: max_nodes must be a positive int or None, got {max_nodes!r}")
     group_of = _group_rule(collapse)
-    given_parameters = _values("parameters", parameters)
-    highlighted = _values("highlight", highlight)
-
+    builder = _SceneBuilder(
+        root, _values("parameters", parameters), _values("highlight", highlight), clusters
+    )
     order = topological_order(root)
-    index = {v: i for i, v in enumerate(order)}
-    for v in highlighted:
-        if v not in index:
+    if max_nodes is not None:
+        # Counted before anything is built: refusing a huge graph should be quick.
+        count = _count_boxes(order, root, group_of)
+        if count > max_nodes:
+            raise GraphTooLargeError(_too_large_message(count, max_nodes, collapse))
+    members = set(order)
+    for v in builder.highlighted:
+        if v not in members:
             raise DrawOptionError(f"draw: highlight: {v!r} is not part of the graph of {root!r}")
-
-    cluster_names, group_names = _Names("cluster_"), _Names("group_")
-    top = Cluster("", ())
-    clusters_by_path: dict[ScopePath, Cluster] = {(): top}
-
-    def cluster(path: ScopePath) -> Cluster:
-        if not clusters:
-            return top
-        found = clusters_by_path.get(path)
-        if found is None:
-            parent = cluster(path[:-1])
-            found = Cluster(cluster_names(path), path)
-            parent.children.append(found)
-            clusters_by_path[path] = found
-        return found
-
-    def role(v: Value) -> Role:
-        if v is root:
-            return "output"
-        if v.is_constant:
-            return "constant"
-        if v.is_leaf:
-            return "parameter" if v.scope or v in given_parameters else "input"
-        return "intermediate"
-
-    groups: dict[ScopePath, GroupBox] = {}
-    group_path: dict[Value, ScopePath] = {}
-    drawn_as: dict[Value, str] = {}  # Value -> name of the box its edges leave from
-    value_box: dict[Value, ValueBox] = {}
-    edges: list[Edge] = []
-    group_inputs: set[tuple[str, str]] = set()
-    roles: set[str] = set()
-    node_count = 0
-
     for i, v in enumerate(order):
         if v.is_constant and v is not root:
             continue  # written into the operation that uses it
         path = group_of(v.scope)
-        box = ValueBox(i, v, role(v), v in highlighted)
-        value_box[v] = box
-        if path is not None:
-            group = groups.get(path)
-            if group is None:
-                group = groups[path] = GroupBox(group_names(path), path)
-                cluster(path[:-1]).boxes.append(group)
-                node_count += 1
-            group.size += 1
-            group.highlighted |= box.highlighted
-            group_path[v] = path
-            drawn_as[v] = group.name
-            for u in v.inputs:
-                source = drawn_as.get(u)
-                # One edge per outside Value read, however often the neuron reads it.
-                if source is not None and source != group.name:
-                    if (source, group.name) not in group_inputs:
-                        group_inputs.add((source, group.name))
-                        edges.append(Edge(source, group.name))
-                    _mark_output(u, group_path, groups, value_box)
-            if v is root:
-                _mark_output(v, group_path, groups, value_box)
-            continue
+        if path is None:
+            builder.add_value(i, v)
+        else:
+            builder.add_to_group(i, v, path)
+    return builder.scene()
 
-        node_count += 1
-        drawn_as[v] = box.name
-        roles.add(box.role)
-        home = cluster(v.scope)
+
+class _SceneBuilder:
+    """Places Values, in topological order, as boxes (or into collapsed groups) with edges."""
+
+    def __init__(
+        self, root: Value, parameters: set[Value], highlighted: set[Value], clusters: bool
+    ) -> None:
+        self.root = root
+        self.parameters = parameters
+        self.highlighted = highlighted
+        self.use_clusters = clusters
+        self.top = Cluster("", ())
+        self.clusters: dict[ScopePath, Cluster] = {(): self.top}
+        self.cluster_names = _Names("cluster_")
+        self.group_names = _Names("group_")
+        self.groups: dict[ScopePath, GroupBox] = {}
+        self.group_of: dict[Value, GroupBox] = {}  # collapsed Values only
+        self.drawn_as: dict[Value, str] = {}  # Value -> name of the box its edges leave from
+        self.boxes: dict[Value, ValueBox] = {}
+        self.edges: list[Edge] = []
+        self.group_inputs: set[tuple[str, str]] = set()
+        self.roles: set[str] = set()
+
+    def role(self, v: Value) -> Role:
+        if v is self.root:
+            return "output"
+        if v.is_constant:
+            return "constant"
+        if v.is_leaf:
+            return "parameter" if v.scope or v in self.parameters else "input"
+        return "intermediate"
+
+    def cluster(self, path: ScopePath) -> Cluster:
+        if not self.use_clusters:
+            return self.top
+        found = self.clusters.get(path)
+        if found is None:
+            found = Cluster(self.cluster_names(path), path)
+            self.cluster(path[:-1]).children.append(found)
+            self.clusters[path] = found
+        return found
+
+    def box(self, i: int, v: Value) -> ValueBox:
+        box = self.boxes[v] = ValueBox(i, v, self.role(v), v in self.highlighted)
+        return box
+
+    def used_outside_its_group(self, u: Value) -> None:
+        group = self.group_of.get(u)
+        if group is not None and self.boxes[u] not in group.outputs:
+            group.outputs.append(self.boxes[u])
+
+    def add_value(self, i: int, v: Value) -> None:
+        box = self.box(i, v)
+        self.drawn_as[v] = box.name
+        self.roles.add(box.role)
+        home = self.cluster(v.scope)
         home.boxes.append(box)
         if v.is_leaf:
-            continue
-        roles.add("operation")
+            return
+        self.roles.add("operation")
         operation = OperationBox(i, v, tuple(u.data if u.is_constant else None for u in v.inputs))
         home.boxes.append(operation)
         drawn_inputs = [u for u in v.inputs if not u.is_constant]
         names = v.primitive.input_names
         for position, u in enumerate(v.inputs):
-            if u.is_constant:
+            if not u.is_constant:
+                name = names[position] if len(drawn_inputs) > 1 else None
+                self.edges.append(Edge(self.drawn_as[u], operation.name, name))
+                self.used_outside_its_group(u)
+        self.edges.append(Edge(operation.name, box.name))
+
+    def add_to_group(self, i: int, v: Value, path: ScopePath) -> None:
+        box = self.box(i, v)
+        group = self.groups.get(path)
+        if group is None:
+            group = self.groups[path] = GroupBox(self.group_names(path), path)
+            self.cluster(path[:-1]).boxes.append(group)
+        group.size += 1
+        group.highlighted |= box.highlighted
+        self.group_of[v] = group
+        self.drawn_as[v] = group.name
+        for u in v.inputs:
+            source = self.drawn_as.get(u)  # None for a constant
+            if source is None or source == group.name:
                 continue
-            name = names[position] if len(drawn_inputs) > 1 else None
-            edges.append(Edge(drawn_as[u], operation.name, name))
-            _mark_output(u, group_path, groups, value_box)
-        edges.append(Edge(operation.name, box.name))
+            # One edge per outside Value read, however often the group reads it.
+            if (source, group.name) not in self.group_inputs:
+                self.group_inputs.add((source, group.name))
+                self.edges.append(Edge(source, group.name))
+            self.used_outside_its_group(u)
+        if v is self.root:
+            self.used_outside_its_group(v)
 
-    for group in groups.values():
-        group.outputs.sort(key=lambda box: box.index)
-    if max_nodes is not None and node_count > max_nodes:
-        raise GraphTooLargeError(_too_large_message(node_count, max_nodes, collapse, bool(groups)))
-    return Scene(
-        top=top,
-        edges=edges,
-        value_count=node_count - len(groups),
-        group_count=len(groups),
-        has_highlight=bool(highlighted),
-        roles=roles | ({"group"} if groups else set()),
-    )
-
-
-def _mark_output(
-    u: Value,
-    group_path: dict[Value, ScopePath],
-    groups: dict[ScopePath, GroupBox],
-    value_box: dict[Value, ValueBox],
-) -> None:
-    """Record that ``u``, a member of a collapsed group, is used outside it (or is the root)."""
-    path = group_path.get(u)
-    if path is None:
-        return
-    outputs = groups[path].outputs
-    box = value_box[u]
-    if box not in outputs:
-        outputs.append(box)
+    def scene(self) -> Scene:
+        for group in self.groups.values():
+            group.outputs.sort(key=lambda box: box.index)
+        return Scene(
+            top=self.top,
+            edges=self.edges,
+            value_count=len(self.boxes) - sum(group.size for group in self.groups.values()),
+            group_count=len(self.groups),
+            has_highlight=bool(self.highlighted),
+            roles=self.roles | ({"group"} if self.groups else set()),
+        )
 
 
-def _too_large_message(count: int, max_nodes: int, collapse: Collapse, grouped: bool) -> str:
+def _count_boxes(order: list[Value], root: Value, group_of: GroupRule) -> int:
+    """How many boxes (Values and collapsed groups) drawing ``order`` takes."""
+    groups: set[ScopePath] = set()
+    count = 0
+    for v in order:
+        if v.is_constant and v is not root:
+            continue
+        path = group_of(v.scope)
+        if path is None:
+            count += 1
+        elif path not in groups:
+            groups.add(path)
+            count += 1
+    return count
+
+
+def _too_large_message(count: int, max_nodes: int, collapse: Collapse) -> str:
     if collapse is None:
         advice = (
             "collapse neurons or layers into single boxes (draw(root, collapse='neuron') or "
