@@ -25,13 +25,16 @@
 
   function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
 
+  // Scroll a panel (not the page) so that target is in view: centred if it was outside.
   function keepVisible(container, target) {
     if (!container || !target) { return; }
     var box = container.getBoundingClientRect(), r = target.getBoundingClientRect();
-    if (r.top < box.top) { container.scrollTop -= box.top - r.top + 20; }
-    else if (r.bottom > box.bottom) { container.scrollTop += r.bottom - box.bottom + 20; }
-    if (r.left < box.left) { container.scrollLeft -= box.left - r.left + 20; }
-    else if (r.right > box.right) { container.scrollLeft += r.right - box.right + 20; }
+    if (r.top < box.top || r.bottom > box.bottom) {
+      container.scrollTop += (r.top + r.bottom - box.top - box.bottom) / 2;
+    }
+    if (r.left < box.left || r.right > box.right) {
+      container.scrollLeft += (r.left + r.right - box.left - box.right) / 2;
+    }
   }
 
   // -- the table of values and gradients ------------------------------------------------------
@@ -111,10 +114,13 @@
   }
 
   // -- the graph picture --------------------------------------------------------------------
-  // Scale the picture to the panel's width, but never beyond 1.6 times graphviz's own size.
+  // Scale the picture to the panel's width, but never beyond 1.6 times graphviz's own size,
+  // nor below 0.6 times it (a wide network scrolls instead of becoming unreadable).
   var picture = document.querySelector("#graph svg");
-  if (picture && parseFloat(picture.getAttribute("width"))) {
-    picture.style.maxWidth = (1.6 * 4 / 3 * parseFloat(picture.getAttribute("width"))) + "px";
+  var natural = picture ? 4 / 3 * parseFloat(picture.getAttribute("width")) : 0;  // pt to px
+  if (natural) {
+    picture.style.maxWidth = (1.6 * natural) + "px";
+    picture.style.minWidth = (0.6 * natural) + "px";
   }
   var marked = [];
   function highlight(step) {

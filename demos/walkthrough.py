@@ -1,0 +1,117 @@
+"""The step-by-step walkthrough of backpropagation, for the single neuron and for one XOR sample.
+
+Writes, under out/walkthrough/ (or --out FOLDER):
+  neuron.html, neuron.md   the sigmoid neuron of demos/neuron.py, with one gradient-descent step
+  xor.html, xor.md         the loss of one XOR sample through a 2-2-1 network (tanh, sigmoid)
+and demos/images/walkthrough.png, the screenshot in the README (needs the playwright package
+and Chromium at /usr/bin/chromium; skipped with a note otherwise). Prints the neuron's
+walkthrough as text. Open an .html file in any browser: it works offline.
+
+Run: python demos/walkthrough.py [--out FOLDER] [--no-screenshot]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # demos/neuron.py, next to this file
+
+from neuron import build_neuron
+
+from chainrule.engine import Value, Walkthrough, walkthrough
+from chainrule.nn import MLP, binary_cross_entropy, datasets
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "out" / "walkthrough"
+SCREENSHOT = ROOT / "demos" / "images" / "walkthrough.png"
+CHROMIUM = Path("/usr/bin/chromium")
+LEARNING_RATE = 0.5
+
+
+def neuron_walkthrough() -> Walkthrough:
+    y, _, parameters = build_neuron()
+    return walkthrough(y, lr=LEARNING_RATE, parameters=parameters.values(),
+                       title="Backpropagation through one sigmoid neuron")
+
+
+def xor_walkthrough(sample: int = 1) -> Walkthrough:
+    """The binary cross-entropy of one XOR sample through MLP(2, [2, 1]): its parameters are
+    created by chainrule.nn inside layer/neuron scopes, so they are the ones updated."""
+    points, labels = datasets.xor()
+    model = MLP(2, [2, 1], activation="tanh", output_activation="sigmoid", seed=0)
+    x1, x2 = (Value(v, label=name) for v, name in zip(points[sample], ("x1", "x2"), strict=True))
+    prediction = model([x1, x2])
+    prediction.label = "p"
+    loss = binary_cross_entropy([prediction], [labels[sample]])
+    loss.label = "loss"
+    return walkthrough(
+        loss,
+        lr=LEARNING_RATE,
+        title=f"Backpropagation through a 2-2-1 network: XOR sample {points[sample]} -> "
+        f"{labels[sample]}",
+    )
+
+
+def screenshot(page: Path, target: Path, steps: int) -> str:
+    """A picture of ``page`` after ``steps`` presses of the Next button; '' or why not."""
+    if not CHROMIUM.exists():
+        return f"no screenshot: {CHROMIUM} is missing (sudo apt-get install chromium)"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return "no screenshot: the playwright package is missing (pip install 'chainrule[browser]')"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        try:
+            tab = browser.new_page(viewport={"width": 1280, "height": 860}, device_scale_factor=1)
+            tab.goto(page.resolve().as_uri())
+            for _ in range(steps):
+                tab.click("#next")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tab.screenshot(path=str(target))
+        finally:
+            browser.close()
+    return ""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help="folder for the pages")
+    parser.add_argument("--no-screenshot", action="store_true", help="skip the README picture")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    neuron = neuron_walkthrough()
+    print(neuron.text())
+    xor = xor_walkthrough()
+    for name, walk in (("neuron", neuron), ("xor", xor)):
+        walk.save_html(args.out / f"{name}.html")
+        (args.out / f"{name}.md").write_text(walk.markdown(), encoding="utf-8")
+        checks = walk.backward.checks
+        passed = sum(check.passed for check in checks)
+        print(f"{name}: {len(walk.forward.steps)} forward and {len(walk.backward.steps)} "
+              f"backward steps; {passed} of {len(checks)} gradients agree with finite "
+              f"differences -> {args.out / name}.html")
+        if walk.svg is None:
+            print(f"  {walk.graph_note}")
+    if args.no_screenshot:
+        return
+    # The screenshot shows the backward step through n9 = w3 * x3: two local derivatives,
+    # the running sums and the gradients still pending.
+    steps_to_show = len(neuron.forward.steps) + 1 + 3
+    target = SCREENSHOT if args.out == OUT else args.out / SCREENSHOT.name
+    problem = screenshot(args.out / "neuron.html", target, steps_to_show)
+    print(problem or f"screenshot -> {target}")
+    if not problem and shutil.which("dot") is None:
+        print("  (graphviz's dot is missing: the screenshot has no graph picture)")
+
+
+if __name__ == "__main__":
+    main()
