@@ -1,0 +1,219 @@
+"""Small classic data sets, in pure Python and reproducible from a seed.
+
+Each function returns ``(X, y)``: ``X`` a list of points (lists of floats), ``y`` a list of
+integer class labels 0, 1, ... All randomness comes from ``random.Random(seed)``: the same seed
+gives the same data on every run and platform, and ``seed=None`` gives fresh data.
+
+``moons``, ``circles`` and ``blobs`` follow scikit-learn's constructions (``make_moons`` and
+so on), so the tutorials built on them reproduce; the random numbers themselves differ from
+numpy's.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from ._checks import finite_float, non_negative_float, positive_int
+from .errors import ConfigurationError, DataError
+
+Points = list[list[float]]
+Labels = list[int]
+T = TypeVar("T")
+L = TypeVar("L")
+
+
+def _linspace(start: float, stop: float, num: int, endpoint: bool = True) -> list[float]:
+    """numpy.linspace: ``num`` evenly spaced numbers from start to stop."""
+    if num == 1:
+        return [start]
+    step = (stop - start) / (num - 1 if endpoint else num)
+    return [start + i * step for i in range(num)]
+
+
+def _noise(noise: float | None) -> float:
+    return 0.0 if noise is None else non_negative_float(noise, "noise")
+
+
+def _finish(X: Points, y: Labels, rng: random.Random, shuffle: bool, noise: float) -> tuple[Points, Labels]:
+    """scikit-learn's order of operations: shuffle the samples, then add Gaussian noise."""
+    if shuffle:
+        order = list(range(len(X)))
+        rng.shuffle(order)
+        X = [X[i] for i in order]
+        y = [y[i] for i in order]
+    if noise:
+        X = [[coordinate + rng.gauss(0.0, noise) for coordinate in point] for point in X]
+    return X, y
+
+
+def xor() -> tuple[Points, Labels]:
+    """The four corners of the unit square, labelled by exclusive or: the smallest problem a
+    single neuron cannot solve (no straight line separates its two classes)."""
+    return [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1, 0]
+
+
+def moons(
+    n: int = 100, noise: float | None = None, *, shuffle: bool = True, seed: int | None = None
+) -> tuple[Points, Labels]:
+    """Two interleaving half circles (``sklearn.datasets.make_moons``).
+
+    The upper moon (label 0) is ``(cos t, sin t)``, the lower one (label 1) is
+    ``(1 - cos t, 0.5 - sin t)``, for t evenly spaced in [0, pi]; then optional Gaussian noise
+    with standard deviation ``noise``. micrograd's demo uses ``moons(100, noise=0.1)``.
+    """
+    n = positive_int(n, "moons: n")
+    if n < 2:
+        raise ConfigurationError(f"moons: n must be at least 2 (one point per moon), got {n}")
+    noise_std = _noise(noise)
+    n_outer = n // 2
+    n_inner = n - n_outer
+    outer = [[math.cos(t), math.sin(t)] for t in _linspace(0.0, math.pi, n_outer)]
+    inner = [[1.0 - math.cos(t), 1.0 - math.sin(t) - 0.5] for t in _linspace(0.0, math.pi, n_inner)]
+    return _finish(outer + inner, [0] * n_outer + [1] * n_inner, random.Random(seed), shuffle,
+                   noise_std)
+
+
+def circles(
+    n: int = 100,
+    noise: float | None = None,
+    *,
+    factor: float = 0.8,
+    shuffle: bool = True,
+    seed: int | None = None,
+) -> tuple[Points, Labels]:
+    """A circle of radius 1 (label 0) around one of radius ``factor`` (label 1)
+    (``sklearn.datasets.make_circles``)."""
+    n = positive_int(n, "circles: n")
+    if n < 2:
+        raise ConfigurationError(f"circles: n must be at least 2 (one point per circle), got {n}")
+    factor = finite_float(factor, "circles: factor")
+    if not 0.0 <= factor < 1.0:
+        raise ConfigurationError(f"circles: factor must lie in [0, 1), got {factor!r}")
+    noise_std = _noise(noise)
+    n_outer = n // 2
+    n_inner = n - n_outer
+    outer = [[math.cos(t), math.sin(t)] for t in _linspace(0.0, 2 * math.pi, n_outer, False)]
+    inner = [[math.cos(t) * factor, math.sin(t) * factor]
+             for t in _linspace(0.0, 2 * math.pi, n_inner, False)]
+    return _finish(outer + inner, [0] * n_outer + [1] * n_inner, random.Random(seed), shuffle,
+                   noise_std)
+
+
+def spiral(
+    n_per_class: int = 100,
+    classes: int = 3,
+    noise: float = 0.2,
+    *,
+    shuffle: bool = True,
+    seed: int | None = None,
+) -> tuple[Points, Labels]:
+    """Interleaved spiral arms, one per class (the spiral of Stanford's CS231n notes, with the
+    arms evenly spaced): point i of class j lies at radius r = i / (n - 1) and angle
+    ``2 pi j / classes + 4 r`` radians plus Gaussian noise of ``noise`` radians."""
+    n_per_class = positive_int(n_per_class, "spiral: n_per_class")
+    classes = positive_int(classes, "spiral: classes")
+    noise_std = non_negative_float(noise, "spiral: noise")
+    rng = random.Random(seed)
+    X: Points = []
+    y: Labels = []
+    for j in range(classes):
+        for r in _linspace(0.0, 1.0, n_per_class):
+            t = 2 * math.pi * j / classes + 4.0 * r + (rng.gauss(0.0, noise_std) if noise_std else 0.0)
+            X.append([r * math.sin(t), r * math.cos(t)])
+            y.append(j)
+    return _finish(X, y, rng, shuffle, 0.0)
+
+
+def blobs(
+    n: int = 100,
+    centers: int | Sequence[Sequence[float]] = 3,
+    *,
+    std: float = 1.0,
+    features: int = 2,
+    box: tuple[float, float] = (-10.0, 10.0),
+    shuffle: bool = True,
+    seed: int | None = None,
+) -> tuple[Points, Labels]:
+    """Gaussian clusters (``sklearn.datasets.make_blobs``): ``centers`` random centres drawn
+    uniformly in ``box`` (or the given centre points), and the n samples shared out among them
+    as evenly as possible, each centre plus Gaussian noise of standard deviation ``std``."""
+    n = positive_int(n, "blobs: n")
+    std = non_negative_float(std, "blobs: std")
+    rng = random.Random(seed)
+    if isinstance(centers, int) and not isinstance(centers, bool):
+        features = positive_int(features, "blobs: features")
+        low, high = (finite_float(b, "blobs: box") for b in box)
+        if not low < high:
+            raise ConfigurationError(f"blobs: box must be (low, high) with low < high, got {box!r}")
+        points = [[rng.uniform(low, high) for _ in range(features)]
+                  for _ in range(positive_int(centers, "blobs: centers"))]
+    else:
+        points = _points(centers, "blobs: centers")
+    X: Points = []
+    y: Labels = []
+    for label, centre in enumerate(points):
+        count = n // len(points) + (1 if label < n % len(points) else 0)
+        for _ in range(count):
+            X.append([c + rng.gauss(0.0, std) for c in centre])
+            y.append(label)
+    return _finish(X, y, rng, shuffle, 0.0)
+
+
+def _points(data: Any, what: str) -> Points:
+    if isinstance(data, (str, bytes)) or not isinstance(data, Sequence) or not data:
+        raise DataError(f"{what} must be a non-empty list of points, got {data!r:.60}")
+    width = None
+    points = []
+    for i, point in enumerate(data):
+        if isinstance(point, (str, bytes)) or not isinstance(point, Sequence) or not point:
+            raise DataError(f"{what}: item {i} must be a list of coordinates, got {point!r:.60}")
+        if width is None:
+            width = len(point)
+        elif len(point) != width:
+            raise DataError(f"{what}: item {i} has {len(point)} coordinates, item 0 has {width}")
+        points.append([finite_float(c, f"{what}: item {i}") for c in point])
+    return points
+
+
+def signed_labels(y: Sequence[int]) -> list[int]:
+    """Labels 0/1 as -1/+1 (``2*y - 1``), the form the hinge loss expects."""
+    out = []
+    for i, label in enumerate(y):
+        if label not in (0, 1) or isinstance(label, bool):
+            raise DataError(f"signed_labels: label {i} must be 0 or 1, got {label!r}")
+        out.append(2 * int(label) - 1)
+    return out
+
+
+def train_test_split(
+    X: Sequence[T],
+    y: Sequence[L],
+    test_fraction: float = 0.25,
+    *,
+    shuffle: bool = True,
+    seed: int | None = None,
+) -> tuple[list[T], list[T], list[L], list[L]]:
+    """``X_train, X_test, y_train, y_test`` (scikit-learn's order): ``ceil(n * test_fraction)``
+    samples are held out, chosen at random (from ``seed``) unless ``shuffle`` is false."""
+    if len(X) != len(y):
+        raise DataError(f"train_test_split: X has {len(X)} samples but y has {len(y)}")
+    n = len(X)
+    test_fraction = finite_float(test_fraction, "train_test_split: test_fraction")
+    if not 0.0 < test_fraction < 1.0:
+        raise ConfigurationError(
+            f"train_test_split: test_fraction must lie in (0, 1), got {test_fraction!r}"
+        )
+    n_test = math.ceil(n * test_fraction)
+    if n < 2 or n_test >= n:
+        raise DataError(
+            f"train_test_split: {n} samples cannot be split with test_fraction={test_fraction}: "
+            f"both parts need at least one sample"
+        )
+    order = list(range(n))
+    if shuffle:
+        random.Random(seed).shuffle(order)
+    test, train = order[:n_test], order[n_test:]
+    return [X[i] for i in train], [X[i] for i in test], [y[i] for i in train], [y[i] for i in test]

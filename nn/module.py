@@ -1,0 +1,347 @@
+"""Neurons, layers and multi-layer perceptrons built from :class:`~chainrule.engine.Value`.
+
+Parameters are plain leaf Values, so a model's output is an ordinary chainrule graph: it can be
+backpropagated, drawn and stepped through like any other.
+
+Naming scheme (one, used everywhere):
+
+* parameter labels are ``"w0"``, ``"w1"``, ... (one weight per input) and ``"b"`` (the bias);
+* :meth:`Module.named_parameters` gives dotted paths: ``"w0"`` for a Neuron,
+  ``"neurons.1.w0"`` for a Layer, ``"layers.0.neurons.1.w0"`` for an MLP;
+* every Value a neuron creates (its parameters, and the nodes of each forward pass) carries the
+  scope ``("layer0", "neuron1")`` (see :func:`chainrule.engine.scope`), so a rendered graph can
+  group a network's nodes by layer and neuron.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import random
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
+
+from chainrule.engine import OperandTypeError, Value, scope
+
+from ._checks import choice, positive_int
+from .errors import ConfigurationError, ShapeError
+
+Scalar = Value | int | float
+Output = Value | list[Value]
+
+
+class RandomSource(Protocol):
+    """What weight initialisation draws from: a :class:`random.Random` or the ``random`` module."""
+
+    def uniform(self, a: float, b: float) -> float: ...
+
+    def gauss(self, mu: float = 0.0, sigma: float = 1.0) -> float: ...
+
+
+#: Activation functions by name; ``None`` means the identity.
+ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
+    "relu": Value.relu,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "leaky_relu": Value.leaky_relu,  # slope 0.01, PyTorch's default
+    "linear": None,
+}
+
+
+def _uniform(rng: RandomSource, fan_in: int, fan_out: int) -> float:
+    return rng.uniform(-1.0, 1.0)
+
+
+def _xavier_uniform(rng: RandomSource, fan_in: int, fan_out: int) -> float:
+    bound = math.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-bound, bound)
+
+
+def _xavier_normal(rng: RandomSource, fan_in: int, fan_out: int) -> float:
+    return rng.gauss(0.0, math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def _he_uniform(rng: RandomSource, fan_in: int, fan_out: int) -> float:
+    bound = math.sqrt(6.0 / fan_in)
+    return rng.uniform(-bound, bound)
+
+
+def _he_normal(rng: RandomSource, fan_in: int, fan_out: int) -> float:
+    return rng.gauss(0.0, math.sqrt(2.0 / fan_in))
+
+
+#: Weight initialisation schemes: ``scheme(rng, fan_in, fan_out)`` draws one weight. Biases
+#: always start at 0 (as in micrograd and most textbooks).
+#:
+#: * ``"uniform"``: U(-1, 1), micrograd's;
+#: * ``"xavier_uniform"`` / ``"xavier_normal"``: Glorot and Bengio (2010), variance
+#:   2 / (fan_in + fan_out), suited to tanh and sigmoid;
+#: * ``"he_uniform"`` / ``"he_normal"``: He et al. (2015), variance 2 / fan_in, suited to relu.
+INIT_SCHEMES: dict[str, Callable[[RandomSource, int, int], float]] = {
+    "uniform": _uniform,
+    "xavier_uniform": _xavier_uniform,
+    "xavier_normal": _xavier_normal,
+    "he_uniform": _he_uniform,
+    "he_normal": _he_normal,
+}
+
+
+def random_source(seed: int | random.Random | None) -> RandomSource:
+    """The generator a seed stands for.
+
+    ``None`` uses Python's global ``random`` state, as micrograd does (so ``random.seed(1337)``
+    before building a model reproduces micrograd's weights); an int makes a private generator,
+    so ``seed=0`` gives the same model every time whatever else uses ``random``.
+    """
+    if seed is None or seed is random:
+        return random  # type: ignore[return-value]  # the module has uniform() and gauss()
+    if isinstance(seed, random.Random):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ConfigurationError(
+            f"seed must be an int, a random.Random or None, got {type(seed).__name__} {seed!r}"
+        )
+    return random.Random(int(seed))
+
+
+def as_features(x: Any, nin: int, who: str) -> Sequence[Scalar]:
+    """``x`` as a sequence of ``nin`` numbers or Values, or a :class:`ShapeError`.
+
+    A lone number or Value is accepted when the module takes a single input.
+    """
+    if isinstance(x, (Value, numbers.Real)) and not isinstance(x, bool):
+        if nin == 1:
+            return (x,)
+        raise ShapeError(f"{who} expects {nin} inputs, got a single number {x!r}")
+    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
+        raise ShapeError(
+            f"{who} expects a sequence of {nin} numbers, got {type(x).__name__} {x!r:.60}"
+        )
+    if len(x) != nin:
+        raise ShapeError(f"{who} expects {nin} inputs, got {len(x)}: {list(x)!r:.80}")
+    return x
+
+
+class Module:
+    """Base class: something with parameters that maps inputs to outputs.
+
+    Subclasses implement :meth:`named_parameters` and :meth:`__call__`, and set ``nin``.
+    """
+
+    nin: int
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """``(dotted name, parameter)`` pairs, always in the same order."""
+        raise NotImplementedError
+
+    def parameters(self) -> list[Value]:
+        """Every parameter, in the order of :meth:`named_parameters`."""
+        return [p for _, p in self.named_parameters()]
+
+    @property
+    def num_parameters(self) -> int:
+        return len(self.named_parameters())
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to 0 (gradients accumulate across ``backward()``)."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def architecture(self) -> dict[str, Any]:
+        """What is needed to rebuild this module (without its parameter values), as JSON data."""
+        raise NotImplementedError
+
+    def __call__(self, x: Any) -> Output:
+        raise NotImplementedError
+
+
+class Neuron(Module):
+    """One neuron: ``activation(w0*x0 + w1*x1 + ... + b)``.
+
+    ``name`` is the neuron's scope (``"neuron{j}"`` inside a layer); ``fan_out`` is the number
+    of neurons in its layer, used by the Xavier schemes.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        activation: str = "relu",
+        *,
+        init: str = "uniform",
+        seed: int | random.Random | None = None,
+        name: str = "neuron0",
+        fan_out: int = 1,
+    ) -> None:
+        self.nin = positive_int(nin, "Neuron: nin (number of inputs)")
+        self.activation = choice(activation, ACTIVATIONS, "activation")
+        self._activate = ACTIVATIONS[activation]
+        draw = INIT_SCHEMES[choice(init, INIT_SCHEMES, "init scheme")]
+        fan_out = positive_int(fan_out, "Neuron: fan_out")
+        rng = random_source(seed)
+        self.name = name
+        with scope(name):
+            self.weights = [
+                Value(draw(rng, self.nin, fan_out), label=f"w{i}") for i in range(self.nin)
+            ]
+            self.bias = Value(0.0, label="b")
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [(f"w{i}", w) for i, w in enumerate(self.weights)] + [("b", self.bias)]
+
+    def __call__(self, x: Any) -> Value:
+        x = as_features(x, self.nin, f"Neuron {self.name}")
+        weights = self.weights
+        with scope(self.name):
+            z = weights[0] * x[0]
+            for i in range(1, self.nin):
+                z = z + weights[i] * x[i]
+            z = z + self.bias
+            z.label = "z"
+            return z if self._activate is None else self._activate(z)
+
+    def architecture(self) -> dict[str, Any]:
+        return {"type": "Neuron", "nin": self.nin, "activation": self.activation}
+
+    def __repr__(self) -> str:
+        return f"Neuron({self.nin}, activation={self.activation!r})"
+
+
+class Layer(Module):
+    """``nout`` neurons reading the same inputs; calling it always returns a list of Values."""
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: str = "relu",
+        *,
+        init: str = "uniform",
+        seed: int | random.Random | None = None,
+        name: str = "layer0",
+    ) -> None:
+        self.nin = positive_int(nin, "Layer: nin (number of inputs)")
+        self.nout = positive_int(nout, "Layer: nout (number of neurons)")
+        rng = random_source(seed)
+        self.name = name
+        with scope(name):
+            self.neurons = [
+                Neuron(nin, activation, init=init, seed=rng, name=f"neuron{j}", fan_out=nout)  # type: ignore[arg-type]
+                for j in range(self.nout)
+            ]
+        self.activation = activation
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [
+            (f"neurons.{j}.{name}", p)
+            for j, neuron in enumerate(self.neurons)
+            for name, p in neuron.named_parameters()
+        ]
+
+    def __call__(self, x: Any) -> list[Value]:
+        x = as_features(x, self.nin, f"Layer {self.name}")
+        with scope(self.name):
+            return [neuron(x) for neuron in self.neurons]
+
+    def architecture(self) -> dict[str, Any]:
+        return {"type": "Layer", "nin": self.nin, "nout": self.nout, "activation": self.activation}
+
+    def __repr__(self) -> str:
+        return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: ``MLP(2, [16, 16, 1])`` has two hidden layers of 16 neurons.
+
+    Hidden layers use ``activation``, the last one ``output_activation`` (``"linear"`` by
+    default, as in micrograd). Calling it returns a Value when the last layer has one neuron,
+    a list of Values otherwise.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        sizes: Sequence[int],
+        activation: str = "relu",
+        output_activation: str = "linear",
+        *,
+        init: str = "uniform",
+        seed: int | random.Random | None = None,
+    ) -> None:
+        self.nin = positive_int(nin, "MLP: nin (number of inputs)")
+        if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or not sizes:
+            raise ConfigurationError(
+                f"MLP: sizes must be a non-empty list of layer sizes, got {sizes!r}"
+            )
+        self.sizes = [positive_int(n, f"MLP: sizes[{i}]") for i, n in enumerate(sizes)]
+        choice(activation, ACTIVATIONS, "activation")
+        choice(output_activation, ACTIVATIONS, "output_activation")
+        self.activation = activation
+        self.output_activation = output_activation
+        rng = random_source(seed)
+        widths = [self.nin, *self.sizes]
+        last = len(self.sizes) - 1
+        self.layers = [
+            Layer(
+                widths[i],
+                widths[i + 1],
+                output_activation if i == last else activation,
+                init=init,
+                seed=rng,  # type: ignore[arg-type]
+                name=f"layer{i}",
+            )
+            for i in range(len(self.sizes))
+        ]
+
+    @property
+    def nout(self) -> int:
+        return self.sizes[-1]
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [
+            (f"layers.{i}.{name}", p)
+            for i, layer in enumerate(self.layers)
+            for name, p in layer.named_parameters()
+        ]
+
+    def __call__(self, x: Any) -> Output:
+        out: Any = as_features(x, self.nin, "MLP")
+        for layer in self.layers:
+            out = layer(out)
+        return out[0] if len(out) == 1 else out
+
+    def architecture(self) -> dict[str, Any]:
+        return {
+            "type": "MLP",
+            "nin": self.nin,
+            "sizes": list(self.sizes),
+            "activation": self.activation,
+            "output_activation": self.output_activation,
+        }
+
+    def summary(self) -> str:
+        """A table of the layers: shape, activation and parameter count."""
+        rows = [f"{'layer':<8}{'shape':<12}{'activation':<12}{'parameters':>10}"]
+        for layer in self.layers:
+            rows.append(
+                f"{layer.name:<8}{f'{layer.nin} -> {layer.nout}':<12}{layer.activation:<12}"
+                f"{layer.num_parameters:>10}"
+            )
+        rows.append(f"{'total':<32}{self.num_parameters:>10}")
+        return "\n".join(rows)
+
+    def __repr__(self) -> str:
+        return (
+            f"MLP({self.nin}, {self.sizes}, activation={self.activation!r}, "
+            f"output_activation={self.output_activation!r})"
+        )
+
+
+def iter_parameters(source: Module | Iterator[Value] | Sequence[Value], who: str) -> list[Value]:
+    """The parameters of a module, or the Values of an iterable, checked to be Values."""
+    params = source.parameters() if isinstance(source, Module) else list(source)
+    for i, p in enumerate(params):
+        if not isinstance(p, Value):
+            raise OperandTypeError(
+                f"{who}: parameters must be Values, item {i} is {type(p).__name__} {p!r:.40}"
+            )
+    return params
