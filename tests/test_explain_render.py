@@ -187,3 +187,13 @@ def test_walkthrough_errors_name_the_problem():
         walkthrough(3)
     with pytest.raises(OperandTypeError, match="digits must be an int from 1 to 17, got 0"):
         walkthrough(y, digits=0)
+
+
+def test_text_shows_constants_and_skipped_steps():
+    a = Value(2.0, label="a")
+    b = Value(-1.0, label="b")
+    root = (a * b * 3.0).relu()
+    text = walkthrough(root, picture=False).text()
+    assert "-> 3.0 is a constant: no gradient needed" in text
+    assert "the upstream gradient df/dn2 is 0, so n2 passes nothing on" in text
+    assert "df/da = 0.0   numeric 0.0   ok" in text

@@ -106,7 +106,9 @@ def walkthrough(
     there are none). Nothing in the graph is modified, ``.grad`` included.
 
     With ``picture=True`` the graph is drawn for the HTML page (needs graphviz's ``dot``; without
-    it the page carries a note instead, see ``graph_note``).
+    it the page carries a note instead, see ``graph_note``). While it is drawn, unlabeled nodes
+    are lent their walkthrough names (``n5``) so that picture and steps agree; the labels are
+    given back (``None``) before this function returns.
     """
     if not isinstance(root, Value):
         raise OperandTypeError(f"walkthrough: root must be a Value, got {type(root).__name__}")
