@@ -399,8 +399,11 @@ def _binary(op: Primitive, a: Value, b: Value) -> Value:
 
 
 def _operand(op: Primitive, other: object) -> Value:
+    """``other`` as an input of ``op``: a Value as it is, a number as a new constant node."""
     if isinstance(other, Value):
         return other
+    if type(other) is float and not other - other:  # the common case: a finite float
+        return _node(other, CONSTANT, None, None)
     return _node(as_float(other, op.name, " operand"), CONSTANT, None, None)
 
 
