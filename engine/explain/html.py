@@ -159,8 +159,6 @@ def _texts(w: Walkthrough) -> dict[str, Any]:
                 f"tiny amount changes {root.name} by that same amount."
             ),
         },
-        "initialPending": [n.index for n in nodes
-                           if n.kind != "constant" and n.index != w.forward.root],
         "backward": [],
         "checks": [
             {
@@ -225,7 +223,6 @@ def _texts(w: Walkthrough) -> dict[str, Any]:
             "binding": wording.binding(w, step),
             "skippedText": wording.skipped_text(w, step) if step.skipped else None,
             "contributions": contributions,
-            "pending": list(step.pending),
         })
     return data
 

@@ -13,8 +13,10 @@ so explaining a graph does not disturb a training loop that owns it.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import ChainruleError, GradientError, OperandTypeError
@@ -385,17 +387,30 @@ def _describe(info: NodeInfo) -> str:
 # -- the finite-difference check ------------------------------------------------------------------
 
 
-def _evaluate(order: list[Value], position: dict[Value, int], nudged: int, value: float) -> float:
-    """The root's value with node ``nudged`` set to ``value``, recomputed forward through the
-    primitive table (the graph itself is not touched)."""
-    data = [node.data for node in order]
-    data[nudged] = value
-    for index in range(nudged + 1, len(order)):
-        node = order[index]
+# One operation of the forward recomputation: (node index, forward function, input indices).
+_Operation = tuple[int, Callable[..., float], tuple[int, ...]]
+
+
+def _forward_plan(order: list[Value], position: dict[Value, int]) -> list[_Operation]:
+    plan = []
+    for index, node in enumerate(order):
         primitive = node.primitive
-        if primitive is None or node.is_constant:
-            continue
-        data[index] = primitive.evaluate(*(data[position[i]] for i in node.inputs))
+        if primitive is not None and not node.is_constant:
+            plan.append((index, primitive.evaluate, tuple(position[i] for i in node.inputs)))
+    return plan
+
+
+def _evaluate(data: list[float], plan: list[_Operation], nudged: int, value: float) -> float:
+    """The root's value with node ``nudged`` set to ``value``, recomputed forward through the
+    primitive table; only the operations that depend on ``nudged`` are recomputed, and the
+    graph itself is not touched."""
+    data = list(data)
+    data[nudged] = value
+    changed = {nudged}
+    for index, evaluate, inputs in plan[bisect.bisect_right(plan, (nudged,)):]:
+        if not changed.isdisjoint(inputs):
+            data[index] = evaluate(*(data[i] for i in inputs))
+            changed.add(index)
     return data[-1]
 
 
@@ -407,6 +422,8 @@ def _finite_difference_checks(
     seed: float,
 ) -> tuple[GradientCheck, ...]:
     checks = []
+    plan = _forward_plan(order, position)
+    data = [node.data for node in order]
     for info in nodes:
         if not info.is_input:
             continue
@@ -415,8 +432,8 @@ def _finite_difference_checks(
         x = info.value
         h = 1e-6 * max(1.0, abs(x))
         try:
-            plus = _evaluate(order, position, info.index, x + h)
-            minus = _evaluate(order, position, info.index, x - h)
+            plus = _evaluate(data, plan, info.index, x + h)
+            minus = _evaluate(data, plan, info.index, x - h)
         except ChainruleError as error:
             checks.append(
                 GradientCheck(info.index, info.name, analytic, None, h, False, str(error))

@@ -60,24 +60,28 @@
     var computed = step.phase === "forward" ? step.index : data.forward.length - 1;
     for (var f = 0; f <= computed; f++) { known[data.forward[f].node] = true; }
     var grads = nodes.map(function () { return null; });
-    var processed = nodes.map(function () { return false; });
     var pending = null;
     if (step.phase !== "forward") {
+      // A gradient is pending while some operation that uses the node (once per use) has not
+      // handed back its contribution yet.
+      var uses = nodes.map(function () { return 0; });
+      nodes.forEach(function (n) { n.inputs.forEach(function (i) { uses[i] += 1; }); });
       grads[data.root] = { text: data.seed.gradientText, value: data.seed.gradient };
       var last = step.phase === "backward" ? step.index
         : step.phase === "summary" ? data.backward.length - 1 : -1;
       for (var b = 0; b <= last; b++) {
         var bs = data.backward[b];
-        processed[bs.node] = true;
+        nodes[bs.node].inputs.forEach(function (i) { uses[i] -= 1; });
         bs.contributions.forEach(function (c) {
           if (c.after !== null) { grads[c.input] = { text: c.afterText, value: c.after }; }
         });
       }
-      if (step.phase === "backward") { pending = data.backward[step.index].pending; }
-      else if (step.phase === "seed") { pending = data.initialPending; }
-      else { pending = []; }
+      pending = [];
+      uses.forEach(function (count, i) {
+        if (count > 0 && nodes[i].kind !== "constant") { pending.push(i); }
+      });
     }
-    return { known: known, grads: grads, processed: processed, pending: pending };
+    return { known: known, grads: grads, pending: pending };
   }
 
   function statusOf(i, state, step) {
