@@ -42,15 +42,6 @@ def pyplot() -> Any:
     return plt
 
 
-def classify(outputs: Sequence[Any], threshold: float, labels: tuple[int, int] = (0, 1)) -> list[int]:
-    """Class of each output: argmax for several outputs, else ``labels[1]`` above ``threshold``."""
-    low, high = labels
-    return [
-        max(range(len(o)), key=o.__getitem__) if isinstance(o, list) else (high if o > threshold else low)
-        for o in outputs
-    ]
-
-
 def plot_loss(curves: dict[str, Sequence[float]], path: Path, title: str) -> Path:
     plt = pyplot()
     figure, axes = plt.subplots(figsize=(6, 4))
@@ -96,12 +87,17 @@ def plot_decision_regions(
     outputs = predict(model, points)
     figure, axes = plt.subplots(figsize=(5.5, 5))
     if isinstance(outputs[0], list):
-        classes = classify(outputs, threshold, labels)
-        class_ids = sorted(set(y) | set(classes))
-        index = {c: i for i, c in enumerate(class_ids)}
-        grid = [[index[classes[j * resolution + i]] for i in range(resolution)]
-                for j in range(resolution)]
-        levels = [k - 0.5 for k in range(len(class_ids) + 1)]
+        # Region of class k: where its output beats every other one. Contouring that margin
+        # (rather than the argmax) draws smooth boundaries instead of grid-sized steps.
+        class_ids = list(range(len(outputs[0])))
+        index = {c: c for c in class_ids}
+        for k in class_ids:
+            margin_k = [o[k] - max(v for j, v in enumerate(o) if j != k) for o in outputs]
+            grid = [margin_k[j * resolution : (j + 1) * resolution] for j in range(resolution)]
+            top = max(max(margin_k), 0.0) + 1.0
+            axes.contourf(grid_x, grid_y, grid, levels=[0.0, top], colors=[CLASS_COLOURS[k]],
+                          alpha=0.3)
+            axes.contour(grid_x, grid_y, grid, levels=[0.0], colors="black", linewidths=0.6)
     else:
         # Contour the output itself (not the rounded classes): the boundary, where the output
         # crosses the threshold, is then drawn smooth instead of in grid-sized steps.
@@ -110,9 +106,9 @@ def plot_decision_regions(
         grid = [outputs[j * resolution : (j + 1) * resolution] for j in range(resolution)]
         low, high = min(outputs), max(outputs)
         levels = [min(low, threshold) - 1.0, threshold, max(high, threshold) + 1.0]
+        axes.contourf(grid_x, grid_y, grid, levels=levels,
+                      cmap=ListedColormap(CLASS_COLOURS[:2]), alpha=0.3)
         axes.contour(grid_x, grid_y, grid, levels=[threshold], colors="black", linewidths=0.8)
-    colours = ListedColormap(CLASS_COLOURS[: len(class_ids)])
-    axes.contourf(grid_x, grid_y, grid, levels=levels, cmap=colours, alpha=0.3)
     for c in class_ids:
         members = [p for p, label in zip(X, y, strict=True) if label == c]
         axes.scatter([p[0] for p in members], [p[1] for p in members], s=28,

@@ -2,28 +2,43 @@
 
     z = w1*x1 + w2*x2 + w3*x3 + b,   y = sigmoid(z)
 
+Then a few steps of gradient descent on one example: with the loss L = (y - target)^2, each
+parameter moves against its gradient, w <- w - lr * dL/dw.
+
 Run: python demos/neuron.py
 """
 
 from __future__ import annotations
 
 from chainrule.engine import Value
+from chainrule.nn import SGD
 
 INPUTS = {"x1": 0.8, "x2": 0.6, "x3": 0.9}
 WEIGHTS = {"w1": 0.5, "w2": 0.7, "w3": 0.3}
 BIAS = 0.1
+TARGET = 1.0
+LEARNING_RATE = 1.0
+STEPS = 3
 
 
-def build_neuron() -> tuple[Value, dict[str, Value], dict[str, Value]]:
-    """The neuron's graph: its output, its named inputs and its named parameters."""
+def build_neuron(
+    params: dict[str, Value] | None = None,
+) -> tuple[Value, dict[str, Value], dict[str, Value]]:
+    """The neuron's graph: its output, its named inputs and its named parameters.
+
+    ``params`` (``w1``, ``w2``, ``w3``, ``b``) reuses existing parameters, to recompute the
+    neuron after they have been updated; by default they are made from WEIGHTS and BIAS.
+    """
     x1, x2, x3 = (Value(v, label=name) for name, v in INPUTS.items())
-    w1, w2, w3 = (Value(v, label=name) for name, v in WEIGHTS.items())
-    b = Value(BIAS, label="b")
+    if params is None:
+        params = {name: Value(v, label=name) for name, v in WEIGHTS.items()}
+        params["b"] = Value(BIAS, label="b")
+    w1, w2, w3, b = (params[name] for name in ("w1", "w2", "w3", "b"))
     z = w1 * x1 + w2 * x2 + w3 * x3 + b
     z.label = "z"
     y = z.sigmoid()
     y.label = "y"
-    return y, {"x1": x1, "x2": x2, "x3": x3}, {"w1": w1, "w2": w2, "w3": w3, "b": b}
+    return y, {"x1": x1, "x2": x2, "x3": x3}, params
 
 
 def main() -> None:
@@ -38,6 +53,31 @@ def main() -> None:
     print("  gradients of the output (chain rule: dy/dw = dy/dz * dz/dw = dy/dz * x):")
     for name, p in params.items():
         print(f"    dy/d{name:<2} = {p.grad:.4f}")
+    gradient_descent()
+
+
+def gradient_descent() -> None:
+    """A few SGD steps towards ``TARGET``, printing each update as arithmetic."""
+    y, _, params = build_neuron()
+    optimizer = SGD(list(params.values()), lr=LEARNING_RATE)
+    print()
+    print(f"Gradient descent on this one example: target {TARGET}, loss L = (y - target)^2, "
+          f"lr = {LEARNING_RATE}")
+    for step in range(1, STEPS + 1):
+        y, _, _ = build_neuron(params)
+        loss = (y - TARGET) ** 2
+        optimizer.zero_grad()
+        loss.backward()
+        print(f"  step {step}: y = {y.data:.4f}, L = {loss.data:.6f}")
+        before = {name: (p.data, p.grad) for name, p in params.items()}
+        optimizer.step()
+        for name, p in params.items():
+            data, grad = before[name]
+            print(f"    {name:<2} <- {name:<2} - lr * dL/d{name:<2} = {data:.4f} - {LEARNING_RATE} * "
+                  f"({grad:+.4f}) = {p.data:.4f}")
+    y, _, _ = build_neuron(params)
+    print(f"  after {STEPS} steps: y = {y.data:.4f}, L = {(y.data - TARGET) ** 2:.6f}")
+
 
 
 if __name__ == "__main__":
