@@ -11,35 +11,24 @@ Run: python demos/graph.py [--out FOLDER]   (FOLDER: write every file there inst
 from __future__ import annotations
 
 import argparse
-import random
 from pathlib import Path
 
 from neuron import build_neuron  # demos/neuron.py, next to this file
 
-from chainrule.engine import Value, draw, render_text, scope
+from chainrule.engine import Value, draw, render_text
 from chainrule.engine.draw import Graph
+from chainrule.nn import MLP
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES = ROOT / "demos" / "images"
 OUT = ROOT / "out" / "graphs"
 
 
-def xor_network(x1: float, x2: float) -> Value:
-    """A 2-2-1 network (tanh hidden layer, sigmoid output) with seeded random weights, built
-    the way chainrule.nn builds one: every Value of neuron j of layer i is created inside
-    scope("layer{i}") > scope("neuron{j}"), which is what draw() groups and collapses."""
-    rng = random.Random(0)
-    activations = [Value(x1, label="x1"), Value(x2, label="x2")]
-    for layer, (width, activation) in enumerate(((2, "tanh"), (1, "sigmoid"))):
-        outputs = []
-        for j in range(width):
-            with scope(f"layer{layer}"), scope(f"neuron{j}"):
-                total = Value(0.0, label="b")
-                for k, a in enumerate(activations):
-                    total = total + Value(rng.uniform(-1.0, 1.0), label=f"w{k}") * a
-                outputs.append(getattr(total, activation)())
-        activations = outputs
-    return activations[0]
+def xor_network() -> MLP:
+    """The XOR network of the nn demo: 2 inputs, 2 tanh neurons, 1 sigmoid neuron. nn creates
+    every Value of neuron j of layer i inside scope("layer{i}") > scope("neuron{j}"), which
+    is what draw() groups into clusters and collapses into boxes."""
+    return MLP(2, [2, 1], activation="tanh", output_activation="sigmoid", seed=0)
 
 
 def save(graph_name: str, graph: Graph, folder: Path) -> None:
@@ -59,7 +48,9 @@ def main() -> None:
     print("The single neuron y = sigmoid(w1*x1 + w2*x2 + w3*x3 + b), after y.backward():")
     save("neuron", draw(y, parameters=parameters.values(), legend=True), images)
 
-    prediction = xor_network(1.0, 0.0)
+    # The inputs are Values so that they are drawn (plain numbers would be written into the
+    # multiplications as constants).
+    prediction = xor_network()([Value(1.0, label="x1"), Value(0.0, label="x2")])
     prediction.label = "prediction"
     loss = (prediction - 1.0) ** 2  # XOR(1, 0) = 1
     loss.label = "loss"

@@ -324,6 +324,29 @@ def test_collapsed_2_2_1_network_shows_two_inputs_and_three_neuron_boxes() -> No
     assert dot.cluster_of["group_layer0_neuron1"] == ("cluster_layer0",)
 
 
+def test_collapsed_nn_mlp_shows_its_inputs_and_one_box_per_neuron() -> None:
+    from chainrule.nn import MLP
+
+    model = MLP(2, [2, 1], activation="tanh", output_activation="sigmoid", seed=0)
+    xs = [Value(1.0, label="x1"), Value(0.0, label="x2")]
+    y = model(xs)
+    y.backward()
+    dot = parse_dot(draw(y, collapse="neuron").source)
+    order = topological_order(y)
+    assert dot.values() == sorted((f"n{order.index(x)}" for x in xs), key=lambda n: int(n[1:]))
+    assert sorted(dot.groups()) == [
+        "group_layer0_neuron0", "group_layer0_neuron1", "group_layer1_neuron0",
+    ]
+    assert len(dot.nodes) == 5 and len(dot.edges) == 6
+    # expanded, every parameter of the model sits in its neuron's cluster
+    expanded = parse_dot(draw(y).source)
+    for name, p in model.named_parameters():
+        layer, neuron = name.split(".")[1], name.split(".")[3]
+        assert expanded.cluster_of[f"n{order.index(p)}"] == (
+            f"cluster_layer{layer}", f"cluster_layer{layer}_neuron{neuron}"
+        )
+
+
 def test_collapsing_layers_and_by_depth() -> None:
     y, xs, _ = hand_mlp()
     order = topological_order(y)
