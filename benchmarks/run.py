@@ -1,0 +1,302 @@
+"""Benchmarks: chainrule against micrograd 0.1.0 and hand-written plain floats.
+
+Run ``make bench`` (or ``.venv/bin/python benchmarks/run.py``); ``--quick`` for a smoke run of a
+few seconds. Prints a table and writes JSON to ``benchmarks/results/latest.json``.
+See benchmarks/README.md for the method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import json
+import math
+import os
+import platform
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import moons
+import workloads
+from timing import Samples, interleaved, time_once
+
+ENGINES = ("chainrule", "micrograd", "floats")
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+GRADIENT_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much to run: the full benchmark, or a quick smoke run of the same workloads."""
+
+    step_repeats: int
+    loop_steps: int
+    demo_steps: int
+    demo_repeats: int
+    chain_links: tuple[int, ...]
+    chain_repeats: dict[int, int]
+    micrograd_max_links: int  # deeper chains are skipped for micrograd (time, recursion depth)
+    products: int
+    product_repeats: int
+
+
+FULL = Plan(
+    step_repeats=7, loop_steps=5, demo_steps=100, demo_repeats=1,
+    chain_links=(1_000, 10_000, 100_000, 1_000_000),
+    chain_repeats={1_000: 21, 10_000: 9, 100_000: 5, 1_000_000: 3},
+    micrograd_max_links=100_000, products=100_000, product_repeats=5,
+)
+QUICK = Plan(
+    step_repeats=2, loop_steps=1, demo_steps=2, demo_repeats=1,
+    chain_links=(1_000, 10_000), chain_repeats={1_000: 3, 10_000: 1},
+    micrograd_max_links=10_000, products=10_000, product_repeats=2,
+)
+
+
+def engine_summary(samples: Samples, scale: float, unit: str) -> dict[str, Any]:
+    """Median (and every sample) in ``unit``; ``scale`` converts seconds to it."""
+    return {
+        "unit": unit,
+        "median": samples.median * scale,
+        "samples": [s * scale for s in samples.seconds],
+        "collector_median": samples.median_collector * scale,
+    }
+
+
+def ratios(engines: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """How many times slower micrograd and the floats are than chainrule (> 1: chainrule
+    faster; the floats ratio is below 1, it is the floor)."""
+    base = engines["chainrule"]["median"]
+    return {f"{name}/chainrule": engines[name]["median"] / base
+            for name in engines if name != "chainrule"}
+
+
+# -- the workloads -----------------------------------------------------------------------------
+
+
+def moons_step(plan: Plan, data: moons.Moons, weights: list[moons.Layer]) -> dict[str, Any]:
+    """Per training step, in a loop (each engine paying for its own garbage): the headline."""
+    cases = workloads.moons_step_cases(data, weights, plan.loop_steps, in_loop=True)
+    samples = interleaved(cases, plan.step_repeats)
+    engines = {name: engine_summary(s, 1e3 / plan.loop_steps, "ms") for name, s in samples.items()}
+    return {"engines": engines, "ratios": ratios(engines), "repeats": plan.step_repeats,
+            "steps_per_sample": plan.loop_steps,
+            "note": "consecutive steps, then gc.collect(), all timed; per step"}
+
+
+def moons_step_isolated(
+    plan: Plan, data: moons.Moons, weights: list[moons.Layer]
+) -> dict[str, Any]:
+    """One step after gc.collect(), its garbage not collected in the timed region; also the
+    correctness check: every engine's gradients at the initial weights."""
+    results = {engine: time_once(case)[2]
+               for engine, case in workloads.moons_step_cases(data, weights).items()}
+    reference = results["chainrule"]
+    check = {
+        "loss": reference.loss,
+        "max_gradient_difference": {
+            engine: moons.max_gradient_difference(reference, results[engine])
+            for engine in ENGINES if engine != "chainrule"
+        },
+    }
+    check["gradients_agree"] = all(
+        d <= GRADIENT_TOLERANCE for d in check["max_gradient_difference"].values()
+    )
+    samples = interleaved(workloads.moons_step_cases(data, weights), plan.step_repeats)
+    engines = {name: engine_summary(s, 1e3, "ms") for name, s in samples.items()}
+    return {"engines": engines, "ratios": ratios(engines), "check": check,
+            "repeats": plan.step_repeats, "parameters": len(reference.gradients)}
+
+
+def moons_demo(plan: Plan, data: moons.Moons, weights: list[moons.Layer]) -> dict[str, Any]:
+    cases = workloads.moons_demo_cases(data, weights, plan.demo_steps)
+    finals: dict[str, moons.StepResult] = {}
+    samples = {name: Samples() for name in cases}
+    for repeat in range(plan.demo_repeats):
+        shift = repeat % len(ENGINES)
+        for engine in ENGINES[shift:] + ENGINES[:shift]:
+            seconds, collector, finals[engine] = time_once(cases[engine])
+            samples[engine].seconds.append(seconds)
+            samples[engine].collector_seconds.append(collector)
+    engines = {name: engine_summary(s, 1.0, "s") for name, s in samples.items()}
+    for engine, final in finals.items():
+        engines[engine].update(final_loss=final.loss, final_accuracy=final.accuracy)
+    reference = finals["chainrule"].loss
+    differences = {e: abs(finals[e].loss - reference) for e in ENGINES if e != "chainrule"}
+    check = {
+        "steps": plan.demo_steps,
+        "final_loss_difference": differences,
+        "losses_agree": all(d <= GRADIENT_TOLERANCE for d in differences.values()),
+        "same_accuracy": len({f.accuracy for f in finals.values()}) == 1,
+    }
+    return {"engines": engines, "ratios": ratios(engines), "check": check,
+            "repeats": plan.demo_repeats}
+
+
+def tanh_chain(plan: Plan) -> dict[str, Any]:
+    sizes: dict[str, Any] = {}
+    for links in plan.chain_links:
+        runnable = [e for e in ENGINES if e != "micrograd" or links <= plan.micrograd_max_links]
+        cases = workloads.chain_cases(links, runnable)
+        gradients = {e: time_once(cases[e])[2] for e in ("chainrule", "floats")}
+        samples = interleaved(cases, plan.chain_repeats[links])
+        engines = {name: engine_summary(s, 1e6 / links, "us/link") for name, s in samples.items()}
+        if "micrograd" not in engines:
+            engines["micrograd"] = {"skipped": (
+                f"not run: {links:.0e} links would take minutes and a "
+                f"{3 * links:,}-deep recursion in micrograd's backward()")}
+        agree = all(
+            math.isclose(a, b, rel_tol=GRADIENT_TOLERANCE, abs_tol=GRADIENT_TOLERANCE)
+            for a, b in zip(gradients["chainrule"], gradients["floats"], strict=True)
+        )
+        sizes[str(links)] = {"engines": engines, "gradients_agree_with_floats": agree,
+                             "repeats": plan.chain_repeats[links]}
+    smallest, largest = str(plan.chain_links[0]), str(plan.chain_links[-1])
+    flatness = {}
+    for engine in ENGINES:
+        low, high = sizes[smallest]["engines"][engine], sizes[largest]["engines"][engine]
+        if "median" in low and "median" in high:
+            flatness[engine] = high["median"] / low["median"]
+    return {"sizes": sizes, "link": "x <- tanh(w * x + b), w = 1, b = 0",
+            f"per_link_{largest}_over_{smallest}": flatness}
+
+
+def sum_of_products(plan: Plan) -> dict[str, Any]:
+    operations = 2 * plan.products
+    samples = interleaved(workloads.sum_of_products_cases(plan.products), plan.product_repeats)
+    engines = {name: engine_summary(s, 1e9 / operations, "ns/op") for name, s in samples.items()}
+    return {"engines": engines, "ratios": ratios(engines), "products": plan.products,
+            "operations": operations, "repeats": plan.product_repeats,
+            "note": "forward and backward of sum(x_i * y_i), per recorded operation"}
+
+
+def memory(data: moons.Moons, weights: list[moons.Layer]) -> dict[str, Any]:
+    engines = {e: workloads.bytes_per_node(e, data, weights) for e in ("chainrule", "micrograd")}
+    return {"engines": engines, "graph": "the moons loss (one training step's forward pass)",
+            "micrograd/chainrule": engines["micrograd"]["bytes_per_node"]
+            / engines["chainrule"]["bytes_per_node"]}
+
+
+# -- report ------------------------------------------------------------------------------------
+
+
+def targets(results: dict[str, Any]) -> dict[str, Any]:
+    """The issue's goals, as measured in this run."""
+    chain = results["tanh_chain"]
+    flatness_key = next(k for k in chain if k.startswith("per_link_"))
+    found = {
+        "moons step >= 10x micrograd": (
+            results["moons_step"]["ratios"]["micrograd/chainrule"], ">=", 10.0),
+        "moons demo >= 10x micrograd": (
+            results["moons_demo"]["ratios"]["micrograd/chainrule"], ">=", 10.0),
+        "<= 150 bytes per node": (
+            results["bytes_per_node"]["engines"]["chainrule"]["bytes_per_node"], "<=", 150.0),
+        f"chain {flatness_key.removeprefix('per_link_')} per link <= 1.5": (
+            chain[flatness_key]["chainrule"], "<=", 1.5),
+    }
+    return {
+        name: {"value": value, "goal": f"{sign} {goal:g}",
+               "met": value >= goal if sign == ">=" else value <= goal}
+        for name, (value, sign, goal) in found.items()
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    """The results as a Markdown table."""
+    def cell(engine: dict[str, Any], digits: int = 1) -> str:
+        return "skipped" if "median" not in engine else f"{engine['median']:,.{digits}f}"
+
+    rows = ["| workload | chainrule | micrograd | floats | micrograd / chainrule |",
+            "|---|---:|---:|---:|---:|"]
+    for key, name in (("moons_step", "moons training step, in a loop (ms)"),
+                      ("moons_step_isolated", "moons step, garbage left uncollected (ms)")):
+        step = results[key]
+        e = step["engines"]
+        rows.append(f"| {name} | {cell(e['chainrule'])} | {cell(e['micrograd'])} "
+                    f"| {cell(e['floats'], 2)} | {step['ratios']['micrograd/chainrule']:.1f}x |")
+    demo = results["moons_demo"]
+    e = demo["engines"]
+    rows.append(f"| moons demo, {demo['check']['steps']} steps (s) | {cell(e['chainrule'], 2)} "
+                f"| {cell(e['micrograd'], 2)} | {cell(e['floats'], 3)} "
+                f"| {demo['ratios']['micrograd/chainrule']:.1f}x |")
+    for links, size in results["tanh_chain"]["sizes"].items():
+        e = size["engines"]
+        ratio = (f"{e['micrograd']['median'] / e['chainrule']['median']:.1f}x"
+                 if "median" in e["micrograd"] else "-")
+        rows.append(f"| tanh chain, {int(links):,} links (us/link) | {cell(e['chainrule'], 2)} "
+                    f"| {cell(e['micrograd'], 2)} | {cell(e['floats'], 3)} | {ratio} |")
+    products = results["sum_of_products"]
+    e = products["engines"]
+    rows.append(f"| sum of {products['products']:,} products (ns/op, fwd+bwd) "
+                f"| {cell(e['chainrule'], 0)} | {cell(e['micrograd'], 0)} | {cell(e['floats'], 0)} "
+                f"| {products['ratios']['micrograd/chainrule']:.1f}x |")
+    memory_result = results["bytes_per_node"]
+    e = memory_result["engines"]
+    rows.append(f"| bytes per graph node | {e['chainrule']['bytes_per_node']:.0f} "
+                f"| {e['micrograd']['bytes_per_node']:.0f} | - "
+                f"| {memory_result['micrograd/chainrule']:.1f}x less |")
+    return "\n".join(rows)
+
+
+def checks_passed(results: dict[str, Any]) -> bool:
+    chain_ok = all(s["gradients_agree_with_floats"] for s in results["tanh_chain"]["sizes"].values())
+    demo = results["moons_demo"]["check"]
+    return (results["moons_step_isolated"]["check"]["gradients_agree"] and chain_ok
+            and demo["losses_agree"] and demo["same_accuracy"])
+
+
+def environment(quick: bool) -> dict[str, Any]:
+    from importlib.metadata import version
+
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "micrograd": version("micrograd"),
+        "gc_thresholds": list(gc.get_threshold()),
+        "quick": quick,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    data, weights = moons.make_moons(), moons.initial_weights()
+
+    results: dict[str, Any] = {"environment": environment(args.quick)}
+    steps = [
+        ("moons_step_isolated", lambda: moons_step_isolated(plan, data, weights)),
+        ("moons_step", lambda: moons_step(plan, data, weights)),
+        ("tanh_chain", lambda: tanh_chain(plan)),
+        ("sum_of_products", lambda: sum_of_products(plan)),
+        ("bytes_per_node", lambda: memory(data, weights)),
+        ("moons_demo", lambda: moons_demo(plan, data, weights)),
+    ]
+    for name, run in steps:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        results[name] = run()
+    results["targets"] = targets(results)
+    results["checks_passed"] = checks_passed(results)
+
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))
+    print()
+    for name, target in results["targets"].items():
+        print(f"{'met    ' if target['met'] else 'NOT MET'}  {name}: {target['value']:.2f}")
+    print(f"correctness checks (gradients to {GRADIENT_TOLERANCE:g}, demo loss and accuracy): "
+          f"{'passed' if results['checks_passed'] else 'FAILED'}")
+    print(f"JSON: {args.output}")
+    return 0 if results["checks_passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

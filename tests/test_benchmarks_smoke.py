@@ -1,0 +1,94 @@
+"""The benchmark runner, in quick mode: it runs, checks itself, and writes complete JSON.
+
+Timings on a shared machine are noise, so nothing here compares speeds; only that every
+workload produced sane numbers and that the engines agree on what they computed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("micrograd")
+pytest.importorskip("numpy")
+
+RUNNER = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+ENGINES = ("chainrule", "micrograd", "floats")
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    output = tmp_path_factory.mktemp("bench") / "latest.json"
+    completed = subprocess.run(
+        [sys.executable, str(RUNNER), "--quick", "--output", str(output)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "| workload |" in completed.stdout  # the table was printed
+    return json.loads(output.read_text())
+
+
+def assert_timing(engine: dict[str, Any]) -> None:
+    assert engine["median"] > 0 and math.isfinite(engine["median"])
+    assert engine["samples"] and all(s > 0 for s in engine["samples"])
+    assert 0 <= engine["collector_median"] <= engine["median"] * 1.01
+
+
+def test_every_workload_is_reported(results: dict[str, Any]) -> None:
+    expected = {"moons_step", "moons_step_isolated", "moons_demo", "tanh_chain",
+                "sum_of_products", "bytes_per_node", "targets", "checks_passed", "environment"}
+    assert expected <= set(results)
+    assert results["environment"]["quick"] is True
+
+
+@pytest.mark.parametrize("workload", ["moons_step", "moons_step_isolated", "moons_demo",
+                                      "sum_of_products"])
+def test_each_engine_has_timings_and_ratios(results: dict[str, Any], workload: str) -> None:
+    report = results[workload]
+    assert set(report["engines"]) == set(ENGINES)
+    for engine in ENGINES:
+        assert_timing(report["engines"][engine])
+    for name, ratio in report["ratios"].items():
+        assert ratio > 0 and math.isfinite(ratio), name
+
+
+def test_chain_sizes(results: dict[str, Any]) -> None:
+    sizes = results["tanh_chain"]["sizes"]
+    assert list(sizes) == ["1000", "10000"]
+    for size in sizes.values():
+        assert size["gradients_agree_with_floats"]
+        for engine in ENGINES:
+            assert_timing(size["engines"][engine])
+
+
+def test_engines_compute_the_same_thing(results: dict[str, Any]) -> None:
+    check = results["moons_step_isolated"]["check"]
+    assert math.isclose(check["loss"], 0.8958441028683222, rel_tol=1e-12)  # micrograd's demo
+    assert all(d <= 1e-9 for d in check["max_gradient_difference"].values())
+    assert results["moons_step_isolated"]["parameters"] == 337
+    demo = results["moons_demo"]
+    assert demo["check"]["losses_agree"] and demo["check"]["same_accuracy"]
+    losses = {e: demo["engines"][e]["final_loss"] for e in ENGINES}
+    assert max(losses.values()) - min(losses.values()) <= 1e-9
+    assert results["checks_passed"] is True
+
+
+def test_memory_is_measured_per_node(results: dict[str, Any]) -> None:
+    engines = results["bytes_per_node"]["engines"]
+    for engine in ("chainrule", "micrograd"):
+        report = engines[engine]
+        assert report["nodes"] > 60_000  # the moons loss graph
+        assert 16 <= report["bytes_per_node"] <= report["bytes_per_node_after_backward"] < 10_000
+
+
+def test_targets_are_evaluated(results: dict[str, Any]) -> None:
+    targets = results["targets"]
+    assert len(targets) == 4
+    for target in targets.values():
+        assert isinstance(target["met"], bool) and math.isfinite(target["value"])
