@@ -58,7 +58,7 @@ def main() -> None:
 
 def gradient_descent() -> None:
     """A few SGD steps towards ``TARGET``, printing each update as arithmetic."""
-    y, _, params = build_neuron()
+    _, _, params = build_neuron()
     optimizer = SGD(list(params.values()), lr=LEARNING_RATE)
     print()
     print(f"Gradient descent on this one example: target {TARGET}, loss L = (y - target)^2, "
@@ -77,7 +77,6 @@ def gradient_descent() -> None:
                   f"({grad:+.4f}) = {p.data:.4f}")
     y, _, _ = build_neuron(params)
     print(f"  after {STEPS} steps: y = {y.data:.4f}, L = {(y.data - TARGET) ** 2:.6f}")
-
 
 
 if __name__ == "__main__":

@@ -159,16 +159,26 @@ def binary_cross_entropy(predictions: Any, targets: Any, *, reduction: str = "me
 
 
 def bce_with_logits(logits: Any, targets: Any, *, reduction: str = "mean") -> Value:
-    """Binary cross-entropy of ``sigmoid(x)``, computed from the raw score ``x`` as
-    ``softplus(x) - x*y``: exact for any x (no overflow, no clamping), with gradient
-    ``sigmoid(x) - y``. Targets lie in [0, 1]."""
+    """Binary cross-entropy of ``sigmoid(x)``, computed from the raw score ``x``, with gradient
+    ``sigmoid(x) - y``. Targets lie in [0, 1].
+
+    Mathematically ``softplus(x) - x*y``; computed as ``softplus(x)`` for y = 0,
+    ``softplus(-x)`` for y = 1 and ``(1 - y) softplus(x) + y softplus(-x)`` otherwise (the
+    same function, since softplus(x) - x = softplus(-x)): a sum of non-negative terms, so no
+    cancellation, no overflow and no clamping; ``bce_with_logits(37, 1)`` is 8.5e-17, not 0.
+    """
     loss = "bce_with_logits"
     logits, targets = _samples(logits, targets, loss)
     terms = []
     for i, (x, t) in enumerate(zip(logits, targets, strict=True)):
         x = _as_value(x, loss, i)
         y = _probability_target(t, loss, i)
-        terms.append(x.softplus() - x * y if y else x.softplus())
+        if y == 0.0:
+            terms.append(x.softplus())
+        elif y == 1.0:
+            terms.append((-x).softplus())
+        else:
+            terms.append(x.softplus() * (1.0 - y) + (-x).softplus() * y)
     return _reduce(terms, reduction, loss)
 
 
