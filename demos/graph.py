@@ -16,7 +16,7 @@ from pathlib import Path
 from neuron import build_neuron  # demos/neuron.py, next to this file
 
 from chainrule.engine import Value, draw, render_text
-from chainrule.engine.draw import Graph
+from chainrule.engine.drawing import Graph
 from chainrule.nn import MLP
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@
 """
 
 from .autograd import grad, gradients
-from .draw import draw, render_text
+from .drawing import draw, render_text
 from .errors import (
     ChainruleError,
     DivisionByZeroError,

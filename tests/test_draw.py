@@ -12,8 +12,8 @@ import pytest
 from helpers_draw import hand_mlp, parse_dot
 
 from chainrule.engine import OperandTypeError, Value, draw, scope, topological_order
-from chainrule.engine.draw import DrawOptionError, GraphTooLargeError
-from chainrule.engine.draw.dot import HIGHLIGHT_COLOUR, ROLE_COLOURS
+from chainrule.engine.drawing import DrawOptionError, GraphTooLargeError
+from chainrule.engine.drawing.dot import HIGHLIGHT_COLOUR, ROLE_COLOURS
 
 
 def expression() -> tuple[Value, Value, Value]:

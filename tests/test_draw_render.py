@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainrule.engine import Value, draw, scope, topological_order
-from chainrule.engine.draw import DrawOptionError, GraphvizError, GraphvizNotFoundError
-from chainrule.engine.draw.labels import visible_lines
+from chainrule.engine.drawing import DrawOptionError, GraphvizError, GraphvizNotFoundError
+from chainrule.engine.drawing.labels import visible_lines
 
 #: Everything graphviz's SVG writer produces for our graphs; anything else would be injected.
 SVG_VOCABULARY = {"svg", "g", "title", "polygon", "polyline", "ellipse", "path", "text", "a"}

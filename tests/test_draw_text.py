@@ -8,7 +8,7 @@ import pytest
 from helpers_draw import hand_mlp
 
 from chainrule.engine import OperandTypeError, Value, render_text, scope
-from chainrule.engine.draw import DrawOptionError
+from chainrule.engine.drawing import DrawOptionError
 
 
 def test_tree_of_a_small_expression() -> None:

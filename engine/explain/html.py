@@ -68,7 +68,7 @@ def graph_picture(root: Value, names: Sequence[str] = ()) -> tuple[str | None, s
     if shutil.which("dot") is None:
         return None, NO_DOT_NOTE
     try:
-        from ..draw import draw
+        from ..drawing import draw
     except ImportError as error:
         return None, f"No graph picture: chainrule's graph rendering is not available ({error})."
     # The labels are lent for the drawing only and always given back.

@@ -1,4 +1,4 @@
-"""Writing a :class:`~chainrule.engine.draw.scene.Scene` as graphviz DOT text.
+"""Writing a :class:`~chainrule.engine.drawing.scene.Scene` as graphviz DOT text.
 
 Every label is an HTML-like label built by :func:`html_text`, never a plain DOT string: user
 text is escaped once, in one place. Graphviz expands escape sequences such as ``\\N`` (the
