@@ -7,6 +7,8 @@ import io
 import re
 from pathlib import Path
 
+import pytest
+
 from chainrule.engine import PRIMITIVES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +50,15 @@ def test_the_first_example_prints_what_the_readme_says() -> None:
     with contextlib.redirect_stdout(printed):
         exec(compile(program, "README.md", "exec"), {})  # the README's own trusted example
     assert printed.getvalue().strip() == expected.strip()
+
+
+def test_every_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # examples write files such as steps.html
+    blocks = [code for lang, code in code_blocks(README) if lang == "python"]
+    assert len(blocks) >= 3
+    for number, code in enumerate(blocks, start=1):
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(code, f"README.md python block {number}", "exec"), {})
 
 
 def test_operation_table_matches_the_primitive_table() -> None:
