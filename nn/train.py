@@ -96,7 +96,7 @@ def _check_inputs(model: Module, X: Any, who: str) -> list[Sequence[Any]]:
     rows = []
     for i, x in enumerate(X):
         try:
-            row = as_features(x, model.nin, who)
+            row = as_features(x, model.nin, f"{who}: the model ({type(model).__name__})")
         except ShapeError as error:
             raise ShapeError(f"{error} (in sample X[{i}])") from None
         for k, coordinate in enumerate(row):
@@ -213,7 +213,7 @@ def _progress_bar(progress: bool | None, epochs: int) -> Any:
         if progress:
             raise ImportError("fit(progress=True) needs tqdm: pip install 'chainrule[nn]'") from None
         return None
-    return tqdm(total=epochs, desc="training", unit="epoch", leave=False)
+    return tqdm(total=epochs, desc="training", unit="epoch")
 
 
 def fit(
