@@ -47,5 +47,5 @@ def test_neuron_demo_keeps_its_output_and_takes_gradient_descent_steps() -> None
     assert out.startswith("A single sigmoid neuron\n")
     assert "dy/dw1 = 0.1431" in out
     assert "w1 <- w1 - lr * dL/dw1 = 0.5000 - 1.0 * (-0.0667) = 0.5667" in out
-    losses = [float(line.split("L = ")[1]) for line in out.splitlines() if " y = " in line]
+    losses = [float(line.split("L = ")[1]) for line in out.splitlines() if ", L = " in line]
     assert len(losses) == 4 and losses == sorted(losses, reverse=True)  # 3 steps, then the result
