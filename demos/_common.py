@@ -7,6 +7,7 @@ Figures are drawn with matplotlib's Agg backend (no display needed) into the fol
 from __future__ import annotations
 
 import argparse
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,14 @@ def plot_decision_regions(
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+def publish(figure: Path, name: str) -> Path:
+    """Copy a figure the README shows into demos/images/ (committed, so it renders on GitHub)."""
+    target = REPO / "demos" / "images" / name
+    target.parent.mkdir(exist_ok=True)
+    shutil.copyfile(figure, target)
+    return target
 
 
 def show_saved(paths: Sequence[Path]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from _common import parse_args, plot_decision_regions, plot_loss, show_saved
+from _common import parse_args, plot_decision_regions, plot_loss, publish, show_saved
 
 from chainrule.nn import MLP, SGD, History, LinearDecay, accuracy, datasets, fit, hinge
 
@@ -56,6 +56,8 @@ def main() -> None:
                               f"moons: MLP(2, [16, 16, 1]), training accuracy {final:.0%}",
                               threshold=0.0, labels=(-1, 1), resolution=resolution, margin=0.6),
     ]
+    if not args.fast:  # the README's figure comes from the full run only
+        figures.append(publish(figures[1], "moons.png"))
     show_saved(figures)
 
 

@@ -10,7 +10,7 @@ Run: python demos/xor.py [--out FOLDER] [--fast]
 
 from __future__ import annotations
 
-from _common import parse_args, plot_decision_regions, plot_loss, show_saved
+from _common import parse_args, plot_decision_regions, plot_loss, publish, show_saved
 
 from chainrule.nn import MLP, Adam, History, Neuron, binary_cross_entropy, datasets, fit, predict
 
@@ -120,6 +120,9 @@ def main() -> None:
                               threshold=0.5, resolution=resolution,
                               lines=[(*straight_line(best_weights, (-0.5, 1.5)), "its line")]),
     ]
+    if not args.fast:  # the README's figures come from the full run only
+        figures += [publish(figures[2], "xor_single_neuron.png"),
+                    publish(figures[1], "xor_network.png")]
     show_saved(figures)
 
 
