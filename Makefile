@@ -8,8 +8,8 @@ APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
 .PHONY: demo test lint bench system-deps venv clean
 
-demo: venv system-deps
-	$(PY) demos/neuron.py
+demo: venv
+	$(PY) demos/xor.py
 
 test: venv system-deps
 	$(PY) -m pytest
