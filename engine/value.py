@@ -253,10 +253,11 @@ class Value:
         :class:`GradientError` names the node and every ``.grad`` is left as it was.
         """
         order = topological_order(self)
-        previous_leaf_grads = []
+        # Two flat lists rather than (leaf, grad) pairs: a graph can have many leaves, and
+        # every tuple would be one more object for the garbage collector to track.
+        leaves = [node for node in order if node._a is None]
+        previous_grads = [leaf.grad for leaf in leaves]
         for node in order:
-            if node._a is None:
-                previous_leaf_grads.append((node, node.grad))
             node.grad = 0.0
         self.grad = as_float(gradient, "backward", " gradient")
         try:
@@ -264,10 +265,10 @@ class Value:
         except GradientError:
             for node in order:
                 node.grad = 0.0
-            for leaf, grad in previous_leaf_grads:
+            for leaf, grad in zip(leaves, previous_grads, strict=True):
                 leaf.grad = grad
             raise
-        for leaf, grad in previous_leaf_grads:
+        for leaf, grad in zip(leaves, previous_grads, strict=True):
             leaf.grad += grad
 
     def zero_grad(self) -> None:
