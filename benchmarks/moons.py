@@ -13,6 +13,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import mul
 
 SEED = 1337
 LAYER_SIZES = (2, 16, 16, 1)
@@ -135,51 +136,52 @@ class ScalarMLP:
 class FloatMLP:
     """The pure-Python floor: the same forward on floats, and its backward written by hand.
 
-    Weights are kept per layer as rows (one list of input weights per neuron) and biases.
+    It works a layer at a time for all points together (as a tensor library would), so that
+    the arithmetic runs in ``sum(map(mul, ...))`` loops: the least Python can do per operation.
     """
 
     def __init__(self, weights: list[Layer]) -> None:
-        self.rows = [[list(ws) for ws, _ in layer] for layer in weights]
+        self.rows = [[list(ws) for ws, _ in layer] for layer in weights]  # a neuron's weights
         self.biases = [[b for _, b in layer] for layer in weights]
 
     def step(self, moons: Moons, rate: float) -> StepResult:
         rows, biases = self.rows, self.biases
         last = len(rows) - 1
         scale = 1.0 / len(moons.points)
-        # d(loss)/d(weight) and d(loss)/d(bias), accumulated over the points.
-        row_grads = [[[0.0] * len(ws) for ws in layer] for layer in rows]
-        bias_grads = [[0.0] * len(layer) for layer in rows]
-        data_loss = 0.0
-        scores = []
-        for point, label in zip(moons.points, moons.labels, strict=True):
-            # Forward, keeping each layer's input for the backward pass.
-            x = list(point)
-            layer_inputs = []
-            for index in range(last + 1):
-                layer_inputs.append(x)
-                z = [sum((w * xi for w, xi in zip(ws, x, strict=True)), b)
-                     for ws, b in zip(rows[index], biases[index], strict=True)]
-                x = z if index == last else [v if v > 0.0 else 0.0 for v in z]
-            score = x[0]
-            scores.append(score)
-            margin = 1 + -label * score
-            if margin <= 0.0:
-                continue  # relu(margin) is 0 here, and so is its gradient
-            data_loss += margin
-            # Backward: hinge, then the layers in reverse; ReLU passes gradient where its
-            # output is positive (the next layer's input).
-            upstream = [-label * scale]
-            for index in range(last, -1, -1):
-                x = layer_inputs[index]
-                below = [0.0] * len(x)
-                neurons = zip(rows[index], row_grads[index], upstream, strict=True)
-                for j, (ws, grads, g) in enumerate(neurons):
-                    if not g:
-                        continue
-                    bias_grads[index][j] += g
-                    grads[:] = [gw + g * xi for gw, xi in zip(grads, x, strict=True)]
-                    below = [bw + g * w for bw, w in zip(below, ws, strict=True)]
-                upstream = [g if xi > 0.0 else 0.0 for g, xi in zip(below, x, strict=True)]
+
+        # Forward, keeping each layer's inputs (one vector per point) for the backward pass.
+        activations = [list(point) for point in moons.points]
+        layer_inputs = []
+        for index in range(last + 1):
+            layer_inputs.append(activations)
+            neurons = list(zip(rows[index], biases[index], strict=True))
+            z = [[sum(map(mul, ws, x), b) for ws, b in neurons] for x in activations]
+            activations = z if index == last else [[v if v > 0.0 else 0.0 for v in zp] for zp in z]
+        scores = [a[0] for a in activations]
+        margins = [1 + -y * s for y, s in zip(moons.labels, scores, strict=True)]
+        data_loss = sum(m if m > 0.0 else 0.0 for m in margins)
+
+        # Backward. upstream[p][j]: d(loss)/d(pre-activation j) for point p; the hinge passes
+        # -y / n where its margin is positive.
+        upstream = [[-y * scale if m > 0.0 else 0.0]
+                    for y, m in zip(moons.labels, margins, strict=True)]
+        row_grads: list[list[list[float]]] = [[] for _ in rows]
+        bias_grads: list[list[float]] = [[] for _ in rows]
+        for index in range(last, -1, -1):
+            inputs = layer_inputs[index]
+            # Transposed: one tuple per neuron (its gradients over the points), and one tuple
+            # per input (its values over the points).
+            per_neuron = list(zip(*upstream, strict=True))
+            per_input = list(zip(*inputs, strict=True))
+            row_grads[index] = [[sum(map(mul, g, x)) for x in per_input] for g in per_neuron]
+            bias_grads[index] = [sum(g) for g in per_neuron]
+            if index:
+                # Into the layer below, through its ReLU (whose output is this layer's input).
+                weights_by_input = list(zip(*rows[index], strict=True))
+                upstream = [[sum(map(mul, g, w)) if x > 0.0 else 0.0
+                             for w, x in zip(weights_by_input, xp, strict=True)]
+                            for g, xp in zip(upstream, inputs, strict=True)]
+
         parameters = [p for layer_rows, layer_biases in zip(rows, biases, strict=True)
                       for ws, b in zip(layer_rows, layer_biases, strict=True) for p in (*ws, b)]
         gradients = [g for layer_grads, layer_bias_grads in zip(row_grads, bias_grads, strict=True)

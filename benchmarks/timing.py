@@ -28,6 +28,7 @@ class Samples:
 
     seconds: list[float] = field(default_factory=list)
     collector_seconds: list[float] = field(default_factory=list)
+    result: Any = None  # what the last run returned (for checking it)
 
     @property
     def median(self) -> float:
@@ -80,7 +81,7 @@ def interleaved(cases: dict[str, Case], repeats: int) -> dict[str, Samples]:
     for repeat in range(repeats):
         shift = repeat % len(names)
         for name in names[shift:] + names[:shift]:
-            seconds, collector, _ = time_once(cases[name])
+            seconds, collector, samples[name].result = time_once(cases[name])
             samples[name].seconds.append(seconds)
             samples[name].collector_seconds.append(collector)
     gc.collect()
