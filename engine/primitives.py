@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 from .errors import DivisionByZeroError, DomainError, NumericOverflowError
 
 _INPUT_NAMES = ("x", "y")
+_FUNCTION_CALL = re.compile(r"^\w+\(.*\)$")
 
 
 class OutOfDomain(Exception):
@@ -96,9 +98,12 @@ class Primitive:
         return self.notation.format(**dict(zip(self.input_names, map(str, operands), strict=True)))
 
     def derivative_formula(self, index: int) -> str:
-        """The human formula of one local derivative, e.g. ``d/dx tanh(x) = 1 - tanh(x)^2``."""
-        variable = self.input_names[index]
-        return f"d/d{variable} {self.write(*self.input_names)} = {self.formulas[index]}"
+        """The human formula of one local derivative: ``d/dx tanh(x) = 1 - tanh(x)^2``, and
+        with an operator parenthesized, ``d/dy (x * y) = x``."""
+        written = self.write(*self.input_names)
+        if not _FUNCTION_CALL.match(written):
+            written = f"({written})"
+        return f"d/d{self.input_names[index]} {written} = {self.formulas[index]}"
 
     def evaluate(self, *operands: float) -> float:
         """The forward function on floats, with chainrule's errors and the finiteness check."""

@@ -71,7 +71,7 @@ def test_operation_nodes_are_written_with_the_primitive_notation_and_formulas() 
     dot = parse_dot(draw(c).source)
     operations = [dot.nodes[name] for name in dot.operations()]
     assert "label=<x * y>" in operations[0]
-    assert "d/dx x * y = y\\nd/dy x * y = x" in operations[0]
+    assert "d/dx (x * y) = y\\nd/dy (x * y) = x" in operations[0]
     assert "label=<tanh(x)>" in operations[1]
     assert "1 - tanh(x)^2" in operations[1]
     assert "label=<x + y>" in operations[2]

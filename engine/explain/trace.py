@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import bisect
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import ChainruleError, GradientError, OperandTypeError
 from ..graph import topological_order
-from ..primitives import Primitive
 from ..value import Value, as_float
 
 #: Relative and absolute tolerance of the finite-difference check (see docs: float64 central
@@ -172,19 +170,6 @@ class BackwardTrace:
 # -- building the traces --------------------------------------------------------------------------
 
 
-_CALL = re.compile(r"^\w+\(.*\)$")
-
-
-def derivative_formula(primitive: Primitive, slot: int) -> str:
-    """The local derivative of ``primitive`` with respect to input ``slot``, as the table
-    writes it, with the operation parenthesized when it is not a function call:
-    ``d/dx (x * y) = y``, ``d/dx tanh(x) = 1 - tanh(x)^2``."""
-    written = primitive.write(*primitive.input_names)
-    if not _CALL.match(written):
-        written = f"({written})"
-    return f"d/d{primitive.input_names[slot]} {written} = {primitive.formulas[slot]}"
-
-
 def _require_value(root: object, caller: str) -> Value:
     if not isinstance(root, Value):
         raise OperandTypeError(f"{caller}: root must be a Value, got {type(root).__name__}")
@@ -330,7 +315,7 @@ def trace_backward(root: Value, gradient: float = 1.0, check: bool = True) -> Ba
                 input=input_index,
                 input_name=input_info.name,
                 variable=primitive.input_names[slot],
-                formula=derivative_formula(primitive, slot),
+                formula=primitive.derivative_formula(slot),
                 input_value=input_info.value,
                 is_constant=input_info.is_constant,
             )
