@@ -14,6 +14,7 @@ import json
 import math
 import os
 import platform
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,7 +138,7 @@ def moons_demo(plan: Plan, data: moons.Moons, weights: list[moons.Layer]) -> dic
             "repeats": plan.demo_repeats}
 
 
-def tanh_chain(plan: Plan) -> dict[str, Any]:
+def tanh_chain(plan: Plan, data: moons.Moons, weights: list[moons.Layer]) -> dict[str, Any]:
     sizes: dict[str, Any] = {}
     for links in plan.chain_links:
         runnable = [e for e in ENGINES if e != "micrograd" or links <= plan.micrograd_max_links]
@@ -171,7 +172,9 @@ def tanh_chain(plan: Plan) -> dict[str, Any]:
             "same_without_collector_time": flatness_without_collector}
 
 
-def sum_of_products(plan: Plan) -> dict[str, Any]:
+def sum_of_products(
+    plan: Plan, data: moons.Moons, weights: list[moons.Layer]
+) -> dict[str, Any]:
     operations = 2 * plan.products
     samples = interleaved(workloads.sum_of_products_cases(plan.products), plan.product_repeats)
     engines = {name: engine_summary(s, 1e9 / operations, "ns/op") for name, s in samples.items()}
@@ -180,7 +183,7 @@ def sum_of_products(plan: Plan) -> dict[str, Any]:
             "note": "forward and backward of sum(x_i * y_i), per recorded operation"}
 
 
-def memory(data: moons.Moons, weights: list[moons.Layer]) -> dict[str, Any]:
+def memory(plan: Plan, data: moons.Moons, weights: list[moons.Layer]) -> dict[str, Any]:
     engines = {e: workloads.bytes_per_node(e, data, weights) for e in ("chainrule", "micrograd")}
     return {"engines": engines, "graph": "the moons loss (one training step's forward pass)",
             "micrograd/chainrule": engines["micrograd"]["bytes_per_node"]
@@ -276,31 +279,32 @@ def environment(quick: bool) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
-    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
-    args = parser.parse_args(argv)
-    plan = QUICK if args.quick else FULL
-    data, weights = moons.make_moons(), moons.initial_weights()
+#: Every workload, in the order they run; each runs in a fresh interpreter (see main).
+WORKLOADS = {
+    "moons_step_isolated": moons_step_isolated,
+    "moons_step": moons_step,
+    "moons_demo": moons_demo,
+    "tanh_chain": tanh_chain,
+    "sum_of_products": sum_of_products,
+    "bytes_per_node": memory,
+}
 
-    results: dict[str, Any] = {"environment": environment(args.quick)}
-    steps = [
-        ("moons_step_isolated", lambda: moons_step_isolated(plan, data, weights)),
-        ("moons_step", lambda: moons_step(plan, data, weights)),
-        ("tanh_chain", lambda: tanh_chain(plan)),
-        ("sum_of_products", lambda: sum_of_products(plan)),
-        ("bytes_per_node", lambda: memory(data, weights)),
-        ("moons_demo", lambda: moons_demo(plan, data, weights)),
-    ]
-    for name, run in steps:
-        print(f"running {name} ...", file=sys.stderr, flush=True)
-        results[name] = run()
-    results["targets"] = targets(results)
-    results["checks_passed"] = checks_passed(results)
 
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
+def run_in_fresh_interpreter(name: str, quick: bool) -> dict[str, Any]:
+    """One workload in its own Python process, so that none inherits another's heap (a
+    million-node chain leaves memory fragmented and slows whatever runs after it)."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--workload", name]
+    if quick:
+        command.append("--quick")
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"workload {name} failed:\n{completed.stderr}")
+    return json.loads(completed.stdout)
+
+
+def report(results: dict[str, Any], output: Path) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
     print()
     for name, target in results["targets"].items():
@@ -310,7 +314,30 @@ def main(argv: list[str] | None = None) -> int:
           f"{chain['same_without_collector_time']['chainrule']:.2f}x")
     print(f"correctness checks (gradients to {GRADIENT_TOLERANCE:g}, demo loss and accuracy): "
           f"{'passed' if results['checks_passed'] else 'FAILED'}")
-    print(f"JSON: {args.output}")
+    print(f"JSON: {output}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
+    parser.add_argument("--workload", choices=list(WORKLOADS),
+                        help="run only this workload and print its JSON (used internally)")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+
+    if args.workload:
+        data, weights = moons.make_moons(), moons.initial_weights()
+        print(json.dumps(WORKLOADS[args.workload](plan, data, weights)))
+        return 0
+
+    results: dict[str, Any] = {"environment": environment(args.quick)}
+    for name in WORKLOADS:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        results[name] = run_in_fresh_interpreter(name, args.quick)
+    results["targets"] = targets(results)
+    results["checks_passed"] = checks_passed(results)
+    report(results, args.output)
     return 0 if results["checks_passed"] else 1
 
 
