@@ -30,8 +30,10 @@ def topological_order(root: Value) -> list[Value]:
             discover(a)
             push(a)
             node, a = a, a._a
-        # The first input of `node`, and of every node below it on the stack, is finished.
-        # Emit the nodes whose second input is finished too, until one has a new second input.
+        # `node`'s first input is finished (or it has none). Emit it if its second input is
+        # finished too; then do the same for the node below it on the stack, whose first input
+        # is also finished now (the node just emitted was its first or its second input), and
+        # so on until one has a second input not yet discovered.
         while True:
             b = node._b
             if b is not None and b not in discovered:
