@@ -1,0 +1,99 @@
+"""The engine's fast paths give exactly what the general paths give.
+
+backward() skips calling a derivative when the primitive table already says what it is
+(``constant_derivatives``, ``swaps_inputs``, derived from the formulas), and the topological
+sort walks first-input chains in an inner loop. Both must be invisible: same order, same floats.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+
+import pytest
+
+from chainrule.engine import PRIMITIVES, Primitive, Value, gradients, topological_order
+
+
+def test_derived_fields_come_from_the_formulas() -> None:
+    derived = {
+        name: (p.constant_derivatives, p.swaps_inputs)
+        for name, p in PRIMITIVES.items()
+        if p.constant_derivatives is not None or p.swaps_inputs
+    }
+    assert derived == {
+        "add": ((1.0, 1.0), False),
+        "sub": ((1.0, -1.0), False),
+        "neg": ((-1.0,), False),
+        "mul": (None, True),
+    }
+
+
+def test_a_formula_that_disagrees_with_its_function_is_refused() -> None:
+    twice = r"primitive twice: d/dx .* = 2 disagrees with its derivative function \(gives 3\.0\)"
+    with pytest.raises(ValueError, match=twice):
+        Primitive("twice", "2 * {x}", lambda x: 2 * x, (lambda x, out: 3.0,), ("2",))
+    swapped = r"primitive swapped: d/dy .* = x disagrees .*\(gives 1\.625\)"
+    with pytest.raises(ValueError, match=swapped):
+        Primitive("swapped", "{x} . {y}", lambda x, y: x * y,
+                  (lambda x, y, out: y, lambda x, y, out: y), ("y", "x"))
+
+
+#: Operations with and without a fast path, constants on either side, repeated operands.
+OPERATIONS = [
+    lambda x, y: x + y, lambda x, y: x - y, lambda x, y: x * y, lambda x, y: x * x,
+    lambda x, y: -x, lambda x, y: 1.5 * x, lambda x, y: x - 0.25, lambda x, y: 2.0 - y,
+    lambda x, y: x.tanh(), lambda x, y: x / (y * y + 1.0),
+]
+
+
+def random_graph(rng: random.Random) -> tuple[Value, list[Value]]:
+    """A random expression over a few leaves, with shared subexpressions."""
+    leaves = [Value(rng.uniform(0.5, 2.0)) for _ in range(rng.randint(1, 4))]
+    pool = list(leaves)
+    for _ in range(rng.randint(1, 40)):
+        pool.append(rng.choice(OPERATIONS)(rng.choice(pool), rng.choice(pool)))
+    root = pool[-1] if rng.random() < 0.5 else sum(pool[-4:], pool[0])
+    return root, leaves
+
+
+def recursive_order(root: Value) -> list[Value]:
+    """The definition: depth-first post-order, inputs in argument order, each node once."""
+    order: list[Value] = []
+    seen: set[Value] = set()
+
+    def visit(node: Value) -> None:
+        if node in seen:
+            return
+        seen.add(node)
+        for child in node.inputs:
+            visit(child)
+        order.append(node)
+
+    visit(root)
+    return order
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_backward_matches_the_general_chain_rule_exactly(seed: int) -> None:
+    root, leaves = random_graph(random.Random(seed))
+    expected = gradients(root, leaves)  # calls every derivative function
+    root.backward()
+    assert [leaf.grad for leaf in leaves] == expected
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_topological_order_is_the_depth_first_post_order(seed: int) -> None:
+    root, _ = random_graph(random.Random(seed))
+    assert topological_order(root) == recursive_order(root)
+
+
+def test_topological_order_of_a_deep_chain_with_side_branches() -> None:
+    # Deeper than the recursion limit, and every link has a second input to come back for.
+    x = Value(0.5)
+    for i in range(3 * sys.getrecursionlimit()):
+        x = x * Value(0.5) + (x * 0.5 if i % 2 else 0.25)
+    order = topological_order(x)
+    assert order[-1] is x and len(order) == len(set(order))
+    position = {node: index for index, node in enumerate(order)}
+    assert all(position[i] < position[node] for node in order for i in node.inputs)
