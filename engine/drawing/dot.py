@@ -139,7 +139,7 @@ def _fill(role: str, style: Style) -> str:
 def _value_node(box: ValueBox, style: Style) -> str:
     v = box.value
     # Full precision on hover: the label shows rounded numbers, the tooltip the exact floats.
-    tooltip = f"data = {v.data!r}\ngrad = {v.grad!r}"
+    tooltip = f"data = {v.data!r}" + (f"\ngrad = {v.grad!r}" if style.show_grad else "")
     cells = "".join(f"<TD>{cell}</TD>" for cell in _value_cells(box, style))
     label = _table([cells], _fill(box.role, style), box.highlighted)
     return (
