@@ -221,33 +221,34 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
 
 def table(results: dict[str, Any]) -> str:
     """The results as a Markdown table."""
-    def cell(engine: dict[str, Any], digits: int = 1) -> str:
+    def cell(engine: dict[str, Any], digits: int) -> str:
         return "skipped" if "median" not in engine else f"{engine['median']:,.{digits}f}"
+
+    def row(name: str, engines: dict[str, Any], ratio: str, digits: int, float_digits: int) -> str:
+        return (f"| {name} | {cell(engines['chainrule'], digits)} "
+                f"| {cell(engines['micrograd'], digits)} "
+                f"| {cell(engines['floats'], float_digits)} | {ratio} |")
+
+    def speedup(result: dict[str, Any]) -> str:
+        return f"{result['ratios']['micrograd/chainrule']:.1f}x"
 
     rows = ["| workload | chainrule | micrograd | floats | micrograd / chainrule |",
             "|---|---:|---:|---:|---:|"]
     for key, name in (("moons_step", "moons training step, in a loop (ms)"),
                       ("moons_step_isolated", "moons step, garbage left uncollected (ms)")):
         step = results[key]
-        e = step["engines"]
-        rows.append(f"| {name} | {cell(e['chainrule'])} | {cell(e['micrograd'])} "
-                    f"| {cell(e['floats'], 2)} | {step['ratios']['micrograd/chainrule']:.1f}x |")
+        rows.append(row(name, step["engines"], speedup(step), 1, 2))
     demo = results["moons_demo"]
-    e = demo["engines"]
-    rows.append(f"| moons demo, {demo['check']['steps']} steps (s) | {cell(e['chainrule'], 2)} "
-                f"| {cell(e['micrograd'], 2)} | {cell(e['floats'], 3)} "
-                f"| {demo['ratios']['micrograd/chainrule']:.1f}x |")
+    rows.append(row(f"moons demo, {demo['check']['steps']} steps (s)", demo["engines"],
+                    speedup(demo), 2, 3))
     for links, size in results["tanh_chain"]["sizes"].items():
         e = size["engines"]
         ratio = (f"{e['micrograd']['median'] / e['chainrule']['median']:.1f}x"
                  if "median" in e["micrograd"] else "-")
-        rows.append(f"| tanh chain, {int(links):,} links (us/link) | {cell(e['chainrule'], 2)} "
-                    f"| {cell(e['micrograd'], 2)} | {cell(e['floats'], 3)} | {ratio} |")
+        rows.append(row(f"tanh chain, {int(links):,} links (us/link)", e, ratio, 2, 3))
     products = results["sum_of_products"]
-    e = products["engines"]
-    rows.append(f"| sum of {products['products']:,} products (ns/op, fwd+bwd) "
-                f"| {cell(e['chainrule'], 0)} | {cell(e['micrograd'], 0)} | {cell(e['floats'], 0)} "
-                f"| {products['ratios']['micrograd/chainrule']:.1f}x |")
+    rows.append(row(f"sum of {products['products']:,} products (ns/op, fwd+bwd)",
+                    products["engines"], speedup(products), 0, 0))
     memory_result = results["bytes_per_node"]
     e = memory_result["engines"]
     rows.append(f"| bytes per graph node | {e['chainrule']['bytes_per_node']:.0f} "
