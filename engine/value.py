@@ -315,9 +315,9 @@ def _propagate(order: list[Value]) -> None:
                     a.grad += upstream * derivative_a(a.data, b.data, node.data)
                 if b._op is not CONSTANT:
                     b.grad += upstream * derivative_b(a.data, b.data, node.data)
-    except (ArithmeticError, ValueError) as error:
-        if isinstance(error, GradientError):
-            raise
+    except GradientError:
+        raise
+    except (ArithmeticError, ValueError) as error:  # a local derivative divided by zero...
         raise GradientError(
             f"backward: the local derivative of {describe(node)} is infinite or undefined "
             f"at {node._op.write(*(repr(i.data) for i in node.inputs))} ({error})"
