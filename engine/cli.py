@@ -51,7 +51,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "Show the forward and backward passes of EXPR step by step, with the chain rule in "
             "numbers, and check every gradient by finite differences. EXPR may use numbers, "
             "names, + - * / ** and chainrule's functions (exp log log1p sqrt tanh sigmoid "
-            "softplus log_sigmoid relu leaky_relu abs sin cos). If EXPR starts with '-', put "
+            "softplus log_sigmoid relu leaky_relu abs sin cos maximum). If EXPR starts with '-', put "
             f"'--' before it. Example: {EXAMPLE}"
         ),
     )

@@ -17,6 +17,7 @@ from .primitives import (
     LOG,
     LOG1P,
     LOG_SIGMOID,
+    MAXIMUM,
     POW,
     RELU,
     SIGMOID,
@@ -156,3 +157,14 @@ def power(base: Number, exponent: Number) -> float: ...
 def power(base, exponent):  # type: ignore[no-untyped-def]
     """base ** exponent; a negative base needs an integer exponent."""
     return POW(base, exponent)
+
+
+@overload
+def maximum(x: Value, y: Value | Number) -> Value: ...
+@overload
+def maximum(x: Number, y: Value) -> Value: ...
+@overload
+def maximum(x: Number, y: Number) -> float: ...
+def maximum(x, y):  # type: ignore[no-untyped-def]
+    """The larger of x and y; at a tie each gets half of the gradient (as torch.maximum)."""
+    return MAXIMUM(x, y)

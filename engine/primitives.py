@@ -239,12 +239,17 @@ ABS = Primitive("abs", "abs({x})", math.fabs, (lambda x, out: _sign(x),),
                 ("1 if x > 0, -1 if x < 0, 0 at 0",))
 SIN = Primitive("sin", "sin({x})", math.sin, (lambda x, out: COS(x),), ("cos(x)",))
 COS = Primitive("cos", "cos({x})", math.cos, (lambda x, out: -SIN(x),), ("-sin(x)",))
+# PyTorch's torch.maximum: at a tie each input gets half of the gradient.
+MAXIMUM = Primitive("maximum", "max({x}, {y})", lambda x, y: x if x >= y else y,
+                    (lambda x, y, out: 1.0 if x > y else 0.5 if x == y else 0.0,
+                     lambda x, y, out: 1.0 if y > x else 0.5 if x == y else 0.0),
+                    ("1 if x > y, 1/2 if x = y, else 0", "1 if y > x, 1/2 if x = y, else 0"))
 
 #: Every primitive by name: the vocabulary of the explainer, the CLI and any compiler.
 PRIMITIVES: dict[str, Primitive] = {
     p.name: p
     for p in (ADD, SUB, MUL, DIV, POW, NEG, EXP, LOG, LOG1P, SQRT, TANH, SIGMOID, SOFTPLUS,
-              LOG_SIGMOID, RELU, LEAKY_RELU, ABS, SIN, COS)
+              LOG_SIGMOID, RELU, LEAKY_RELU, ABS, SIN, COS, MAXIMUM)
 }
 
 # Bound last: value.py imports this module, and Primitive.__call__ needs value.apply.

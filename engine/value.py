@@ -30,6 +30,7 @@ from .primitives import (
     LOG,
     LOG1P,
     LOG_SIGMOID,
+    MAXIMUM,
     MUL,
     NEG,
     POW,
@@ -216,6 +217,11 @@ class Value:
 
     def cos(self) -> Value:
         return _unary(COS, self)
+
+    def maximum(self, other: Operand) -> Value:
+        """The larger of ``self`` and ``other``, recorded (unlike Python's ``max``, which picks
+        one of the nodes by comparing data)."""
+        return _binary(MAXIMUM, self, other if type(other) is Value else _operand(MAXIMUM, other))
 
     # -- comparisons and conversions -------------------------------------------------------
     # Ordering compares data, as a tensor comparison does. == stays identity: Values are graph

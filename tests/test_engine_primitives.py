@@ -34,7 +34,7 @@ COMPLEX_FORMS = {
     "sin": cmath.sin,
     "cos": cmath.cos,
 }
-NOT_ANALYTIC = {"relu", "leaky_relu", "abs"}  # kinks at 0: finite differences only
+NOT_ANALYTIC = {"relu", "leaky_relu", "abs", "maximum"}  # kinks at 0: finite differences only
 
 
 def input_cases() -> list[tuple[str, int]]:
