@@ -4,10 +4,20 @@
 >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
 >>> c = (a * b + a.tanh()) ** 2
 >>> c.backward()
+>>> round(a.grad, 6)
+29.504243
+
+The core (Value, the primitive table, the chain rule, gradients and the compiler) is loaded by
+``import chainrule.engine``; the visual layers (``draw``, ``walkthrough``...) are loaded on
+first use, so importing the engine never imports a renderer.
 """
 
-from .autograd import grad, gradients
-from .drawing import draw, render_text
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .autograd import grad, gradients, hessian, jacobian, value_and_grad
 from .errors import (
     ChainruleError,
     DivisionByZeroError,
@@ -17,35 +27,53 @@ from .errors import (
     NumericOverflowError,
     OperandTypeError,
 )
-from .explain import (
-    Walkthrough,
-    trace_backward,
-    trace_forward,
-    walkthrough,
-    walkthrough_html,
-    walkthrough_markdown,
-    walkthrough_text,
-)
-from .functional import (
-    abs,
-    cos,
-    exp,
-    leaky_relu,
-    log,
-    log1p,
-    log_sigmoid,
-    maximum,
-    power,
-    relu,
-    sigmoid,
-    sin,
-    softplus,
-    sqrt,
-    tanh,
-)
+from .functional import FUNCTIONS as _FUNCTIONS
 from .graph import topological_order
 from .primitives import PRIMITIVES, Primitive
-from .value import Value, constant, is_recording, no_grad, scope
+from .value import Value, constant, enable_grad, is_recording, no_grad, scope
+
+# One function per primitive (exp, tanh, maximum...), generated from the table.
+globals().update(_FUNCTIONS)
+
+#: The visual layers, imported on first use: name -> module that defines it.
+_LAZY = {
+    "draw": ".drawing",
+    "render_text": ".drawing",
+    "Walkthrough": ".explain",
+    "trace_backward": ".explain",
+    "trace_forward": ".explain",
+    "walkthrough": ".explain",
+    "walkthrough_html": ".explain",
+    "walkthrough_markdown": ".explain",
+    "walkthrough_text": ".explain",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'chainrule.engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:
+    from .drawing import draw, render_text
+    from .explain import (
+        Walkthrough,
+        trace_backward,
+        trace_forward,
+        walkthrough,
+        walkthrough_html,
+        walkthrough_markdown,
+        walkthrough_text,
+    )
+    from .functional import __getattr__ as _function_getattr  # noqa: F401
 
 __all__ = [
     "PRIMITIVES",
@@ -59,35 +87,25 @@ __all__ = [
     "Primitive",
     "Value",
     "Walkthrough",
-    "abs",
     "constant",
-    "cos",
     "draw",
-    "exp",
+    "enable_grad",
     "grad",
     "gradients",
+    "hessian",
     "is_recording",
-    "leaky_relu",
-    "log",
-    "log1p",
-    "log_sigmoid",
-    "maximum",
+    "jacobian",
     "no_grad",
-    "power",
-    "relu",
     "render_text",
     "scope",
-    "sigmoid",
-    "sin",
-    "softplus",
-    "sqrt",
-    "tanh",
     "topological_order",
     "trace_backward",
     "trace_forward",
+    "value_and_grad",
     "walkthrough",
     "walkthrough_html",
     "walkthrough_markdown",
     "walkthrough_text",
 ]
+__all__ += sorted(_FUNCTIONS)  # exp, tanh, maximum... (generated from the table)
 __version__ = "0.1.0"

@@ -1,9 +1,16 @@
-"""Gradients as functions: :func:`gradients` (no side effects) and :func:`grad` (composable).
+"""Gradients as functions: :func:`gradients`, and the transformations :func:`grad`,
+:func:`value_and_grad`, :func:`jacobian` and :func:`hessian` (JAX's shapes).
 
-``backward()`` is the fast path that fills ``.grad`` with floats. Here the chain rule runs on
-Values instead when ``create_graph=True``: every local derivative and every sum is itself a
-recorded operation, so a gradient is a Value with a graph of its own and can be differentiated
-again, which is how ``grad(grad(f))`` works.
+``backward()`` fills ``.grad``; everything here returns gradients instead and touches no
+``.grad``. All of it follows the rules of :mod:`chainrule.engine.chain_rule`. With
+``create_graph=True`` every local derivative and every sum is itself a recorded operation, so a
+gradient is a Value with a graph of its own and can be differentiated again, which is how
+``grad(grad(f))`` works.
+
+Arguments may be numbers or (nested) lists and tuples of numbers; gradients come back with the
+same nesting. A transformed function returns floats when called with numbers, and Values when
+called with Values (as happens inside another transformation), so transformations compose in
+any order.
 """
 
 from __future__ import annotations
@@ -11,52 +18,27 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .chain_rule import check_root, gradient_map
 from .errors import GradientError, OperandTypeError
 from .graph import topological_order
-from .value import Value, as_float, constant, describe
+from .value import CONSTANT, Value, as_float, constant, describe, enable_grad
+
+Argnums = int | Sequence[int]
 
 
-def gradients(
-    root: Value, wrt: Sequence[Value], create_graph: bool = False
-) -> list[Any]:
+def gradients(root: Value, wrt: Sequence[Value], create_graph: bool = False) -> list[Any]:
     """d(root)/d(w) for each ``w`` in ``wrt``, without touching any ``.grad``.
 
-    With ``create_graph=False`` the results are floats; with ``True`` they are Values whose own
-    graphs can be differentiated again. A ``w`` that ``root`` does not depend on gets 0.
+    With ``create_graph=False`` the results are floats (the same floats ``backward()`` gives);
+    with ``True`` they are Values whose own graphs can be differentiated again, recorded even
+    inside ``no_grad()`` (as ``torch.autograd.grad(create_graph=True)`` does). A ``w`` that
+    ``root`` does not depend on gets 0.
     """
-    if not isinstance(root, Value):
-        raise OperandTypeError(f"gradients: root must be a Value, got {type(root).__name__}")
+    check_root(root, "gradients")
     for w in wrt:
         if not isinstance(w, Value):
             raise OperandTypeError(f"gradients: wrt must hold Values, got {type(w).__name__}")
-    if create_graph:
-        # Constants enter local derivatives as plain numbers, so that what is built from them
-        # (the exponent y - 1 in d/dx x**y) stays constant and is not differentiated.
-        def as_operand(node: Value) -> Any:
-            return node.data if node.is_constant else node
-    else:
-        def as_operand(node: Value) -> Any:
-            return node.data
-    grads: dict[Value, Any] = {root: 1.0}
-    for node in reversed(topological_order(root)):
-        upstream = grads.get(node)
-        if upstream is None or node.is_leaf:
-            continue
-        inputs = node.inputs
-        operands = [as_operand(i) for i in inputs]
-        operands.append(as_operand(node))
-        for input_node, derivative in zip(inputs, node.primitive.derivatives, strict=True):
-            if input_node.is_constant:
-                continue
-            try:
-                contribution = upstream * derivative(*operands)
-            except (ArithmeticError, ValueError) as error:
-                raise GradientError(
-                    f"gradients: the local derivative of {describe(node)} is infinite or "
-                    f"undefined ({error})"
-                ) from None
-            previous = grads.get(input_node)
-            grads[input_node] = contribution if previous is None else previous + contribution
+    grads = gradient_map(root, 1.0, create_graph, "gradients")
     results = []
     for w in wrt:
         g = grads.get(w, 0.0)
@@ -70,44 +52,185 @@ def gradients(
     return results
 
 
-def grad(f: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
-    """The derivative of ``f`` with respect to argument ``argnum``, as a function.
+# -- argument structures ------------------------------------------------------------------------------
 
-    ``grad(f)(x)`` returns a float for a numeric ``x``. Called with a Value (as happens inside
+
+def flatten(tree: Any, caller: str) -> tuple[list[Any], Any]:
+    """The numbers (or Values) of a nested list/tuple, and a description of its nesting."""
+    leaves: list[Any] = []
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, (list, tuple)):
+            return (type(node), tuple(walk(child) for child in node))
+        if isinstance(node, Value):
+            leaves.append(node)
+        else:
+            leaves.append(as_float(node, caller, " argument"))
+        return None
+
+    return leaves, walk(tree)
+
+
+def unflatten(structure: Any, leaves: Sequence[Any]) -> Any:
+    """The inverse of :func:`flatten`: ``leaves`` in the nesting ``structure`` describes."""
+    position = 0
+
+    def build(node: Any) -> Any:
+        nonlocal position
+        if node is None:
+            position += 1
+            return leaves[position - 1]
+        kind, children = node
+        return kind(build(child) for child in children)
+
+    return build(structure)
+
+
+def _argnum_tuple(argnums: Argnums, count: int, caller: str) -> tuple[int, ...]:
+    numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if not numbers or not all(isinstance(n, int) for n in numbers):
+        raise OperandTypeError(f"{caller}: argnums must be an int or a tuple of ints, got {argnums!r}")
+    for n in numbers:
+        if not -count <= n < count:
+            raise OperandTypeError(f"{caller}: argnums {n} but only {count} argument(s)")
+    return tuple(n % count for n in numbers)
+
+
+def _contains_value(tree: Any) -> bool:
+    if isinstance(tree, Value):
+        return True
+    if isinstance(tree, (list, tuple)):
+        return any(_contains_value(child) for child in tree)
+    return False
+
+
+def _depends_on_other_variables(output: Value, variables: Sequence[Value]) -> bool:
+    ours = set(variables)
+    return any(
+        node._a is None and node._op is not CONSTANT and node not in ours
+        for node in topological_order(output)
+    )
+
+
+# -- transformations -------------------------------------------------------------------------------
+
+
+def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
+    """A function that returns ``(f(*args), gradients)``: the gradient of ``f`` with respect
+    to argument ``argnums`` (an int), or a tuple of them (a tuple of ints), each with that
+    argument's nesting.
+
+    >>> from chainrule.engine import value_and_grad
+    >>> value_and_grad(lambda w, x: w * x, argnums=(0, 1))(3.0, 2.0)
+    (6.0, (2.0, 3.0))
+    """
+    name = getattr(f, "__name__", "f")
+
+    def transformed(*args: Any) -> tuple[Any, Any]:
+        numbers = _argnum_tuple(argnums, len(args), "value_and_grad")
+        nested = _contains_value(args)
+        call_args = list(args)
+        variables: list[Value] = []
+        structures = []
+        for n in numbers:
+            leaves, structure = flatten(args[n], "value_and_grad")
+            made = [leaf if isinstance(leaf, Value) else Value(leaf) for leaf in leaves]
+            variables.extend(made)
+            structures.append((structure, len(made)))
+            call_args[n] = unflatten(structure, made)
+        with enable_grad():
+            output = f(*call_args)
+        if not isinstance(output, Value):
+            value = as_float(output, name, " result")
+            zeros = [constant(0.0) if nested else 0.0 for _ in variables]
+            return (constant(value) if nested else value), _regroup(zeros, structures, argnums)
+        differentiable = nested or _depends_on_other_variables(output, variables)
+        grads = gradients(output, variables, create_graph=differentiable)
+        if differentiable and not nested:
+            # f closed over Values of an enclosing transformation: keep the gradients' graphs
+            # (they are functions of those Values) but the value as the plain number it is.
+            return output.data, _regroup(grads, structures, argnums)
+        return (output if nested else output.data), _regroup(grads, structures, argnums)
+
+    transformed.__name__ = f"value_and_grad_{name}"
+    transformed.__doc__ = f"({name}(*args), its gradient with respect to argument(s) {argnums})."
+    return transformed
+
+
+def _regroup(flat: list[Any], structures: list[tuple[Any, int]], argnums: Argnums) -> Any:
+    grouped = []
+    position = 0
+    for structure, count in structures:
+        grouped.append(unflatten(structure, flat[position : position + count]))
+        position += count
+    return grouped[0] if isinstance(argnums, int) else tuple(grouped)
+
+
+def grad(f: Callable[..., Any], argnums: Argnums = 0, *, argnum: int | None = None
+         ) -> Callable[..., Any]:
+    """The derivative of ``f`` with respect to argument ``argnums``, as a function.
+
+    ``grad(f)(x)`` returns a float for a numeric ``x``; called with Values (as happens inside
     another ``grad``), it returns a Value that stays differentiable, so ``grad(grad(f))`` is
-    the second derivative:
+    the second derivative, and ``grad(grad(f, 0), 1)`` a mixed one:
 
     >>> from chainrule.engine import grad, sin
     >>> grad(grad(sin))(0.5) == -sin(0.5)
     True
     """
+    if argnum is not None:  # the keyword of chainrule 0.1
+        argnums = argnum
+    with_value = value_and_grad(f, argnums)
 
     def derivative(*args: Any) -> Any:
-        if not 0 <= argnum < len(args):
-            raise OperandTypeError(f"grad: argnum {argnum} but only {len(args)} argument(s)")
-        x = args[argnum]
-        nested = isinstance(x, Value)
-        variable = x if nested else Value(as_float(x, "grad", " argument"))
-        output = f(*args[:argnum], variable, *args[argnum + 1 :])
-        if not isinstance(output, Value):
-            # f did not use its argument in a recorded operation (a constant function).
-            as_float(output, "grad", " result of f")
-            return constant(0.0) if nested else 0.0
-        # Always build the gradient's own graph: f may close over Values of an enclosing
-        # grad (grad(lambda x: x * grad(lambda y: x * y)(3.0))), and the derivative must stay
-        # a function of them.
-        (result,) = gradients(output, [variable], create_graph=True)
-        if nested or _depends_on_other_variables(result, variable):
-            return result
-        return result.data
+        return with_value(*args)[1]
 
-    derivative.__name__ = f"grad_{getattr(f, '__name__', 'f')}"
-    derivative.__doc__ = f"Derivative of {getattr(f, '__name__', 'f')} (argument {argnum})."
+    name = getattr(f, "__name__", "f")
+    derivative.__name__ = f"grad_{name}"
+    derivative.__doc__ = f"Derivative of {name} with respect to argument(s) {argnums}."
     return derivative
 
 
-def _depends_on_other_variables(result: Value, variable: Value) -> bool:
-    return any(
-        node.is_leaf and not node.is_constant and node is not variable
-        for node in topological_order(result)
-    )
+def jacobian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+    """The Jacobian of ``f`` with respect to argument ``argnums``: for ``f`` returning a list
+    of outputs and an argument that is a list of numbers, ``J[i][j] = d out_i / d x_j``; a
+    scalar output gives one row and a scalar argument one column.
+    """
+    name = getattr(f, "__name__", "f")
+
+    def transformed(*args: Any) -> Any:
+        (n,) = _argnum_tuple(argnums, len(args), "jacobian")
+        nested = _contains_value(args)
+        leaves, structure = flatten(args[n], "jacobian")
+        variables = [leaf if isinstance(leaf, Value) else Value(leaf) for leaf in leaves]
+        call_args = list(args)
+        call_args[n] = unflatten(structure, variables)
+        with enable_grad():
+            outputs = f(*call_args)
+        scalar_out = not isinstance(outputs, (list, tuple))
+        rows = []
+        for output in [outputs] if scalar_out else outputs:
+            if not isinstance(output, Value):
+                as_float(output, name, " output")
+                row: list[Any] = [constant(0.0) if nested else 0.0 for _ in variables]
+            else:
+                differentiable = nested or _depends_on_other_variables(output, variables)
+                row = gradients(output, variables, create_graph=differentiable)
+            rows.append(unflatten(structure, row))
+        return rows[0] if scalar_out else rows
+
+    transformed.__name__ = f"jacobian_{name}"
+    transformed.__doc__ = f"The Jacobian of {name} with respect to argument {argnums}."
+    return transformed
+
+
+def hessian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+    """The matrix of second derivatives of a scalar ``f``: ``jacobian(grad(f))``.
+
+    >>> from chainrule.engine import hessian
+    >>> hessian(lambda v: v[0] ** 2 * v[1])([1.0, 3.0])
+    [[6.0, 2.0], [2.0, 0.0]]
+    """
+    transformed = jacobian(grad(f, argnums), argnums)
+    transformed.__name__ = f"hessian_{getattr(f, '__name__', 'f')}"
+    return transformed

@@ -16,7 +16,11 @@ from typing import NoReturn
 
 from .errors import ChainruleError
 from .graph import topological_order
+from .primitives import PRIMITIVES
 from .value import Value
+
+#: The functions an expression may call, from the primitive table.
+FUNCTION_NAMES = sorted(p.function for p in PRIMITIVES.values() if p.function)
 
 EXIT_USAGE = 2
 
@@ -50,8 +54,8 @@ def _build_parser() -> argparse.ArgumentParser:
         description=(
             "Show the forward and backward passes of EXPR step by step, with the chain rule in "
             "numbers, and check every gradient by finite differences. EXPR may use numbers, "
-            "names, + - * / ** and chainrule's functions (exp log log1p sqrt tanh sigmoid "
-            "softplus log_sigmoid relu leaky_relu abs sin cos maximum). If EXPR starts with '-', put "
+            f"names, + - * / ** and chainrule's functions ({' '.join(FUNCTION_NAMES)}). "
+            "If EXPR starts with '-', put "
             f"'--' before it. Example: {EXAMPLE}"
         ),
     )

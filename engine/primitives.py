@@ -1,29 +1,34 @@
 """The primitive operations: each one defined once, and read by every consumer.
 
-A :class:`Primitive` holds everything chainrule knows about an operation: its name, how to write
-it (``notation``), its forward function on floats, one local derivative per input, and the
-human-readable formula of each derivative. Eager backward, :func:`~chainrule.engine.gradients`
-(gradients of gradients), the step-by-step explainer and graph labels all read this table;
-adding an operation means adding one entry here (plus, if it should be a method, one line on
-:class:`~chainrule.engine.Value`).
+A :class:`Primitive` holds everything chainrule knows about an operation:
 
-Local derivatives are called as ``derivative(*inputs, out)``: with floats during an ordinary
-``backward()``, and with Values when differentiating a gradient, so they are written only with
-arithmetic, comparisons and other primitives (which accept both).
+* its ``name`` and the names of its inputs (``x``, or ``x`` and ``y``, with defaults);
+* how a person writes it (``notation``: ``"{x} * {y}"``);
+* its forward computation, as a Python expression on floats (``forward_code``: ``"x * y"``);
+* one local derivative per input, as a Python expression in the inputs and ``out``, the
+  operation's result (``derivative_code``: ``"1.0 - out * out"`` for tanh);
+* the same derivatives as a person writes them (``formulas``: ``"1 - tanh(x)^2"``);
+* the name under which it is a function of ``chainrule.engine`` and a method of ``Value``.
+
+Every consumer reads these texts: eager backward and the walkthrough evaluate the derivative
+code compiled on floats, gradients of gradients evaluate the same code on Values, the compiler
+pastes it into the programs it generates, and labels and the README table print the formulas.
+Adding an operation means adding one entry to :data:`PRIMITIVES` (and its test domain).
+
+Derivative code may use arithmetic, comparisons, conditional expressions and the functions
+named in :data:`FUNCTIONS`; nothing else, so that it means the same on floats and on Values.
 """
 
 from __future__ import annotations
 
 import math
-import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import DivisionByZeroError, DomainError, NumericOverflowError
 
-_INPUT_NAMES = ("x", "y")
 _FUNCTION_CALL = re.compile(r"^\w+\(.*\)$")
 
 
@@ -35,63 +40,129 @@ class OutOfDomain(Exception):
 FORWARD_ERRORS = (OutOfDomain, ArithmeticError, ValueError)
 
 
+# -- the float functions that forward and derivative code may call -----------------------------
+
+
+def _power(base: float, exponent: float) -> float:
+    # Python's float ** silently returns a complex number for a negative base and a
+    # fractional exponent; chainrule only deals in real numbers.
+    if base < 0.0 and not exponent.is_integer():
+        raise OutOfDomain("a negative base needs an integer exponent (the result would be complex)")
+    return base**exponent
+
+
+def _log(x: float) -> float:
+    if x <= 0.0:
+        raise OutOfDomain("log needs x > 0")
+    return math.log(x)
+
+
+def _log1p(x: float) -> float:
+    if x <= -1.0:
+        raise OutOfDomain("log1p needs x > -1")
+    return math.log1p(x)
+
+
+def _sqrt(x: float) -> float:
+    if x < 0.0:
+        raise OutOfDomain("sqrt needs x >= 0")
+    return math.sqrt(x)
+
+
+def _sigmoid(x: float) -> float:
+    # Two branches so that exp never sees a large positive argument (PyTorch's stable form).
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _softplus(x: float) -> float:
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _log_sigmoid(x: float) -> float:
+    return min(x, 0.0) - math.log1p(math.exp(-abs(x)))
+
+
+#: The functions forward and derivative code may call, on floats. Evaluated on Values, the
+#: same names mean the recorded operations of the same name (see ``value.py``).
+FUNCTIONS: Mapping[str, Callable[..., float]] = {
+    "exp": math.exp,
+    "log": _log,
+    "log1p": _log1p,
+    "sqrt": _sqrt,
+    "tanh": math.tanh,
+    "sigmoid": _sigmoid,
+    "softplus": _softplus,
+    "log_sigmoid": _log_sigmoid,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
+    "fabs": math.fabs,
+    "power": _power,
+}
+
+
+def compile_expression(code: str, parameters: tuple[str, ...], namespace: Mapping[str, Any],
+                       name: str) -> Callable[..., Any]:
+    """``code`` as a function of ``parameters``, with ``namespace`` as its globals."""
+    source = f"lambda {', '.join(parameters)}: {code}"
+    return eval(compile(source, f"<primitive {name}>", "eval"), dict(namespace))
+
+
 @dataclass(frozen=True, eq=False)
 class Primitive:
-    """One differentiable operation.
-
-    ``notation`` writes an application with ``{x}`` (and ``{y}``) for the inputs; ``formulas[i]``
-    is d(out)/d(input i) written with the same names.
-    """
+    """One differentiable operation (see the module docstring for the fields)."""
 
     name: str
     notation: str
-    forward: Callable[..., float]
-    derivatives: tuple[Callable[..., Any], ...]
+    forward_code: str
+    derivative_code: tuple[str, ...]
     formulas: tuple[str, ...]
+    #: The inputs' names, used in the notation, the code and the formulas.
+    input_names: tuple[str, ...] = ("x",)
+    #: Default values of trailing inputs (``leaky_relu``'s slope), by name.
+    defaults: Mapping[str, float] = field(default_factory=dict)
+    #: The name of the function in ``chainrule.engine`` and of the method of ``Value``; None
+    #: for operations written with an operator (``+``, ``*``...).
+    function: str | None = None
+    #: A line of documentation for the function and the method.
+    doc: str = ""
 
-    # Derived from ``formulas`` (and checked against ``derivatives``), never typed: what eager
-    # backward already knows about the local derivatives, so that it can skip calling them.
+    # Derived from the code above at import, never typed.
+    #: The forward function on floats.
+    forward: Callable[..., float] = field(init=False, repr=False)
+    #: The local derivatives on floats, each called as ``derivative(*inputs, out)``.
+    derivatives: tuple[Callable[..., float], ...] = field(init=False, repr=False)
     #: Every local derivative is a fixed number (``add``: (1.0, 1.0), ``sub``: (1.0, -1.0)).
     constant_derivatives: tuple[float, ...] | None = field(init=False, repr=False)
     #: The derivative with respect to each of two inputs is the other input (``mul``).
     swaps_inputs: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        numbers = [n for n in map(_number_or_none, self.formulas) if n is not None]
-        all_numbers = bool(self.formulas) and len(numbers) == len(self.formulas)
-        other_inputs = tuple(reversed(self.input_names)) if self.arity == 2 else None
+        if not len(self.derivative_code) == len(self.formulas) == len(self.input_names):
+            raise ValueError(f"primitive {self.name}: one derivative and formula per input")
+        numbers = [_number_or_none(code) for code in self.derivative_code]
         derived = {
-            "constant_derivatives": tuple(numbers) if all_numbers else None,
-            "swaps_inputs": self.formulas == other_inputs,
+            "forward": compile_expression(self.forward_code, self.input_names, FUNCTIONS,
+                                          self.name),
+            "derivatives": tuple(
+                compile_expression(code, (*self.input_names, "out"), FUNCTIONS, self.name)
+                for code in self.derivative_code
+            ),
+            "constant_derivatives": (
+                tuple(numbers) if numbers and None not in numbers else None  # type: ignore[arg-type]
+            ),
+            "swaps_inputs": self.arity == 2
+            and self.derivative_code == tuple(reversed(self.input_names)),
         }
         for name, value in derived.items():
             object.__setattr__(self, name, value)  # frozen: set once, here
-        self._check_derived_fields()
-
-    def _check_derived_fields(self) -> None:
-        """The derived fields must agree with the derivative functions at a sample point, so
-        that a formula and its function can never silently disagree on the fast path."""
-        sample = (0.375, 1.625)[: self.arity]
-        out = 0.8125
-        for index, derivative in enumerate(self.derivatives):
-            expected: float | None = None
-            if self.constant_derivatives is not None:
-                expected = self.constant_derivatives[index]
-            elif self.swaps_inputs:
-                expected = sample[1 - index]
-            if expected is not None and derivative(*sample, out) != expected:
-                raise ValueError(
-                    f"primitive {self.name}: {self.derivative_formula(index)} disagrees with its "
-                    f"derivative function (gives {derivative(*sample, out)!r})"
-                )
 
     @property
     def arity(self) -> int:
-        return len(self.derivatives)
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return _INPUT_NAMES[: self.arity]
+        return len(self.input_names)
 
     def write(self, *operands: object) -> str:
         """This operation applied to ``operands``, as text: ``MUL.write("a", "b") == "a * b"``."""
@@ -131,126 +202,90 @@ class Primitive:
 
     def __call__(self, *operands: Any) -> Any:
         """Apply to floats (giving a float) or to Values (giving a recorded Value)."""
-        return _value.apply(self, operands)
+        return APPLY[0](self, operands)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}: {self.write(*self.input_names)}>"
 
 
-def _number_or_none(formula: str) -> float | None:
-    """The number a formula states (``"-1"`` -> -1.0), or None if it is an expression."""
+#: How a primitive is applied to operands; ``value.py``, which defines Values, puts its
+#: ``apply`` here when it loads (this module knows nothing of Values).
+APPLY: list[Callable[[Primitive, tuple[Any, ...]], Any]] = []
+
+
+def _number_or_none(code: str) -> float | None:
+    """The number a piece of code states (``"-1.0"`` -> -1.0), or None if it computes."""
     try:
-        number = float(formula)
+        number = float(code)
     except ValueError:
         return None
     return number if math.isfinite(number) else None
 
 
-def _is_negative_non_integer_power(base: float, exponent: float) -> bool:
-    return base < 0.0 and not exponent.is_integer()
+X, XY = ("x",), ("x", "y")
 
-
-def _power(base: float, exponent: float) -> float:
-    # Python's float ** silently returns a complex number for a negative base and a
-    # fractional exponent; chainrule only deals in real numbers.
-    if _is_negative_non_integer_power(base, exponent):
-        raise OutOfDomain("a negative base needs an integer exponent (the result would be complex)")
-    return base**exponent
-
-
-def _log(x: float) -> float:
-    if x <= 0.0:
-        raise OutOfDomain("log needs x > 0")
-    return math.log(x)
-
-
-def _log1p(x: float) -> float:
-    if x <= -1.0:
-        raise OutOfDomain("log1p needs x > -1")
-    return math.log1p(x)
-
-
-def _sqrt(x: float) -> float:
-    if x < 0.0:
-        raise OutOfDomain("sqrt needs x >= 0")
-    return math.sqrt(x)
-
-
-def _sigmoid(x: float) -> float:
-    # Two branches so that exp never sees a large positive argument (PyTorch's stable form).
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
-
-
-def _softplus(x: float) -> float:
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-
-
-def _log_sigmoid(x: float) -> float:
-    return min(x, 0.0) - math.log1p(math.exp(-abs(x)))
-
-
-def _sign(x: Any) -> float:
-    # PyTorch's convention: the derivative of abs at 0 is 0.
-    return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
-
-
-def _d_power_exponent(base: Any, exponent: Any, out: Any) -> Any:
-    # d/dy x^y = x^y log(x); at x = 0 (with y > 0) x^y is identically 0, so the slope is 0.
-    return 0.0 if float(base) == 0.0 else out * LOG(base)
-
-
-ADD = Primitive("add", "{x} + {y}", operator.add,
-                (lambda x, y, out: 1.0, lambda x, y, out: 1.0), ("1", "1"))
-SUB = Primitive("sub", "{x} - {y}", operator.sub,
-                (lambda x, y, out: 1.0, lambda x, y, out: -1.0), ("1", "-1"))
-MUL = Primitive("mul", "{x} * {y}", operator.mul,
-                (lambda x, y, out: y, lambda x, y, out: x), ("y", "x"))
-DIV = Primitive("div", "{x} / {y}", operator.truediv,
-                (lambda x, y, out: 1.0 / y, lambda x, y, out: -x / (y * y)),
-                ("1 / y", "-x / y^2"))
-POW = Primitive("pow", "{x} ** {y}", _power,
-                (lambda x, y, out: y * x ** (y - 1.0), _d_power_exponent),
-                ("y * x^(y - 1)", "x^y * log(x)"))
-NEG = Primitive("neg", "-{x}", operator.neg, (lambda x, out: -1.0,), ("-1",))
-EXP = Primitive("exp", "exp({x})", math.exp, (lambda x, out: out,), ("exp(x)",))
-LOG = Primitive("log", "log({x})", _log, (lambda x, out: 1.0 / x,), ("1 / x",))
-LOG1P = Primitive("log1p", "log1p({x})", _log1p,
-                  (lambda x, out: 1.0 / (1.0 + x),), ("1 / (1 + x)",))
-SQRT = Primitive("sqrt", "sqrt({x})", _sqrt, (lambda x, out: 0.5 / out,), ("1 / (2 sqrt(x))",))
-TANH = Primitive("tanh", "tanh({x})", math.tanh,
-                 (lambda x, out: 1.0 - out * out,), ("1 - tanh(x)^2",))
-SIGMOID = Primitive("sigmoid", "sigmoid({x})", _sigmoid,
-                    (lambda x, out: out * (1.0 - out),), ("sigmoid(x) * (1 - sigmoid(x))",))
-SOFTPLUS = Primitive("softplus", "softplus({x})", _softplus,
-                     (lambda x, out: SIGMOID(x),), ("sigmoid(x)",))
-LOG_SIGMOID = Primitive("log_sigmoid", "log_sigmoid({x})", _log_sigmoid,
-                        (lambda x, out: SIGMOID(-x),), ("sigmoid(-x)",))
-RELU = Primitive("relu", "relu({x})", lambda x: x if x > 0.0 else 0.0,
-                 (lambda x, out: 1.0 if x > 0.0 else 0.0,), ("1 if x > 0 else 0",))
-LEAKY_RELU = Primitive("leaky_relu", "leaky_relu({x}, {y})",
-                       lambda x, slope: x if x > 0.0 else slope * x,
-                       (lambda x, slope, out: 1.0 if x > 0.0 else slope,
-                        lambda x, slope, out: 0.0 if x > 0.0 else x),
-                       ("1 if x > 0 else y", "0 if x > 0 else x"))
-ABS = Primitive("abs", "abs({x})", math.fabs, (lambda x, out: _sign(x),),
-                ("1 if x > 0, -1 if x < 0, 0 at 0",))
-SIN = Primitive("sin", "sin({x})", math.sin, (lambda x, out: COS(x),), ("cos(x)",))
-COS = Primitive("cos", "cos({x})", math.cos, (lambda x, out: -SIN(x),), ("-sin(x)",))
+ADD = Primitive("add", "{x} + {y}", "x + y", ("1.0", "1.0"), ("1", "1"), XY)
+SUB = Primitive("sub", "{x} - {y}", "x - y", ("1.0", "-1.0"), ("1", "-1"), XY)
+MUL = Primitive("mul", "{x} * {y}", "x * y", ("y", "x"), ("y", "x"), XY)
+# -(x / y) / y rather than -x / y^2: y * y underflows or overflows where the slope is finite.
+DIV = Primitive("div", "{x} / {y}", "x / y", ("1.0 / y", "-(x / y) / y"),
+                ("1 / y", "-x / y^2"), XY)
+# x ** 0 is the constant 1, so its slope is 0 even at x = 0 (where y * x^(y - 1) divides by
+# zero); at x = 0 with y > 0, x ** y is identically 0 along y, so d/dy is 0 there too.
+POW = Primitive("pow", "{x} ** {y}", "power(x, y)",
+                ("y * x ** (y - 1.0) if x or y else 0.0", "out * log(x) if x else 0.0"),
+                ("y * x^(y - 1)", "x^y * log(x)"), XY, function="power",
+                doc="x to the power y; a negative x needs an integer y.")
+NEG = Primitive("neg", "-{x}", "-x", ("-1.0",), ("-1",))
+EXP = Primitive("exp", "exp({x})", "exp(x)", ("out",), ("exp(x)",), function="exp",
+                doc="e to the power x.")
+LOG = Primitive("log", "log({x})", "log(x)", ("1.0 / x",), ("1 / x",), function="log",
+                doc="The natural logarithm; x must be > 0.")
+LOG1P = Primitive("log1p", "log1p({x})", "log1p(x)", ("1.0 / (1.0 + x)",), ("1 / (1 + x)",),
+                  function="log1p", doc="log(1 + x), accurate for small x; x must be > -1.")
+SQRT = Primitive("sqrt", "sqrt({x})", "sqrt(x)", ("0.5 / out",), ("1 / (2 sqrt(x))",),
+                 function="sqrt", doc="The square root; x must be >= 0 (its slope at 0 is infinite).")
+TANH = Primitive("tanh", "tanh({x})", "tanh(x)", ("1.0 - out * out",), ("1 - tanh(x)^2",),
+                 function="tanh", doc="The hyperbolic tangent.")
+SIGMOID = Primitive("sigmoid", "sigmoid({x})", "sigmoid(x)", ("out * (1.0 - out)",),
+                    ("sigmoid(x) * (1 - sigmoid(x))",), function="sigmoid",
+                    doc="The logistic function 1 / (1 + exp(-x)), computed without overflow.")
+SOFTPLUS = Primitive("softplus", "softplus({x})", "softplus(x)", ("sigmoid(x)",),
+                     ("sigmoid(x)",), function="softplus",
+                     doc="log(1 + exp(x)), computed without overflow.")
+LOG_SIGMOID = Primitive("log_sigmoid", "log_sigmoid({x})", "log_sigmoid(x)", ("sigmoid(-x)",),
+                        ("sigmoid(-x)",), function="log_sigmoid",
+                        doc="log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), without overflow.")
+RELU = Primitive("relu", "relu({x})", "x if x > 0.0 else 0.0", ("1.0 if x > 0.0 else 0.0",),
+                 ("1 if x > 0 else 0",), function="relu",
+                 doc="max(x, 0); its slope at 0 is 0, as in PyTorch.")
+LEAKY_RELU = Primitive("leaky_relu", "leaky_relu({x}, {slope})", "x if x > 0.0 else slope * x",
+                       ("1.0 if x > 0.0 else slope", "0.0 if x > 0.0 else x"),
+                       ("1 if x > 0 else slope", "0 if x > 0 else x"), ("x", "slope"),
+                       defaults={"slope": 0.01}, function="leaky_relu",
+                       doc="x for x > 0, slope * x otherwise (slope 0.01 by default, as in "
+                           "PyTorch; its slope at 0 is `slope`).")
+ABS = Primitive("abs", "abs({x})", "fabs(x)", ("1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0",),
+                ("1 if x > 0 else -1 if x < 0 else 0",), function="abs",
+                doc="The absolute value; its slope at 0 is 0, as in PyTorch.")
+SIN = Primitive("sin", "sin({x})", "sin(x)", ("cos(x)",), ("cos(x)",), function="sin",
+                doc="The sine (radians).")
+COS = Primitive("cos", "cos({x})", "cos(x)", ("-sin(x)",), ("-sin(x)",), function="cos",
+                doc="The cosine (radians).")
+TAN = Primitive("tan", "tan({x})", "tan(x)", ("1.0 + out * out",), ("1 + tan(x)^2",),
+                function="tan", doc="The tangent (radians).")
 # PyTorch's torch.maximum: at a tie each input gets half of the gradient.
-MAXIMUM = Primitive("maximum", "max({x}, {y})", lambda x, y: x if x >= y else y,
-                    (lambda x, y, out: 1.0 if x > y else 0.5 if x == y else 0.0,
-                     lambda x, y, out: 1.0 if y > x else 0.5 if x == y else 0.0),
-                    ("1 if x > y, 1/2 if x = y, else 0", "1 if y > x, 1/2 if x = y, else 0"))
+MAXIMUM = Primitive("maximum", "max({x}, {y})", "x if x >= y else y",
+                    ("1.0 if x > y else 0.5 if x == y else 0.0",
+                     "1.0 if y > x else 0.5 if x == y else 0.0"),
+                    ("1 if x > y else 1/2 if x = y else 0", "1 if y > x else 1/2 if x = y else 0"),
+                    XY, function="maximum",
+                    doc="The larger of x and y, recorded (Python's max picks a node by its data); "
+                        "at a tie each gets half of the gradient, as in torch.maximum.")
 
-#: Every primitive by name: the vocabulary of the explainer, the CLI and any compiler.
+#: Every primitive by name: the vocabulary of the engine, the explainer, the CLI and the compiler.
 PRIMITIVES: dict[str, Primitive] = {
     p.name: p
     for p in (ADD, SUB, MUL, DIV, POW, NEG, EXP, LOG, LOG1P, SQRT, TANH, SIGMOID, SOFTPLUS,
-              LOG_SIGMOID, RELU, LEAKY_RELU, ABS, SIN, COS, MAXIMUM)
+              LOG_SIGMOID, RELU, LEAKY_RELU, ABS, SIN, COS, TAN, MAXIMUM)
 }
-
-# Bound last: value.py imports this module, and Primitive.__call__ needs value.apply.
-from . import value as _value  # noqa: E402

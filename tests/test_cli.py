@@ -217,5 +217,5 @@ def test_installed_console_script(tmp_path):
                          capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode == 2
     assert bad.stderr == "chainrule: error: unknown function open at column 1; the functions " \
-        "are abs, add, cos, div, exp, leaky_relu, log, log1p, log_sigmoid, maximum, mul, neg, pow, relu, " \
-        "sigmoid, sin, softplus, sqrt, sub, tanh\n"
+        "are abs, add, cos, div, exp, leaky_relu, log, log1p, log_sigmoid, maximum, mul, neg, pow, power, relu, " \
+        "sigmoid, sin, softplus, sqrt, sub, tan, tanh\n"

@@ -112,15 +112,20 @@ class TestGradientErrors:
         assert x.grad == 0.0 and y.grad == 0.0
 
     def test_a_derivative_that_divides_by_zero_is_reported_with_its_inputs(self) -> None:
-        x = Value(1e-200)
-        with pytest.raises(GradientError, match=r"div node.*1.0 / 1e-200"):
+        x = Value(0.0)
+        with pytest.raises(GradientError, match=r"sqrt node.*at sqrt\(0.0\) \(float division by zero\)"):
+            x.sqrt().backward()
+
+    def test_an_overflowing_slope_is_reported_at_the_node_it_reaches(self) -> None:
+        x = Value(1e-200, label="tiny")
+        with pytest.raises(GradientError, match=r"gradient of 'tiny'.*became -inf"):
             (1.0 / x).backward()
 
     def test_exponent_gradient_of_a_negative_base_is_undefined(self) -> None:
         x, n = Value(-2.0), Value(2.0, label="n")
         y = x**n
         assert y.data == 4.0
-        with pytest.raises(GradientError, match=r"pow.*-2.0 \*\* 2.0.*log\(-2.0\)"):
+        with pytest.raises(GradientError, match=r"pow.*-2.0 \*\* 2.0.*log needs x > 0"):
             y.backward()
 
     def test_a_constant_exponent_needs_no_log_of_the_negative_base(self) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import cmath
 import math
+import re
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from chainrule.engine import PRIMITIVES, Value, gradients
-from chainrule.engine.primitives import POW
+from chainrule.engine.primitives import FUNCTIONS, POW
 
 from gradcheck import assert_gradient_close, complex_step, partial_difference
 from strategies import DOMAINS, reals
@@ -33,6 +34,7 @@ COMPLEX_FORMS = {
     "log_sigmoid": lambda x: -cmath.log(1 + cmath.exp(-x)),
     "sin": cmath.sin,
     "cos": cmath.cos,
+    "tan": cmath.tan,
 }
 NOT_ANALYTIC = {"relu", "leaky_relu", "abs", "maximum"}  # kinks at 0: finite differences only
 
@@ -186,3 +188,29 @@ def test_formulas_read_as_written() -> None:
     assert PRIMITIVES["mul"].derivative_formula(1) == "d/dy (x * y) = x"
     assert PRIMITIVES["neg"].derivative_formula(0) == "d/dx (-x) = -1"
     assert PRIMITIVES["div"].write("a", "b") == "a / b"
+
+
+def human_formula_as_python(formula: str) -> str:
+    """A human formula (``1 / (2 sqrt(x))``, ``x^y * log(x)``, ``1/2 if x = y``) as Python."""
+    python = formula.replace("^", "**")
+    python = re.sub(r"(\d)\s+([a-z_]+\(|\()", r"\1 * \2", python)  # "2 sqrt(x)": implicit product
+    python = re.sub(r"(?<![<>=!])=(?!=)", "==", python)  # "x = y" in a condition
+    return python
+
+
+@pytest.mark.parametrize("name,index", input_cases())
+@given(data=st.data())
+def test_each_human_formula_says_what_its_code_computes(
+    name: str, index: int, data: st.DataObject
+) -> None:
+    """The formula a person reads and the code every gradient path runs are the same function
+    (on the operation's domain, where the code's special cases, like x^0 at 0, do not apply)."""
+    primitive = PRIMITIVES[name]
+    args = [data.draw(strategy) for strategy in DOMAINS[name]]
+    out = primitive.evaluate(*args)
+    namespace = {**FUNCTIONS, **dict(zip(primitive.input_names, args, strict=True))}
+    # Functions of the input in a formula mean the operation itself: tanh(x) is the output.
+    namespace.update({p.function: p.evaluate for p in PRIMITIVES.values() if p.function})
+    said = eval(human_formula_as_python(primitive.formulas[index]), namespace)
+    computed = primitive.derivatives[index](*args, out)
+    assert said == pytest.approx(computed, rel=1e-12, abs=1e-300), primitive.formulas[index]

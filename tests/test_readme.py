@@ -21,14 +21,22 @@ def code_blocks(text: str) -> list[tuple[str, str]]:
 
 def operations_table() -> str:
     """The README's operation table, rendered from the primitive table itself."""
-    rows = ["| operation | written | local derivative(s) |", "|---|---|---|"]
+    rows = ["| operation | written | function and method | local derivative(s) | as code |",
+            "|---|---|---|---|---|"]
     for name, primitive in PRIMITIVES.items():
         written = primitive.write(*primitive.input_names)
+        function = f"`{primitive.function}`" if primitive.function else "operator"
         derivatives = "<br>".join(
             f"d/d{v} = {f}" for v, f in zip(primitive.input_names, primitive.formulas, strict=True)
         )
-        rows.append(f"| `{name}` | `{written}` | {derivatives} |")
+        code = "<br>".join(f"`{c}`" for c in primitive.derivative_code)
+        rows.append(f"| `{name}` | `{written}` | {function} | {derivatives} | {code} |")
     return "\n".join(rows)
+
+
+def function_list() -> str:
+    """The README's list of functions, from the primitive table."""
+    return " ".join(sorted(p.function for p in PRIMITIVES.values() if p.function))
 
 
 def test_readme_starts_with_exactly_the_two_make_commands() -> None:
@@ -67,3 +75,9 @@ def test_operation_table_matches_the_primitive_table() -> None:
     assert match.group(1).strip() == operations_table(), (
         "README's operation table is out of date; expected:\n" + operations_table()
     )
+
+
+def test_function_list_matches_the_primitive_table() -> None:
+    match = re.search(r"<!-- functions:start -->(.*?)<!-- functions:end -->", README, re.S)
+    assert match, "README.md lacks the function list markers"
+    assert match.group(1).strip(" `") == function_list()

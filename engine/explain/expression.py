@@ -30,10 +30,11 @@ _OPERATOR_SYMBOLS = {
     ast.MatMult: "@", ast.Mod: "%", ast.FloorDiv: "//", ast.LShift: "<<", ast.RShift: ">>",
     ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&", ast.Invert: "~", ast.Not: "not",
 }
-_DEFAULT_ARGUMENTS = {"leaky_relu": (0.01,)}  # leaky_relu(x) means leaky_relu(x, 0.01)
 
 #: What users may call: every primitive by its name (exp, log, tanh, ..., add, mul, pow).
-FUNCTIONS: Mapping[str, Primitive] = PRIMITIVES
+FUNCTIONS: Mapping[str, Primitive] = {
+    **PRIMITIVES, **{p.function: p for p in PRIMITIVES.values() if p.function}
+}
 
 
 class ExpressionError(ChainruleError, ValueError):
@@ -179,7 +180,9 @@ def _call(node: ast.Call, leaves: Mapping[str, Value], used: set[str]) -> Value 
         raise ExpressionError(f"{name}{_where(node)}: keyword arguments are not supported")
     if any(isinstance(argument, ast.Starred) for argument in node.args):
         raise ExpressionError(f"{name}{_where(node)}: *arguments are not supported")
-    defaults = _DEFAULT_ARGUMENTS.get(name, ())
+    # Trailing inputs with defaults in the table may be left out: leaky_relu(x) is
+    # leaky_relu(x, 0.01).
+    defaults = tuple(primitive.defaults[n] for n in primitive.input_names if n in primitive.defaults)
     if not primitive.arity - len(defaults) <= len(node.args) <= primitive.arity:
         expected = (str(primitive.arity) if not defaults
                     else f"{primitive.arity - len(defaults)} or {primitive.arity}")

@@ -18,6 +18,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..chain_rule import DERIVATIVE_ERRORS
 from ..errors import ChainruleError, GradientError, OperandTypeError
 from ..graph import topological_order
 from ..value import Value, as_float
@@ -325,7 +326,7 @@ def trace_backward(root: Value, gradient: float = 1.0, check: bool = True) -> Ba
             try:
                 local = primitive.derivatives[slot](*operands, node.data)
                 product = upstream * local
-            except (ArithmeticError, ValueError) as error:
+            except DERIVATIVE_ERRORS as error:
                 raise GradientError(
                     f"trace_backward: the local derivative of {_describe(info)} is infinite or "
                     f"undefined at {primitive.write(*map(repr, operands))} ({error})"

@@ -1,0 +1,224 @@
+"""The chain rule, written once: the rules every gradient path follows.
+
+``Value.backward()``, :func:`~chainrule.engine.gradients` (and so ``grad``), the walkthrough's
+trace and the compiler's generated code all backpropagate by these rules:
+
+1. **Order.** Nodes are visited in reverse :func:`~chainrule.engine.topological_order` of the
+   root; each hands ``upstream * local`` to its inputs, first input first, and an input's
+   gradient is the running sum of what it is handed, in that order.
+2. **Zeros.** A node whose gradient is exactly 0 passes nothing on: its local derivatives are
+   not evaluated. So zero times infinity is zero: in ``sqrt(x) * 0`` at x = 0 the infinite slope
+   of ``sqrt`` is never used and ``x`` gets 0 (PyTorch's masking gives 0 in the same places).
+3. **Constants** (numbers used as operands) never receive a gradient, whatever their position.
+4. **Errors.** A gradient that is not finite when its node is reached, or a local derivative
+   that cannot be evaluated (``sqrt`` at 0, ``log`` of a negative base in ``d/dy x ** y``),
+   raises :class:`~chainrule.engine.GradientError` naming the node.
+
+The local derivatives come from the primitive table as code: evaluated on floats here (the
+functions compiled in :mod:`~chainrule.engine.primitives`) and on Values for gradients of
+gradients (the same text compiled once more with the recorded operations as its functions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .errors import GradientError, OperandTypeError
+from .graph import topological_order
+from .primitives import FORWARD_ERRORS, PRIMITIVES, Primitive, compile_expression
+from .value import CONSTANT, Value, apply, as_float, describe, enable_grad
+
+#: What evaluating a local derivative may raise; each becomes a GradientError naming the node.
+DERIVATIVE_ERRORS = FORWARD_ERRORS
+
+
+def reverse_order(root: Value) -> list[Value]:
+    """Rule 1: the order in which the chain rule visits ``root``'s graph."""
+    order = topological_order(root)
+    order.reverse()
+    return order
+
+
+def non_finite_gradient(caller: str, node: Value, gradient: float) -> GradientError:
+    """Rule 4, for a gradient that overflowed to inf (or became NaN) on its way."""
+    return GradientError(f"{caller}: the gradient of {describe(node)} became {gradient}")
+
+
+def derivative_error(caller: str, node: Value, error: Exception) -> GradientError:
+    """Rule 4, for a local derivative that could not be evaluated."""
+    primitive = node._op
+    assert primitive is not None
+    at = primitive.write(*(repr(i.data) for i in node.inputs))
+    reason = str(error) or type(error).__name__
+    return GradientError(
+        f"{caller}: the local derivative of {describe(node)} is infinite or undefined at {at} "
+        f"({reason})"
+    )
+
+
+# -- eager backward: floats into .grad --------------------------------------------------------------
+
+
+def backward(root: Value, gradient: object = 1.0) -> None:
+    """``root.backward(gradient)``: see :meth:`Value.backward`."""
+    seed = as_float(gradient, "backward", " gradient")  # checked before anything is touched
+    order = reverse_order(root)
+    # Two flat lists rather than (leaf, grad) pairs: a graph can have many leaves, and every
+    # tuple would be one more object for the garbage collector to track.
+    leaves = [node for node in order if node._a is None and node._op is not CONSTANT]
+    previous_grads = [leaf.grad for leaf in leaves]
+    intermediate_grads = [node.grad for node in order]
+    for node in order:
+        node.grad = 0.0
+    root.grad = seed
+    try:
+        _propagate(order)
+        for leaf, grad in zip(leaves, previous_grads, strict=True):
+            total = leaf.grad + grad
+            if total - total:
+                raise GradientError(
+                    f"backward: the accumulated gradient of {describe(leaf)} became {total} "
+                    f"(its previous .grad {grad!r} plus this call's {leaf.grad!r})"
+                )
+            leaf.grad = total
+    except GradientError:
+        # Leave every .grad as it was before this call.
+        for node, grad in zip(order, intermediate_grads, strict=True):
+            node.grad = grad
+        raise
+
+
+def _propagate(order: list[Value]) -> None:
+    """The rules above on floats, writing ``.grad``: the engine's hot loop.
+
+    For the commonest operations the primitive table already says what the local derivatives
+    are (fixed numbers for add and sub, the other input for mul), which saves a call per input
+    and gives exactly the same floats (tests/test_hot_paths.py checks it).
+    """
+    node = order[0]
+    try:
+        for node in order:
+            upstream = node.grad
+            if upstream - upstream:
+                raise non_finite_gradient("backward", node, upstream)
+            a = node._a
+            if a is None or not upstream:
+                continue
+            op = node._op
+            b = node._b
+            if b is None:
+                if a._op is not CONSTANT:
+                    a.grad += upstream * op.derivatives[0](a.data, node.data)
+            elif op.swaps_inputs:
+                if a._op is not CONSTANT:
+                    a.grad += upstream * b.data
+                if b._op is not CONSTANT:
+                    b.grad += upstream * a.data
+            elif op.constant_derivatives is not None:
+                slope_a, slope_b = op.constant_derivatives
+                if a._op is not CONSTANT:
+                    a.grad += upstream * slope_a
+                if b._op is not CONSTANT:
+                    b.grad += upstream * slope_b
+            else:
+                derivative_a, derivative_b = op.derivatives
+                if a._op is not CONSTANT:
+                    a.grad += upstream * derivative_a(a.data, b.data, node.data)
+                if b._op is not CONSTANT:
+                    b.grad += upstream * derivative_b(a.data, b.data, node.data)
+    except GradientError:
+        raise
+    except DERIVATIVE_ERRORS as error:
+        raise derivative_error("backward", node, error) from None
+
+
+# -- the general form: any number type, no side effects ----------------------------------------------
+
+
+def local_gradients(
+    caller: str, node: Value, upstream: Any, operands: Sequence[Any], out: Any,
+    derivatives: Sequence[Callable[..., Any]],
+) -> list[tuple[int, Any, Any]]:
+    """Rules 2 to 4 for one node: ``(slot, local, upstream * local)`` for each input that
+    receives a gradient (none when ``upstream`` is 0), in input order."""
+    if not upstream:
+        return []
+    handed = []
+    try:
+        for slot, (input_node, derivative) in enumerate(zip(node.inputs, derivatives,
+                                                            strict=True)):
+            if input_node._op is CONSTANT:
+                continue
+            local = derivative(*operands, out)
+            handed.append((slot, local, upstream * local))
+    except DERIVATIVE_ERRORS as error:
+        raise derivative_error(caller, node, error) from None
+    return handed
+
+
+def gradient_map(root: Value, seed: Any, create_graph: bool, caller: str) -> dict[Value, Any]:
+    """Every node's gradient, by the rules above, in a table of its own (no ``.grad`` is
+    touched). With ``create_graph`` the gradients are Values whose graphs can be differentiated
+    again; constants then enter as plain numbers, so what is built from them stays constant."""
+    grads: dict[Value, Any] = {root: seed}
+    for node in reverse_order(root):
+        upstream = grads.get(node, 0.0)
+        value = upstream.data if isinstance(upstream, Value) else upstream
+        if value - value:
+            raise non_finite_gradient(caller, node, value)
+        primitive = node._op
+        if node._a is None or primitive is None:
+            continue
+        if create_graph:
+            operands = [i.data if i._op is CONSTANT else i for i in node.inputs]
+            with enable_grad():
+                handed = local_gradients(caller, node, upstream, operands, node,
+                                         value_derivatives(primitive))
+        else:
+            operands = [i.data for i in node.inputs]
+            handed = local_gradients(caller, node, upstream, operands, node.data,
+                                     primitive.derivatives)
+        inputs = node.inputs
+        for slot, _, contribution in handed:
+            input_node = inputs[slot]
+            previous = grads.get(input_node)
+            if previous is None:
+                grads[input_node] = contribution
+            else:
+                with enable_grad():
+                    grads[input_node] = previous + contribution
+    return grads
+
+
+# -- derivative code on Values ------------------------------------------------------------------------
+
+_VALUE_DERIVATIVES: dict[Primitive, tuple[Callable[..., Any], ...]] = {}
+
+
+def _value_namespace() -> dict[str, Callable[..., Any]]:
+    """The names derivative code may call, as functions that record when given Values."""
+
+    def recorded(primitive: Primitive) -> Callable[..., Any]:
+        return lambda *operands: apply(primitive, operands)
+
+    return {p.function: recorded(p) for p in PRIMITIVES.values() if p.function is not None}
+
+
+def value_derivatives(primitive: Primitive) -> tuple[Callable[..., Any], ...]:
+    """The primitive's derivative code compiled to work on Values (and numbers)."""
+    compiled = _VALUE_DERIVATIVES.get(primitive)
+    if compiled is None:
+        namespace = _value_namespace()
+        compiled = tuple(
+            compile_expression(code, (*primitive.input_names, "out"), namespace, primitive.name)
+            for code in primitive.derivative_code
+        )
+        _VALUE_DERIVATIVES[primitive] = compiled
+    return compiled
+
+
+def check_root(root: object, caller: str) -> Value:
+    if not isinstance(root, Value):
+        raise OperandTypeError(f"{caller}: root must be a Value, got {type(root).__name__}")
+    return root
