@@ -276,9 +276,10 @@ TAN = Primitive("tan", "tan({x})", "tan(x)", ("1.0 + out * out",), ("1 + tan(x)^
                 function="tan", doc="The tangent (radians).")
 # PyTorch's torch.maximum: at a tie each input gets half of the gradient.
 MAXIMUM = Primitive("maximum", "max({x}, {y})", "x if x >= y else y",
-                    ("1.0 if x > y else 0.5 if x == y else 0.0",
-                     "1.0 if y > x else 0.5 if x == y else 0.0"),
-                    ("1 if x > y else 1/2 if x = y else 0", "1 if y > x else 1/2 if x = y else 0"),
+                    # < and > compare numbers (== on Values is identity).
+                    ("1.0 if x > y else 0.0 if x < y else 0.5",
+                     "1.0 if y > x else 0.0 if y < x else 0.5"),
+                    ("1 if x > y else 0 if x < y else 1/2", "1 if y > x else 0 if y < x else 1/2"),
                     XY, function="maximum",
                     doc="The larger of x and y, recorded (Python's max picks a node by its data); "
                         "at a tie each gets half of the gradient, as in torch.maximum.")
