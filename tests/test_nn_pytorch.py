@@ -1,0 +1,322 @@
+"""The bridge to PyTorch: the same model, the same numbers, both ways.
+
+Every test here runs against the real PyTorch that ``make test`` installs (torch==2.13.0, the
+CPU build); the one skip is for a checkout whose venv has no torch at all.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import subprocess
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from chainrule.engine import ChainruleError
+from chainrule.nn import (
+    ACTIVATIONS,
+    MLP,
+    SGD,
+    Adam,
+    AdamW,
+    ConfigurationError,
+    Layer,
+    Module,
+    Neuron,
+    binary_cross_entropy,
+    cross_entropy,
+    from_torch,
+    mse,
+    to_torch,
+)
+from chainrule.nn.interop import (
+    PrecisionWarning,
+    TorchNotInstalledError,
+    UnsupportedModuleError,
+    parameter_map,
+)
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+nn = torch.nn
+REL = 1e-12
+
+
+def close(a: float, b: float, rel: float = REL, floor: float = 1e-15) -> bool:
+    return abs(a - b) <= rel * max(abs(a), abs(b)) + floor
+
+
+def torch_values(tmodel: Any, model: Module, *, grads: bool = False) -> list[float]:
+    """The torch model's parameters (or their gradients) in ``model.named_parameters()`` order."""
+    values = []
+    for _, name, index in parameter_map(model):
+        tensor = tmodel.get_parameter(name)
+        values.append(float((tensor.grad if grads else tensor.detach())[index]))
+    return values
+
+
+def inputs(nin: int, count: int = 5, seed: int = 1) -> list[list[float]]:
+    rng = random.Random(seed)
+    return [[rng.uniform(-2.0, 2.0) for _ in range(nin)] for _ in range(count)]
+
+
+def chainrule_outputs(model: Module, X: list[list[float]]) -> list[list[float]]:
+    rows = []
+    for x in X:
+        out = model(x)
+        rows.append([v.data for v in out] if isinstance(out, list) else [out.data])
+    return rows
+
+
+MODELS: dict[str, Callable[[str, str], Module]] = {
+    "neuron": lambda hidden, out: Neuron(3, out, seed=2),
+    "layer": lambda hidden, out: Layer(3, 4, out, seed=2),
+    "mlp": lambda hidden, out: MLP(3, [5, 4, 2], activation=hidden, output_activation=out, seed=2),
+}
+CASES = [
+    (kind, hidden, out)
+    for kind in MODELS
+    for hidden in (ACTIVATIONS if kind == "mlp" else ["-"])
+    for out in ACTIVATIONS
+]
+
+
+# -- to_torch --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kind", "hidden", "out"), CASES)
+def test_to_torch_gives_the_same_outputs_and_gradients(kind: str, hidden: str, out: str) -> None:
+    model = MODELS[kind](hidden, out)
+    tmodel = to_torch(model)
+    assert isinstance(tmodel, nn.Sequential)
+    assert all(p.dtype == torch.float64 for p in tmodel.parameters())
+    X = inputs(3)
+    expected = chainrule_outputs(model, X)
+    got = tmodel(torch.tensor(X, dtype=torch.float64))
+    for row_c, row_t in zip(expected, got.tolist(), strict=True):
+        assert all(close(a, b) for a, b in zip(row_c, row_t, strict=True)), (row_c, row_t)
+
+    # The same loss (mean squared error against fixed targets) backpropagated on both sides.
+    targets = [[0.3 * (i - k) for k in range(len(expected[0]))] for i in range(len(X))]
+    preds = [model(x) for x in X]
+    mse([p if isinstance(p, list) else [p] for p in preds], targets).backward()
+    F.mse_loss(got, torch.tensor(targets, dtype=torch.float64)).backward()
+    grads_t = torch_values(tmodel, model, grads=True)
+    grads_c = [p.grad for p in model.parameters()]
+    scale = max(map(abs, grads_c))
+    for (name, _), g_c, g_t in zip(model.named_parameters(), grads_c, grads_t, strict=True):
+        assert close(g_c, g_t, floor=1e-15 * scale), (name, g_c, g_t)
+
+
+def test_the_parameter_map_is_one_to_one_and_documented() -> None:
+    model = MLP(3, [4, 1], activation="relu", output_activation="sigmoid", seed=0)
+    tmodel = to_torch(model)
+    mapping = parameter_map(model)
+    assert [name for name, _, _ in mapping] == [name for name, _ in model.named_parameters()]
+    # Every entry of every torch parameter is named exactly once.
+    entries = [(t_name, index) for _, t_name, index in mapping]
+    assert len(set(entries)) == len(entries) == sum(p.numel() for p in tmodel.parameters())
+    assert dict(mapping[i][:2] for i in (0, 3, 4)) == {
+        "layers.0.neurons.0.w0": "0.weight", "layers.0.neurons.0.b": "0.bias",
+        "layers.0.neurons.1.w0": "0.weight",
+    }
+    assert mapping[-1] == ("layers.1.neurons.0.b", "2.bias", (0,))
+    assert mapping[-2] == ("layers.1.neurons.0.w3", "2.weight", (0, 3))
+    # The copied weights are the same floats, bit for bit.
+    assert torch_values(tmodel, model) == [p.data for p in model.parameters()]
+    assert [n for n, _, _ in parameter_map(Neuron(2, seed=0))] == ["w0", "w1", "b"]
+    assert parameter_map(Layer(2, 2, seed=0))[3] == ("neurons.1.w0", "0.weight", (1, 0))
+
+
+def test_the_layout_is_linear_then_activation_with_identity_for_linear() -> None:
+    model = MLP(2, [3, 3, 1], activation="leaky_relu", output_activation="linear", seed=0)
+    tmodel = to_torch(model)
+    kinds = [type(m).__name__ for m in tmodel]
+    assert kinds == ["Linear", "LeakyReLU", "Linear", "LeakyReLU", "Linear", "Identity"]
+    assert tmodel[1].negative_slope == 0.01
+
+
+def test_the_copy_is_independent_and_leaves_the_torch_random_state_alone() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    tmodel = to_torch(model)
+    assert torch.equal(torch.rand(3), expected)
+    before = [p.data for p in model.parameters()]
+    with torch.no_grad():
+        tmodel[0].weight.add_(1.0)
+    assert [p.data for p in model.parameters()] == before
+
+
+def test_to_torch_refuses_what_is_not_a_chainrule_model() -> None:
+    with pytest.raises(UnsupportedModuleError, match=r"to_torch: expected a chainrule.nn Neuron"):
+        to_torch(nn.Linear(2, 1))  # type: ignore[arg-type]
+    assert issubclass(UnsupportedModuleError, TypeError)
+
+
+# -- from_torch ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kind", "hidden", "out"), CASES)
+def test_from_torch_of_to_torch_is_the_same_model(kind: str, hidden: str, out: str) -> None:
+    model = MODELS[kind](hidden, out)
+    back = from_torch(to_torch(model))
+    assert type(back) is type(model) and back.architecture() == model.architecture()
+    assert [(n, p.data) for n, p in back.named_parameters()] == [
+        (n, p.data) for n, p in model.named_parameters()
+    ]
+
+
+def test_from_torch_reads_the_tutorials_network() -> None:
+    torch.manual_seed(0)
+    tmodel = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1), nn.Sigmoid()).double()
+    model = from_torch(tmodel)
+    assert isinstance(model, MLP) and model.architecture() == {
+        "type": "MLP", "nin": 3, "sizes": [8, 1], "activation": "relu",
+        "output_activation": "sigmoid",
+    }
+    X = inputs(3)
+    got = tmodel(torch.tensor(X, dtype=torch.float64)).tolist()
+    for row_c, row_t in zip(chainrule_outputs(model, X), got, strict=True):
+        assert close(row_c[0], row_t[0])
+
+
+def test_from_torch_accepts_missing_and_identity_activations_and_a_bare_linear() -> None:
+    stack = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Identity(), nn.Linear(3, 2)).double()
+    model = from_torch(stack)
+    assert model.architecture()["activation"] == "tanh"
+    assert model.architecture()["output_activation"] == "linear"
+    bare = from_torch(nn.Linear(4, 2).double())
+    assert isinstance(bare, MLP) and bare.sizes == [2] and bare.output_activation == "linear"
+
+
+@pytest.mark.parametrize(
+    ("stack", "error", "message"),
+    [
+        (lambda: nn.Sequential(nn.Linear(2, 3), nn.GELU(), nn.Linear(3, 1)),
+         UnsupportedModuleError, r"module 1 is GELU\(approximate='none'\), which chainrule"),
+        (lambda: nn.Sequential(nn.Linear(2, 3), nn.Dropout(0.5)),
+         UnsupportedModuleError, r"module 1 is Dropout\(p=0.5"),
+        (lambda: nn.Sequential(nn.Sequential(nn.Linear(2, 1))),
+         UnsupportedModuleError, r"module 0 is Sequential"),
+        (lambda: nn.Conv1d(1, 1, 3), UnsupportedModuleError, r"got Conv1d"),
+        (lambda: nn.Sequential(nn.Linear(2, 3), nn.LeakyReLU(0.2)),
+         ConfigurationError, r"LeakyReLU\(negative_slope=0.2\); chainrule's leaky_relu"),
+        (lambda: nn.Sequential(nn.Linear(2, 3, bias=False)),
+         ConfigurationError, r"module 0 is Linear\(.*bias=False\) without a bias"),
+        (lambda: nn.Sequential(nn.Linear(2, 3), nn.Linear(4, 1)),
+         ConfigurationError, r"module 1 expects 4 inputs but the layer before it has 3"),
+        (lambda: nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 3), nn.Tanh(),
+                               nn.Linear(3, 1)),
+         ConfigurationError, r"different activations \(relu, tanh\)"),
+        (lambda: nn.Sequential(nn.ReLU(), nn.Linear(2, 1)),
+         ConfigurationError, r"module 0 \(ReLU\(\)\) does not directly follow a Linear"),
+        (lambda: nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Sigmoid()),
+         ConfigurationError, r"module 2 \(Sigmoid\(\)\) does not directly follow"),
+        (lambda: nn.Sequential(), ConfigurationError, r"has no Linear layer"),
+    ],
+)
+def test_from_torch_names_what_it_cannot_convert(
+    stack: Callable[[], Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message) as caught:
+        from_torch(stack().double())
+    assert isinstance(caught.value, ChainruleError)
+
+
+def test_from_torch_refuses_non_finite_weights() -> None:
+    linear = nn.Linear(2, 1).double()
+    with torch.no_grad():
+        linear.weight[0, 1] = float("nan")
+    with pytest.raises(ConfigurationError, match="holds nan"):
+        from_torch(nn.Sequential(linear))
+
+
+def test_float32_modules_convert_exactly_with_a_precision_warning() -> None:
+    torch.manual_seed(3)
+    tmodel = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1), nn.Sigmoid())
+    with pytest.warns(PrecisionWarning, match=r"torch.float32.*agree only to torch.float32"):
+        model = from_torch(tmodel)
+    # The float32 weights are represented exactly in float64 ...
+    assert torch_values(tmodel, model) == [p.data for p in model.parameters()]
+    # ... and the outputs then agree to float32 precision, not better.
+    X = inputs(3)
+    got = tmodel(torch.tensor(X, dtype=torch.float32)).tolist()
+    for row_c, row_t in zip(chainrule_outputs(model, X), got, strict=True):
+        assert close(row_c[0], row_t[0], rel=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_torch(tmodel.double())  # float64: no warning
+
+
+def test_without_torch_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # makes `import torch` raise ImportError
+    for convert, arg in ((to_torch, MLP(2, [1], seed=0)), (from_torch, object())):
+        with pytest.raises(TorchNotInstalledError, match=r"pip install 'chainrule\[torch\]'"):
+            convert(arg)  # type: ignore[operator]
+    assert issubclass(TorchNotInstalledError, ImportError)
+
+
+def test_importing_chainrule_nn_does_not_import_torch() -> None:
+    code = "import sys, chainrule.nn; assert 'torch' not in sys.modules, 'torch was imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- training side by side -------------------------------------------------------------------
+
+SAMPLES = inputs(2, count=6, seed=5)
+LOSSES: dict[str, tuple[Callable[[], Module], Any, Any, list[Any]]] = {
+    # name: (model, chainrule loss, torch loss on (output tensor, targets), targets)
+    "bce": (lambda: MLP(2, [4, 1], activation="tanh", output_activation="sigmoid", seed=4),
+            binary_cross_entropy,
+            lambda out, y: F.binary_cross_entropy(out[:, 0], torch.tensor(y, dtype=torch.float64)),
+            [0, 1, 1, 0, 1, 0]),
+    "mse": (lambda: MLP(2, [4, 1], activation="leaky_relu", seed=4),
+            mse,
+            lambda out, y: F.mse_loss(out[:, 0], torch.tensor(y, dtype=torch.float64)),
+            [0.5, -1.0, 0.25, 2.0, 0.0, -0.75]),
+    "cross_entropy": (lambda: MLP(2, [5, 3], activation="relu", seed=4),
+                      cross_entropy,
+                      lambda out, y: F.cross_entropy(out, torch.tensor(y)),
+                      [0, 2, 1, 1, 0, 2]),
+}
+OPTIMIZERS: dict[str, tuple[Callable[[Module], Any], Callable[[Any], Any]]] = {
+    "adam": (lambda m: Adam(m.parameters(), lr=0.05),
+             lambda t: torch.optim.Adam(t.parameters(), lr=0.05)),
+    "adamw": (lambda m: AdamW(m.parameters(), lr=0.05, weight_decay=0.1),
+              lambda t: torch.optim.AdamW(t.parameters(), lr=0.05, weight_decay=0.1)),
+    "sgd_momentum": (lambda m: SGD(m.parameters(), lr=0.1, momentum=0.9),
+                     lambda t: torch.optim.SGD(t.parameters(), lr=0.1, momentum=0.9)),
+}
+
+
+@pytest.mark.parametrize("loss_name", list(LOSSES))
+@pytest.mark.parametrize("optimizer_name", list(OPTIMIZERS))
+def test_100_training_steps_agree_after_every_step(loss_name: str, optimizer_name: str) -> None:
+    make_model, loss_c, loss_t, targets = LOSSES[loss_name]
+    make_c, make_t = OPTIMIZERS[optimizer_name]
+    model = make_model()
+    tmodel = to_torch(model)
+    opt_c, opt_t = make_c(model), make_t(tmodel)
+    X = torch.tensor(SAMPLES, dtype=torch.float64)
+    worst = 0.0
+    for step in range(1, 101):
+        opt_c.zero_grad()
+        value_c = loss_c([model(x) for x in SAMPLES], targets)
+        value_c.backward()
+        opt_c.step()
+        opt_t.zero_grad()
+        value_t = loss_t(tmodel(X), targets)
+        value_t.backward()
+        opt_t.step()
+        assert close(value_c.data, value_t.item(), rel=1e-10), (step, value_c.data, value_t.item())
+        for (name, p), t in zip(model.named_parameters(), torch_values(tmodel, model), strict=True):
+            error = abs(p.data - t)
+            worst = max(worst, error)
+            assert error <= 1e-10 * max(1.0, abs(t)), (step, name, p.data, t)
+    assert math.isfinite(worst)
