@@ -10,6 +10,7 @@ different summation orders and with transcendental functions that may differ in 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +22,10 @@ from chainrule.engine import PRIMITIVES, Value, gradients
 
 from strategies import DOMAINS, reals
 
-torch = pytest.importorskip("torch")
+if os.environ.get("CI"):
+    import torch  # `make test` installs torch==2.13.0: in CI a missing torch fails, never skips
+else:
+    torch = pytest.importorskip("torch")
 F = torch.nn.functional
 P = PRIMITIVES
 REL = 1e-12
