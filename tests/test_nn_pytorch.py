@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import re
 import subprocess
 import sys
 import warnings
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 from helpers_nn import run_demo
 
-from chainrule.engine import ChainruleError
+from chainrule.engine import ChainruleError, Value
 from chainrule.nn import (
     ACTIVATIONS,
     MLP,
@@ -30,6 +31,7 @@ from chainrule.nn import (
     Layer,
     Module,
     Neuron,
+    bce_with_logits,
     binary_cross_entropy,
     cross_entropy,
     from_torch,
@@ -50,6 +52,7 @@ else:
 F = torch.nn.functional
 nn = torch.nn
 REL = 1e-12
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
 def close(a: float, b: float, rel: float = REL, floor: float = 1e-15) -> bool:
@@ -273,6 +276,31 @@ def test_importing_chainrule_nn_does_not_import_torch() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+# -- the losses where PyTorch computes something else ----------------------------------------
+
+
+def test_bce_at_a_clamped_log_has_gradient_0_where_torch_has_minus_1e12() -> None:
+    # Documented in the README: both losses are 100, the gradients differ on purpose.
+    for p in (0.0, 1e-50):
+        prediction = Value(p)
+        loss = binary_cross_entropy(prediction, 1.0)
+        loss.backward()
+        tp = torch.tensor([p], dtype=torch.float64, requires_grad=True)
+        tloss = F.binary_cross_entropy(tp, torch.tensor([1.0], dtype=torch.float64))
+        tloss.backward()
+        assert loss.data == tloss.item() == 100.0
+        assert prediction.grad == 0.0 and tp.grad.item() == pytest.approx(-1e12, rel=1e-8)
+
+
+def test_bce_with_logits_matches_torch_beyond_softplus_threshold() -> None:
+    # torch's F.softplus is linear above 20, but its BCE-with-logits formula is exact there.
+    for x, y in ((30.0, 0.0), (-30.0, 1.0), (25.0, 0.25), (3.0, 0.0)):
+        ours = bce_with_logits(Value(x), y).data
+        theirs = F.binary_cross_entropy_with_logits(
+            torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)).item()
+        assert close(ours, theirs), (x, y, ours, theirs)
+
+
 # -- training side by side -------------------------------------------------------------------
 
 SAMPLES = inputs(2, count=6, seed=5)
@@ -353,5 +381,13 @@ def test_the_demo_trains_the_tutorials_network_twice_and_exports_xor(tmp_path: P
         assert int(target) == (int(x1) ^ int(x2))
         assert round(float(theirs_x)) == int(target) and close(float(ours_x), float(theirs_x))
     assert [p.name for p in tmp_path.iterdir()] == ["xor_state_dict.pt"]
+    # The README shows this run's output, verbatim.
+    section = README.split("## From chainrule to PyTorch")[1].split("\n## ")[0]
+    shown = [block for lang, block in re.findall(r"```(\w*)\n(.*?)```", section, re.S)
+             if lang == "text"]
+    printed = {line.strip() for line in out.splitlines()}
+    assert len(shown) == 2
+    for line in "".join(shown).splitlines():
+        assert line.strip() in printed, f"README line not in the demo's output: {line!r}"
     state = torch.load(tmp_path / "xor_state_dict.pt", weights_only=True)
     assert sorted(state) == ["0.bias", "0.weight", "2.bias", "2.weight"]
