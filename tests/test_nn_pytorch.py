@@ -85,6 +85,8 @@ MODELS: dict[str, Callable[[str, str], Module]] = {
     "neuron": lambda hidden, out: Neuron(3, out, seed=2),
     "layer": lambda hidden, out: Layer(3, 4, out, seed=2),
     "mlp": lambda hidden, out: MLP(3, [5, 4, 2], activation=hidden, output_activation=out, seed=2),
+    "mlp_one_layer": lambda hidden, out: MLP(3, [2], activation="tanh", output_activation=out,
+                                             seed=2),
 }
 CASES = [
     (kind, hidden, out)
@@ -269,6 +271,18 @@ def test_without_torch_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch
         with pytest.raises(TorchNotInstalledError, match=r"pip install 'chainrule\[torch\]'"):
             convert(arg)  # type: ignore[operator]
     assert issubclass(TorchNotInstalledError, ImportError)
+
+
+def test_the_torch_extra_is_a_range_and_make_test_pins_the_offline_build() -> None:
+    root = Path(__file__).resolve().parent.parent
+    pyproject = (root / "pyproject.toml").read_text()
+    assert re.search(r'^torch = \["torch>=2\.1"\]$', pyproject, re.M)
+    pins = [line for line in (root / ".ci" / "constraints.txt").read_text().splitlines()
+            if line and not line.startswith("#")]
+    assert pins == ["torch==2.13.0"]
+    install = re.search(r"pip install .*-e '\.\[(.*)\]'", (root / "Makefile").read_text())
+    assert install and "-c .ci/constraints.txt" in install.group(0)
+    assert "torch" in install.group(1).split(",")
 
 
 def test_importing_chainrule_nn_does_not_import_torch() -> None:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from chainrule.engine import ChainruleError
 
 from ..errors import ConfigurationError
-from ..module import MLP, Layer, Module, Neuron
+from ..module import ACTIVATIONS, MLP, Layer, Module, Neuron
 
 if TYPE_CHECKING:  # pragma: no cover - only for type checkers
     import torch
@@ -294,5 +294,10 @@ def _empty_model(source: Any, sizes: list[int], nin: int, activations: list[str]
             return Neuron(nin, activations[0], seed=0)
         if origin.get("type") == "Layer" and origin.get("nin") == nin:
             return Layer(nin, sizes[0], activations[0], seed=0)
-    hidden = activations[0] if len(activations) > 1 else "relu"
+    if len(activations) > 1:
+        hidden = activations[0]
+    elif isinstance(origin, dict) and origin.get("activation") in ACTIVATIONS:
+        hidden = origin["activation"]  # a one-layer MLP's unused hidden activation, kept
+    else:
+        hidden = "relu"
     return MLP(nin, sizes, activation=hidden, output_activation=activations[-1], seed=0)
