@@ -69,26 +69,18 @@ def _torch(who: str) -> ModuleType:
     return torch
 
 
-def _layers(model: Module, who: str) -> list[Layer]:
+def _layers(model: Module, who: str) -> list[tuple[list[Neuron], str]]:
+    """The model as (neurons, activation) per layer: a Neuron is a layer of one."""
     if isinstance(model, MLP):
-        return model.layers
+        return [(layer.neurons, layer.activation) for layer in model.layers]
     if isinstance(model, Layer):
-        return [model]
+        return [(model.neurons, model.activation)]
     if isinstance(model, Neuron):
-        # A neuron is a layer of one: a 1-row Linear with its activation.
-        return [_NeuronAsLayer(model)]  # type: ignore[list-item]
+        return [([model], model.activation)]
     raise UnsupportedModuleError(
         f"{who}: expected a chainrule.nn Neuron, Layer or MLP, got {type(model).__name__} "
         f"{model!r:.60}"
     )
-
-
-class _NeuronAsLayer:
-    """A Neuron seen through the two attributes the conversion reads from a Layer."""
-
-    def __init__(self, neuron: Neuron) -> None:
-        self.neurons = [neuron]
-        self.activation = neuron.activation
 
 
 def _activation_module(torch: ModuleType, activation: str) -> Any:
@@ -121,8 +113,7 @@ def to_torch(model: Module) -> torch.nn.Sequential:
     layers = _layers(model, "to_torch")
     torch = _torch("to_torch")
     modules = []
-    for layer in layers:
-        neurons = layer.neurons
+    for neurons, activation in layers:
         # skip_init: the weights are overwritten at once, and drawing them would move the
         # caller's torch random state (torch.manual_seed(0); to_torch(m); torch.rand(...)).
         linear = torch.nn.utils.skip_init(
@@ -133,7 +124,7 @@ def to_torch(model: Module) -> torch.nn.Sequential:
                 torch.tensor([[w.data for w in n.weights] for n in neurons], dtype=torch.float64)
             )
             linear.bias.copy_(torch.tensor([n.bias.data for n in neurons], dtype=torch.float64))
-        modules += [linear, _activation_module(torch, layer.activation)]
+        modules += [linear, _activation_module(torch, activation)]
     sequential = torch.nn.Sequential(*modules)
     setattr(sequential, ARCHITECTURE_ATTRIBUTE, model.architecture())
     return sequential
@@ -144,8 +135,8 @@ def parameter_map(model: Module) -> list[tuple[str, str, tuple[int, ...]]]:
     the order of ``model.named_parameters()``: ``("layers.1.neurons.0.w2", "2.weight", (0, 2))``
     means ``to_torch(model).get_parameter("2.weight")[0, 2]``. Needs no PyTorch."""
     mapping = []
-    for i, layer in enumerate(_layers(model, "parameter_map")):
-        for j, neuron in enumerate(layer.neurons):
+    for i, (neurons, _) in enumerate(_layers(model, "parameter_map")):
+        for j, neuron in enumerate(neurons):
             if isinstance(model, Neuron):
                 stem = ""
             elif isinstance(model, Layer):
@@ -276,10 +267,10 @@ def from_torch(module: torch.nn.Module) -> Module:
         )
     model = _empty_model(module, [linear.out_features for linear in linears],
                          linears[0].in_features, activations)
-    for layer, linear in zip(_layers(model, "from_torch"), linears, strict=True):
+    for (neurons, _), linear in zip(_layers(model, "from_torch"), linears, strict=True):
         weights = _floats(torch, linear.weight, "a Linear weight")
         biases = _floats(torch, linear.bias, "a Linear bias")
-        for neuron, row, bias in zip(layer.neurons, weights, biases, strict=True):
+        for neuron, row, bias in zip(neurons, weights, biases, strict=True):
             for w, x in zip(neuron.weights, row, strict=True):
                 w.data = x
             neuron.bias.data = bias
