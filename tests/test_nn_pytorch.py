@@ -49,6 +49,9 @@ if os.environ.get("CI"):
     import torch  # `make test` installs torch==2.13.0: in CI a missing torch fails, never skips
 else:
     torch = pytest.importorskip("torch")
+# One thread: these tensors are tiny, and on a shared 2-core machine torch's worker threads only
+# spin (cross-entropy steps cost 10x more CPU with them).
+torch.set_num_threads(1)
 F = torch.nn.functional
 nn = torch.nn
 REL = 1e-12
@@ -61,10 +64,14 @@ def close(a: float, b: float, rel: float = REL, floor: float = 1e-15) -> bool:
 
 def torch_values(tmodel: Any, model: Module, *, grads: bool = False) -> list[float]:
     """The torch model's parameters (or their gradients) in ``model.named_parameters()`` order."""
+    tensors = {name: (p.grad if grads else p.detach()).tolist()
+               for name, p in tmodel.named_parameters()}
     values = []
     for _, name, index in parameter_map(model):
-        tensor = tmodel.get_parameter(name)
-        values.append(float((tensor.grad if grads else tensor.detach())[index]))
+        entry = tensors[name]
+        for i in index:
+            entry = entry[i]
+        values.append(entry)
     return values
 
 
