@@ -22,12 +22,12 @@ bench: venv
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml .ci/constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "chainrule needs Python >= 3.10"'
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
 		echo "python venv support is missing: installing python3-venv"; \
 		$(APT) update -qq && $(APT) install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c .ci/constraints.txt -e '.[dev,torch]'
 	touch $(STAMP)
 
 # System programs: graphviz's `dot` (rendering) and Debian's Chromium (browser tests).

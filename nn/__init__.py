@@ -13,6 +13,7 @@ optimizers, data sets, a training loop and JSON save/load.
 from . import datasets
 from .datasets import train_test_split
 from .errors import ConfigurationError, DataError, ModelFileError, ShapeError
+from .interop import from_torch, to_torch
 from .io import load, save
 from .losses import (
     bce_with_logits,
@@ -67,6 +68,7 @@ __all__ = [
     "datasets",
     "evaluate",
     "fit",
+    "from_torch",
     "hinge",
     "l2_penalty",
     "load",
@@ -75,5 +77,6 @@ __all__ = [
     "predict",
     "save",
     "softmax",
+    "to_torch",
     "train_test_split",
 ]
