@@ -9,6 +9,11 @@ trace and the compiler's generated code all backpropagate by these rules:
 2. **Zeros.** A node whose gradient is exactly 0 passes nothing on: its local derivatives are
    not evaluated. So zero times infinity is zero: in ``sqrt(x) * 0`` at x = 0 the infinite slope
    of ``sqrt`` is never used and ``x`` gets 0 (PyTorch's masking gives 0 in the same places).
+   When gradients are built as Values to be differentiated again (``create_graph=True``), a
+   gradient is a function, and only one that is identically 0 (a plain number: from a constant,
+   or from the flat side of ``relu``) passes nothing on; one that merely is 0 at this point
+   (``x / (2 + sin(x))`` at x = 0 hands ``2 + sin(x)`` the gradient ``-x / (2 + sin(x))^2``)
+   still carries its derivative.
 3. **Constants** (numbers used as operands) never receive a gradient, whatever their position.
 4. **Errors.** A gradient that is not finite when its node is reached, or a local derivative
    that cannot be evaluated (``sqrt`` at 0, ``log`` of a negative base in ``d/dy x ** y``),
@@ -141,8 +146,10 @@ def local_gradients(
     derivatives: Sequence[Callable[..., Any]],
 ) -> list[tuple[int, Any, Any]]:
     """Rules 2 to 4 for one node: ``(slot, local, upstream * local)`` for each input that
-    receives a gradient (none when ``upstream`` is 0), in input order."""
-    if not upstream:
+    receives a gradient (none when ``upstream`` is 0), in input order.
+
+    On Values (``create_graph``) only a plain-number 0 counts as zero, upstream or local."""
+    if is_zero(upstream):
         return []
     handed = []
     try:
@@ -151,10 +158,15 @@ def local_gradients(
             if input_node._op is CONSTANT:
                 continue
             local = derivative(*operands, out)
-            handed.append((slot, local, upstream * local))
+            handed.append((slot, local, 0.0 if is_zero(local) else upstream * local))
     except DERIVATIVE_ERRORS as error:
         raise derivative_error(caller, node, error) from None
     return handed
+
+
+def is_zero(gradient: Any) -> bool:
+    """Rule 2's test: a number equal to 0 (a Value is a function, never identically 0)."""
+    return type(gradient) is not Value and not gradient
 
 
 def gradient_map(root: Value, seed: Any, create_graph: bool, caller: str) -> dict[Value, Any]:

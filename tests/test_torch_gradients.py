@@ -62,6 +62,7 @@ TORCH: dict[str, Callable[..., Any]] = {
     "abs": torch.abs,
     "sin": torch.sin,
     "cos": torch.cos,
+    "tan": torch.tan,
     "maximum": torch.maximum,
 }
 #: PyTorch's derivative of x ** y in x is masked to 0 where y == 0 (``torch.where``), so its
@@ -157,12 +158,6 @@ def test_maximum_splits_a_tie_like_torch_in_backward() -> None:
     assert [a.grad, b.grad] == first_t == [0.5, 0.5]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: with create_graph=True maximum's derivative compares its inputs as "
-    "Values, and `x == y` on Values is identity, so a tie between two distinct Values gets "
-    "0 and 0 instead of 1/2 and 1/2 (plain backward() gets 1/2 and 1/2)",
-)
 def test_maximum_splits_a_tie_like_torch_with_create_graph() -> None:
     assert_same_derivatives(P["maximum"], TORCH["maximum"], [1.5, 1.5], "maximum at a tie")
 
@@ -216,6 +211,7 @@ STEPS: dict[str, Step] = {
     "abs": (1, lambda o, x: o["abs"](x), lambda x: abs(x) >= 1e-6),
     "sin": (1, lambda o, x: o["sin"](x), None),
     "cos": (1, lambda o, x: o["cos"](x), None),
+    "tan": (1, lambda o, x: o["tan"](o["mul"](0.5, o["sin"](x))), None),  # |input| <= 1/2
     "maximum": (2, lambda o, x, y: o["maximum"](x, y), lambda x, y: abs(x - y) >= 1e-6),
 }
 Recipe = tuple[list[float], list[tuple[str, tuple[int, ...]]]]
