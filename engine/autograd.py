@@ -42,7 +42,7 @@ def gradients(root: Value, wrt: Sequence[Value], create_graph: bool = False) -> 
     results = []
     for w in wrt:
         g = grads.get(w, 0.0)
-        value = g.data if isinstance(g, Value) else g
+        value = g._data if isinstance(g, Value) else g
         if value - value:
             raise GradientError(f"gradients: the gradient with respect to {describe(w)} is {value}")
         if create_graph:
@@ -149,8 +149,8 @@ def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[...,
         if differentiable and not nested:
             # f closed over Values of an enclosing transformation: keep the gradients' graphs
             # (they are functions of those Values) but the value as the plain number it is.
-            return output.data, _regroup(grads, structures, argnums)
-        return (output if nested else output.data), _regroup(grads, structures, argnums)
+            return output._data, _regroup(grads, structures, argnums)
+        return (output if nested else output._data), _regroup(grads, structures, argnums)
 
     transformed.__name__ = f"value_and_grad_{name}"
     transformed.__doc__ = f"({name}(*args), its gradient with respect to argument(s) {argnums})."

@@ -54,7 +54,7 @@ def derivative_error(caller: str, node: Value, error: Exception) -> GradientErro
     """Rule 4, for a local derivative that could not be evaluated."""
     primitive = node._op
     assert primitive is not None
-    at = primitive.write(*(repr(i.data) for i in node.inputs))
+    at = primitive.write(*(repr(i._data) for i in node.inputs))
     reason = str(error) or type(error).__name__
     return GradientError(
         f"{caller}: the local derivative of {describe(node)} is infinite or undefined at {at} "
@@ -114,12 +114,12 @@ def _propagate(order: list[Value]) -> None:
             b = node._b
             if b is None:
                 if a._op is not CONSTANT:
-                    a.grad += upstream * op.derivatives[0](a.data, node.data)
+                    a.grad += upstream * op.derivatives[0](a._data, node._data)
             elif op.swaps_inputs:
                 if a._op is not CONSTANT:
-                    a.grad += upstream * b.data
+                    a.grad += upstream * b._data
                 if b._op is not CONSTANT:
-                    b.grad += upstream * a.data
+                    b.grad += upstream * a._data
             elif op.constant_derivatives is not None:
                 slope_a, slope_b = op.constant_derivatives
                 if a._op is not CONSTANT:
@@ -129,9 +129,9 @@ def _propagate(order: list[Value]) -> None:
             else:
                 derivative_a, derivative_b = op.derivatives
                 if a._op is not CONSTANT:
-                    a.grad += upstream * derivative_a(a.data, b.data, node.data)
+                    a.grad += upstream * derivative_a(a._data, b._data, node._data)
                 if b._op is not CONSTANT:
-                    b.grad += upstream * derivative_b(a.data, b.data, node.data)
+                    b.grad += upstream * derivative_b(a._data, b._data, node._data)
     except GradientError:
         raise
     except DERIVATIVE_ERRORS as error:
@@ -176,20 +176,20 @@ def gradient_map(root: Value, seed: Any, create_graph: bool, caller: str) -> dic
     grads: dict[Value, Any] = {root: seed}
     for node in reverse_order(root):
         upstream = grads.get(node, 0.0)
-        value = upstream.data if isinstance(upstream, Value) else upstream
+        value = upstream._data if isinstance(upstream, Value) else upstream
         if value - value:
             raise non_finite_gradient(caller, node, value)
         primitive = node._op
         if node._a is None or primitive is None:
             continue
         if create_graph:
-            operands = [i.data if i._op is CONSTANT else i for i in node.inputs]
+            operands = [i._data if i._op is CONSTANT else i for i in node.inputs]
             with enable_grad():
                 handed = local_gradients(caller, node, upstream, operands, node,
                                          value_derivatives(primitive))
         else:
-            operands = [i.data for i in node.inputs]
-            handed = local_gradients(caller, node, upstream, operands, node.data,
+            operands = [i._data for i in node.inputs]
+            handed = local_gradients(caller, node, upstream, operands, node._data,
                                      primitive.derivatives)
         inputs = node.inputs
         for slot, _, contribution in handed:

@@ -95,15 +95,15 @@ class Value:
     ``maximum``...) is a method, generated from the primitive table.
     """
 
-    __slots__ = ("_a", "_b", "_op", "data", "grad", "label", "scope")
+    __slots__ = ("_a", "_b", "_data", "_op", "grad", "label", "scope")
 
-    data: float
+    _data: float
     grad: float
     label: str | None
     scope: tuple[str, ...]
 
     def __init__(self, data: Number, label: str | None = None) -> None:
-        self.data = as_float(data)
+        self._data = as_float(data)
         self.grad = 0.0
         if label is not None and not isinstance(label, str):
             raise OperandTypeError(f"Value: label must be a str, got {type(label).__name__}")
@@ -150,11 +150,24 @@ class Value:
 
     def detach(self) -> Value:
         """A new leaf with the same data and no history."""
-        return Value(self.data, self.label)
+        return Value(self._data, self.label)
+
+    @property
+    def data(self) -> float:
+        """The number this Value holds."""
+        if _OBSERVERS:
+            _notify_number_read(self, ".data")
+        return self._data
+
+    @data.setter
+    def data(self, number: Number) -> None:
+        self._data = as_float(number, "Value.data", "")
 
     def item(self) -> float:
         """The number this Value holds, as a float (``tensor.item()``)."""
-        return self.data
+        if _OBSERVERS:
+            _notify_number_read(self, ".item()")
+        return self._data
 
     # -- arithmetic ------------------------------------------------------------------------
 
@@ -202,33 +215,39 @@ class Value:
     # nodes, used as dictionary keys, and two different nodes are never "equal".
 
     def __lt__(self, other: Operand) -> bool:
-        return self.data < _data(other)
+        return _compare(self, "<", other)
 
     def __le__(self, other: Operand) -> bool:
-        return self.data <= _data(other)
+        return _compare(self, "<=", other)
 
     def __gt__(self, other: Operand) -> bool:
-        return self.data > _data(other)
+        return _compare(self, ">", other)
 
     def __ge__(self, other: Operand) -> bool:
-        return self.data >= _data(other)
+        return _compare(self, ">=", other)
 
     __hash__ = object.__hash__
 
     def __float__(self) -> float:
-        return self.data
+        if _OBSERVERS:
+            _notify_number_read(self, "float()")
+        return self._data
 
     def __bool__(self) -> bool:
         """True unless the data is 0, as for a one-element tensor (and a float)."""
-        return self.data != 0.0
+        return _compare(self, "!=", 0.0)
 
     def __format__(self, spec: str) -> str:
         """A format spec applies to the data: ``f"{loss:.4f}"``; an empty one gives the repr."""
-        return format(self.data, spec) if spec else repr(self)
+        if not spec:
+            return repr(self)
+        if _OBSERVERS:
+            _notify_number_read(self, "format()")
+        return format(self._data, spec)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label is not None else ""
-        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+        return f"Value(data={self._data!r}, grad={self.grad!r}{label})"
 
     # -- backpropagation -------------------------------------------------------------------
 
@@ -254,8 +273,8 @@ class Value:
 def describe(node: Value) -> str:
     """A short name for a node in messages: its label, or its operation and value."""
     if node.label:
-        return f"{node.label!r} ({node.op or 'leaf'}, data={node.data!r})"
-    return f"the {node.op or 'leaf'} node with data={node.data!r}"
+        return f"{node.label!r} ({node.op or 'leaf'}, data={node._data!r})"
+    return f"the {node.op or 'leaf'} node with data={node._data!r}"
 
 
 # -- recording ---------------------------------------------------------------------------------
@@ -271,7 +290,7 @@ _current_scope = _SCOPE.get
 def _node(data: float, op: Primitive, a: Value | None, b: Value | None) -> Value:
     # Bypasses __init__'s validation: data was computed by a primitive and already checked.
     node = _allocate(Value)
-    node.data = data
+    node._data = data
     node.grad = 0.0
     node.label = None
     node.scope = _current_scope()
@@ -290,13 +309,13 @@ def _node(data: float, op: Primitive, a: Value | None, b: Value | None) -> Value
 
 def _unary(op: Primitive, a: Value) -> Value:
     try:
-        data = op.forward(a.data)
+        data = op.forward(a._data)
     except FORWARD_ERRORS as error:
-        raise op.forward_error(error, (a.data,)) from None
+        raise op.forward_error(error, (a._data,)) from None
     if data - data:
-        raise op.forward_error(OverflowError(), (a.data,))
+        raise op.forward_error(OverflowError(), (a._data,))
     node = _allocate(Value)
-    node.data = data
+    node._data = data
     node.grad = 0.0
     node.label = None
     node.scope = _current_scope()
@@ -311,13 +330,13 @@ def _unary(op: Primitive, a: Value) -> Value:
 
 def _binary(op: Primitive, a: Value, b: Value) -> Value:
     try:
-        data = op.forward(a.data, b.data)
+        data = op.forward(a._data, b._data)
     except FORWARD_ERRORS as error:
-        raise op.forward_error(error, (a.data, b.data)) from None
+        raise op.forward_error(error, (a._data, b._data)) from None
     if data - data:
-        raise op.forward_error(OverflowError(), (a.data, b.data))
+        raise op.forward_error(OverflowError(), (a._data, b._data))
     node = _allocate(Value)
-    node.data = data
+    node._data = data
     node.grad = 0.0
     node.label = None
     node.scope = _current_scope()
@@ -346,7 +365,47 @@ def constant(number: Number) -> Value:
 
 
 def _data(x: object) -> float:
-    return x.data if isinstance(x, Value) else as_float(x, "comparison")
+    return x._data if isinstance(x, Value) else as_float(x, "comparison")
+
+
+_COMPARISONS = {
+    "<": float.__lt__, "<=": float.__le__, ">": float.__gt__, ">=": float.__ge__,
+    "!=": float.__ne__,
+}
+
+
+def _compare(value: Value, operator: str, other: object) -> bool:
+    outcome: bool = _COMPARISONS[operator](value._data, _data(other))
+    if _OBSERVERS:
+        _notify_compared(value, operator, other, outcome)
+    return outcome
+
+
+# -- observers: how tracing (chainrule.engine.compile) sees numbers leave the graph ------------
+
+#: Active observers (tracing sessions); empty except while a function is being traced.
+_OBSERVERS: list[Any] = []
+
+
+def _notify_number_read(value: Value, how: str) -> None:
+    for observer in list(_OBSERVERS):
+        observer.number_read(value, how)
+
+
+def _notify_compared(value: Value, operator: str, other: object, outcome: bool) -> None:
+    for observer in list(_OBSERVERS):
+        observer.compared(value, operator, other, outcome)
+
+
+@contextmanager
+def observing(observer: Any) -> Iterator[None]:
+    """Tell ``observer`` (``number_read(value, how)``, ``compared(value, op, other,
+    outcome)``) whenever a number is read out of a Value or a Value is compared."""
+    _OBSERVERS.append(observer)
+    try:
+        yield
+    finally:
+        _OBSERVERS.remove(observer)
 
 
 def apply(op: Primitive, operands: tuple[Any, ...]) -> Any:
