@@ -116,7 +116,7 @@ def as_features(x: Any, nin: int, who: str) -> Sequence[Scalar]:
     """
     if isinstance(x, (Value, numbers.Real)) and not isinstance(x, bool):
         if nin == 1:
-            return (x,)
+            return (as_plain(x),)  # a numpy scalar first: numpy * Value would make an array
         raise ShapeError(f"{who} expects {nin} inputs, got a single number {x!r}")
     if not isinstance(x, (list, tuple)):
         x = as_plain(x)
@@ -155,8 +155,9 @@ def _is_row(x: Any) -> bool:
 
 
 def _batch_message(x: Sequence[Any], nin: int, who: str) -> str:
+    samples = f"{len(x)} sample" + ("s" if len(x) != 1 else "")
     return (
-        f"{who} expects one sample ({nin} numbers), got a batch of {len(x)} samples; "
+        f"{who} expects one sample ({nin} numbers), got a batch of {samples}; "
         f"call it on each sample ([model(x) for x in X]) or use predict(model, X)"
     )
 
