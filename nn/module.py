@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from chainrule.engine import OperandTypeError, Value, scope
@@ -93,8 +93,8 @@ def random_source(seed: int | random.Random | None) -> RandomSource:
     before building a model reproduces micrograd's weights); an int makes a private generator,
     so ``seed=0`` gives the same model every time whatever else uses ``random``.
     """
-    if seed is None or seed is random:
-        return random  # type: ignore[return-value]  # the module has uniform() and gauss()
+    if seed is None or seed is random:  # type: ignore[comparison-overlap]  # the module itself
+        return random  # the module has uniform() and gauss()
     if isinstance(seed, random.Random):
         return seed
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
@@ -133,7 +133,7 @@ def as_features(x: Any, nin: int, who: str) -> Sequence[Scalar]:
         raise ShapeError(f"{who} expects {nin} inputs, got {len(x)}: {list(x)!r:.80}")
     first = x[0]
     if type(first) is float or type(first) is Value or type(first) is int:
-        return x  # the common case, checked in O(1): the engine names any bad element later
+        return x  # type: ignore[no-any-return]  # the common case, checked in O(1): the engine names any bad element later
     if _is_row(first):
         raise ShapeError(_batch_message(x, nin, who))
     return [as_plain(element) for element in x]
@@ -213,7 +213,17 @@ class Module:
 
     def parameters(self) -> list[Value]:
         """Every parameter, in the order of :meth:`named_parameters`."""
-        return [p for _, p in self.named_parameters()]
+        if type(self).named_parameters is not Module.named_parameters:
+            return [p for _, p in self.named_parameters()]
+        # The same walk without building names: zero_grad() runs this on every training step.
+        params: list[Value] = []
+        seen: set[int] = set()
+        for _, item in _registered(self):
+            for p in [item] if isinstance(item, Value) else item.parameters():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    params.append(p)
+        return params
 
     @property
     def num_parameters(self) -> int:
@@ -465,10 +475,11 @@ class MLP(Module):
         return self.sizes[-1]
 
     def __call__(self, x: Any) -> Output:
-        out: Any = as_features(x, self.nin, "MLP")
+        out: Sequence[Scalar] = as_features(x, self.nin, "MLP")
+        values: list[Value] = []
         for layer in self.layers:
-            out = layer(out)
-        return out[0] if len(out) == 1 else out
+            out = values = layer(out)
+        return values[0] if len(values) == 1 else values
 
     def architecture(self) -> dict[str, Any]:
         return {
@@ -497,9 +508,9 @@ class MLP(Module):
         )
 
 
-def iter_parameters(source: Module | Iterator[Value] | Sequence[Value], who: str) -> list[Value]:
+def iter_parameters(source: Module | Iterable[Any], who: str) -> list[Value]:
     """The parameters of a module, or the Values of an iterable, checked to be Values."""
-    params = source.parameters() if isinstance(source, Module) else list(source)
+    params: list[Any] = source.parameters() if isinstance(source, Module) else list(source)
     for i, p in enumerate(params):
         if not isinstance(p, Value):
             raise OperandTypeError(

@@ -92,7 +92,7 @@ class Optimizer:
                 f"{name}: params must be a Module, a list of Values or a list of parameter "
                 f"groups (dicts with 'params'), got {type(params).__name__}"
             )
-        items = list(params)
+        items: list[Any] = list(params)
         if not items or not all(isinstance(item, Mapping) for item in items):
             return [{"params": iter_parameters(items, name)}]
         groups = []
@@ -456,7 +456,7 @@ class AdamW(Adam):
         return p.grad
 
     def _start(self, p: Value, group: dict[str, Any]) -> float:
-        return p.data * (1.0 - group["lr"] * group["weight_decay"])
+        return p.data * (1.0 - float(group["lr"]) * float(group["weight_decay"]))
 
 
 # -- learning-rate schedules -------------------------------------------------------------------

@@ -289,3 +289,21 @@ def test_a_module_without_an_architecture_is_refused_by_save_with_a_hint(tmp_pat
     with pytest.raises(ConfigurationError, match=r"Scale does not describe its architecture; save its state_dict\(\)"):
         save(Scale(), tmp_path / "model.json")
     assert not (tmp_path / "model.json").exists()
+
+
+def test_loading_into_a_module_without_an_architecture_is_refused(tmp_path: Path) -> None:
+    class Bare(Module):
+        def __init__(self) -> None:
+            self.w0, self.w1, self.b = Value(1.0), Value(2.0), Value(3.0)
+
+    path = tmp_path / "model.json"
+    save(Neuron(2, seed=0), path)
+    bare = Bare()
+    with pytest.raises(ConfigurationError, match="Bare does not describe its architecture"):
+        load(path, into=bare)
+    assert bare.state_dict() == {"w0": 1.0, "w1": 2.0, "b": 3.0}
+
+
+def test_into_must_be_a_module_and_is_checked_before_the_file_is_read(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match=r"into must be a chainrule\.nn Module, got dict"):
+        load(tmp_path / "absent.json", into={})
