@@ -278,6 +278,9 @@ class Module:
     def __call__(self, x: Any) -> Output:
         raise NotImplementedError(f"{type(self).__name__} does not define __call__")
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.num_parameters} parameters)"
+
 
 def _registered(module: Module) -> Iterator[tuple[str, Value | Module]]:
     """The parameters and sub-modules held in ``module``'s public attributes, in order."""

@@ -143,6 +143,12 @@ def test_a_bad_state_dict_is_refused_and_changes_nothing(change, message: str) -
     assert net.state_dict() == before
 
 
+def test_a_custom_module_names_itself_in_errors() -> None:
+    assert repr(Affine(2)) == "Affine(3 parameters)"
+    with pytest.raises(ModelFileError, match=r"Affine.load_state_dict: Affine\(3 parameters\): 1 parameter"):
+        Affine(2).load_state_dict({"w.0": 1.0, "w.1": 2.0})
+
+
 def test_load_state_dict_is_not_a_dict() -> None:
     with pytest.raises(ModelFileError, match="expected a dict of parameter values by name, got list"):
         Net().load_state_dict([1.0, 2.0])

@@ -154,7 +154,10 @@ def test_the_sdist_carries_every_tracked_file(dist: tuple[Path, Path]) -> None:
 def test_the_sdist_test_suite_collects_and_runs(
         dist: tuple[Path, Path], tmp_path: Path) -> None:
     with tarfile.open(dist[0]) as archive:
-        archive.extractall(tmp_path, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4
+            archive.extractall(tmp_path, filter="data")
+        else:
+            archive.extractall(tmp_path)  # our own freshly built archive
     unpacked = tmp_path / f"chainrule-{VERSION}"
     installed = tmp_path / "wheel"
     with zipfile.ZipFile(dist[1]) as archive:
