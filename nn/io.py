@@ -89,7 +89,7 @@ def save(model: Module, path: PathLike) -> None:
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
             if existing is not None:
-                os.fchmod(file.fileno(), stat.S_IMODE(existing.st_mode))
+                os.chmod(temporary, stat.S_IMODE(existing.st_mode))  # not subject to the umask
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
