@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-0.1.0
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: demo test lint bench system-deps venv clean
+.PHONY: demo test lint bench dist system-deps venv clean
 
 demo: venv
 	$(PY) demos/xor.py
@@ -19,6 +19,12 @@ lint: venv
 
 bench: venv
 	$(PY) benchmarks/run.py
+
+# The sdist and wheel in dist/, checked as PyPI will check them.
+dist: venv
+	rm -rf dist
+	$(PY) -m build --no-isolation --outdir dist .
+	$(PY) -m twine check --strict dist/*
 
 venv: $(STAMP)
 
@@ -41,4 +47,4 @@ system-deps:
 	fi
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) out .pytest_cache .hypothesis build dist *.egg-info

@@ -240,7 +240,7 @@ class Value:
     def __format__(self, spec: str) -> str:
         """A format spec applies to the data: ``f"{loss:.4f}"``; an empty one gives the repr."""
         if not spec:
-            return repr(self)
+            return str(self)
         if _OBSERVERS:
             _notify_number_read(self, "format()")
         return format(self._data, spec)

@@ -25,7 +25,7 @@ from .losses import (
     mse,
     softmax,
 )
-from .module import ACTIVATIONS, INIT_SCHEMES, MLP, Layer, Module, Neuron
+from .module import ACTIVATIONS, INIT_SCHEMES, MLP, IncompatibleKeys, Layer, Module, Neuron
 from .optim import (
     SGD,
     Adam,
@@ -52,6 +52,7 @@ __all__ = [
     "Evaluation",
     "ExponentialDecay",
     "History",
+    "IncompatibleKeys",
     "Layer",
     "LinearDecay",
     "ModelFileError",

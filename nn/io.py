@@ -9,49 +9,88 @@ name (see :meth:`Module.named_parameters`)::
      "parameters": {"layers.0.neurons.0.w0": 0.123..., ...}}
 
 Floats are written with ``repr``, so a round trip is exact.
+
+Loading treats the file as untrusted. Only a regular file is opened (a FIFO, a device, a
+directory or a socket is refused without reading it); a file above :data:`MAX_FILE_BYTES` is
+refused without reading it all; the architecture and its parameter count are checked against the
+file, and against :data:`MAX_PARAMETERS`, before any model is built. Every problem is a
+:class:`~chainrule.nn.errors.ModelFileError` naming the file (a missing or unreadable file stays
+the ``OSError`` Python gives).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
-import tempfile
-from pathlib import Path
+import secrets
+import stat
 from typing import Any
 
-from .errors import ModelFileError
-from .module import ACTIVATIONS, MLP, Layer, Module, Neuron
+from .errors import ConfigurationError, ModelFileError
+from .module import ACTIVATIONS, MLP, Layer, Module, Neuron, check_names, checked_values
 
 FORMAT = "chainrule.nn/model"
 VERSION = 1
 PathLike = str | os.PathLike[str]
 
+#: The largest model file :func:`load` reads by default: 64 MiB, room for the million
+#: parameters of :data:`MAX_PARAMETERS` (about 50 bytes each as written by :func:`save`).
+MAX_FILE_BYTES = 64 * 2**20
+#: The most parameters :func:`load` builds a model for by default. Each is a Value of about 110
+#: bytes plus its share of the parsed file, so a million stays well under a gigabyte.
+MAX_PARAMETERS = 1_000_000
+#: A model file holds a handful of JSON objects and arrays; far more is refused before parsing,
+#: which also bounds how deeply they can nest.
+MAX_CONTAINERS = 10_000
+
+_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
 
 def save(model: Module, path: PathLike) -> None:
     """Write ``model`` to ``path`` as JSON, atomically.
 
-    The file is written to a temporary file in the same directory and then moved into place
-    with ``os.replace``, so a save that fails part-way leaves any previous file intact.
+    The file is written to a temporary file next to its target and then moved into place with
+    ``os.replace``, so a save that fails part-way leaves any previous file intact. An existing
+    file keeps its permission bits (a new one gets 0644 less the umask, like any file Python
+    creates), and a symbolic link is written through: its target is replaced, the link stays.
     """
     if not isinstance(model, Module):
         raise TypeError(f"save: expected a chainrule.nn Module, got {type(model).__name__}")
+    try:
+        architecture = model.architecture()
+    except NotImplementedError as error:
+        raise ConfigurationError(f"save: {error}") from None
     document = {
         "format": FORMAT,
         "version": VERSION,
-        "architecture": model.architecture(),
-        "parameters": {name: p.data for name, p in model.named_parameters()},
+        "architecture": architecture,
+        "parameters": model.state_dict(),
     }
-    text = json.dumps(document, indent=1, allow_nan=False)
-    target = Path(path)
-    descriptor, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
+    text = json.dumps(document, indent=1, allow_nan=False) + "\n"
+    target = os.path.realpath(os.fspath(path))
+    try:
+        existing: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        raise ModelFileError(
+            f"save: {os.fspath(path)} is {_kind(existing.st_mode)}, not a regular file; "
+            f"refusing to replace it"
+        )
+    directory, name = os.path.split(target)
+    descriptor, temporary = _create_temporary(directory or ".", name)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            if existing is not None:
+                os.chmod(temporary, stat.S_IMODE(existing.st_mode))  # not subject to the umask
             file.write(text)
-            file.write("\n")
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, target)
@@ -59,60 +98,211 @@ def save(model: Module, path: PathLike) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+    _sync_directory(directory or ".")
 
 
-def load(path: PathLike, into: Module | None = None) -> Module:
+def _create_temporary(directory: str, name: str) -> tuple[int, str]:
+    """A new file beside the target, created with mode 0644 so the umask applies to it."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        temporary = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(temporary, flags, 0o644), temporary
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"save: could not create a temporary file in {directory}")
+
+
+def _sync_directory(directory: str) -> None:
+    """Make the rename itself durable; not every platform or file system allows it."""
+    with contextlib.suppress(OSError):
+        descriptor = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def _kind(mode: int) -> str:
+    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def load(
+    path: PathLike,
+    into: Module | None = None,
+    *,
+    max_bytes: int = MAX_FILE_BYTES,
+    max_parameters: int = MAX_PARAMETERS,
+) -> Module:
     """Read a model saved by :func:`save`.
 
     Returns a new model, or, with ``into``, copies the parameters into that model (whose
-    architecture must match the file's) and returns it. Every field is checked; a corrupt or
-    mismatched file raises :class:`~chainrule.nn.errors.ModelFileError` (a ``ValueError``)
-    naming the problem, and ``into`` is left untouched.
+    architecture must match the file's) and returns it. Every field is checked; a corrupt,
+    hostile or mismatched file raises :class:`~chainrule.nn.errors.ModelFileError` (a
+    ``ValueError``) naming the problem, and ``into`` is left untouched. Files above
+    ``max_bytes`` and architectures with more than ``max_parameters`` parameters are refused
+    before anything is built (raise the limits for a bigger model you trust).
     """
-    where = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise ModelFileError(f"load: {where} is not a text (UTF-8) file: {error}") from None
-    try:
-        document = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as error:
-        raise ModelFileError(f"load: {where} is not valid JSON: {error}") from None
-    except ValueError as error:
-        raise ModelFileError(f"load: {where}: {error}") from None
-    if not isinstance(document, dict):
-        raise ModelFileError(f"load: {where} must hold a JSON object, found {type(document).__name__}")
+    if into is not None and not isinstance(into, Module):
+        raise TypeError(f"load: into must be a chainrule.nn Module, got {type(into).__name__}")
+    where = os.fspath(path)
+    document = _parse(_read(where, max_bytes), where)
     for key in ("format", "version", "architecture", "parameters"):
         if key not in document:
             raise ModelFileError(f"load: {where} has no {key!r} field; is it a chainrule model?")
     if document["format"] != FORMAT:
         raise ModelFileError(
-            f"load: {where} has format {document['format']!r}, expected {FORMAT!r}"
+            f"load: {where} has format {document['format']!r:.60}, expected {FORMAT!r}"
         )
     version = document["version"]
     if version != VERSION or isinstance(version, bool):
         raise ModelFileError(
-            f"load: {where} has format version {version!r}; this chainrule reads version {VERSION}"
+            f"load: {where} has format version {version!r:.20}; this chainrule reads version "
+            f"{VERSION}"
         )
-    architecture = document["architecture"]
-    model = _build(architecture, where)
-    values = _parameters(document["parameters"], model, where)
+    architecture, description, count = _architecture(document["architecture"], where)
+    stored = document["parameters"]
+    if not isinstance(stored, dict):
+        raise ModelFileError(f"load: {where}: 'parameters' must be an object, got {stored!r:.60}")
+    if count > max_parameters:
+        raise ModelFileError(
+            f"load: {where} describes {description} with {count:,} parameters, more than the "
+            f"limit of {max_parameters:,} (load(..., max_parameters=) raises it)"
+        )
+    if len(stored) != count:
+        raise ModelFileError(
+            f"load: {where}: {description} has {count:,} parameters but the file stores "
+            f"{len(stored):,}"
+        )
     if into is not None:
-        if not isinstance(into, Module):
-            raise TypeError(f"load: into must be a chainrule.nn Module, got {type(into).__name__}")
-        if into.architecture() != model.architecture():
+        try:
+            theirs = into.architecture()
+        except NotImplementedError as error:
+            raise ConfigurationError(f"load: {error}") from None
+        if theirs != architecture:
             raise ModelFileError(
-                f"load: {where} holds {model!r}, which does not match the model to load into, "
-                f"{into!r}"
+                f"load: {where} holds {description}, which does not match the model to load "
+                f"into, {into!r}"
             )
         model = into
+    else:
+        model = _build(architecture)
+    names = [name for name, _ in model.named_parameters()]
+    check_names(names, stored, f"load: {where}: {description}")
+    values = checked_values(stored, names, f"load: {where}")
     for (_, p), value in zip(model.named_parameters(), values, strict=True):
         p.data = value
     return model
 
 
+def _read(where: str, max_bytes: int) -> bytes:
+    """At most ``max_bytes`` of a regular file; anything else is refused before it is read."""
+    status = os.stat(where)  # a missing or forbidden path raises the usual OSError
+    _check_status(status, where, max_bytes)
+    # O_NONBLOCK: should the path turn into a FIFO after the check above, opening it must not
+    # wait for a writer; the descriptor is checked again below.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    descriptor = os.open(where, flags | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(descriptor, "rb") as file:
+        _check_status(os.fstat(descriptor), where, max_bytes)
+        data = file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ModelFileError(
+            f"load: {where} is larger than the limit of {max_bytes:,} bytes "
+            f"(load(..., max_bytes=) raises it)"
+        )
+    return data
+
+
+def _check_status(status: os.stat_result, where: str, max_bytes: int) -> None:
+    if not stat.S_ISREG(status.st_mode):
+        raise ModelFileError(
+            f"load: {where} is {_kind(status.st_mode)}, not a model file (a regular file)"
+        )
+    if status.st_size > max_bytes:
+        raise ModelFileError(
+            f"load: {where} is {status.st_size:,} bytes, more than the limit of {max_bytes:,} "
+            f"(load(..., max_bytes=) raises it)"
+        )
+
+
+def _parse(data: bytes, where: str) -> dict[str, Any]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ModelFileError(f"load: {where} is not a text (UTF-8) file: {error}") from None
+    containers = text.count("{") + text.count("[")
+    if containers > MAX_CONTAINERS:
+        raise ModelFileError(
+            f"load: {where} holds {containers:,} JSON objects and arrays; a model file has a "
+            f"handful (at most {MAX_CONTAINERS:,} are read)"
+        )
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise ModelFileError(f"load: {where} is not valid JSON: {error}") from None
+    except ValueError as error:  # a non-finite constant, or an integer with too many digits
+        raise ModelFileError(f"load: {where}: {error}") from None
+    except (RecursionError, MemoryError):
+        raise ModelFileError(f"load: {where} is nested too deeply or too large to parse") from None
+    if not isinstance(document, dict):
+        raise ModelFileError(
+            f"load: {where} must hold a JSON object, found {type(document).__name__}"
+        )
+    return document
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a finite number (parameters must be finite)")
+
+
+# -- architectures -----------------------------------------------------------------------------
+
+_FIELDS = {
+    "Neuron": {"type", "nin", "activation"},
+    "Layer": {"type", "nin", "nout", "activation"},
+    "MLP": {"type", "nin", "sizes", "activation", "output_activation"},
+}
+
+
+def _architecture(architecture: Any, where: str) -> tuple[dict[str, Any], str, int]:
+    """The checked architecture, how to name it, and its parameter count; nothing is built."""
+    if not isinstance(architecture, dict):
+        raise ModelFileError(
+            f"load: {where}: 'architecture' must be an object, got {architecture!r:.60}"
+        )
+    kind = _field(architecture, "type", where)
+    if not isinstance(kind, str) or kind not in _FIELDS:
+        raise ModelFileError(
+            f"load: {where}: unknown model type {kind!r:.40} (known: {', '.join(_FIELDS)})"
+        )
+    unexpected = set(architecture) - _FIELDS[kind]
+    if unexpected:
+        raise ModelFileError(
+            f"load: {where}: unexpected architecture field(s) {sorted(unexpected)!r:.80} "
+            f"for {kind}"
+        )
+    nin = _size(architecture, "nin", where)
+    activation = _activation(architecture, "activation", where)
+    if kind == "Neuron":
+        return architecture, f"Neuron({nin}, activation={activation!r})", nin + 1
+    if kind == "Layer":
+        nout = _size(architecture, "nout", where)
+        return (architecture, f"Layer({nin}, {nout}, activation={activation!r})",
+                nout * (nin + 1))
+    sizes = _field(architecture, "sizes", where)
+    if (not isinstance(sizes, list) or not sizes
+            or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes)):
+        raise ModelFileError(
+            f"load: {where}: architecture 'sizes' must be a non-empty list of positive "
+            f"integers, got {sizes!r:.60}"
+        )
+    output = _activation(architecture, "output_activation", where)
+    widths = [nin, *sizes]
+    count = sum(widths[i + 1] * (widths[i] + 1) for i in range(len(sizes)))
+    description = (f"MLP({nin}, {sizes!r:.60}, activation={activation!r}, "
+                   f"output_activation={output!r})")
+    return architecture, description, count
 
 
 def _field(architecture: dict[str, Any], key: str, where: str) -> Any:
@@ -125,7 +315,7 @@ def _size(architecture: dict[str, Any], key: str, where: str) -> int:
     value = _field(architecture, key, where)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ModelFileError(
-            f"load: {where}: architecture {key!r} must be a positive integer, got {value!r}"
+            f"load: {where}: architecture {key!r} must be a positive integer, got {value!r:.40}"
         )
     return value
 
@@ -135,77 +325,19 @@ def _activation(architecture: dict[str, Any], key: str, where: str) -> str:
     if not isinstance(value, str) or value not in ACTIVATIONS:
         known = ", ".join(ACTIVATIONS)
         raise ModelFileError(
-            f"load: {where}: unknown activation {value!r} for {key!r} (known: {known})"
+            f"load: {where}: unknown activation {value!r:.40} for {key!r} (known: {known})"
         )
     return value
 
 
-def _build(architecture: Any, where: str) -> Module:
-    """An empty model of the described architecture (its parameters are overwritten next)."""
-    if not isinstance(architecture, dict):
-        raise ModelFileError(f"load: {where}: 'architecture' must be an object, got {architecture!r:.60}")
-    kind = _field(architecture, "type", where)
-    expected = {
-        "Neuron": {"type", "nin", "activation"},
-        "Layer": {"type", "nin", "nout", "activation"},
-        "MLP": {"type", "nin", "sizes", "activation", "output_activation"},
-    }
-    if kind not in expected:
-        raise ModelFileError(
-            f"load: {where}: unknown model type {kind!r} (known: Neuron, Layer, MLP)"
-        )
-    unexpected = set(architecture) - expected[kind]
-    if unexpected:
-        raise ModelFileError(
-            f"load: {where}: unexpected architecture field(s) {sorted(unexpected)} for {kind}"
-        )
-    nin = _size(architecture, "nin", where)
-    activation = _activation(architecture, "activation", where)
-    # seed=0: the initial weights are thrown away, so draw them without touching global state.
+def _build(architecture: dict[str, Any]) -> Module:
+    """A model of a checked architecture (its parameters are overwritten next).
+
+    ``seed=0``: the initial weights are thrown away, so draw them without touching global state.
+    """
+    kind, nin, activation = architecture["type"], architecture["nin"], architecture["activation"]
     if kind == "Neuron":
         return Neuron(nin, activation, seed=0)
     if kind == "Layer":
-        return Layer(nin, _size(architecture, "nout", where), activation, seed=0)
-    sizes = _field(architecture, "sizes", where)
-    if (not isinstance(sizes, list) or not sizes
-            or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes)):
-        raise ModelFileError(
-            f"load: {where}: architecture 'sizes' must be a non-empty list of positive "
-            f"integers, got {sizes!r:.60}"
-        )
-    output = _activation(architecture, "output_activation", where)
-    return MLP(nin, sizes, activation, output, seed=0)
-
-
-def _parameters(stored: Any, model: Module, where: str) -> list[float]:
-    """The stored values in the model's parameter order, after checking names and numbers."""
-    if not isinstance(stored, dict):
-        raise ModelFileError(f"load: {where}: 'parameters' must be an object, got {stored!r:.60}")
-    names = [name for name, _ in model.named_parameters()]
-    missing = [name for name in names if name not in stored]
-    if missing:
-        raise ModelFileError(
-            f"load: {where}: {len(missing)} parameter(s) of {model!r} are missing, "
-            f"e.g. {missing[0]!r}"
-        )
-    extra = sorted(set(stored) - set(names))
-    if extra:
-        raise ModelFileError(
-            f"load: {where}: {len(extra)} parameter(s) do not belong to {model!r}, "
-            f"e.g. {extra[0]!r}"
-        )
-    values = []
-    for name in names:
-        value = stored[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ModelFileError(
-                f"load: {where}: parameter {name!r} must be a number, got {value!r:.40}"
-            )
-        try:
-            number = float(value)
-        except OverflowError:  # an integer literal too large for a float
-            number = math.inf
-        if not math.isfinite(number):
-            raise ModelFileError(f"load: {where}: parameter {name!r} is {value!r}, not finite")
-        values.append(number)
-    return values
+        return Layer(nin, architecture["nout"], activation, seed=0)
+    return MLP(nin, architecture["sizes"], activation, architecture["output_activation"], seed=0)

@@ -18,13 +18,13 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple, Protocol
 
 from chainrule.engine import OperandTypeError, Value, scope
 
 from ._checks import choice, positive_int
-from .errors import ConfigurationError, ShapeError
+from .errors import ConfigurationError, ModelFileError, ShapeError
 
 Scalar = Value | int | float
 Output = Value | list[Value]
@@ -93,8 +93,8 @@ def random_source(seed: int | random.Random | None) -> RandomSource:
     before building a model reproduces micrograd's weights); an int makes a private generator,
     so ``seed=0`` gives the same model every time whatever else uses ``random``.
     """
-    if seed is None or seed is random:
-        return random  # type: ignore[return-value]  # the module has uniform() and gauss()
+    if seed is None or seed is random:  # type: ignore[comparison-overlap]  # the module itself
+        return random  # the module has uniform() and gauss()
     if isinstance(seed, random.Random):
         return seed
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
@@ -104,42 +104,130 @@ def random_source(seed: int | random.Random | None) -> RandomSource:
     return random.Random(int(seed))
 
 
+#: What a sample may be, for error messages.
+ACCEPTED_SAMPLE = "a list or tuple of numbers or Values (a numpy array works too)"
+
+
 def as_features(x: Any, nin: int, who: str) -> Sequence[Scalar]:
     """``x`` as a sequence of ``nin`` numbers or Values, or a :class:`ShapeError`.
 
-    A lone number or Value is accepted when the module takes a single input.
+    A lone number or Value is accepted when the module takes a single input. numpy arrays and
+    numpy scalars are converted with their ``tolist()`` (numpy itself is never imported).
     """
     if isinstance(x, (Value, numbers.Real)) and not isinstance(x, bool):
         if nin == 1:
-            return (x,)
+            return (as_plain(x),)  # a numpy scalar first: numpy * Value would make an array
         raise ShapeError(f"{who} expects {nin} inputs, got a single number {x!r}")
-    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
-        raise ShapeError(
-            f"{who} expects a sequence of {nin} numbers, got {type(x).__name__} {x!r:.60}"
-        )
-    if len(x) != nin:
+    if not isinstance(x, (list, tuple)):
+        x = as_plain(x)
+        if isinstance(x, numbers.Real) and not isinstance(x, bool):  # a 0-d array
+            return as_features(x, nin, who)
+        if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
+            raise ShapeError(
+                f"{who} expects {nin} inputs as {ACCEPTED_SAMPLE}, "
+                f"got {type(x).__name__} {x!r:.60}"
+            )
+    if len(x) != nin or not x:
+        if x and _is_row(x[0]):
+            raise ShapeError(_batch_message(x, nin, who))
         raise ShapeError(f"{who} expects {nin} inputs, got {len(x)}: {list(x)!r:.80}")
-    return x
+    first = x[0]
+    if type(first) is float or type(first) is Value or type(first) is int:
+        return x  # type: ignore[no-any-return]  # the common case, checked in O(1): the engine names any bad element later
+    if _is_row(first):
+        raise ShapeError(_batch_message(x, nin, who))
+    return [as_plain(element) for element in x]
+
+
+def as_plain(x: Any) -> Any:
+    """A numpy array or scalar (anything with ``tolist()``, except a Value) as plain Python."""
+    tolist = getattr(x, "tolist", None)
+    if tolist is None or isinstance(x, Value) or not callable(tolist):
+        return x
+    return tolist()
+
+
+def _is_row(x: Any) -> bool:
+    """Whether ``x`` looks like a whole sample rather than one feature."""
+    if isinstance(x, (list, tuple)):
+        return True
+    return not isinstance(x, (str, bytes, Value)) and hasattr(x, "__len__")
+
+
+def _batch_message(x: Sequence[Any], nin: int, who: str) -> str:
+    samples = f"{len(x)} sample" + ("s" if len(x) != 1 else "")
+    return (
+        f"{who} expects one sample ({nin} numbers), got a batch of {samples}; "
+        f"call it on each sample ([model(x) for x in X]) or use predict(model, X)"
+    )
+
+
+class IncompatibleKeys(NamedTuple):
+    """What :meth:`Module.load_state_dict` with ``strict=False`` could not match."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 class Module:
     """Base class: something with parameters that maps inputs to outputs.
 
-    Subclasses implement :meth:`named_parameters` and :meth:`__call__`, and set ``nin``.
+    As in ``torch.nn.Module``, parameters are found from the attributes: a leaf Value, a
+    sub-module, or a list, tuple or dict (with str keys) of them, assigned to an attribute whose
+    name does not start with ``_``, is registered under that name (``"layers.0.neurons.1.w0"``),
+    in the order the attributes were first set. Values computed by an operation are graph nodes,
+    not parameters, and are never registered; neither are ``_private`` attributes (the place for
+    anything you keep that is not a parameter). A parameter reached twice (tied weights) is
+    listed once. A subclass may override :meth:`named_parameters` to choose its own names
+    (:class:`Neuron` does: ``"w0"``, ``"b"``).
+
+    Subclasses implement :meth:`__call__`, and set ``nin`` if they check their input size.
     """
 
     nin: int
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """``(dotted name, parameter)`` pairs, always in the same order."""
-        raise NotImplementedError
+        pairs: list[tuple[str, Value]] = []
+        seen: set[int] = set()
+        for name, item in _registered(self):
+            found = [(name, item)] if isinstance(item, Value) else [
+                (f"{name}.{inner}", p) for inner, p in item.named_parameters()]
+            for dotted, p in found:
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    pairs.append((dotted, p))
+        return pairs
+
+    def named_modules(self) -> list[tuple[str, Module]]:
+        """``(dotted name, module)`` for this module (named ``""``) and every sub-module."""
+        pairs: list[tuple[str, Module]] = [("", self)]
+        seen = {id(self)}
+        for name, item in _registered(self):
+            if isinstance(item, Module):
+                for inner, module in item.named_modules():
+                    if id(module) not in seen:
+                        seen.add(id(module))
+                        pairs.append((f"{name}.{inner}" if inner else name, module))
+        return pairs
 
     def parameters(self) -> list[Value]:
         """Every parameter, in the order of :meth:`named_parameters`."""
-        return [p for _, p in self.named_parameters()]
+        if type(self).named_parameters is not Module.named_parameters:
+            return [p for _, p in self.named_parameters()]
+        # The same walk without building names: zero_grad() runs this on every training step.
+        params: list[Value] = []
+        seen: set[int] = set()
+        for _, item in _registered(self):
+            for p in [item] if isinstance(item, Value) else item.parameters():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    params.append(p)
+        return params
 
     @property
     def num_parameters(self) -> int:
+        """How many parameters (scalars) the module has."""
         return len(self.named_parameters())
 
     def zero_grad(self) -> None:
@@ -147,12 +235,112 @@ class Module:
         for p in self.parameters():
             p.grad = 0.0
 
+    def state_dict(self) -> dict[str, float]:
+        """Every parameter's value by its dotted name, in order: plain JSON data, a copy."""
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Set the parameters from ``state`` (as made by :meth:`state_dict`).
+
+        Checked like :func:`~chainrule.nn.load`: names must match (with ``strict=False``,
+        missing and unexpected names are returned instead), values must be finite real numbers
+        (numpy scalars are fine). Any problem raises :class:`ModelFileError` before a single
+        parameter changes.
+        """
+        who = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, Mapping):
+            raise ModelFileError(
+                f"{who}: expected a dict of parameter values by name, got {type(state).__name__}"
+            )
+        named = self.named_parameters()
+        names = [name for name, _ in named]
+        if strict:
+            check_names(names, state, f"{who}: {self!r}")
+        present = [name for name in names if name in state]
+        values = checked_values(state, present, who)
+        known = set(names)
+        result = IncompatibleKeys(
+            [name for name in names if name not in state],
+            [str(key) for key in state if key not in known],
+        )
+        by_name = dict(named)
+        for name, value in zip(present, values, strict=True):
+            by_name[name].data = value
+        return result
+
     def architecture(self) -> dict[str, Any]:
         """What is needed to rebuild this module (without its parameter values), as JSON data."""
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"{type(self).__name__} does not describe its architecture; save its state_dict() "
+            f"and rebuild it in code instead"
+        )
 
     def __call__(self, x: Any) -> Output:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not define __call__")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.num_parameters} parameters)"
+
+
+def _registered(module: Module) -> Iterator[tuple[str, Value | Module]]:
+    """The parameters and sub-modules held in ``module``'s public attributes, in order."""
+    for name, item in getattr(module, "__dict__", {}).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(item, Value):
+            if _is_parameter(item):
+                yield name, item
+        elif isinstance(item, Module):
+            yield name, item
+        elif isinstance(item, (list, tuple)) and item and all(
+                isinstance(element, (Value, Module)) for element in item):
+            for i, element in enumerate(item):
+                if isinstance(element, Module) or _is_parameter(element):
+                    yield f"{name}.{i}", element
+        elif isinstance(item, dict) and item and all(
+                isinstance(key, str) and isinstance(element, (Value, Module))
+                for key, element in item.items()):
+            for key, element in item.items():
+                if isinstance(element, Module) or _is_parameter(element):
+                    yield f"{name}.{key}", element
+
+
+def _is_parameter(value: Value) -> bool:
+    return value.is_leaf and not value.is_constant
+
+
+def check_names(names: Sequence[str], stored: Mapping[Any, Any], who: str) -> None:
+    """Refuse ``stored`` unless its keys are exactly ``names``; ``who`` names the model."""
+    missing = [name for name in names if name not in stored]
+    if missing:
+        raise ModelFileError(
+            f"{who}: {len(missing)} parameter(s) are missing, e.g. {missing[0]!r}"
+        )
+    known = set(names)
+    extra = sorted((key for key in stored if key not in known), key=str)
+    if extra:
+        raise ModelFileError(
+            f"{who}: {len(extra)} parameter(s) do not belong to the model, e.g. {extra[0]!r}"
+        )
+
+
+def checked_values(stored: Mapping[Any, Any], names: Sequence[str], who: str) -> list[float]:
+    """The stored values of ``names`` as finite floats, or a :class:`ModelFileError`."""
+    values = []
+    for name in names:
+        value = as_plain(stored[name])
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ModelFileError(
+                f"{who}: parameter {name!r} must be a number, got {value!r:.40}"
+            )
+        try:
+            number = float(value)
+        except OverflowError:  # an integer too large for a float
+            number = math.inf
+        if not math.isfinite(number):
+            raise ModelFileError(f"{who}: parameter {name!r} is {value!r:.40}, not finite")
+        values.append(number)
+    return values
 
 
 class Neuron(Module):
@@ -230,13 +418,6 @@ class Layer(Module):
             ]
         self.activation = activation
 
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return [
-            (f"neurons.{j}.{name}", p)
-            for j, neuron in enumerate(self.neurons)
-            for name, p in neuron.named_parameters()
-        ]
-
     def __call__(self, x: Any) -> list[Value]:
         x = as_features(x, self.nin, f"Layer {self.name}")
         with scope(self.name):
@@ -296,18 +477,12 @@ class MLP(Module):
     def nout(self) -> int:
         return self.sizes[-1]
 
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return [
-            (f"layers.{i}.{name}", p)
-            for i, layer in enumerate(self.layers)
-            for name, p in layer.named_parameters()
-        ]
-
     def __call__(self, x: Any) -> Output:
-        out: Any = as_features(x, self.nin, "MLP")
+        out: Sequence[Scalar] = as_features(x, self.nin, "MLP")
+        values: list[Value] = []
         for layer in self.layers:
-            out = layer(out)
-        return out[0] if len(out) == 1 else out
+            out = values = layer(out)
+        return values[0] if len(values) == 1 else values
 
     def architecture(self) -> dict[str, Any]:
         return {
@@ -336,9 +511,9 @@ class MLP(Module):
         )
 
 
-def iter_parameters(source: Module | Iterator[Value] | Sequence[Value], who: str) -> list[Value]:
+def iter_parameters(source: Module | Iterable[Any], who: str) -> list[Value]:
     """The parameters of a module, or the Values of an iterable, checked to be Values."""
-    params = source.parameters() if isinstance(source, Module) else list(source)
+    params: list[Any] = source.parameters() if isinstance(source, Module) else list(source)
     for i, p in enumerate(params):
         if not isinstance(p, Value):
             raise OperandTypeError(

@@ -139,11 +139,14 @@ MALFORMED = {
                            "unknown activation 'gelu' for 'activation'"),
     "extra field": (lambda d: d["architecture"].update(dropout=0.5), r"unexpected architecture field\(s\) \['dropout'\]"),
     "parameters not object": (lambda d: d.update(parameters=[0.5, 0.1, 0.0]), "'parameters' must be an object"),
-    "missing parameter": (lambda d: d["parameters"].pop("w1"), r"1 parameter\(s\) of Neuron\(2.*missing, e.g. 'w1'"),
-    "extra parameter": (lambda d: d["parameters"].update(w2=1.0), r"do not belong.*e.g. 'w2'"),
+    "missing parameter": (lambda d: d["parameters"].pop("w1"),
+                          r"Neuron\(2, activation='relu'\) has 3 parameters but the file stores 2"),
+    "extra parameter": (lambda d: d["parameters"].update(w2=1.0), "has 3 parameters but the file stores 4"),
+    "renamed parameter": (lambda d: d["parameters"].update(w9=d["parameters"].pop("w1")),
+                          r"Neuron\(2.*1 parameter\(s\) are missing, e.g. 'w1'"),
     "string parameter": (lambda d: d["parameters"].update(b="0"), "parameter 'b' must be a number, got '0'"),
     "bool parameter": (lambda d: d["parameters"].update(b=True), "parameter 'b' must be a number, got True"),
-    "shape mismatch": (lambda d: d["architecture"].update(nin=3), "missing, e.g. 'w2'"),
+    "shape mismatch": (lambda d: d["architecture"].update(nin=3), r"Neuron\(3.* has 4 parameters"),
 }
 
 

@@ -177,7 +177,10 @@ def test_accepts_values_as_inputs_and_a_lone_number_for_one_input() -> None:
     [
         (lambda: MLP(2, [3, 1], seed=0)([1.0, 2.0, 3.0]), "MLP expects 2 inputs, got 3"),
         (lambda: MLP(2, [3, 1], seed=0)(1.0), "MLP expects 2 inputs, got a single number"),
-        (lambda: MLP(2, [3, 1], seed=0)("ab"), "expects a sequence of 2 numbers"),
+        (lambda: MLP(2, [3, 1], seed=0)("ab"), r"expects 2 inputs as a list or tuple of numbers .*numpy.*got str"),
+        (lambda: MLP(2, [3, 1], seed=0)({1, 2}), "got set"),
+        (lambda: MLP(2, [3, 1], seed=0)([[1.0, 2.0], [3.0, 4.0]]), r"got a batch of 2 samples.*predict\(model, X\)"),
+        (lambda: MLP(2, [3, 1], seed=0)([[1.0, 2.0]] * 3), "got a batch of 3 samples"),
         (lambda: Layer(3, 2, seed=0)([1.0]), "Layer layer0 expects 3 inputs, got 1"),
         (lambda: Neuron(2, seed=0)([]), "Neuron neuron0 expects 2 inputs, got 0"),
     ],

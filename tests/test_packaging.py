@@ -1,45 +1,80 @@
-"""The built wheel: chainrule.engine and chainrule.nn, their data files, nothing generic."""
+"""The package as published (issue 14.1): the sdist and the wheel built from it, their metadata
+(``twine check --strict``), a clean install without extras, an sdist whose test suite runs,
+and extras that match what the code imports."""
 
 from __future__ import annotations
 
 import ast
+import email.parser
+import os
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+VERSION = "0.1.0"
+REPOSITORY = "https://github.com/chainrule/chainrule"
+RAW = "https://raw.githubusercontent.com/chainrule/chainrule/main/"
+BLOB = f"{REPOSITORY}/blob/main/"
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _tracked() -> list[str]:
+    """The files git tracks, or, in an unpacked sdist (no git), the files that are there."""
+    if not (ROOT / ".git").exists():
+        pytest.skip("needs a git checkout (this is an unpacked source archive)")
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True,
+                            text=True).stdout.split("\0")
+    return [name for name in listed if name and (ROOT / name).is_file()]
+
+
+def _run(*command: str | Path, **kwargs) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([str(c) for c in command], capture_output=True, text=True, **kwargs)
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
+    return result
 
 
 @pytest.fixture(scope="module")
-def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
-    # Build from a clean copy of what git tracks: an in-tree build/ folder could carry stale
-    # files into the wheel and hide a missing package.
+def dist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(sdist, wheel), the wheel built from the sdist, from a clean copy of what git tracks: an
+    in-tree build/ folder could carry stale files into the wheel and hide a missing package."""
     source = tmp_path_factory.mktemp("source")
-    tracked = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout.split("\0")
-    for name in filter(None, tracked):
-        if (ROOT / name).is_file():
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, source / name)
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(source)],
-        check=True, capture_output=True,
-    )
-    (wheel,) = out.glob("chainrule-0.1.0-*.whl")
-    with zipfile.ZipFile(wheel) as archive:
+    for name in _tracked():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, source / name)
+    out = tmp_path_factory.mktemp("dist")
+    # --no-isolation: build with the setuptools of the dev extra, offline.
+    _run(sys.executable, "-m", "build", "--no-isolation", "--outdir", out, source)
+    (sdist,) = out.glob(f"chainrule-{VERSION}.tar.gz")
+    (wheel,) = out.glob(f"chainrule-{VERSION}-*.whl")
+    return sdist, wheel
+
+
+@pytest.fixture(scope="module")
+def wheel_names(dist: tuple[Path, Path]) -> set[str]:
+    with zipfile.ZipFile(dist[1]) as archive:
         return set(archive.namelist())
 
 
+@pytest.fixture(scope="module")
+def metadata(dist: tuple[Path, Path]) -> email.message.Message:
+    with zipfile.ZipFile(dist[1]) as archive:
+        text = archive.read(f"chainrule-{VERSION}.dist-info/METADATA").decode()
+    return email.parser.Parser().parsestr(text)
+
+
+# -- the wheel ---------------------------------------------------------------------------------
+
+
 def test_every_source_file_is_packaged_under_chainrule(wheel_names: set[str]) -> None:
-    tracked = subprocess.run(
-        ["git", "ls-files", "engine", "nn"], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout.split()
+    tracked = [name for name in _tracked() if name.startswith(("engine/", "nn/"))]
     assert len(tracked) > 10
     for name in tracked:
         assert f"chainrule/{name}" in wheel_names, name
@@ -47,22 +82,213 @@ def test_every_source_file_is_packaged_under_chainrule(wheel_names: set[str]) ->
 
 def test_nothing_generic_at_the_top_of_site_packages(wheel_names: set[str]) -> None:
     tops = {name.split("/")[0] for name in wheel_names}
-    assert tops == {"chainrule", "chainrule-0.1.0.dist-info"}
+    assert tops == {"chainrule", f"chainrule-{VERSION}.dist-info"}
 
 
-def test_typed_and_with_a_console_script(wheel_names: set[str]) -> None:
+def test_typed_with_a_console_script_and_a_license(wheel_names: set[str]) -> None:
     assert {"chainrule/engine/py.typed", "chainrule/nn/py.typed"} <= wheel_names
-    assert "chainrule-0.1.0.dist-info/entry_points.txt" in wheel_names
+    assert f"chainrule-{VERSION}.dist-info/entry_points.txt" in wheel_names
+    assert f"chainrule-{VERSION}.dist-info/licenses/LICENSE" in wheel_names
 
 
 def test_engine_never_imports_nn() -> None:
     for path in (ROOT / "engine").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                modules = [("." * node.level) + (node.module or "")]
-            else:
-                continue
-            for module in modules:
-                assert not module.startswith(("chainrule.nn", "..nn", "...nn")), (path, module)
+        for module in _imports(path):
+            assert not module.startswith(("chainrule.nn", "..nn", "...nn")), (path, module)
+
+
+# -- metadata ----------------------------------------------------------------------------------
+
+
+def test_twine_check_strict_passes(dist: tuple[Path, Path]) -> None:
+    result = _run(sys.executable, "-m", "twine", "check", "--strict", *dist)
+    assert result.stdout.count("PASSED") == 2, result.stdout
+
+
+def test_metadata_license_urls_and_extras(metadata: email.message.Message) -> None:
+    assert metadata["License-Expression"] == "MIT"
+    assert metadata["License-File"] == "LICENSE"
+    assert metadata["Description-Content-Type"] == "text/markdown"
+    urls = dict(url.split(", ", 1) for url in metadata.get_all("Project-URL"))
+    assert urls == {"Homepage": REPOSITORY, "Repository": REPOSITORY,
+                    "Issues": f"{REPOSITORY}/issues", "Documentation": f"{REPOSITORY}#readme"}
+    assert set(metadata.get_all("Provides-Extra")) == {
+        "viz", "nn", "plot", "browser", "bench", "torch", "dev"}
+    # Zero dependencies: every requirement belongs to an extra.
+    assert all("extra ==" in requirement for requirement in metadata.get_all("Requires-Dist"))
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+def _link_targets(markdown: str) -> list[str]:
+    return re.findall(r"\]\(([^)\s]+)", markdown) + re.findall(r"<img[^>]*src=\"([^\"]+)", markdown)
+
+
+def test_the_package_description_has_only_absolute_links(metadata: email.message.Message) -> None:
+    description = metadata.get_payload()
+    targets = _link_targets(description)
+    assert len(targets) >= 6
+    for target in targets:
+        assert target.startswith(("https://", "#")), f"{target} does not resolve on PyPI"
+
+
+def test_readme_links_point_at_tracked_files() -> None:
+    tracked = set(_tracked())
+    for target in _link_targets((ROOT / "README.md").read_text()):
+        if target.startswith(RAW):
+            assert target.removeprefix(RAW) in tracked, target
+        elif target.startswith(BLOB):
+            assert target.removeprefix(BLOB) in tracked, target
+
+
+# -- the sdist ---------------------------------------------------------------------------------
+
+
+def test_the_sdist_carries_every_tracked_file(dist: tuple[Path, Path]) -> None:
+    with tarfile.open(dist[0]) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    missing = [name for name in _tracked() if name not in names and name != ".gitignore"]
+    assert not missing
+    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+
+
+def test_the_sdist_test_suite_collects_and_runs(
+        dist: tuple[Path, Path], tmp_path: Path) -> None:
+    with tarfile.open(dist[0]) as archive:
+        if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4
+            archive.extractall(tmp_path, filter="data")
+        else:
+            archive.extractall(tmp_path)  # our own freshly built archive
+    unpacked = tmp_path / f"chainrule-{VERSION}"
+    installed = tmp_path / "wheel"
+    with zipfile.ZipFile(dist[1]) as archive:
+        archive.extractall(installed)
+    # The sdist's tests import chainrule from the wheel built from it, not from this checkout.
+    env = {**os.environ, "PYTHONPATH": str(installed), "MPLBACKEND": "Agg"}
+    where = _run(sys.executable, "-c", "import chainrule.nn as m; print(m.__file__)",
+                 cwd=unpacked, env=env).stdout
+    assert where.startswith(str(installed)), where
+    collected = _run(sys.executable, "-m", "pytest", "--collect-only", "-q", "-p",
+                     "no:cacheprovider", cwd=unpacked, env=env).stdout
+    assert re.search(r"^\d{3,} tests collected", collected, flags=re.M), collected[-2000:]
+    _run(sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+         "tests/test_nn_io.py", cwd=unpacked, env=env)
+
+
+# -- a clean install -------------------------------------------------------------------------
+
+CLEAN_USE = """
+import importlib.metadata, json, sys
+from chainrule.engine import Value, draw, walkthrough
+from chainrule.nn import MLP, Adam, binary_cross_entropy, datasets, fit, load, predict, save
+
+X, y = datasets.xor()
+model = MLP(2, [4, 1], activation="tanh", output_activation="sigmoid", seed=0)
+history = fit(model, X, y, loss=binary_cross_entropy,
+              optimizer=Adam(model.parameters(), lr=0.05), epochs=300, progress=None)
+save(model, "model.json")
+assert predict(load("model.json"), X) == predict(model, X)
+w, x = Value(-0.5, label="w"), Value(2.0, label="x")
+assert "digraph" in draw((w * x).tanh()).source
+assert walkthrough((w * x).tanh()).text()
+try:
+    fit(model, X, y, loss=binary_cross_entropy, optimizer=Adam(model), epochs=1, progress=True)
+except ImportError as error:
+    hint = str(error)
+print(json.dumps({
+    "accuracy": history.accuracy[-1], "hint": hint,
+    "distributions": sorted(d.metadata["Name"] for d in importlib.metadata.distributions()),
+    "third_party": sorted({"tqdm", "graphviz", "matplotlib", "numpy", "playwright"}
+                          & set(sys.modules)),
+}))
+"""
+
+
+def test_the_wheel_installs_and_works_in_a_clean_venv_without_extras(
+        dist: tuple[Path, Path], tmp_path: Path) -> None:
+    import json
+
+    venv = tmp_path / "venv"
+    _run(sys.executable, "-m", "venv", "--without-pip", venv)
+    python = venv / "bin" / "python"
+    _run(sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-index",
+         "--no-deps", "--disable-pip-version-check", dist[1])
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME")}
+    result = json.loads(_run(python, "-I", "-c", CLEAN_USE, cwd=tmp_path, env=env).stdout)
+    assert result == {
+        "accuracy": 1.0, "hint": "fit(progress=True) needs tqdm: pip install 'chainrule[nn]'",
+        "distributions": ["chainrule"], "third_party": []}
+    assert "usage: chainrule" in _run(venv / "bin" / "chainrule", "--help", env=env).stdout
+
+
+# -- extras match the imports ----------------------------------------------------------------
+
+#: Where each extra's packages are used (an import there is its reason to exist).
+EXTRA_USERS = {
+    "viz": ("engine", "nn"),
+    "nn": ("engine", "nn"),
+    "plot": ("engine", "nn", "demos"),
+    "browser": ("tests", "demos"),
+    "torch": ("tests",),
+    "bench": ("benchmarks",),
+}
+#: Import names of distributions whose name differs (none today; kept explicit).
+IMPORT_NAMES: dict[str, str] = {}
+
+
+def _imports(path: Path) -> list[str]:
+    modules = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            modules += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules.append(("." * node.level) + (node.module or ""))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr == "importorskip" and node.args
+              and isinstance(node.args[0], ast.Constant)):
+            modules.append(str(node.args[0].value))  # pytest.importorskip("torch")
+    return modules
+
+
+def _third_party(folders: tuple[str, ...]) -> set[str]:
+    found = set()
+    for folder in folders:
+        for path in (ROOT / folder).rglob("*.py"):
+            for module in _imports(path):
+                top = module.split(".")[0]
+                if top and top not in sys.stdlib_module_names and top != "chainrule":
+                    found.add(top)
+    return found
+
+
+def _extras(metadata: email.message.Message) -> dict[str, list[str]]:
+    """Each extra's distributions, from the built wheel's ``Requires-Dist`` lines."""
+    extras: dict[str, list[str]] = {name: [] for name in metadata.get_all("Provides-Extra")}
+    for requirement in metadata.get_all("Requires-Dist"):
+        spec, marker = requirement.split(";", 1)
+        (extra,) = re.findall(r"extra == [\"']([\w-]+)[\"']", marker)
+        extras[extra].append(spec.strip())
+    return extras
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[<>=!~\[ ]", requirement)[0] for requirement in requirements}
+
+
+def test_every_extra_is_imported_where_it_says(metadata: email.message.Message) -> None:
+    extras = _extras(metadata)
+    assert set(extras) == {*EXTRA_USERS, "dev"}
+    for extra, users in EXTRA_USERS.items():
+        imported = _third_party(users)
+        for distribution in _names(extras[extra]):
+            name = IMPORT_NAMES.get(distribution, distribution)
+            assert name in imported, f"the {extra!r} extra installs {distribution}, unused in {users}"
+
+
+def test_the_library_imports_only_what_its_extras_install(
+        metadata: email.message.Message) -> None:
+    extras = _extras(metadata)
+    provided = {IMPORT_NAMES.get(d, d) for e in ("viz", "nn", "plot") for d in _names(extras[e])}
+    assert _third_party(("engine", "nn")) <= provided
+    # The test suite needs every extra but torch (CI installs only `dev`).
+    assert "chainrule[bench,browser,nn,plot,viz]" in extras["dev"]
+    assert {"pytest", "hypothesis", "ruff", "build", "twine", "setuptools"} <= _names(extras["dev"])
