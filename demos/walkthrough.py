@@ -29,12 +29,13 @@ OUT = ROOT / "out" / "walkthrough"
 SCREENSHOT = ROOT / "demos" / "images" / "walkthrough.png"
 CHROMIUM = Path("/usr/bin/chromium")
 LEARNING_RATE = 0.5
+TARGET = 1.0
 
 
 def neuron_walkthrough() -> Walkthrough:
     y, _, parameters = build_neuron()
-    return walkthrough(y, lr=LEARNING_RATE, parameters=parameters.values(),
-                       title="Backpropagation through one sigmoid neuron")
+    return walkthrough(y, lr=LEARNING_RATE, parameters=parameters.values(), target=TARGET,
+                       loss="mse", title="Backpropagation through one sigmoid neuron")
 
 
 def xor_walkthrough(sample: int = 1) -> Walkthrough:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 
 import pytest
@@ -41,12 +42,16 @@ def test_text_fits_80_columns_and_tells_the_whole_story(neuron_walk):
     assert max(len(line) for line in text.splitlines()) <= 80
     assert text.isascii()
     assert "7. y = sigmoid(z) = sigmoid(1.19) = 0.766741" in text
-    assert "local d/dx sigmoid(x) = sigmoid(x) * (1 - sigmoid(x)) = 0.178849" in text
-    assert "upstream x local = 1.0 x 0.178849 = 0.178849" in text
-    assert "dy/dz = 0.0 + 0.178849 = 0.178849" in text
+    # the learner's own names, and the numbers put into the formula
+    assert ("local d/dz sigmoid(z) = sigmoid(z) * (1 - sigmoid(z)) = 0.766741 * (1 - 0.766741) "
+            "= 0.178849") in " ".join(text.split())
+    assert "d/dx " not in text and "with x =" not in text
+    assert "upstream x local = 1 x 0.178849 = 0.178849" in text
+    assert "dy/dz = 0.178849" in text
     assert "dy/dw1 = 0.143079   numeric 0.143079   ok" in text
-    assert "w1: 0.5 - 0.5 x 0.143079 = 0.42846" in text
-    assert "x1:" not in text.split("gradient-descent")[1]  # only the parameters are updated
+    assert "w1 = 0.5 - 0.5 x 0.143079 = 0.42846" in text
+    assert "x1 =" not in text.split("gradient-descent")[1]  # only the parameters are updated
+    assert "y = 0.766741 before, 0.71884 after" in " ".join(text.split())
 
 
 def test_text_wraps_long_names_within_the_width():
@@ -76,7 +81,8 @@ def test_markdown_shows_the_running_sum(neuron_walk):
     md = neuron_walk.markdown()
     assert "### Forward pass" in md and "### Backward pass" in md and "### Check" in md
     assert "| 7 | y | sigmoid\\(z\\) | sigmoid\\(1.19\\) | 0.766741 |" in md
-    assert "dy/dz = 0.0 \\+ 0.178849 = 0.178849" in md
+    assert "d/dz sigmoid\\(z\\) = sigmoid\\(z\\) \\* \\(1 \\- sigmoid\\(z\\)\\)" in md
+    assert "| dy/dz = 0.178849 |" in md
     assert "### One gradient-descent step (lr = 0.5)" in md
 
 
@@ -91,7 +97,7 @@ def test_html_is_self_contained_and_its_data_complete(neuron_walk):
     assert data["forward"][-1]["equation"] == "y = sigmoid(z) = sigmoid(1.19) = 0.766741"
     first = data["backward"][0]["contributions"][0]
     assert [line["text"] for line in first["lines"]][1] == (
-        "upstream × local = 1.0 × 0.178849 = 0.178849"
+        "upstream × local = 1 × 0.178849 = 0.178849"
     )
     grads = {c["name"]: c["analytic"] for c in data["checks"]}
     assert grads == {c.name: c.analytic for c in neuron_walk.backward.checks}
@@ -137,13 +143,25 @@ def test_html_has_the_graph_with_node_ids(neuron_walk):
         assert f'id="n{i}"' in page
     assert f'id="op{neuron_walk.forward.root}"' in page
     assert ">n2<" in page  # unlabeled nodes are drawn with their walkthrough names
+    assert ">w2 * x2<" in page  # operations in the operands' own names
+    assert ">grad 0.1431<" in page  # the trace's gradients, though y.grad was never set
 
 
-def test_drawing_gives_back_the_lent_labels():
+def test_drawing_never_writes_names_onto_the_nodes(monkeypatch):
     x = Value(1.0, label="x")
     y = (x * 2.0).exp()
+    written = []
+    original = Value.__setattr__
+
+    def spy(self, name, value):
+        if name == "label":
+            written.append(value)
+        original(self, name, value)
+
+    monkeypatch.setattr(Value, "__setattr__", spy)
     walkthrough(y)
-    assert [n.label for n in (y, y.inputs[0])] == [None, None]
+    monkeypatch.undo()
+    assert written == [] and [n.label for n in (y, y.inputs[0])] == [None, None]
 
 
 def test_without_dot_the_page_says_so(monkeypatch, tmp_path):
@@ -161,7 +179,7 @@ def test_jupyter_displays_the_page_in_an_iframe(neuron_walk):
     assert html.unescape(srcdoc) == neuron_walk.html()
 
 
-def test_updates_default_to_nn_parameters_then_to_every_leaf():
+def test_updates_default_to_nn_parameters_and_weight_and_bias_names():
     with scope("neuron0"):
         w = Value(0.5, label="w")
     x = Value(2.0, label="x")
@@ -172,8 +190,28 @@ def test_updates_default_to_nn_parameters_then_to_every_leaf():
     a = Value(1.0, label="a")
     b = Value(3.0, label="b")
     walk = walkthrough(a * b, lr=1.0, picture=False)
-    assert [u.name for u in walk.updates] == ["a", "b"]
+    assert [u.name for u in walk.updates] == ["b"]  # a is an input
     assert walkthrough(a * b, picture=False).updates == ()
+    walk = walkthrough(a * b, lr=1.0, parameters=[a], picture=False)
+    assert [u.name for u in walk.updates] == ["a"]
+
+
+def test_descent_on_a_loss_runs_the_forward_pass_again():
+    x1, w1, b = Value(0.8, label="x1"), Value(0.5, label="w1"), Value(0.1, label="b")
+    y = (w1 * x1 + b).sigmoid()
+    walk = walkthrough(y, lr=1.0, target=1.0, loss="mse", picture=False)
+    assert walk.root_name == "L" and [u.name for u in walk.updates] == ["w1", "b"]
+    expected = ((w1.data - 1.0 * walk.updates[0].grad) * 0.8
+                + (b.data - 1.0 * walk.updates[1].grad))
+    prediction = 1.0 / (1.0 + math.exp(-expected))
+    assert walk.loss_after == pytest.approx((prediction - 1.0) ** 2, rel=1e-12)
+    assert walk.loss_after < walk.loss_before == pytest.approx((y.data - 1.0) ** 2)
+    assert (w1.data, b.data, w1.grad) == (0.5, 0.1, 0.0)  # the graph is left alone
+    bce = walkthrough(y, lr=1.0, target=1.0, loss="bce", picture=False)
+    assert bce.loss_before == pytest.approx(-math.log(y.data))
+    assert bce.loss_after < bce.loss_before
+    with pytest.raises(OperandTypeError, match="loss must be one of mse, bce, got 'hinge'"):
+        walkthrough(y, target=1.0, loss="hinge")
 
 
 def test_walkthrough_errors_name_the_problem():
@@ -194,6 +232,14 @@ def test_text_shows_constants_and_skipped_steps():
     b = Value(-1.0, label="b")
     root = (a * b * 3.0).relu()
     text = walkthrough(root, picture=False).text()
-    assert "-> 3.0 is a constant: no gradient needed" in text
+    assert "-> 3 is a constant: no gradient needed" in text
     assert "the upstream gradient df/dn2 is 0, so n2 passes nothing on" in text
-    assert "df/da = 0.0   numeric 0.0   ok" in text
+    assert "df/da = 0   numeric 0   ok" in text
+
+
+def test_fan_out_is_said_in_words_with_each_contribution():
+    a = Value(3.0, label="a")
+    root = a * a + a
+    text = " ".join(walkthrough(root, picture=False).text().split())
+    assert "a is used 3 times, so its gradient is the sum of one contribution per use" in text
+    assert "all 3 uses of a have now contributed; they add up: df/da = 1 + 3 + 3 = 7" in text

@@ -17,13 +17,13 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from ..drawing.vocabulary import format_number
 from ..errors import ChainruleError
-from ..graph import topological_order
 from . import wording
 
 if TYPE_CHECKING:
@@ -57,11 +57,18 @@ def json_for_script(data: Any) -> str:
 # -- the graph picture ----------------------------------------------------------------------------
 
 
-def graph_picture(root: Value, names: Sequence[str] = ()) -> tuple[str | None, str]:
+def graph_picture(
+    root: Value,
+    names: Sequence[str] | None = None,
+    parameters: Collection[Value] | None = None,
+    gradients: Sequence[float | None] | None = None,
+    digits: int = 4,
+) -> tuple[str | None, str]:
     """The graph as inline SVG (from :func:`chainrule.engine.draw`) and a note for the page.
 
-    ``names[i]`` is the walkthrough's name of the i-th node of ``topological_order(root)``;
-    unlabeled nodes are drawn with it (``n5``), so the picture and the steps use the same names.
+    ``names[i]`` is the walkthrough's name of the i-th node of ``topological_order(root)`` and
+    ``gradients[i]`` its gradient from the trace (the picture shows these, not the nodes'
+    ``.grad``, which the walkthrough never touches); nothing is written onto the nodes.
     Returns ``(None, reason)`` when the picture cannot be made (no ``dot`` program, or the
     rendering module is unavailable): the walkthrough works without it.
     """
@@ -71,22 +78,13 @@ def graph_picture(root: Value, names: Sequence[str] = ()) -> tuple[str | None, s
         from ..drawing import draw
     except ImportError as error:
         return None, f"No graph picture: chainrule's graph rendering is not available ({error})."
-    # The labels are lent for the drawing only and always given back.
-    unlabeled = [
-        (node, name) for node, name in zip(topological_order(root), names, strict=False)
-        if node.label is None and not node.is_constant
-    ]
     try:
-        for node, name in unlabeled:
-            node.label = name
-        # The page shows gradients step by step in its own table; the picture shows values only.
-        return sanitize_svg(draw(root, show_grad=False).svg()), ""
+        graph = draw(root, names=names, parameters=parameters, gradients=gradients,
+                     number_format=lambda x: format_number(x, digits))
+        return sanitize_svg(graph.svg()), ""
     except (ImportError, OSError, RuntimeError, subprocess.SubprocessError, ChainruleError,
             ElementTree.ParseError) as error:
         return None, f"No graph picture: rendering the graph failed ({error})."
-    finally:
-        for node, _ in unlabeled:
-            node.label = None
 
 
 _FORBIDDEN_ELEMENTS = {"script", "foreignObject", "iframe", "object", "embed", "use", "image",
@@ -117,6 +115,11 @@ def sanitize_svg(svg: str) -> str:
 # -- the page -------------------------------------------------------------------------------------
 
 
+def _short(x: float | None) -> str | None:
+    """A number as the graph picture writes it (4 significant digits)."""
+    return None if x is None else format_number(x, 4)
+
+
 def _texts(w: Walkthrough) -> dict[str, Any]:
     """Everything the script shows, with the numbers already written out (so the page says
     exactly what the text and Markdown renderers say)."""
@@ -126,16 +129,23 @@ def _texts(w: Walkthrough) -> dict[str, Any]:
     data: dict[str, Any] = {
         "title": w.title,
         "root": w.forward.root,
+        "rootName": root.name,
         "nodes": [
             {
                 "name": n.name,
                 "kind": n.kind,
+                "role": n.role,
                 "op": n.op,
                 "expression": n.expression,
                 "inputs": list(n.inputs),
                 "value": n.value,
                 "valueText": num(n.value),
+                "valueShort": _short(n.value),
                 "gradient": w.backward.gradients[n.index],
+                "gradientText": None if w.backward.gradients[n.index] is None
+                else num(w.backward.gradients[n.index]),
+                "gradientShort": _short(w.backward.gradients[n.index]),
+                "gradientName": wording.gradient_of(w, n.index),
             }
             for n in nodes
         ],
@@ -179,11 +189,16 @@ def _texts(w: Walkthrough) -> dict[str, Any]:
             {
                 "node": u.node,
                 "name": u.name,
-                "equation": f"{num(u.before)} − {num(w.lr or 0.0)} × {num(u.grad)}",
+                "equation": wording.update_text(w, u.name, u.before, u.grad, u.after, "×", "−"),
                 "after": u.after,
                 "afterText": num(u.after),
             }
             for u in w.updates
+        ],
+        "lossChange": None if w.loss_after is None else wording.loss_change_text(w),
+        "neurons": [
+            {"scope": view.scope, "lines": list(view.lines)}
+            for view in wording.neuron_views(w, times="×")
         ],
     }
     passed = sum(c.passed for c in w.backward.checks)
@@ -204,23 +219,35 @@ def _texts(w: Walkthrough) -> dict[str, Any]:
                      "text": "upstream × local = " + wording.product_text(w, step, c, "×")},
                     {"kind": "sum", "text": wording.running_sum_text(w, c)},
                 ]
+                fan_out = wording.fan_out_text(w, c)
+                if fan_out:
+                    lines.append({"kind": "fanout", "text": fan_out})
             contributions.append({
                 "input": c.input,
                 "inputName": c.input_name,
+                "slot": c.variable,
                 "constant": c.is_constant,
                 "lines": lines,
+                "formula": c.formula,
                 "local": c.local,
+                "localText": None if c.local is None else num(c.local),
                 "contribution": c.contribution,
+                "contributionText": None if c.contribution is None else num(c.contribution),
+                "edgeText": None if c.local is None or c.contribution is None
+                else f"{_short(step.upstream)} × {_short(c.local)} = {_short(c.contribution)}",
                 "after": c.grad_after,
                 "afterText": None if c.grad_after is None else num(c.grad_after),
+                "afterShort": _short(c.grad_after),
+                "use": c.use,
+                "uses": c.uses,
             })
         data["backward"].append({
             "node": step.node,
             "name": step.name,
             "operation": f"{step.name} = {nodes[step.node].expression} = {num(step.value)}",
             "upstream": step.upstream,
+            "upstreamName": wording.gradient_of(w, step.node),
             "upstreamText": f"upstream {wording.gradient_of(w, step.node)} = {num(step.upstream)}",
-            "binding": wording.binding(w, step),
             "skippedText": wording.skipped_text(w, step) if step.skipped else None,
             "contributions": contributions,
         })

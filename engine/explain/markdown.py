@@ -22,9 +22,11 @@ def walkthrough_markdown(w: Walkthrough) -> str:
     e = escape_markdown
     num = lambda x: e(wording.number(w, x))  # noqa: E731
     lines = [f"## {e(w.title)}", "", "### Forward pass", ""]
-    inputs = wording.leaf_names(w, "input")
-    if inputs:
-        lines += ["Inputs: " + ", ".join(f"{e(n.name)} = {num(n.value)}" for n in inputs), ""]
+    for role in ("input", "parameter"):
+        leaves = wording.leaf_names(w, role)
+        if leaves:
+            lines += [f"{role.capitalize()}s: "
+                      + ", ".join(f"{e(n.name)} = {num(n.value)}" for n in leaves), ""]
     lines += ["| # | node | operation | with numbers | value |", "|---|---|---|---|---|"]
     for number, step in enumerate(w.forward.steps, 1):
         lines.append(
@@ -41,14 +43,13 @@ def walkthrough_markdown(w: Walkthrough) -> str:
         f"Start: {e(wording.gradient_of(w, w.backward.root))} = {num(w.backward.seed)}",
         "",
         "| # | node (upstream) | to input | local derivative | upstream × local "
-        "| running sum |",
+        "| gradient so far |",
         "|---|---|---|---|---|---|",
     ]
     for number, step in enumerate(w.backward.steps, 1):
         head = (
             f"{e(step.name)} = {e(w.forward.nodes[step.node].expression or '')}, "
-            f"{e(wording.gradient_of(w, step.node))} = {num(step.upstream)}; "
-            f"{e(wording.binding(w, step))}"
+            f"{e(wording.gradient_of(w, step.node))} = {num(step.upstream)}"
         )
         for c in step.contributions:
             if c.is_constant:
@@ -56,14 +57,24 @@ def walkthrough_markdown(w: Walkthrough) -> str:
             elif step.skipped:
                 row = (e(c.input_name), e(c.formula), "upstream is 0: nothing passed on", "")
             else:
+                total = e(wording.running_sum_text(w, c))
+                fan_out = wording.fan_out_text(w, c)
+                if fan_out:
+                    total += f" ({e(fan_out)})"
                 row = (
                     e(c.input_name),
-                    f"{e(c.formula)} = {num(c.local or 0.0)}",
+                    e(wording.local_text(w, c)),
                     e(wording.product_text(w, step, c, times="×")),
-                    e(wording.running_sum_text(w, c)),
+                    total,
                 )
             lines.append(f"| {number} | {head} | " + " | ".join(row) + " |")
             head = ""
+    neurons = wording.neuron_views(w, times="×")
+    if neurons:
+        lines += ["", "### Neuron by neuron", "",
+                  "delta = dL/dz, then dL/dw_i = delta × x_i and dL/db = delta:", ""]
+        for view in neurons:
+            lines.append(f"- **{e(view.scope)}**: " + "; ".join(e(line) for line in view.lines))
     lines += [
         "",
         "### Check",
@@ -90,4 +101,6 @@ def walkthrough_markdown(w: Walkthrough) -> str:
         ]
         for u in w.updates:
             lines.append(f"| {e(u.name)} | {num(u.before)} | {num(u.grad)} | {num(u.after)} |")
+        lines += ["", e(wording.loss_change_text(w)).capitalize()[:1]
+                  + e(wording.loss_change_text(w))[1:] + "."]
     return "\n".join(lines) + "\n"
