@@ -1,7 +1,8 @@
 """The step-by-step walkthrough of backpropagation, for the single neuron and for one XOR sample.
 
 Writes, under out/walkthrough/ (or --out FOLDER):
-  neuron.html, neuron.md   the sigmoid neuron of demos/neuron.py, with one gradient-descent step
+  neuron.html, neuron.md   the sigmoid neuron of demos/neuron.py with the squared error against
+                           target 1, and one gradient-descent step
   xor.html, xor.md         the loss of one XOR sample through a 2-2-1 network (tanh, sigmoid)
 and demos/images/walkthrough.png, the screenshot in the README (needs the playwright package
 and Chromium at /usr/bin/chromium; skipped with a note otherwise). Prints the neuron's
@@ -104,9 +105,10 @@ def main() -> None:
             print(f"  {walk.graph_note}")
     if args.no_screenshot:
         return
-    # The screenshot shows the backward step through n9 = w3 * x3: two local derivatives,
-    # the running sums and the gradients still pending.
-    steps_to_show = len(neuron.forward.steps) + 1 + 3
+    # The screenshot shows the 7th backward step, through n3 = n1 + n2: the graph carries every
+    # gradient found so far and upstream x local on the two edges in use; the table marks the
+    # gradients still pending.
+    steps_to_show = len(neuron.forward.steps) + 1 + 6
     target = SCREENSHOT if args.out == OUT else args.out / SCREENSHOT.name
     problem = screenshot(args.out / "neuron.html", target, steps_to_show)
     print(problem or f"screenshot -> {target}")

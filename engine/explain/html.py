@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..drawing.vocabulary import format_number
 from ..errors import ChainruleError
 from . import wording
+from .quiz import ABSOLUTE, RELATIVE, Question, questions
 
 if TYPE_CHECKING:
     from ..value import Value
@@ -120,6 +121,12 @@ def _short(x: float | None) -> str | None:
     return None if x is None else format_number(x, 4)
 
 
+def _question(w: Walkthrough, k: int, q: Question) -> dict[str, Any]:
+    return {"id": f"{q.kind}{k}", "kind": q.kind, "prompt": q.prompt, "answer": q.answer,
+            "answerText": wording.number(w, q.answer), "hint": q.hint, "worked": q.worked,
+            "node": q.node, "step": -1 if q.step is None else q.step}
+
+
 def _texts(w: Walkthrough) -> dict[str, Any]:
     """Everything the script shows, with the numbers already written out (so the page says
     exactly what the text and Markdown renderers say)."""
@@ -201,6 +208,10 @@ def _texts(w: Walkthrough) -> dict[str, Any]:
             for view in wording.neuron_views(w, times="×")
         ],
     }
+    data["quiz"] = {level: [_question(w, k, q) for k, q in
+                            enumerate(questions(w, steps=level == "steps", times="×"))]
+                    for level in ("steps", "gradients")}
+    data["quizTolerance"] = {"absolute": ABSOLUTE, "relative": RELATIVE}
     passed = sum(c.passed for c in w.backward.checks)
     data["summaryText"] = (
         f"{passed} of {len(w.backward.checks)} leaf gradients agree with finite differences."

@@ -64,10 +64,11 @@ def forward_questions(w: Walkthrough) -> list[Question]:
     ]
 
 
-def questions(w: Walkthrough, steps: bool = False) -> list[Question]:
+def questions(w: Walkthrough, steps: bool = False, times: str = "x") -> list[Question]:
     """The final gradient of the output with respect to every node, in the order the backward
     pass completes them (the output first). With ``steps``, each backward step first asks for
     the local derivative of each input and the contribution ``upstream x local`` it hands on.
+    ``times`` is the multiplication sign (``x`` for a terminal, ``×`` for a page).
     """
     root = w.backward.root
     asked = [Question("gradient", f"{wording.gradient_of(w, root)} = ?", w.backward.seed,
@@ -83,11 +84,11 @@ def questions(w: Walkthrough, steps: bool = False) -> list[Question]:
                                   c.formula, wording.local_text(w, c), c.input, k))
             asked.append(Question(
                 "contribution",
-                f"{wording.gradient_of(w, step.node)} x {c.formula.split(' = ')[0]} = ?",
+                f"{wording.gradient_of(w, step.node)} {times} {c.formula.split(' = ')[0]} = ?",
                 c.contribution,
-                "upstream gradient x local derivative",
-                f"{wording.gradient_of(w, step.node)} x local = "
-                f"{wording.product_text(w, step, c)}",
+                f"upstream gradient {times} local derivative",
+                f"{wording.gradient_of(w, step.node)} {times} local = "
+                f"{wording.product_text(w, step, c, times)}",
                 c.input, k))
         for c in step.contributions:
             if c.is_constant or c.use != c.uses:
@@ -95,19 +96,20 @@ def questions(w: Walkthrough, steps: bool = False) -> list[Question]:
             gradient = w.backward.gradients[c.input]
             assert gradient is not None
             asked.append(Question("gradient", f"{wording.gradient_of(w, c.input)} = ?", gradient,
-                                  _gradient_hint(w, c.input), _gradient_worked(w, c.input), c.input,
+                                  _gradient_hint(w, c.input, times), _gradient_worked(w, c.input, times),
+                                  c.input,
                                   k))
     return asked
 
 
-def _gradient_hint(w: Walkthrough, node: int) -> str:
+def _gradient_hint(w: Walkthrough, node: int, times: str) -> str:
     uses = sum(1 for s in w.backward.steps for c in s.contributions if c.input == node)
     if uses > 1:
         return f"{w.forward.nodes[node].name} is used {uses} times: add up the contributions"
-    return "upstream gradient x local derivative (chain rule)"
+    return f"upstream gradient {times} local derivative (chain rule)"
 
 
-def _gradient_worked(w: Walkthrough, node: int) -> str:
+def _gradient_worked(w: Walkthrough, node: int, times: str) -> str:
     """How the final gradient of ``node`` comes about: ``df/dy = df/dq x d/dy (x + y) =
     (-4) x 1 = -4``, or the sum of several such contributions."""
     parts = []
@@ -115,11 +117,11 @@ def _gradient_worked(w: Walkthrough, node: int) -> str:
         for c in step.contributions:
             if c.input != node:
                 continue
-            chain = f"{wording.gradient_of(w, step.node)} x {c.formula.split(' = ')[0]}"
+            chain = f"{wording.gradient_of(w, step.node)} {times} {c.formula.split(' = ')[0]}"
             if c.contribution is None:
                 parts.append(f"{chain} = 0 (the upstream gradient is 0)")
             else:
-                parts.append(f"{chain} = {wording.product_text(w, step, c)}")
+                parts.append(f"{chain} = {wording.product_text(w, step, c, times)}")
     gradient = w.backward.gradients[node]
     assert gradient is not None
     total = f"{wording.gradient_of(w, node)} = "
