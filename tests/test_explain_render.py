@@ -243,3 +243,24 @@ def test_fan_out_is_said_in_words_with_each_contribution():
     text = " ".join(walkthrough(root, picture=False).text().split())
     assert "a is used 3 times, so its gradient is the sum of one contribution per use" in text
     assert "all 3 uses of a have now contributed; they add up: df/da = 1 + 3 + 3 = 7" in text
+
+
+def test_picture_text_tree_and_walkthrough_speak_one_vocabulary():
+    from chainrule.engine import draw, render_text, topological_order
+    from chainrule.engine.drawing.vocabulary import node_names, node_roles
+    from chainrule.nn import MLP
+
+    model = MLP(2, [2, 1], activation="tanh", output_activation="sigmoid", seed=0)
+    loss = (model([Value(0.0, label="x1"), Value(1.0, label="x2")]) - 1.0) ** 2
+    order = topological_order(loss)
+    walk = walkthrough(loss, picture=False)
+    names = [n.name for n in walk.forward.nodes]
+    assert names == node_names(order)
+    assert [n.role for n in walk.forward.nodes] == node_roles(order)
+    assert "layer0.neuron1.tanh" in names and "layer1.neuron0.w1" in names
+    source, tree = draw(loss).source, render_text(loss)
+    for node, name in zip(order, names, strict=True):
+        if not node.is_constant:
+            assert f"<B>{name}</B>" in source
+            assert re.search(rf"(^|[─ ]){re.escape(name)}( =|  data)", tree, re.M), name
+    assert [n.label for n in order if not n.is_leaf and not n.label] != []  # nothing written

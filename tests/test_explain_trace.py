@@ -7,7 +7,7 @@ import re
 
 import pytest
 from helpers_explain import build, graph_recipes
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from chainrule.engine import (
@@ -298,3 +298,87 @@ def test_traces_reject_non_values():
 )
 def test_format_number(x, text):
     assert format_number(x) == text
+
+
+# -- layer by layer --------------------------------------------------------------------------
+
+
+def xor_loss():
+    from chainrule.nn import MLP
+
+    model = MLP(2, [2, 1], activation="tanh", output_activation="sigmoid", seed=0)
+    x1, x2 = Value(0.0, label="x1"), Value(1.0, label="x2")
+    return (model([x1, x2]) - 1.0) ** 2
+
+
+def assert_valid_reverse_topological(trace, order):
+    position = {node: i for i, node in enumerate(order)}
+    done = set()
+    for step in trace.steps:
+        users = [i for i, node in enumerate(order) if order[step.node] in node.inputs]
+        assert all(u in done for u in users), (step.name, users)
+        done.add(step.node)
+    assert len(done) == sum(not node.is_leaf for node in order) == len(position) - sum(
+        node.is_leaf for node in order)
+
+
+def test_through_an_nn_network_the_backward_pass_goes_layer_by_layer():
+    loss = xor_loss()
+    order = topological_order(loss)
+    trace = trace_backward(loss)
+    assert_valid_reverse_topological(trace, order)
+    layers = [next((int(p[5:]) for p in order[s.node].scope if p.startswith("layer")), None)
+              for s in trace.steps]
+    in_layers = [layer for layer in layers if layer is not None]
+    assert in_layers == sorted(in_layers, reverse=True)  # every layer-1 step before layer 0
+    engine = [i for i in range(len(order) - 1, -1, -1) if not order[i].is_leaf]
+    assert [s.node for s in trace.steps] != engine  # the engine goes depth first
+    assert trace_backward(loss).steps == trace.steps  # deterministic
+    loss.backward()
+    replayed = replay(trace, len(order))
+    for i, node in enumerate(order):
+        if not node.is_constant:
+            assert trace.gradients[i] == replayed[i] == node.grad
+
+
+def test_the_engine_order_is_kept_where_layer_order_would_change_a_sum():
+    x = Value(0.7, label="x")
+    with scope("layer0"):
+        h = Value(0.3, label="w") * x
+    with scope("layer1"):
+        o = Value(-1.2, label="v") * h
+    root = o + x * x  # x is used by layer 0 and outside any layer
+    order = topological_order(root)
+    trace = trace_backward(root)
+    engine = [i for i in range(len(order) - 1, -1, -1) if not order[i].is_leaf]
+    assert [s.node for s in trace.steps] == engine
+    root.backward()
+    assert trace.gradients[order.index(x)] == x.grad
+
+
+@settings(max_examples=40)
+@given(graph_recipes(), st.lists(st.integers(0, 2), min_size=12, max_size=12))
+def test_layer_order_replays_to_the_engines_gradients_exactly(recipe, layers):
+    leaves = [Value(v, label=f"x{i}") for i, v in enumerate(recipe["leaves"])]
+    nodes = list(leaves)
+    try:
+        for (name, operands), layer in zip(recipe["steps"], layers, strict=False):
+            args = [nodes[ref] if kind == "node" else ref for kind, ref in operands]
+            if not any(isinstance(a, Value) for a in args):
+                args[0] = nodes[-1]
+            with scope(f"layer{layer}"):
+                nodes.append(PRIMITIVES[name](*args))
+    except (ArithmeticError, ValueError):
+        assume(False)
+    root = nodes[-1]
+    order = topological_order(root)
+    try:
+        trace = trace_backward(root, check=False)
+    except GradientError:
+        assume(False)
+    assert_valid_reverse_topological(trace, order)
+    root.backward()
+    replayed = replay(trace, len(order))
+    for i, node in enumerate(order):
+        if not node.is_constant:
+            assert trace.gradients[i] == replayed[i] == node.grad
