@@ -188,8 +188,11 @@ def _quiz(args: argparse.Namespace) -> int:
           + f"; answers within {ABSOLUTE:g} + {RELATIVE:.0%} count as right")
     right = 0
     for number, question in enumerate(asked, 1):
-        print(f"{number}. {question.prompt}", flush=True)
+        sys.stdout.write(f"{number}. {question.prompt} ")
+        sys.stdout.flush()
         line = sys.stdin.readline()
+        if not sys.stdin.isatty():  # answers from a file or a pipe: show them as if typed
+            sys.stdout.write(line.strip() + "\n")
         if not line:
             print(f"   no answer (end of input): {question.worked}")
             continue

@@ -266,10 +266,11 @@ def quiz(*argv: str, answers: str) -> tuple[int, str, str]:
 def test_quiz_all_right_exits_0():
     status, out, err = quiz(*CIRCUIT, answers="1\n-4\n3\n-4\n-4.001\n")
     assert (status, err) == (0, "")
-    prompts = [line for line in out.splitlines() if line.endswith(" = ?")]
-    # the final gradient of every node, in the order the backward pass completes them
-    assert prompts == ["1. df/df = ?", "2. df/dn1 = ?", "3. df/dz = ?", "4. df/dx = ?",
-                       "5. df/dy = ?"]
+    prompts = [line for line in out.splitlines() if " = ? " in line]
+    # the final gradient of every node, in the order the backward pass completes them; the
+    # answers read from a pipe are shown where a learner would have typed them
+    assert prompts == ["1. df/df = ? 1", "2. df/dn1 = ? -4", "3. df/dz = ? 3", "4. df/dx = ? -4",
+                       "5. df/dy = ? -4.001"]
     assert out.count("   right: ") == 5 and out.rstrip().endswith("score: 5 of 5")
 
 
@@ -286,8 +287,8 @@ def test_quiz_steps_asks_locals_and_contributions_and_adds_up_a_fan_out():
     answers = "\n".join(["1", "1", "1", "1", "1", "1", "3", "3", "3", "3", "7"]) + "\n"
     status, out, _ = run_quiz_in_process("a*a + a", "a=3", "--steps", answers=answers)
     assert status == 0, out
-    assert "2. d/dn1 (n1 + a) = ?" in out and "3. df/df x d/dn1 (n1 + a) = ?" in out
-    assert "11. df/da = ?" in out
+    assert "2. d/dn1 (n1 + a) = ? 1" in out and "3. df/df x d/dn1 (n1 + a) = ? 1" in out
+    assert "11. df/da = ? 7" in out
     status, out, _ = run_quiz_in_process("a*a + a", "a=3", answers="1\n1\n6\n")
     assert status == 1
     assert ("df/da = the sum of its 3 contributions, 7: df/df x d/da (n1 + a) = 1 x 1 = 1; "
@@ -326,3 +327,15 @@ def test_answers_are_checked_with_a_tolerance(answer, expected, right):
 
     parsed = parse_answer(answer)
     assert (parsed is not None and is_right(parsed, expected)) is right
+
+
+def test_the_readme_quiz_session_is_real_output():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    session = re.search(r"```\n\$ chainrule quiz (.*?)\n(.*?)```", readme, re.S)
+    assert session is not None
+    command, shown = session.group(1), session.group(2)
+    expression = re.match(r'"(.*?)" (.*)', command)
+    answers = "".join(line.split(" = ? ")[1] + "\n" for line in shown.splitlines()
+                      if " = ? " in line)
+    status, out, err = quiz(expression.group(1), *expression.group(2).split(), answers=answers)
+    assert (out, err, status) == (shown, "", 1)
