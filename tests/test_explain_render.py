@@ -264,3 +264,34 @@ def test_picture_text_tree_and_walkthrough_speak_one_vocabulary():
             assert f"<B>{name}</B>" in source
             assert re.search(rf"(^|[─ ]){re.escape(name)}( =|  data)", tree, re.M), name
     assert [n.label for n in order if not n.is_leaf and not n.label] != []  # nothing written
+
+
+def _lessons():
+    x, y, z = Value(-2.0, label="x"), Value(5.0, label="y"), Value(-4.0, label="z")
+    q = x + y
+    q.label = "q"
+    neuron, _, params = load_demo("neuron").build_neuron()
+    return {
+        "CS231n circuit": walkthrough(q * z, picture=False),
+        "the seeds' neuron": walkthrough(neuron, lr=0.5, target=1.0, picture=False),
+        "one XOR sample": load_demo("walkthrough").xor_walkthrough(),
+    }
+
+
+@pytest.mark.parametrize("lesson", ["CS231n circuit", "the seeds' neuron", "one XOR sample"])
+def test_lessons_read_in_the_learners_names_in_text_markdown_and_page(lesson):
+    walk = _lessons()[lesson]
+    names = {n.name for n in walk.forward.nodes}
+    page = json.dumps(page_data(walk.html()), ensure_ascii=False)
+    markdown = re.sub(r"\\(.)", r"\1", walk.markdown())
+    for rendering in (walk.text(), markdown, page):
+        flat = " ".join(rendering.split())
+        # every local derivative is taken with respect to a node of the graph, by its name
+        variables = set(re.findall(r"(?<![\w/])d/d([\w.#]+) ", flat))
+        assert variables and variables <= names, variables - names
+        assert "with x =" not in flat and "(x * y)" not in flat
+        assert "0.0 +" not in flat and "--" not in flat.replace("---", "")
+    if lesson == "CS231n circuit":
+        assert "d/dq (q * z) = z = -4" in walk.text()
+    if lesson == "one XOR sample":
+        assert "layer0.neuron1.tanh = tanh(layer0.neuron1.z)" in walk.text()
