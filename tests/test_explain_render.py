@@ -270,7 +270,7 @@ def _lessons():
     x, y, z = Value(-2.0, label="x"), Value(5.0, label="y"), Value(-4.0, label="z")
     q = x + y
     q.label = "q"
-    neuron, _, params = load_demo("neuron").build_neuron()
+    neuron, _, _ = load_demo("neuron").build_neuron()
     return {
         "CS231n circuit": walkthrough(q * z, picture=False),
         "the seeds' neuron": walkthrough(neuron, lr=0.5, target=1.0, picture=False),
@@ -295,3 +295,38 @@ def test_lessons_read_in_the_learners_names_in_text_markdown_and_page(lesson):
         assert "d/dq (q * z) = z = -4" in walk.text()
     if lesson == "one XOR sample":
         assert "layer0.neuron1.tanh = tanh(layer0.neuron1.z)" in walk.text()
+
+
+def test_the_explain_modules_import_each_other_without_a_cycle():
+    """Data first (trace, lesson), then the shared wording, the renderers and the picture, then
+    the builder: every import inside the package, lazy ones included, points one way."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "engine" / "explain"
+    imports: dict[str, set[str]] = {}
+    for path in folder.glob("*.py"):
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                names = [node.module] if node.module else [a.name for a in node.names]
+                found |= {name for name in names if (folder / f"{name}.py").exists()}
+        imports[path.stem] = found - {"__init__"}
+    imports.pop("__init__")
+    visiting: list[str] = []
+    done: set[str] = set()
+
+    def visit(module: str) -> None:
+        assert module not in visiting, " -> ".join([*visiting, module])
+        if module in done:
+            return
+        visiting.append(module)
+        for other in sorted(imports[module]):
+            visit(other)
+        visiting.pop()
+        done.add(module)
+
+    for module in sorted(imports):
+        visit(module)
+    assert imports["lesson"] == {"trace"} and "walkthrough" not in set().union(
+        *(found for name, found in imports.items() if name != "walkthrough"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from . import wording
-from .walkthrough import Walkthrough
+from .lesson import Lesson
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~-])")
 
@@ -17,7 +17,7 @@ def escape_markdown(text: str) -> str:
     return _SPECIAL.sub(r"\\\1", text).replace("\n", " ")
 
 
-def walkthrough_markdown(w: Walkthrough) -> str:
+def walkthrough_markdown(w: Lesson) -> str:
     """Forward steps as a table, backward steps as one table row per input, then the summary."""
     e = escape_markdown
     num = lambda x: e(wording.number(w, x))  # noqa: E731

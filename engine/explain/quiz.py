@@ -1,8 +1,8 @@
 """The learner's turn: the walkthrough's numbers as questions, checked with a tolerance.
 
-:func:`questions` turns a :class:`Walkthrough` into questions, one line each, naming what they
+:func:`questions` turns a :class:`Lesson` into questions, one line each, naming what they
 ask (``df/dz = ?``); ``chainrule quiz``, the page's quiz mode and
-:meth:`Walkthrough.worksheet` all ask these same questions. Each carries the formula as a hint
+:meth:`Lesson.worksheet` all ask these same questions. Each carries the formula as a hint
 and the worked step that produces its answer.
 """
 
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from . import wording
-from .walkthrough import Walkthrough
+from .lesson import Lesson
+from .markdown import escape_markdown
 
 #: An answer is right when it is within ABSOLUTE + RELATIVE * |expected| of the exact value:
 #: three significant digits are enough, a sign error or a wrong digit is not.
@@ -55,7 +56,7 @@ def parse_answer(text: str) -> float | None:
         return None
 
 
-def forward_questions(w: Walkthrough) -> list[Question]:
+def forward_questions(w: Lesson) -> list[Question]:
     """The value of every operation, in the order the forward pass computes them."""
     return [
         Question("forward", f"{s.name} = {s.expression} = ?", s.value, s.expression,
@@ -64,7 +65,7 @@ def forward_questions(w: Walkthrough) -> list[Question]:
     ]
 
 
-def questions(w: Walkthrough, steps: bool = False, times: str = "x") -> list[Question]:
+def questions(w: Lesson, steps: bool = False, times: str = "x") -> list[Question]:
     """The final gradient of the output with respect to every node, in the order the backward
     pass completes them (the output first). With ``steps``, each backward step first asks for
     the local derivative of each input and the contribution ``upstream x local`` it hands on.
@@ -102,14 +103,14 @@ def questions(w: Walkthrough, steps: bool = False, times: str = "x") -> list[Que
     return asked
 
 
-def _gradient_hint(w: Walkthrough, node: int, times: str) -> str:
+def _gradient_hint(w: Lesson, node: int, times: str) -> str:
     uses = sum(1 for s in w.backward.steps for c in s.contributions if c.input == node)
     if uses > 1:
         return f"{w.forward.nodes[node].name} is used {uses} times: add up the contributions"
     return f"upstream gradient {times} local derivative (chain rule)"
 
 
-def _gradient_worked(w: Walkthrough, node: int, times: str) -> str:
+def _gradient_worked(w: Lesson, node: int, times: str) -> str:
     """How the final gradient of ``node`` comes about: ``df/dy = df/dq x d/dy (x + y) =
     (-4) x 1 = -4``, or the sum of several such contributions."""
     parts = []
@@ -131,11 +132,10 @@ def _gradient_worked(w: Walkthrough, node: int, times: str) -> str:
             + "; ".join(parts))
 
 
-def worksheet(w: Walkthrough, steps: bool = True) -> str:
+def worksheet(w: Lesson, steps: bool = True) -> str:
     """A printable Markdown worksheet: the forward and backward passes with blanks to fill in,
     then, on a separate page, the answer key with the worked steps."""
-    from .markdown import escape_markdown as e
-
+    e = escape_markdown
     blank = "\\_" * 10
     forward = forward_questions(w)
     backward = questions(w, steps=steps)

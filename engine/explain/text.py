@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from . import wording
-from .walkthrough import Walkthrough
+from .lesson import Lesson
 
 
 class _Writer:
@@ -34,7 +34,7 @@ class _Writer:
         return "\n".join(self.lines) + "\n"
 
 
-def walkthrough_text(w: Walkthrough, width: int = 80) -> str:
+def walkthrough_text(w: Lesson, width: int = 80) -> str:
     """The forward steps, the backward steps with the chain rule in numbers, and the summary."""
     if width < 40:
         raise ValueError(f"walkthrough_text: width must be at least 40 columns, got {width}")

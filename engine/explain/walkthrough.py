@@ -9,72 +9,41 @@ from __future__ import annotations
 
 import html as html_module
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..drawing.vocabulary import node_names
 from ..errors import OperandTypeError
 from ..graph import topological_order
 from ..value import Value, as_float
-from .trace import BackwardTrace, ForwardTrace, recompute, trace_backward, trace_forward
+from .html import walkthrough_html
+from .lesson import Lesson, Update
+from .markdown import walkthrough_markdown
+from .picture import graph_picture
+from .quiz import worksheet
+from .text import walkthrough_text
+from .trace import recompute, trace_backward, trace_forward
+
+__all__ = ["LOSSES", "Update", "Walkthrough", "attach_loss", "walkthrough"]
 
 
-@dataclass(frozen=True)
-class Update:
-    """One gradient-descent update of a parameter: ``after = before - lr * grad``."""
-
-
-    node: int
-    name: str
-    before: float
-    grad: float
-    after: float
-
-
-@dataclass(frozen=True)
-class Walkthrough:
-    """Everything the renderers show. Build it with :func:`walkthrough`."""
-
-    title: str
-    forward: ForwardTrace
-    backward: BackwardTrace
-    lr: float | None
-    updates: tuple[Update, ...]
-    digits: int = 6
-    svg: str | None = None  # the graph picture (inline SVG), None when it could not be drawn
-    graph_note: str = ""  # why there is no picture
-    loss_after: float | None = None  # the output after the update, forward pass run again
-
-    @property
-    def loss_before(self) -> float:
-        return self.forward.nodes[self.forward.root].value
-
-    @property
-    def root_name(self) -> str:
-        return self.forward.nodes[self.forward.root].name
+class Walkthrough(Lesson):
+    """A :class:`Lesson` that renders itself: as text, Markdown, a worksheet or a page, and
+    inline in Jupyter. Build it with :func:`walkthrough`."""
 
     def text(self, width: int = 80) -> str:
         """The walkthrough for a terminal, no line longer than ``width``."""
-        from .text import walkthrough_text
-
         return walkthrough_text(self, width=width)
 
     def markdown(self) -> str:
-        from .markdown import walkthrough_markdown
-
         return walkthrough_markdown(self)
 
     def worksheet(self, steps: bool = True) -> str:
         """A printable Markdown worksheet with blanks for every number, then the answer key
         (with ``steps``, each local derivative and contribution too, not only the gradients)."""
-        from .quiz import worksheet
-
         return worksheet(self, steps=steps)
 
     def html(self, svg: str | None = None) -> str:
         """The interactive page as one self-contained HTML document (see :func:`walkthrough_html`)."""
-        from .html import walkthrough_html
-
         return walkthrough_html(self, svg=svg)
 
     def save_html(self, path: str | Path) -> Path:
@@ -181,8 +150,6 @@ def walkthrough(
         updates = tuple(rows)
         loss_after = recompute(root, {order[u.node]: u.after for u in updates})
     if picture:
-        from .html import graph_picture
-
         svg, note = graph_picture(root, [node.name for node in forward.nodes], given,
                                   backward.gradients)
     else:

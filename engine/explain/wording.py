@@ -5,25 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..drawing.vocabulary import operand_text
+from .lesson import Lesson
 from .trace import BackwardStep, Contribution, NodeInfo, format_number
-from .walkthrough import Walkthrough
 
 
-def gradient_of(w: Walkthrough, node: int) -> str:
+def gradient_of(w: Lesson, node: int) -> str:
     """How the gradient of the output with respect to ``node`` is written: ``dy/dz``."""
     return f"d{w.root_name}/d{w.forward.nodes[node].name}"
 
 
-def number(w: Walkthrough, x: float) -> str:
+def number(w: Lesson, x: float) -> str:
     return format_number(x, w.digits)
 
 
-def operand(w: Walkthrough, x: float) -> str:
+def operand(w: Lesson, x: float) -> str:
     """A number as an operand: negative ones in parentheses, ``2 x (-4)``."""
     return operand_text(number(w, x))
 
 
-def step_heading(w: Walkthrough, step: BackwardStep) -> str:
+def step_heading(w: Lesson, step: BackwardStep) -> str:
     operation = w.forward.nodes[step.node].expression
     return (
         f"{step.name} = {operation} = {number(w, step.value)}, "
@@ -31,7 +31,7 @@ def step_heading(w: Walkthrough, step: BackwardStep) -> str:
     )
 
 
-def local_text(w: Walkthrough, c: Contribution) -> str:
+def local_text(w: Lesson, c: Contribution) -> str:
     """``d/dz sigmoid(z) = sigmoid(z) * (1 - sigmoid(z)) = 0.767 * (1 - 0.767) = 0.1787``:
     the formula in the learner's names, then with the numbers, then its value."""
     assert c.local is not None
@@ -42,7 +42,7 @@ def local_text(w: Walkthrough, c: Contribution) -> str:
     return f"{c.formula}{numbers} = {value}"
 
 
-def product_text(w: Walkthrough, step: BackwardStep, c: Contribution, times: str = "x") -> str:
+def product_text(w: Lesson, step: BackwardStep, c: Contribution, times: str = "x") -> str:
     assert c.local is not None and c.contribution is not None
     return (
         f"{operand(w, step.upstream)} {times} {operand(w, c.local)} = "
@@ -50,7 +50,7 @@ def product_text(w: Walkthrough, step: BackwardStep, c: Contribution, times: str
     )
 
 
-def running_sum_text(w: Walkthrough, c: Contribution) -> str:
+def running_sum_text(w: Lesson, c: Contribution) -> str:
     """The gradient of the input after this contribution: for an input used once simply the
     contribution, for a fan-out the running sum ``dL/dx = 0.2 + (-0.3) = -0.1``."""
     assert c.grad_before is not None and c.contribution is not None and c.grad_after is not None
@@ -62,7 +62,7 @@ def running_sum_text(w: Walkthrough, c: Contribution) -> str:
     )
 
 
-def contributions_to(w: Walkthrough, node: int) -> list[float]:
+def contributions_to(w: Lesson, node: int) -> list[float]:
     """Every contribution ``node`` receives, in the order they are added."""
     return [
         c.contribution
@@ -72,7 +72,7 @@ def contributions_to(w: Walkthrough, node: int) -> list[float]:
     ]
 
 
-def fan_out_text(w: Walkthrough, c: Contribution) -> str | None:
+def fan_out_text(w: Lesson, c: Contribution) -> str | None:
     """For an input used several times, what happens to its gradient, in words: the gradients
     from the several uses add up (None for an input used once)."""
     if c.uses <= 1 or c.is_constant:
@@ -97,14 +97,14 @@ def constant_text(c: Contribution) -> str:
     return f"{c.input_name} is a constant: no gradient needed"
 
 
-def skipped_text(w: Walkthrough, step: BackwardStep) -> str:
+def skipped_text(w: Lesson, step: BackwardStep) -> str:
     return (
         f"the upstream gradient {gradient_of(w, step.node)} is 0, so {step.name} passes "
         "nothing on"
     )
 
 
-def pending_names(w: Walkthrough, step: BackwardStep, limit: int | None = None) -> str:
+def pending_names(w: Lesson, step: BackwardStep, limit: int | None = None) -> str:
     """The nodes still waiting for contributions, at most ``limit`` of them by name."""
     names = [w.forward.nodes[i].name for i in step.pending]
     if limit is not None and len(names) > limit:
@@ -112,12 +112,12 @@ def pending_names(w: Walkthrough, step: BackwardStep, limit: int | None = None) 
     return ", ".join(names)
 
 
-def leaf_names(w: Walkthrough, kind: str) -> list[NodeInfo]:
+def leaf_names(w: Lesson, kind: str) -> list[NodeInfo]:
     """The leaves of a role (``input`` or ``parameter``)."""
     return [node for node in w.forward.nodes if node.role == kind]
 
 
-def update_text(w: Walkthrough, name: str, before: float, grad: float, after: float,
+def update_text(w: Lesson, name: str, before: float, grad: float, after: float,
                 times: str = "x", minus: str = "-") -> str:
     assert w.lr is not None
     return (
@@ -126,7 +126,7 @@ def update_text(w: Walkthrough, name: str, before: float, grad: float, after: fl
     )
 
 
-def loss_change_text(w: Walkthrough) -> str:
+def loss_change_text(w: Lesson) -> str:
     """The loss before and after the update, the forward pass run again."""
     assert w.loss_after is not None
     before, after = w.loss_before, w.loss_after
@@ -147,7 +147,7 @@ class NeuronView:
     lines: tuple[str, ...]
 
 
-def neuron_views(w: Walkthrough, times: str = "x") -> list[NeuronView]:
+def neuron_views(w: Lesson, times: str = "x") -> list[NeuronView]:
     """A view per nn neuron of the graph (nodes whose scope names a ``neuron``, with a
     pre-activation labelled ``z``), in the order the backward pass reaches them."""
     nodes = w.forward.nodes
