@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainrule.engine import Value
-from chainrule.engine.cli import main
-from chainrule.engine.explain.expression import (
+from chainrule.engine.console.cli import main
+from chainrule.engine.console.expression import (
     MAX_EXPRESSION_LENGTH,
     ExpressionError,
     parse_expression,
@@ -67,7 +67,9 @@ def test_explain_writes_the_requested_files(tmp_path, capsys):
     data = json.loads(re.search(r'id="walkthrough-data">(.*?)</script>', page, re.S).group(1))
     assert [u["name"] for u in data["updates"]] == ["w1", "w2", "w3", "b"]
     assert "| 1 | n1 | w1 \\* x1 |" in md.read_text(encoding="utf-8")
-    assert svg.read_text(encoding="utf-8").lstrip().startswith("<svg")
+    picture = svg.read_text(encoding="utf-8")
+    assert picture.lstrip().startswith("<svg")
+    assert ">grad 0.1431<" in picture and ">w1 * x1<" in picture  # gradients, own names
 
 
 def test_without_dot_svg_is_an_error_and_html_a_note(tmp_path, monkeypatch, capsys):

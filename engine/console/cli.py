@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from .errors import ChainruleError
-from .graph import topological_order
-from .value import Value
+from ..errors import ChainruleError
+from ..graph import topological_order
+from ..value import Value
 
 EXIT_WRONG = 1
 EXIT_USAGE = 2
@@ -117,7 +117,7 @@ def _parse(args: argparse.Namespace) -> Value:
     """The graph of EXPR with its NAME=VALUE assignments."""
     import math
 
-    from .explain.expression import ExpressionError, parse_assignment, parse_expression
+    from .expression import ExpressionError, parse_assignment, parse_expression
 
     values: dict[str, float] = {}
     for text in args.assignments:
@@ -136,7 +136,7 @@ def _explain(args: argparse.Namespace) -> None:
     import math
     import shutil
 
-    from .explain import walkthrough
+    from ..explain import walkthrough
 
     if args.lr is not None and not math.isfinite(args.lr):
         raise UsageError(f"--lr must be a finite number, got {args.lr}")
@@ -177,8 +177,8 @@ def _explain(args: argparse.Namespace) -> None:
 
 
 def _quiz(args: argparse.Namespace) -> int:
-    from .explain import walkthrough
-    from .explain.quiz import ABSOLUTE, RELATIVE, is_right, parse_answer, questions
+    from ..explain import walkthrough
+    from ..explain.quiz import ABSOLUTE, RELATIVE, is_right, parse_answer, questions
 
     w = walkthrough(_parse(args), picture=False, target=args.target, loss=args.loss)
     asked = questions(w, steps=args.steps)
@@ -210,7 +210,7 @@ def _quiz(args: argparse.Namespace) -> int:
 
 
 def _number(w: object, x: float) -> str:
-    from .explain import wording
+    from ..explain import wording
 
     return wording.number(w, x)  # type: ignore[arg-type]
 
