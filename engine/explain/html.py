@@ -127,7 +127,7 @@ def _texts(w: Lesson) -> dict[str, Any]:
             {
                 "node": u.node,
                 "name": u.name,
-                "equation": wording.update_text(w, u.name, u.before, u.grad, u.after, "×", "−"),
+                "equation": f"{num(u.before)} − {num(w.lr or 0.0)} × {wording.operand(w, u.grad)}",
                 "after": u.after,
                 "afterText": num(u.after),
             }

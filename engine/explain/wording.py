@@ -117,11 +117,11 @@ def leaf_names(w: Lesson, kind: str) -> list[NodeInfo]:
     return [node for node in w.forward.nodes if node.role == kind]
 
 
-def update_text(w: Lesson, name: str, before: float, grad: float, after: float,
-                times: str = "x", minus: str = "-") -> str:
+def update_text(w: Lesson, name: str, before: float, grad: float, after: float) -> str:
+    """One gradient-descent update: ``w1 = 0.5 - 0.5 x 0.143079 = 0.42846``."""
     assert w.lr is not None
     return (
-        f"{name} = {number(w, before)} {minus} {number(w, w.lr)} {times} {operand(w, grad)} "
+        f"{name} = {number(w, before)} - {number(w, w.lr)} x {operand(w, grad)} "
         f"= {number(w, after)}"
     )
 
