@@ -187,6 +187,8 @@ def test_updates_default_to_nn_parameters_and_weight_and_bias_names():
     assert [(u.name, u.before, u.grad, u.after) for u in walk.updates] == [
         ("w", 0.5, 2.0, 0.5 - 0.1 * 2.0)
     ]
+    chosen = walkthrough(w * x, lr=0.1, parameters=[x], picture=False)
+    assert [u.name for u in chosen.updates] == ["x"]  # exactly the parameters given
     a = Value(1.0, label="a")
     b = Value(3.0, label="b")
     walk = walkthrough(a * b, lr=1.0, picture=False)

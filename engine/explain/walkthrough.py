@@ -141,8 +141,9 @@ def walkthrough(
     if lr is not None:
         rate = as_float(lr, "walkthrough", " lr")
         rows = []
+        chosen = None if given is None else {position[p] for p in given}
         for info in forward.nodes:
-            if info.role != "parameter":
+            if info.role != "parameter" if chosen is None else info.index not in chosen:
                 continue
             grad = backward.gradients[info.index]
             assert grad is not None
