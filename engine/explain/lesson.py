@@ -8,8 +8,9 @@ Lesson that can render itself. Data first, so that no renderer imports the build
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
-from .trace import BackwardTrace, ForwardTrace
+from .trace import BackwardStep, BackwardTrace, Contribution, ForwardTrace
 
 
 @dataclass(frozen=True)
@@ -46,3 +47,13 @@ class Lesson:
     @property
     def root_name(self) -> str:
         return self.forward.nodes[self.forward.root].name
+
+    @cached_property
+    def received(self) -> dict[int, list[tuple[BackwardStep, Contribution]]]:
+        """Every contribution each node receives, with the step that hands it over, in the
+        order they are added (computed once: renderers ask for it node by node)."""
+        by_node: dict[int, list[tuple[BackwardStep, Contribution]]] = {}
+        for step in self.backward.steps:
+            for c in step.contributions:
+                by_node.setdefault(c.input, []).append((step, c))
+        return by_node

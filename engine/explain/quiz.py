@@ -104,7 +104,7 @@ def questions(w: Lesson, steps: bool = False, times: str = "x") -> list[Question
 
 
 def _gradient_hint(w: Lesson, node: int, times: str) -> str:
-    uses = sum(1 for s in w.backward.steps for c in s.contributions if c.input == node)
+    uses = len(w.received.get(node, ()))
     if uses > 1:
         return f"{w.forward.nodes[node].name} is used {uses} times: add up the contributions"
     return f"upstream gradient {times} local derivative (chain rule)"
@@ -114,15 +114,12 @@ def _gradient_worked(w: Lesson, node: int, times: str) -> str:
     """How the final gradient of ``node`` comes about: ``df/dy = df/dq x d/dy (x + y) =
     (-4) x 1 = -4``, or the sum of several such contributions."""
     parts = []
-    for step in w.backward.steps:
-        for c in step.contributions:
-            if c.input != node:
-                continue
-            chain = f"{wording.gradient_of(w, step.node)} {times} {c.formula.split(' = ')[0]}"
-            if c.contribution is None:
-                parts.append(f"{chain} = 0 (the upstream gradient is 0)")
-            else:
-                parts.append(f"{chain} = {wording.product_text(w, step, c, times)}")
+    for step, c in w.received.get(node, ()):
+        chain = f"{wording.gradient_of(w, step.node)} {times} {c.formula.split(' = ')[0]}"
+        if c.contribution is None:
+            parts.append(f"{chain} = 0 (the upstream gradient is 0)")
+        else:
+            parts.append(f"{chain} = {wording.product_text(w, step, c, times)}")
     gradient = w.backward.gradients[node]
     assert gradient is not None
     total = f"{wording.gradient_of(w, node)} = "

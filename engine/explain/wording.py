@@ -64,12 +64,7 @@ def running_sum_text(w: Lesson, c: Contribution) -> str:
 
 def contributions_to(w: Lesson, node: int) -> list[float]:
     """Every contribution ``node`` receives, in the order they are added."""
-    return [
-        c.contribution
-        for step in w.backward.steps
-        for c in step.contributions
-        if c.input == node and c.contribution is not None
-    ]
+    return [c.contribution for _, c in w.received.get(node, ()) if c.contribution is not None]
 
 
 def fan_out_text(w: Lesson, c: Contribution) -> str | None:
