@@ -3,6 +3,7 @@
 Writes, under out/walkthrough/ (or --out FOLDER):
   neuron.html, neuron.md   the sigmoid neuron of demos/neuron.py with the squared error against
                            target 1, and one gradient-descent step
+  neuron-worksheet.md      the neuron as a printable worksheet, with its answer key
   xor.html, xor.md         the loss of one XOR sample through a 2-2-1 network (tanh, sigmoid)
 and demos/images/walkthrough.png, the screenshot in the README (needs the playwright package
 and Chromium at /usr/bin/chromium; skipped with a note otherwise). Prints the neuron's
@@ -93,6 +94,7 @@ def main() -> None:
     neuron = neuron_walkthrough()
     print(neuron.text())
     xor = xor_walkthrough()
+    (args.out / "neuron-worksheet.md").write_text(neuron.worksheet(), encoding="utf-8")
     for name, walk in (("neuron", neuron), ("xor", xor)):
         walk.save_html(args.out / f"{name}.html")
         (args.out / f"{name}.md").write_text(walk.markdown(), encoding="utf-8")
