@@ -250,7 +250,7 @@ def test_worksheet_has_blanks_and_a_separate_answer_key(tmp_path, capsys):
     assert "1. q" not in questions  # the learner's names: here n1 = x + y
     assert "1. n1 = x \\+ y = \\_\\_" in questions and "df/dz = \\_\\_" in questions
     assert "-4" not in questions.split("## Backward pass")[1]  # no answer before the key
-    assert "**3**: df/dz = df/df x d/dz \\(n1 \\* z\\) = 1 x 3 = 3" in key
+    assert "**3**: df/dz = df/df × d/dz \\(n1 \\* z\\) = 1 × 3 = 3" in key
 
 
 # -- chainrule quiz ------------------------------------------------------------------------------

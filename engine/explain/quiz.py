@@ -135,7 +135,7 @@ def worksheet(w: Lesson, steps: bool = True) -> str:
     e = escape_markdown
     blank = "\\_" * 10
     forward = forward_questions(w)
-    backward = questions(w, steps=steps)
+    backward = questions(w, steps=steps, times="×")
     lines = [f"# Worksheet: {e(w.title)}", "", "Name: " + blank, "",
              "Work out each number with the chain rule. Three significant digits are enough.", ""]
     inputs = [n for n in w.forward.nodes if n.role in ("input", "parameter")]
