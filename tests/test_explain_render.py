@@ -203,6 +203,8 @@ def test_descent_on_a_loss_runs_the_forward_pass_again():
     y = (w1 * x1 + b).sigmoid()
     walk = walkthrough(y, lr=1.0, target=1.0, loss="mse", picture=False)
     assert walk.root_name == "L" and [u.name for u in walk.updates] == ["w1", "b"]
+    # the unnamed prediction is called y, without a label being written onto it
+    assert "error = y - 1 = " in walk.text() and y.label is None
     expected = ((w1.data - 1.0 * walk.updates[0].grad) * 0.8
                 + (b.data - 1.0 * walk.updates[1].grad))
     prediction = 1.0 / (1.0 + math.exp(-expected))

@@ -15,7 +15,7 @@ substitute the operands' names (or numbers) for the placeholders ``x`` and ``y``
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -65,7 +65,9 @@ def is_parameter_name(name: str | None) -> bool:
     return bool(name) and _PARAMETER_NAME.match(name) is not None  # type: ignore[arg-type]
 
 
-def node_names(order: Sequence[Value], digits: int = 6) -> list[str]:
+def node_names(
+    order: Sequence[Value], digits: int = 6, suggested: Mapping[Value, str] | None = None
+) -> list[str]:
     """A distinct, readable name for each node of ``order`` (a topological order, root last).
 
     - a label is used as is when it is unique; repeated labels (every nn neuron has a ``w0``)
@@ -75,13 +77,20 @@ def node_names(order: Sequence[Value], digits: int = 6) -> list[str]:
     - an unlabeled activation created in an nn scope is named after it
       (``layer0.neuron1.tanh``);
     - every other unlabeled node gets the next of ``n1, n2, n3...`` in order of appearance.
+
+    ``suggested`` names unlabeled nodes where no label already takes the name (the walkthrough
+    calls the prediction under a loss ``y``).
     """
+    suggested = suggested or {}
+    labels = {node.label for node in order if node.label}
     base: list[str | None] = []
     for node in order:
         if node.is_constant:
             base.append(format_number(node.data, digits))
         elif node.label:
             base.append(node.label)
+        elif node in suggested and suggested[node] not in labels:
+            base.append(suggested[node])
         elif node.scope and node.op in ACTIVATIONS:
             base.append(".".join((*node.scope, node.op)))  # type: ignore[arg-type]
         else:

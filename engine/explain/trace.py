@@ -21,7 +21,7 @@ import bisect
 import heapq
 import math
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 from ..drawing.vocabulary import (
@@ -200,10 +200,13 @@ def _kind(node: Value) -> str:
 
 
 def _node_infos(
-    order: list[Value], parameters: Collection[Value] | None = None, digits: int = 6
+    order: list[Value],
+    parameters: Collection[Value] | None = None,
+    digits: int = 6,
+    suggested: Mapping[Value, str] | None = None,
 ) -> tuple[dict[Value, int], tuple[NodeInfo, ...]]:
     position = {node: index for index, node in enumerate(order)}
-    names = node_names(order, digits)
+    names = node_names(order, digits, suggested)
     roles = node_roles(order, parameters, names)
 
     def expression(node: Value) -> str | None:
@@ -230,12 +233,16 @@ def _node_infos(
 
 
 def trace_forward(
-    root: Value, digits: int = 6, parameters: Collection[Value] | None = None
+    root: Value,
+    digits: int = 6,
+    parameters: Collection[Value] | None = None,
+    suggested: Mapping[Value, str] | None = None,
 ) -> ForwardTrace:
     """The forward pass of ``root``'s graph, one step per operation, in evaluation order.
 
     ``parameters`` only decides which leaves are called parameters (see
-    :func:`~chainrule.engine.drawing.vocabulary.node_roles`).
+    :func:`~chainrule.engine.drawing.vocabulary.node_roles`), ``suggested`` names for unlabeled
+    nodes (see :func:`~chainrule.engine.drawing.vocabulary.node_names`).
 
     >>> from chainrule.engine import Value
     >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b"); c = a * b; c.label = "c"
@@ -243,7 +250,7 @@ def trace_forward(
     'c = a * b = 2 * (-3) = -6'
     """
     order = topological_order(_require_value(root, "trace_forward"))
-    _, nodes = _node_infos(order, parameters, digits)
+    _, nodes = _node_infos(order, parameters, digits, suggested)
     steps = []
     for info, node in zip(nodes, order, strict=True):
         if info.kind != "operation":
@@ -335,6 +342,7 @@ def trace_backward(
     check: bool = True,
     parameters: Collection[Value] | None = None,
     digits: int = 6,
+    suggested: Mapping[Value, str] | None = None,
 ) -> BackwardTrace:
     """The backward pass from ``root``, step by step, with the numbers ``root.backward()``
     computes.
@@ -344,7 +352,7 @@ def trace_backward(
     Through an nn network the steps are shown layer by layer (see :func:`presentation_order`).
     """
     order = topological_order(_require_value(root, "trace_backward"))
-    position, nodes = _node_infos(order, parameters, digits)
+    position, nodes = _node_infos(order, parameters, digits, suggested)
     grads = [0.0] * len(order)
     grads[-1] = as_float(gradient, "trace_backward: gradient")
     received = [0] * len(order)

@@ -118,7 +118,9 @@ def walkthrough(
         raise OperandTypeError(f"walkthrough: root must be a Value, got {type(root).__name__}")
     if not isinstance(digits, int) or not 1 <= digits <= 17:
         raise OperandTypeError(f"walkthrough: digits must be an int from 1 to 17, got {digits!r}")
+    suggested = {}
     if target is not None:
+        suggested[root] = "y"  # the prediction, when it has no name of its own
         root = attach_loss(root, target, loss)
     order = topological_order(root)
     position = {node: index for index, node in enumerate(order)}
@@ -129,12 +131,12 @@ def walkthrough(
                 f"walkthrough: parameter {parameter!r:.60} is not a Value of this graph"
             )
         if not parameter.is_leaf or parameter.is_constant:
-            name = node_names(order, digits)[position[parameter]]
+            name = node_names(order, digits, suggested)[position[parameter]]
             raise OperandTypeError(
                 f"walkthrough: parameter {name!r:.60} is not a leaf created with Value(...)"
             )
-    forward = trace_forward(root, digits=digits, parameters=given)
-    backward = trace_backward(root, parameters=given, digits=digits)
+    forward = trace_forward(root, digits=digits, parameters=given, suggested=suggested)
+    backward = trace_backward(root, parameters=given, digits=digits, suggested=suggested)
     updates: tuple[Update, ...] = ()
     loss_after = None
     rate = None
