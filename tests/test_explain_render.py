@@ -80,8 +80,8 @@ def test_markdown_tables_and_escaping():
 def test_markdown_shows_the_running_sum(neuron_walk):
     md = neuron_walk.markdown()
     assert "### Forward pass" in md and "### Backward pass" in md and "### Check" in md
-    assert "| 7 | y | sigmoid\\(z\\) | sigmoid\\(1.19\\) | 0.766741 |" in md
-    assert "d/dz sigmoid\\(z\\) = sigmoid\\(z\\) \\* \\(1 \\- sigmoid\\(z\\)\\)" in md
+    assert "| 7 | y | sigmoid(z) | sigmoid(1.19) | 0.766741 |" in md
+    assert "d/dz sigmoid(z) = sigmoid(z) \\* (1 - sigmoid(z))" in md
     assert "| dy/dz = 0.178849 |" in md
     assert "### One gradient-descent step (lr = 0.5)" in md
 

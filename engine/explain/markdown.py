@@ -7,12 +7,15 @@ import re
 from . import wording
 from .lesson import Lesson
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~-])")
+_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 def escape_markdown(text: str) -> str:
-    """``text`` shown literally: Markdown punctuation backslash-escaped, HTML characters as
-    entities (so a label like ``<script>`` or ``a|b`` cannot break out of its table cell)."""
+    """``text`` shown literally inside a line: the characters that mark up text in the middle
+    of a line (emphasis, code, links, table cells) backslash-escaped, HTML characters as
+    entities (so a label like ``<script>`` or ``a|b`` cannot break out of its table cell).
+    Characters that only matter at the start of a line (``#``, ``-``, ``+``) are left as they
+    are, so ``(-0.741) ** 2`` reads as written; nothing escaped here starts a line."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _SPECIAL.sub(r"\\\1", text).replace("\n", " ")
 
