@@ -335,6 +335,12 @@ def test_keyboard_alone_steps_and_answers(browser, tmp_path):
     page.keyboard.type("1")
     page.keyboard.press("Enter")
     assert page.text_content(".question .feedback") == "✓ Right: 1"
+    assert page.evaluate("document.activeElement.id") == "next"  # the step is done: go on
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "q-local1"  # the next step's question
+    page.keyboard.type("-4")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "q-contribution2"
     assert problems == []
 
 

@@ -95,6 +95,9 @@
       }
       input.disabled = true; check.disabled = true; hint.disabled = true;
       onSolved();
+      // Keyboard users go on where they were: the next open question, else the Next button.
+      var open = document.querySelector("#equation .question input:not([disabled])");
+      (open || next).focus({ preventScroll: true });
     }
     function submit() {
       var answer = parseAnswer(input.value);
