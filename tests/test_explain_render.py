@@ -10,7 +10,7 @@ import re
 import pytest
 from helpers_explain import load_demo
 
-from chainrule.engine import OperandTypeError, Value, scope, walkthrough
+from chainrule.engine import DomainError, OperandTypeError, Value, scope, walkthrough
 from chainrule.engine.explain.html import json_for_script, sanitize_svg
 from chainrule.engine.explain.markdown import escape_markdown
 
@@ -216,6 +216,8 @@ def test_descent_on_a_loss_runs_the_forward_pass_again():
     assert bce.loss_after < bce.loss_before
     with pytest.raises(OperandTypeError, match="loss must be one of mse, bce, got 'hinge'"):
         walkthrough(y, target=1.0, loss="hinge")
+    with pytest.raises(DomainError, match=r"loss='bce' needs a probability .* got 2.0"):
+        walkthrough(w1 * 4.0, target=1.0, loss="bce")
 
 
 def test_walkthrough_errors_name_the_problem():

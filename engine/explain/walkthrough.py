@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..drawing.vocabulary import node_names
-from ..errors import OperandTypeError
+from ..errors import DomainError, OperandTypeError
 from ..graph import topological_order
 from ..value import Value, as_float
 from .html import walkthrough_html
@@ -79,6 +79,11 @@ def attach_loss(prediction: Value, target: float, loss: str = "mse") -> Value:
             f"walkthrough: loss must be one of {', '.join(LOSSES)}, got {loss!r:.40}"
         )
     t = as_float(target, "walkthrough", " target")
+    if loss == "bce" and not 0.0 < prediction.data < 1.0:
+        raise DomainError(
+            f"walkthrough: loss='bce' needs a probability strictly between 0 and 1, got "
+            f"{prediction.data!r} (end the expression with a sigmoid, or use loss='mse')"
+        )
     if loss == "mse":
         error = prediction - t
         error.label = "error"
