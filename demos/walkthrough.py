@@ -1,7 +1,9 @@
 """The step-by-step walkthrough of backpropagation, for the single neuron and for one XOR sample.
 
 Writes, under out/walkthrough/ (or --out FOLDER):
-  neuron.html, neuron.md   the sigmoid neuron of demos/neuron.py, with one gradient-descent step
+  neuron.html, neuron.md   the sigmoid neuron of demos/neuron.py with the squared error against
+                           target 1, and one gradient-descent step
+  neuron-worksheet.md      the neuron as a printable worksheet, with its answer key
   xor.html, xor.md         the loss of one XOR sample through a 2-2-1 network (tanh, sigmoid)
 and demos/images/walkthrough.png, the screenshot in the README (needs the playwright package
 and Chromium at /usr/bin/chromium; skipped with a note otherwise). Prints the neuron's
@@ -29,12 +31,13 @@ OUT = ROOT / "out" / "walkthrough"
 SCREENSHOT = ROOT / "demos" / "images" / "walkthrough.png"
 CHROMIUM = Path("/usr/bin/chromium")
 LEARNING_RATE = 0.5
+TARGET = 1.0
 
 
 def neuron_walkthrough() -> Walkthrough:
     y, _, parameters = build_neuron()
-    return walkthrough(y, lr=LEARNING_RATE, parameters=parameters.values(),
-                       title="Backpropagation through one sigmoid neuron")
+    return walkthrough(y, lr=LEARNING_RATE, parameters=parameters.values(), target=TARGET,
+                       loss="mse", title="Backpropagation through one sigmoid neuron")
 
 
 def xor_walkthrough(sample: int = 1) -> Walkthrough:
@@ -91,6 +94,7 @@ def main() -> None:
     neuron = neuron_walkthrough()
     print(neuron.text())
     xor = xor_walkthrough()
+    (args.out / "neuron-worksheet.md").write_text(neuron.worksheet(), encoding="utf-8")
     for name, walk in (("neuron", neuron), ("xor", xor)):
         walk.save_html(args.out / f"{name}.html")
         (args.out / f"{name}.md").write_text(walk.markdown(), encoding="utf-8")
@@ -103,9 +107,10 @@ def main() -> None:
             print(f"  {walk.graph_note}")
     if args.no_screenshot:
         return
-    # The screenshot shows the backward step through n9 = w3 * x3: two local derivatives,
-    # the running sums and the gradients still pending.
-    steps_to_show = len(neuron.forward.steps) + 1 + 3
+    # The screenshot shows the 7th backward step, through n3 = n1 + n2: the graph carries every
+    # gradient found so far and upstream x local on the two edges in use; the table marks the
+    # gradients still pending.
+    steps_to_show = len(neuron.forward.steps) + 1 + 6
     target = SCREENSHOT if args.out == OUT else args.out / SCREENSHOT.name
     problem = screenshot(args.out / "neuron.html", target, steps_to_show)
     print(problem or f"screenshot -> {target}")

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainrule.engine import Value
-from chainrule.engine.cli import main
-from chainrule.engine.explain.expression import (
+from chainrule.engine.console.cli import main
+from chainrule.engine.console.expression import (
     MAX_EXPRESSION_LENGTH,
     ExpressionError,
     parse_expression,
@@ -38,9 +38,10 @@ def test_explain_prints_forward_and_backward_steps(capsys):
     assert main(["explain", *NEURON]) == 0
     out, err = capsys.readouterr()
     assert err == ""
-    assert "1. n2 = w1 * x1 = 0.5 * 0.8 = 0.4" in out
-    assert "f = sigmoid(z)" not in out  # the output is f = sigmoid(n12), z is not a name here
-    assert "f = sigmoid(n12) = sigmoid(1.19) = 0.766741" in out
+    assert "1. n1 = w1 * x1 = 0.5 * 0.8 = 0.4" in out  # unnamed values: n1, n2... in order
+    assert "f = sigmoid(n6) = sigmoid(1.19) = 0.766741" in out
+    assert "d/dn6 sigmoid(n6) = sigmoid(n6) * (1 - sigmoid(n6)) = 0.766741 * (1 - 0.766741)" in (
+        " ".join(out.split()))
     assert "df/dw1 = 0.143079   numeric 0.143079   ok" in out
     assert max(len(line) for line in out.splitlines()) <= 80
 
@@ -65,8 +66,10 @@ def test_explain_writes_the_requested_files(tmp_path, capsys):
     page = html.read_text(encoding="utf-8")
     data = json.loads(re.search(r'id="walkthrough-data">(.*?)</script>', page, re.S).group(1))
     assert [u["name"] for u in data["updates"]] == ["w1", "w2", "w3", "b"]
-    assert "| 1 | n2 | w1 \\* x1 |" in md.read_text(encoding="utf-8")
-    assert svg.read_text(encoding="utf-8").lstrip().startswith("<svg")
+    assert "| 1 | n1 | w1 \\* x1 |" in md.read_text(encoding="utf-8")
+    picture = svg.read_text(encoding="utf-8")
+    assert picture.lstrip().startswith("<svg")
+    assert ">grad 0.1431<" in picture and ">w1 * x1<" in picture  # gradients, own names
 
 
 def test_without_dot_svg_is_an_error_and_html_a_note(tmp_path, monkeypatch, capsys):
@@ -122,6 +125,9 @@ BAD = {
     "params without lr": (["x", "x=1", "--params", "x"], "--params needs --lr"),
     "unknown param": (["x", "x=1", "--lr", "1", "--params", "y"], "--params: y: not a name"),
     "unwritable": (["x", "x=1", "-q", "--md", "/nonexistent/dir/a.md"], "cannot write"),
+    "bad target": (["x", "x=1", "--target", "inf"], "--target must be a finite number"),
+    "loss without target": (["x", "x=1", "--loss", "bce"], "--loss needs --target"),
+    "unknown loss": (["x", "x=1", "--target", "1", "--loss", "l1"], "invalid choice: 'l1'"),
 }
 
 
@@ -219,3 +225,119 @@ def test_installed_console_script(tmp_path):
     assert bad.stderr == "chainrule: error: unknown function open at column 1; the functions " \
         "are abs, add, cos, div, exp, leaky_relu, log, log1p, log_sigmoid, maximum, mul, neg, pow, power, relu, " \
         "sigmoid, sin, softplus, sqrt, sub, tan, tanh\n"
+
+
+def test_lr_updates_only_the_parameters_by_default_and_shows_the_loss_fall(capsys):
+    assert main(["explain", *NEURON, "--target", "1", "--loss", "mse", "--lr", "1"]) == 0
+    out = capsys.readouterr().out
+    update = out.split("One gradient-descent step")[1]
+    assert [line.split(" = ")[0].strip() for line in update.splitlines()[1:5]] == [
+        "w1", "w2", "w3", "b"]  # the inputs x1..x3 stay as they are
+    assert "x1 =" not in update
+    flat = " ".join(update.split())
+    assert re.search(r"L = 0\.0544097 before, 0\.0\d+ after \(it went down\)", flat)
+    assert main(["explain", *NEURON, "--lr", "1", "--params", "x1"]) == 0
+    update = capsys.readouterr().out.split("One gradient-descent step")[1]
+    assert "x1 = 0.8 - 1 x" in update and "w1 =" not in update
+
+
+def test_worksheet_has_blanks_and_a_separate_answer_key(tmp_path, capsys):
+    sheet = tmp_path / "sheet.md"
+    assert main(["explain", "(x + y) * z", "x=-2", "y=5", "z=-4", "-q", "--worksheet",
+                 str(sheet)]) == 0
+    text = sheet.read_text(encoding="utf-8")
+    questions, key = text.split("## Answer key")
+    assert "1. q" not in questions  # the learner's names: here n1 = x + y
+    assert "1. n1 = x + y = \\_\\_" in questions and "df/dz = \\_\\_" in questions
+    assert "-4" not in questions.split("## Backward pass")[1]  # no answer before the key
+    assert "**3**: df/dz = df/df × d/dz (n1 \\* z) = 1 × 3 = 3" in key
+
+
+# -- chainrule quiz ------------------------------------------------------------------------------
+
+CIRCUIT = ["(x + y) * z", "x=-2", "y=5", "z=-4"]
+
+
+def quiz(*argv: str, answers: str) -> tuple[int, str, str]:
+    """``chainrule quiz`` as a learner runs it: a real process, answers on standard input."""
+    finished = subprocess.run([str(CONSOLE_SCRIPT), "quiz", *argv], input=answers,
+                              capture_output=True, text=True, timeout=60, check=False)
+    return finished.returncode, finished.stdout, finished.stderr
+
+
+def test_quiz_all_right_exits_0():
+    status, out, err = quiz(*CIRCUIT, answers="1\n-4\n3\n-4\n-4.001\n")
+    assert (status, err) == (0, "")
+    prompts = [line for line in out.splitlines() if " = ? " in line]
+    # the final gradient of every node, in the order the backward pass completes them; the
+    # answers read from a pipe are shown where a learner would have typed them
+    assert prompts == ["1. df/df = ? 1", "2. df/dn1 = ? -4", "3. df/dz = ? 3", "4. df/dx = ? -4",
+                       "5. df/dy = ? -4.001"]
+    assert out.count("   right: ") == 5 and out.rstrip().endswith("score: 5 of 5")
+
+
+def test_quiz_a_wrong_answer_is_corrected_with_its_step_and_exits_1():
+    status, out, _ = quiz(*CIRCUIT, answers="1\n4\n3\nminus four\n")
+    assert status == 1
+    assert "wrong. Expected -4: df/dn1 = df/df x d/dn1 (n1 * z) = 1 x (-4) = -4" in out
+    assert "'minus four' is not a number. Expected -4: df/dx = df/dn1 x d/dx (x + y)" in out
+    assert "no answer (end of input): df/dy = df/dn1 x d/dy (x + y) = (-4) x 1 = -4" in out
+    assert out.rstrip().endswith("score: 2 of 5")
+
+
+def test_quiz_steps_asks_locals_and_contributions_and_adds_up_a_fan_out():
+    answers = "\n".join(["1", "1", "1", "1", "1", "1", "3", "3", "3", "3", "7"]) + "\n"
+    status, out, _ = run_quiz_in_process("a*a + a", "a=3", "--steps", answers=answers)
+    assert status == 0, out
+    assert "2. d/dn1 (n1 + a) = ? 1" in out and "3. df/df x d/dn1 (n1 + a) = ? 1" in out
+    assert "11. df/da = ? 7" in out
+    status, out, _ = run_quiz_in_process("a*a + a", "a=3", answers="1\n1\n6\n")
+    assert status == 1
+    assert ("df/da = the sum of its 3 contributions, 7: df/df x d/da (n1 + a) = 1 x 1 = 1; "
+            "df/dn1 x d/da (a * a) = 1 x 3 = 3; df/dn1 x d/da (a * a) = 1 x 3 = 3") in out
+
+
+def test_quiz_with_a_loss_and_bad_input():
+    status, out, _ = run_quiz_in_process("sigmoid(w*x)", "w=0.5", "x=2", "--target", "1",
+                                         answers="")
+    assert status == 1 and "1. dL/dL = ?" in out and "dL/dw = ?" in out
+    status, _, err = run_quiz_in_process("log(x)", "x=-1", answers="")
+    assert status == 2 and err.count("\n") == 1 and "log needs x > 0" in err
+
+
+def run_quiz_in_process(*argv: str, answers: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    import sys
+
+    stdin = sys.stdin
+    sys.stdin = io.StringIO(answers)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main(["quiz", *argv])
+    finally:
+        sys.stdin = stdin
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize(("answer", "expected", "right"), [
+    ("0.179", 0.178849, True), ("0.18", 0.178849, True), ("0.17", 0.178849, False),
+    ("-0.0537", -0.0536548, True), ("0.0537", -0.0536548, False), ("1/4", 0.25, True),
+    ("−4", -4.0, True), ("nan", 1.0, False), ("1/0", 1.0, False),
+])
+def test_answers_are_checked_with_a_tolerance(answer, expected, right):
+    from chainrule.engine.explain.quiz import is_right, parse_answer
+
+    parsed = parse_answer(answer)
+    assert (parsed is not None and is_right(parsed, expected)) is right
+
+
+def test_the_readme_quiz_session_is_real_output():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    session = re.search(r"```\n\$ chainrule quiz (.*?)\n(.*?)```", readme, re.S)
+    assert session is not None
+    command, shown = session.group(1), session.group(2)
+    expression = re.match(r'"(.*?)" (.*)', command)
+    answers = "".join(line.split(" = ? ")[1] + "\n" for line in shown.splitlines()
+                      if " = ? " in line)
+    status, out, err = quiz(expression.group(1), *expression.group(2).split(), answers=answers)
+    assert (out, err, status) == (shown, "", 1)

@@ -18,7 +18,7 @@ from chainrule.engine.drawing.dot import HIGHLIGHT_COLOUR, ROLE_COLOURS
 
 def expression() -> tuple[Value, Value, Value]:
     a = Value(2.0, label="a")
-    b = Value(-3.0, label="b")
+    b = Value(-3.0, label="u")  # "b" would be a bias, so a parameter
     c = (a * b + a.tanh()) ** 2
     c.label = "c"
     c.backward()
@@ -59,9 +59,9 @@ def test_boxes_show_label_data_and_grad() -> None:
     c, a, _ = expression()
     dot = parse_dot(draw(c).source)
     assert "<B>a</B></TD><TD>data 2</TD><TD>grad 29.5</TD>" in dot.nodes["n0"]
-    assert "<B>b</B></TD><TD>data -3</TD><TD>grad -20.14</TD>" in dot.nodes["n1"]
-    assert "<TD>data -6</TD><TD>grad -10.07</TD>" in dot.nodes["n2"]  # unlabelled: no name cell
-    assert "<B>" not in dot.nodes["n2"]
+    assert "<B>u</B></TD><TD>data -3</TD><TD>grad -20.14</TD>" in dot.nodes["n1"]
+    # unlabelled: the next of n1, n2... in order of appearance, as in the walkthrough
+    assert "<B>n1</B></TD><TD>data -6</TD><TD>grad -10.07</TD>" in dot.nodes["n2"]
     # the exact floats are in the tooltip
     assert f"grad = {a.grad!r}" in dot.nodes["n0"]
 
@@ -70,12 +70,13 @@ def test_operation_nodes_are_written_with_the_primitive_notation_and_formulas() 
     c, _, _ = expression()
     dot = parse_dot(draw(c).source)
     operations = [dot.nodes[name] for name in dot.operations()]
-    assert "label=<x * y>" in operations[0]
-    assert "d/dx (x * y) = y\\nd/dy (x * y) = x" in operations[0]
-    assert "label=<tanh(x)>" in operations[1]
-    assert "1 - tanh(x)^2" in operations[1]
-    assert "label=<x + y>" in operations[2]
-    assert "label=<x ** 2>" in operations[3]  # the constant exponent, written in place
+    # in the operands' own names, from the primitive table's notation and formulas
+    assert "label=<a * u>" in operations[0]
+    assert "d/da (a * u) = u\\nd/du (a * u) = a" in operations[0]
+    assert "label=<tanh(a)>" in operations[1]
+    assert "1 - tanh(a)^2" in operations[1]
+    assert "label=<n1 + n2>" in operations[2]
+    assert "label=<n3 ** 2>" in operations[3]  # the constant exponent, written in place
 
 
 def test_a_repeated_input_is_drawn_as_repeated_edges() -> None:
@@ -84,26 +85,28 @@ def test_a_repeated_input_is_drawn_as_repeated_edges() -> None:
     dot = parse_dot(draw(s).source)
     edges = [e for e in dot.edges if e[:2] == ("n0", "op1")]
     assert len(edges) == 2
-    assert ['label=<x>' in edges[0][2], 'label=<y>' in edges[1][2]] == [True, True]
+    assert [edges[0][2], edges[1][2]] == ['id="e_n0_op1_x"', 'id="e_n0_op1_y"']
+    assert "label=<a + a>" in dot.nodes["op1"]
     ids = re.findall(r'id="([^"]+)"', draw(s).source)
     assert len(ids) == len(set(ids)), "every node and edge id is unique"
 
 
-def test_two_input_edges_are_named_after_the_operands_so_order_can_be_read() -> None:
+def test_the_operation_names_its_operands_so_order_can_be_read() -> None:
     a, b = Value(1.0, label="a"), Value(4.0, label="b")
     dot = parse_dot(draw(b - a).source)
     assert "b" in dot.nodes["n0"] and "a" in dot.nodes["n1"]  # inputs are visited in order
-    assert ("n0", "op2", 'id="e_n0_op2_x", label=<x>') in dot.edges
-    assert ("n1", "op2", 'id="e_n1_op2_y", label=<y>') in dot.edges
+    assert "label=<b - a>" in dot.nodes["op2"]
+    assert ("n0", "op2", 'id="e_n0_op2_x"') in dot.edges  # the ids still say which input
+    assert ("n1", "op2", 'id="e_n1_op2_y"') in dot.edges
 
 
 @pytest.mark.parametrize(
     ("build", "label"),
     [
-        (lambda a: a * 2, "x * 2"),
-        (lambda a: 2 - a, "2 - y"),
-        (lambda a: 2**a, "2 ** y"),
-        (lambda a: a.leaky_relu(0.25), "leaky_relu(x, 0.25)"),
+        (lambda a: a * 2, "a * 2"),
+        (lambda a: 2 - a, "2 - a"),
+        (lambda a: 2**a, "2 ** a"),
+        (lambda a: a.leaky_relu(0.25), "leaky_relu(a, 0.25)"),
     ],
 )
 def test_constants_are_written_into_the_operation_instead_of_drawn(build, label) -> None:
@@ -116,7 +119,7 @@ def test_constants_are_written_into_the_operation_instead_of_drawn(build, label)
     a_box, out_box = dot.values()
     assert "<B>a</B>" in dot.nodes[a_box]
     assert dot.edge_pairs() == [(a_box, operation), (operation, out_box)]
-    assert "d/dx" in dot.nodes[operation] or "d/dy" in dot.nodes[operation]
+    assert "d/da" in dot.nodes[operation]
     assert dot.nodes[operation].count("d/d") == 1  # no formula for the constant
 
 
@@ -149,6 +152,30 @@ def test_roles_colour_inputs_parameters_intermediates_and_output() -> None:
     }
     plain = parse_dot(draw(y, parameters=[w, b], colour_roles=False).source)
     assert {fill(plain.nodes[name]) for name in plain.values()} == {"#ffffff"}
+
+
+def test_weight_and_bias_names_are_parameters_unless_parameters_are_given() -> None:
+    x, w, b = Value(0.5, label="x"), Value(2.0, label="w1"), Value(0.1, label="bias")
+    y = w * x + b
+    colours = {name: fill(attributes) for name, attributes in parse_dot(draw(y).source).nodes.items()
+               if name in ("n0", "n1", "n3")}
+    assert colours == {"n0": ROLE_COLOURS["parameter"], "n1": ROLE_COLOURS["input"],
+                       "n3": ROLE_COLOURS["parameter"]}
+    chosen = parse_dot(draw(y, parameters=[x]).source)
+    assert fill(chosen.nodes["n1"]) == ROLE_COLOURS["parameter"]
+    assert fill(chosen.nodes["n0"]) == ROLE_COLOURS["input"]
+
+
+def test_gradients_can_be_passed_in_and_names_too() -> None:
+    x = Value(0.5, label="x")
+    y = x * 3.0
+    source = draw(y, gradients=[3.0, None, 1.0], names=["in", "3", "out"]).source
+    assert "<B>in</B></TD><TD>data 0.5</TD><TD>grad 3</TD>" in source
+    assert "label=<in * 3>" in source and "<B>out</B>" in source
+    with pytest.raises(DrawOptionError, match="gradients must hold one number per node"):
+        draw(y, gradients=[1.0])
+    with pytest.raises(DrawOptionError, match="names must hold one str per node"):
+        draw(y, names=["a"])
 
 
 def test_leaves_created_in_a_scope_are_parameters() -> None:

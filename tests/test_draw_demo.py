@@ -34,4 +34,4 @@ def test_graph_demo_writes_svg_and_png_and_the_readme_image_is_current(tmp_path:
     committed = svg_root((DEMO.parent / "images" / "neuron.svg").read_text())
     assert svg_group_ids(committed, "node") == svg_group_ids(fresh, "node")
     assert svg_texts(committed) == svg_texts(fresh)
-    assert "sigmoid(x)" in svg_texts(fresh)
+    assert "sigmoid(z)" in svg_texts(fresh)  # the operands' own names

@@ -44,7 +44,7 @@ def test_svg_has_every_node_with_its_id_and_the_numbers() -> None:
     for v in order:
         assert f"data {v.data:.4g}" in texts
         assert f"grad {v.grad:.4g}" in texts
-    assert {"x1", "w2", "y", "x * y", "x + y", "sigmoid(x)"} <= set(texts)
+    assert {"x1", "w2", "y", "w1 * x1", "n1 + n2", "n3 + b", "sigmoid(n4)"} <= set(texts)
     edges = svg_group_ids(root, "edge")
     assert len(edges) == len(set(edges)) == 14  # 5 operations: 9 inputs + 5 outputs
 
@@ -176,9 +176,10 @@ def test_adversarial_labels_are_shown_literally(label: str) -> None:
         inner = out + 1
     svg = draw(inner, highlight=[a], legend=True).svg()
     assert_label_survives(svg, label)
-    # shown three times: in a's box, in out's box and as the title of the scope's cluster
+    # shown in a's box, in out's box (as label#2: the same label twice) and as the title of the
+    # scope's cluster
     first_line = visible_lines(label)[0]
-    assert svg_texts(svg_root(svg)).count(first_line) == 3
+    assert sum(text.startswith(first_line) for text in svg_texts(svg_root(svg))) >= 3
 
 
 @settings(max_examples=25)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from helpers_explain import build, graph_recipes
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from chainrule.engine import (
@@ -45,8 +46,19 @@ def test_forward_step_reads_like_the_issue():
     c = a * b
     c.label = "c"
     (step,) = trace_forward(c).steps
-    assert step.equation() == "c = a * b = 2.0 * -3.0 = -6.0"
-    assert (step.node, step.expression, step.numbers, step.value) == (2, "a * b", "2.0 * -3.0", -6.0)
+    assert step.equation() == "c = a * b = 2 * (-3) = -6"
+    assert (step.node, step.expression, step.numbers, step.value) == (2, "a * b", "2 * (-3)", -6.0)
+
+
+def test_numbers_are_written_as_a_person_writes_them():
+    a = Value(0.0, label="a")
+    b = Value(-0.317, label="b")
+    c = Value(-0.741, label="c")
+    root = (a + b) * -c + c**2
+    equations = [s.equation() for s in trace_forward(root).steps]
+    assert equations[:3] == ["n1 = a + b = 0 + (-0.317) = -0.317", "n2 = -c = -(-0.741) = 0.741",
+                             "n3 = n1 * n2 = -0.317 * 0.741 = -0.234897"]
+    assert equations[3] == "n4 = c ** 2 = (-0.741) ** 2 = 0.549081"
 
 
 def test_forward_steps_follow_the_topological_order_and_skip_leaves():
@@ -117,9 +129,35 @@ def test_constants_are_shown_and_get_no_gradient():
     (step,) = trace_backward(y).steps
     to_x, to_two = step.contributions
     assert (to_x.input_name, to_x.local, to_x.contribution) == ("x", 2.0, 2.0)
-    assert to_two.is_constant and to_two.input_name == "2.0"
+    assert to_two.is_constant and to_two.input_name == "2"
     assert (to_two.local, to_two.contribution, to_two.grad_after) == (None, None, None)
-    assert to_two.formula == "d/dy (x * y) = x"
+    assert to_x.formula == "d/dx (x * 2) = 2" and to_two.formula == ""
+
+
+def test_formulas_speak_in_the_learners_names():
+    # CS231n's circuit: the learner's own y and the table's placeholder y must not clash.
+    x, y, z = Value(-2.0, label="x"), Value(5.0, label="y"), Value(-4.0, label="z")
+    q = x + y
+    q.label = "q"
+    f = q * z
+    trace = trace_backward(f)
+    to_q, to_z = trace.steps[0].contributions
+    assert to_q.formula == "d/dq (q * z) = z" and to_q.local == -4.0
+    assert to_z.formula == "d/dz (q * z) = q" and to_z.local == 3.0
+    swapped = trace_backward(y * x).steps[0].contributions
+    assert [c.formula for c in swapped] == ["d/dy (y * x) = x", "d/dx (y * x) = y"]
+
+
+def test_the_sigmoid_derivative_is_shown_with_its_numbers():
+    z = Value(1.19, label="z")
+    y = z.sigmoid()
+    y.label = "y"
+    (c,) = trace_backward(y).steps[0].contributions
+    assert c.formula == "d/dz sigmoid(z) = sigmoid(z) * (1 - sigmoid(z))"
+    assert c.numbers == "0.766741 * (1 - 0.766741)"
+    root = Value(4.0, label="v").sqrt()
+    (c,) = trace_backward(root).steps[0].contributions
+    assert c.numbers == "1 / (2 * 2)" and c.local == 0.25
 
 
 def test_zero_upstream_is_skipped_like_the_engine():
@@ -183,7 +221,11 @@ def test_every_primitive_local_derivative_and_check(name, data):
     for slot, c in enumerate(step.contributions):
         expected = p.derivatives[slot](*(o.data for o in operands), out.data)
         assert c.local == expected
-        assert c.formula == p.derivative_formula(slot)
+        # the table's formula, with the operands' own names put in for x and y
+        renamed = dict(zip(p.input_names, names, strict=True))
+        named = re.sub(r"\b(" + "|".join(p.input_names) + r")\b", lambda m: renamed[m[0]],
+                       p.derivative_formula(slot))
+        assert c.formula == named.replace(f"d/d{p.input_names[slot]} ", f"d/d{names[slot]} ", 1)
         assert c.variable == p.input_names[slot]
     out.backward()
     for check in trace.checks:
@@ -221,15 +263,26 @@ def test_names_are_distinct_and_readable():
     names = [n.name for n in trace_forward(root).nodes]
     assert "layer0.neuron0.w0" in names and "layer0.neuron1.w0" in names
     assert names[-1] == "f" and "2.0" not in names
-    assert names[2] == "n2"
+    # unnamed values: consecutive names in order of appearance
+    assert [name for name in names if name.startswith("n")] == ["n1", "n2", "n3"]
     assert len(set(names)) == len(names)
+
+
+def test_nn_activations_get_readable_names():
+    x = Value(0.5, label="x")
+    with scope("layer0"), scope("neuron1"):
+        z = Value(0.1, label="w0") * x
+        z.label = "z"
+        h = z.tanh()
+    names = [n.name for n in trace_forward(h * 2.0).nodes]
+    assert "layer0.neuron1.tanh" in names
 
 
 def test_same_label_in_the_same_scope_gets_an_index():
     a = Value(1.0, label="a")
     b = Value(2.0, label="a")
     names = [n.name for n in trace_forward(a + b).nodes]
-    assert names == ["a", "a#1", "f"]
+    assert names == ["a", "a#2", "f"]
 
 
 def test_traces_reject_non_values():
@@ -241,8 +294,92 @@ def test_traces_reject_non_values():
 
 @pytest.mark.parametrize(
     ("x", "text"),
-    [(2.0, "2.0"), (-6.0, "-6.0"), (0.7310585786300049, "0.731059"), (12.000000000001, "12.0"),
-     (1.5e-07, "1.5e-07"), (1.234567891e-12, "1.23457e-12")],
+    [(2.0, "2"), (-6.0, "-6"), (-0.0, "0"), (0.5, "0.5"), (0.7310585786300049, "0.731059"),
+     (12.000000000001, "12"), (1.5e-07, "1.5e-07"), (1.234567891e-12, "1.23457e-12")],
 )
 def test_format_number(x, text):
     assert format_number(x) == text
+
+
+# -- layer by layer --------------------------------------------------------------------------
+
+
+def xor_loss():
+    from chainrule.nn import MLP
+
+    model = MLP(2, [2, 1], activation="tanh", output_activation="sigmoid", seed=0)
+    x1, x2 = Value(0.0, label="x1"), Value(1.0, label="x2")
+    return (model([x1, x2]) - 1.0) ** 2
+
+
+def assert_valid_reverse_topological(trace, order):
+    position = {node: i for i, node in enumerate(order)}
+    done = set()
+    for step in trace.steps:
+        users = [i for i, node in enumerate(order) if order[step.node] in node.inputs]
+        assert all(u in done for u in users), (step.name, users)
+        done.add(step.node)
+    assert len(done) == sum(not node.is_leaf for node in order) == len(position) - sum(
+        node.is_leaf for node in order)
+
+
+def test_through_an_nn_network_the_backward_pass_goes_layer_by_layer():
+    loss = xor_loss()
+    order = topological_order(loss)
+    trace = trace_backward(loss)
+    assert_valid_reverse_topological(trace, order)
+    layers = [next((int(p[5:]) for p in order[s.node].scope if p.startswith("layer")), None)
+              for s in trace.steps]
+    in_layers = [layer for layer in layers if layer is not None]
+    assert in_layers == sorted(in_layers, reverse=True)  # every layer-1 step before layer 0
+    engine = [i for i in range(len(order) - 1, -1, -1) if not order[i].is_leaf]
+    assert [s.node for s in trace.steps] != engine  # the engine goes depth first
+    assert trace_backward(loss).steps == trace.steps  # deterministic
+    loss.backward()
+    replayed = replay(trace, len(order))
+    for i, node in enumerate(order):
+        if not node.is_constant:
+            assert trace.gradients[i] == replayed[i] == node.grad
+
+
+def test_the_engine_order_is_kept_where_layer_order_would_change_a_sum():
+    x = Value(0.7, label="x")
+    with scope("layer0"):
+        h = Value(0.3, label="w") * x
+    with scope("layer1"):
+        o = Value(-1.2, label="v") * h
+    root = o + x * x  # x is used by layer 0 and outside any layer
+    order = topological_order(root)
+    trace = trace_backward(root)
+    engine = [i for i in range(len(order) - 1, -1, -1) if not order[i].is_leaf]
+    assert [s.node for s in trace.steps] == engine
+    root.backward()
+    assert trace.gradients[order.index(x)] == x.grad
+
+
+@settings(max_examples=40)
+@given(graph_recipes(), st.lists(st.integers(0, 2), min_size=12, max_size=12))
+def test_layer_order_replays_to_the_engines_gradients_exactly(recipe, layers):
+    leaves = [Value(v, label=f"x{i}") for i, v in enumerate(recipe["leaves"])]
+    nodes = list(leaves)
+    try:
+        for (name, operands), layer in zip(recipe["steps"], layers, strict=False):
+            args = [nodes[ref] if kind == "node" else ref for kind, ref in operands]
+            if not any(isinstance(a, Value) for a in args):
+                args[0] = nodes[-1]
+            with scope(f"layer{layer}"):
+                nodes.append(PRIMITIVES[name](*args))
+    except (ArithmeticError, ValueError):
+        assume(False)
+    root = nodes[-1]
+    order = topological_order(root)
+    try:
+        trace = trace_backward(root, check=False)
+    except GradientError:
+        assume(False)
+    assert_valid_reverse_topological(trace, order)
+    root.backward()
+    replayed = replay(trace, len(order))
+    for i, node in enumerate(order):
+        if not node.is_constant:
+            assert trace.gradients[i] == replayed[i] == node.grad

@@ -34,6 +34,7 @@ def browser():
 
 def open_page(browser, path: Path):
     page = browser.new_page(viewport={"width": 1280, "height": 860})
+    page.set_default_timeout(10_000)
     problems: list[str] = []
     requests: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
@@ -66,7 +67,7 @@ def test_step_through_the_neuron(browser, tmp_path):
 
     # Forward pass first: step 0 computes the first operation.
     assert page.text_content("#phase").startswith("Forward pass · step 1 of 7")
-    assert equation_lines(page)[0] == forward[0].equation() == "n2 = w1 * x1 = 0.5 * 0.8 = 0.4"
+    assert equation_lines(page)[0] == forward[0].equation() == "n1 = w1 * x1 = 0.5 * 0.8 = 0.4"
     graph, rows = highlighted(page)
     assert rows == [f"row{forward[0].node}"]
     assert sorted(graph) == ([f"n{forward[0].node}", f"op{forward[0].node}"] if has_picture else [])
@@ -79,7 +80,7 @@ def test_step_through_the_neuron(browser, tmp_path):
             step = forward[k]
             assert equation_lines(page)[0] == step.equation()
         elif k == len(forward):
-            assert equation_lines(page)[0] == "dy/dy = 1.0"
+            assert equation_lines(page)[0] == "dy/dy = 1"
             continue
         elif k < total - 1:
             step = backward[k - len(forward) - 1]
@@ -152,11 +153,13 @@ def test_fan_out_running_sums_in_the_page(browser, tmp_path):
     page.keyboard.press("End")
     page.keyboard.press("ArrowLeft")  # the last backward step: b = a + a hands 2 to a, twice
     sums = page.eval_on_selector_all(".contribution .sum", "els => els.map(e => e.textContent)")
-    assert sums == ["dc/da = 0.0 + 2.0 = 2.0", "dc/da = 2.0 + 2.0 = 4.0"]
-    assert page.text_content("#grad-table #row0 .grad") == "4.0"
+    assert sums == ["dc/da = 0 + 2 = 2", "dc/da = 2 + 2 = 4"]
+    fan_out = page.eval_on_selector_all(".contribution .fanout", "els => els.map(e => e.textContent)")
+    assert fan_out[-1] == "all 2 uses of a have now contributed; they add up: dc/da = 2 + 2 = 4"
+    assert page.text_content("#grad-table #row0 .grad") == "4"
     page.keyboard.press("ArrowLeft")  # c = b + b: b's running sum, 0 -> 1 -> 2
     sums = page.eval_on_selector_all(".contribution .sum", "els => els.map(e => e.textContent)")
-    assert sums == ["dc/db = 0.0 + 1.0 = 1.0", "dc/db = 1.0 + 1.0 = 2.0"]
+    assert sums == ["dc/db = 0 + 1 = 1", "dc/db = 1 + 1 = 2"]
     assert page.text_content("#pending") == "Still pending (more contributions to come): a"
     assert page.text_content("#graph-note") == "No graph picture was requested."
     assert problems == []
@@ -185,3 +188,236 @@ def test_hostile_labels_are_text_and_run_nothing(browser, tmp_path):
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert problems == []
     assert all(url.startswith("file://") for url in requests), requests
+
+
+# -- the graph follows the steps ---------------------------------------------------------------
+
+
+def circuit() -> tuple[Value, list[Value]]:
+    """CS231n's circuit f = (x + y) * z at x = -2, y = 5, z = -4."""
+    x, y, z = Value(-2.0, label="x"), Value(5.0, label="y"), Value(-4.0, label="z")
+    q = x + y
+    q.label = "q"
+    return q * z, [x, y, z, q]
+
+
+def box_texts(page) -> dict[str, list[str]]:
+    """The texts of every value's box in the graph, by node id."""
+    return page.evaluate(
+        "() => Object.fromEntries(Array.from(document.querySelectorAll('#graph g.node'))"
+        ".filter(g => /^n\\d+$/.test(g.id))"
+        ".map(g => [g.id, Array.from(g.querySelectorAll('text')).map(t => t.textContent)]))")
+
+
+def test_the_graph_shows_values_as_computed_and_gradients_as_they_arrive(browser, tmp_path):
+    f, _ = circuit()
+    w = walkthrough(f)
+    if w.svg is None:
+        pytest.skip(w.graph_note)
+    page, problems, _ = open_page(browser, w.save_html(tmp_path / "circuit.html"))
+    # forward step 1: q = x + y is computed, f is not yet
+    boxes = box_texts(page)
+    assert boxes["n0"] == ["x", "data -2", "grad ?"] and boxes["n2"] == ["q", "data 3", "grad ?"]
+    assert boxes["n4"] == ["f", "data ?", "grad ?"]
+    assert sorted(page.eval_on_selector_all("#graph g.unknown", "els => els.map(e => e.id)")) == [
+        "n4", "op4"]
+    page.click("#next")  # f = q * z
+    assert box_texts(page)["n4"] == ["f", "data -12", "grad ?"]
+    page.click("#next")  # the start of the backward pass
+    assert box_texts(page)["n4"][2] == "grad 1"
+    page.click("#next")  # f = q * z hands z and q their gradients: upstream x local on the edges
+    labels = page.eval_on_selector_all("#graph text.edge-label", "els => els.map(e => e.textContent)")
+    assert labels == ["1 × -4 = -4", "1 × 3 = 3"]
+    boxes = box_texts(page)
+    assert boxes["n2"][2] == "grad -4" and boxes["n3"][2] == "grad 3" and boxes["n0"][2] == "grad ?"
+    page.keyboard.press("End")
+    boxes = box_texts(page)
+    assert [boxes[f"n{i}"][2] for i in range(5)] == ["grad -4", "grad -4", "grad -4", "grad 3",
+                                                      "grad 1"]
+    assert len(page.eval_on_selector_all("#graph g.node.final", "els => els")) == 5
+    assert page.eval_on_selector_all("#graph text.edge-label", "els => els") == []
+    assert problems == []
+
+
+def test_a_partial_sum_is_marked_on_the_graph(browser, tmp_path):
+    a = Value(3.0, label="a")
+    root = a * a + a
+    w = walkthrough(root)
+    if w.svg is None:
+        pytest.skip(w.graph_note)
+    page, problems, _ = open_page(browser, w.save_html(tmp_path / "fan.html"))
+    for _ in range(len(w.forward.steps) + 1):  # to the first backward step
+        page.click("#next")
+    # after n2 = n1 + a: a has 1 of its 3 contributions
+    assert box_texts(page)["n0"] == ["a", "data 3", "grad 1 …"]
+    assert page.eval_on_selector_all("#graph g.node.partial", "els => els.map(e => e.id)") == ["n0"]
+    assert problems == []
+
+
+# -- the learner's turn ------------------------------------------------------------------------
+
+
+def answer(page, text: str) -> str:
+    """Type an answer into the first open question, press Enter; the feedback shown."""
+    field = page.locator("#equation .question input:not([disabled])").first
+    field.fill(text)
+    field.press("Enter")
+    return page.locator("#equation .question .feedback").evaluate_all(
+        "els => els.map(e => e.textContent).filter(Boolean).pop()")
+
+
+def test_quiz_accepts_right_answers_and_corrects_wrong_ones(browser, tmp_path):
+    f, _ = circuit()
+    w = walkthrough(f)
+    page, problems, _ = open_page(browser, w.save_html(tmp_path / "quiz.html"))
+    page.click("#quiz-toggle")
+    assert page.get_attribute("#quiz-toggle", "aria-pressed") == "true"
+    assert page.get_attribute("body", "data-phase") == "seed"  # the quiz starts backward
+    prompts = page.eval_on_selector_all(".question .prompt", "els => els.map(e => e.textContent)")
+    assert prompts == ["df/df ="]
+    assert equation_lines(page) == []  # the answer is hidden
+    assert answer(page, "1") == "✓ Right: 1"
+    assert equation_lines(page)[0] == "df/df = 1"  # shown once answered
+    page.click("#next")
+    prompts = page.eval_on_selector_all(".question .prompt", "els => els.map(e => e.textContent)")
+    assert prompts == ["d/dq (q * z) =", "df/df × d/dq (q * z) =", "d/dz (q * z) =",
+                       "df/df × d/dz (q * z) =", "df/dq =", "df/dz ="]
+    # the step's numbers stay hidden: no contribution cards, no new gradients in the table
+    assert page.eval_on_selector_all(".contribution", "els => els") == []
+    assert page.text_content("#row2 .grad") == "—"
+    assert answer(page, "-4") == "✓ Right: -4"
+    assert answer(page, "4").startswith("✗ Not 4")  # a sign error is wrong
+    page.locator(".question button", has_text="Hint").nth(1).click()
+    assert page.locator(".question .feedback").nth(1).text_content() == (
+        "Hint: upstream gradient × local derivative")
+    page.locator(".question button", has_text="Show the step").first.click()
+    assert page.locator(".question .feedback").nth(1).text_content() == (
+        "The step: df/df × local = 1 × (-4) = -4")
+    for value in ("3", "3", "-4", "3.001"):
+        answer(page, value)
+    assert page.text_content("#score") == "Score: 6 right of 7 answered"
+    assert len(page.eval_on_selector_all(".contribution", "els => els")) == 2  # revealed
+    assert page.text_content("#row2 .grad") == "-4"
+    # only the final gradients
+    page.select_option("#quiz-level", "gradients")
+    page.click("#next")
+    prompts = page.eval_on_selector_all(".question .prompt", "els => els.map(e => e.textContent)")
+    assert prompts == ["df/dx =", "df/dy ="]
+    assert answer(page, "-4") == "✓ Right: -4"
+    assert answer(page, "1/4").startswith("✗")
+    assert problems == []
+
+
+def test_keyboard_alone_steps_and_answers(browser, tmp_path):
+    f, _ = circuit()
+    page, problems, _ = open_page(browser, walkthrough(f, picture=False).save_html(
+        tmp_path / "keys.html"))
+    page.keyboard.press("Tab")  # "Previous" is disabled at the first step
+    assert page.evaluate("document.activeElement.id") == "slider"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "next"
+    page.keyboard.press("Enter")
+    assert page.get_attribute("body", "data-step") == "1"
+    page.keyboard.press("ArrowRight")
+    assert page.get_attribute("body", "data-step") == "2"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "quiz-toggle"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")  # the level, then the first answer field
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.tagName") == "INPUT"
+    page.keyboard.type("-1")
+    page.keyboard.press("ArrowLeft")  # moves the caret, not the step
+    assert page.get_attribute("body", "data-step") == "2"
+    page.keyboard.press("End")
+    page.keyboard.press("Backspace")
+    page.keyboard.press("Backspace")
+    page.keyboard.type("1")
+    page.keyboard.press("Enter")
+    assert page.text_content(".question .feedback") == "✓ Right: 1"
+    assert page.evaluate("document.activeElement.id") == "next"  # the step is done: go on
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "q-local1"  # the next step's question
+    page.keyboard.type("-4")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "q-contribution2"
+    assert problems == []
+
+
+# -- reading comfort ---------------------------------------------------------------------------
+
+CONTRAST = """() => {
+  const parse = c => { const p = c.match(/[\\d.]+/g).map(Number);
+                       return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 }; };
+  const channel = v => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const luminance = c => 0.2126 * channel(c.r) + 0.7152 * channel(c.g) + 0.0722 * channel(c.b);
+  const over = (top, bottom) => ({ r: top.r * top.a + bottom.r * (1 - top.a),
+    g: top.g * top.a + bottom.g * (1 - top.a), b: top.b * top.a + bottom.b * (1 - top.a), a: 1 });
+  const background = e => {
+    if (!e) { return { r: 255, g: 255, b: 255, a: 1 }; }
+    const c = parse(getComputedStyle(e).backgroundColor);
+    return c.a >= 1 ? c : over(c, background(e.parentElement));
+  };
+  const results = [];
+  for (const e of document.querySelectorAll('body *')) {
+    if (e.closest('svg') || e.closest(':disabled') || !e.getClientRects().length) { continue; }
+    const own = Array.from(e.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own && e.tagName !== 'SELECT') { continue; }
+    const style = getComputedStyle(e);
+    if (style.visibility === 'hidden' || Number(style.opacity) < 1) { continue; }
+    const fg = over(parse(style.color), background(e));
+    const l1 = luminance(fg), l2 = luminance(background(e));
+    results.push([e.tagName + '.' + e.className + ': ' + e.textContent.trim().slice(0, 30),
+                  (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05)]);
+  }
+  return results;
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_text_has_a_contrast_of_at_least_4_5(browser, tmp_path, scheme):
+    f, _ = circuit()
+    a = Value(3.0, label="a")
+    w = walkthrough(f * a + a, lr=0.1, target=1.0)
+    path = w.save_html(tmp_path / "contrast.html")
+    page = browser.new_page(viewport={"width": 1280, "height": 860}, color_scheme=scheme)
+    page.set_default_timeout(10_000)
+    page.goto(path.resolve().as_uri())
+    measured = []
+    stops = [0, len(w.forward.steps) + 2, len(w.forward.steps) + 1 + len(w.backward.steps),
+             len(w.forward.steps) + len(w.backward.steps) + 1]
+    for stop in stops:
+        page.evaluate(f"window.chainruleWalkthrough.show({stop})")
+        measured += page.evaluate(CONTRAST)
+    page.click("#quiz-toggle")
+    page.evaluate(f"window.chainruleWalkthrough.show({len(w.forward.steps)})")
+    answer(page, "5")  # a wrong answer's feedback, then a hint
+    page.locator(".question button", has_text="Hint").first.click()
+    measured += page.evaluate(CONTRAST)
+    answer(page, "1")
+    measured += page.evaluate(CONTRAST)
+    assert len(measured) > 100
+    low = [(text, round(ratio, 2)) for text, ratio in measured if ratio < 4.5]
+    assert low == []
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == ("rgb(255, 255, 255)" if scheme == "light" else "rgb(20, 23, 28)")
+
+
+def test_a_phone_never_scrolls_sideways(browser, tmp_path):
+    walk = load_demo("walkthrough").xor_walkthrough()
+    path = walk.save_html(tmp_path / "xor.html")
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(path.resolve().as_uri())
+    total = len(walk.forward.steps) + len(walk.backward.steps) + 2
+    for k in range(total):
+        if k:
+            page.click("#next")
+        width = page.evaluate("document.scrollingElement.scrollWidth")
+        assert width <= 390, (k, width)
+        assert page.evaluate("document.querySelector('#table-panel .scroll').scrollLeft") == 0
+    # the equation panel starts within the first two screens
+    top = page.evaluate("document.getElementById('step-panel').getBoundingClientRect().top "
+                        "+ window.scrollY")
+    assert top < 844
+    page.click("#quiz-toggle")
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390

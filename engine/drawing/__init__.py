@@ -12,7 +12,7 @@ program when asked for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ..value import Value
 from .dot import DIRECTIONS, Direction, Style, write_dot
@@ -48,13 +48,18 @@ def draw(
     collapse: Collapse = None,
     clusters: bool = True,
     max_nodes: int | None = DEFAULT_MAX_NODES,
+    names: Sequence[str] | None = None,
+    gradients: Sequence[float | None] | None = None,
 ) -> Graph:
     """Draw the graph that computed ``root``.
 
-    Each Value is a box showing its label (if any), data and grad; a small oval below it shows
-    the operation that computed it, with its inputs named x and y as in the primitive's
-    derivative formulas (shown on hover) and constants written in place (``x * 2``). A Value
-    used twice gets two edges.
+    Each Value is a box showing its name, data and grad; a small oval beside it shows the
+    operation that computed it in its inputs' own names (``q * z``, constants written in place:
+    ``x ** 2``), with each local derivative in the same names on hover (``d/dq (q * z) = z``).
+    A Value used twice gets two edges. Names come from
+    :func:`~chainrule.engine.drawing.vocabulary.node_names` (the label; ``n1, n2...`` for
+    unlabeled values in order of appearance; ``f`` for an unlabeled output), the same names the
+    walkthrough uses; ``names`` overrides them (one per node of ``topological_order(root)``).
 
     Options:
         direction: "LR" (left to right, the default), "TB" (top to bottom), "RL" or "BT".
@@ -62,13 +67,18 @@ def draw(
         show_grad: show each Value's ``grad``.
         highlight: Values to outline in red.
         parameters: leaves to colour as parameters; leaves created inside a ``scope`` (nn's
-            weights and biases) are parameters already.
+            weights and biases) are parameters already. Not given: leaves named like a weight
+            or bias (``w1``, ``b``) are parameters too (see ``vocabulary.node_roles``).
         colour_roles: fill boxes by role: input, parameter, intermediate value, output (root).
         legend: add a legend of the colours.
         collapse: "neuron" or "layer" draws each nn neuron (or layer) as one box with its
             inputs and outputs; an int collapses at that scope depth.
         clusters: draw Values of the same scope (nn layer, neuron) inside a dashed frame.
         max_nodes: refuse (GraphTooLargeError) to draw more nodes than this; None: no limit.
+        names: what each node is called, one per node of ``topological_order(root)``.
+        gradients: the gradients to show instead of each Value's ``grad`` (one per node, as
+            ``names``; the walkthrough passes its trace's, so that drawing never needs
+            ``backward()`` to have run).
 
     Node ids are stable: the i-th Value of ``topological_order(root)`` is the DOT node and SVG
     element ``n{i}``, its operation ``op{i}``; collapsed boxes are ``group_<scope path>``.
@@ -91,6 +101,8 @@ def draw(
         collapse=collapse,
         clusters=clusters,
         max_nodes=max_nodes,
+        names=names,
+        gradients=gradients,
     )
     return Graph(
         write_dot(scene, style), value_count=scene.value_count, group_count=scene.group_count

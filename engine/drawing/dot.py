@@ -54,7 +54,9 @@ def html_text(text: str) -> str:
 
 
 def quoted(text: str) -> str:
-    """``text`` as a DOT quoted string for attributes graphviz treats as escString (tooltips)."""
+    """``text`` as a DOT quoted string for attributes graphviz treats as escString (tooltips).
+    Tooltips hold names, so control characters are written as escapes here too."""
+    text = "\n".join(visible_lines(text))
     body = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{body}"'
 
@@ -78,13 +80,10 @@ def write_dot(scene: Scene, style: Style) -> str:
     ]
     _write_cluster(scene.top, style, lines, depth=1)
     for edge in scene.edges:
-        if edge.input_name is None:
-            attributes = f'id="e_{edge.source}_{edge.target}"'
-        else:
-            attributes = (
-                f'id="e_{edge.source}_{edge.target}_{edge.input_name}", '
-                f"label=<{edge.input_name}>"
-            )
+        # The operation node names its operands (q * z), so the edges need no labels; their
+        # ids still say which input they feed.
+        suffix = "" if edge.input_name is None else f"_{edge.input_name}"
+        attributes = f'id="e_{edge.source}_{edge.target}{suffix}"'
         lines.append(f"  {edge.source} -> {edge.target} [{attributes}];")
     if style.legend:
         lines.append(_legend(scene, style))
@@ -124,11 +123,13 @@ def _table(cells_by_row: list[str], fill: str, highlighted: bool, rounded: bool 
 
 
 def _value_cells(box: ValueBox, style: Style) -> list[str]:
+    """The name, data and grad of a Value (a page finds the last two by their first word)."""
     v = box.value
-    cells = [f"<B>{html_text(v.label)}</B>"] if v.label else []
+    title = box.title or v.label
+    cells = [f"<B>{html_text(title)}</B>"] if title and not v.is_constant else []
     cells.append(f"data {html_text(style.number(v.data))}")
     if style.show_grad:
-        cells.append(f"grad {html_text(style.number(v.grad))}")
+        cells.append(f"grad {html_text(style.number(box.grad))}")
     return cells
 
 
@@ -139,7 +140,7 @@ def _fill(role: str, style: Style) -> str:
 def _value_node(box: ValueBox, style: Style) -> str:
     v = box.value
     # Full precision on hover: the label shows rounded numbers, the tooltip the exact floats.
-    tooltip = f"data = {v.data!r}" + (f"\ngrad = {v.grad!r}" if style.show_grad else "")
+    tooltip = f"data = {v.data!r}" + (f"\ngrad = {box.grad!r}" if style.show_grad else "")
     cells = "".join(f"<TD>{cell}</TD>" for cell in _value_cells(box, style))
     label = _table([cells], _fill(box.role, style), box.highlighted)
     return (
@@ -149,20 +150,12 @@ def _value_node(box: ValueBox, style: Style) -> str:
 
 
 def _operation_node(box: OperationBox, style: Style) -> str:
-    primitive = box.value.primitive
-    operands = [
-        name if number is None else style.number(number)
-        for name, number in zip(primitive.input_names, box.operands, strict=True)
-    ]
-    formulas = "\n".join(
-        primitive.derivative_formula(i)
-        for i, number in enumerate(box.operands)
-        if number is None  # constants get no gradient: their formula would only distract
-    )
+    # Constants get no gradient: their formula would only distract.
+    formulas = "\n".join(box.formulas())
     return (
         f'{box.name} [id="{box.name}", shape=ellipse, style=filled, '
         f'fillcolor="{OPERATION_COLOUR}", color="{LINE_COLOUR}", margin="0.04,0.02", '
-        f"height=0.3, tooltip={quoted(formulas)}, label=<{html_text(primitive.write(*operands))}>];"
+        f"height=0.3, tooltip={quoted(formulas)}, label=<{html_text(box.text(style.number))}>];"
     )
 
 

@@ -9,7 +9,7 @@ collapsing replaces every Value of such a neuron (or layer) by a single group bo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -17,6 +17,7 @@ from ..errors import OperandTypeError
 from ..graph import topological_order
 from ..value import Value
 from .errors import DrawOptionError, GraphTooLargeError
+from .vocabulary import local_formula, node_names, node_roles, operation_text
 
 Role = Literal["input", "parameter", "intermediate", "output", "constant"]
 Collapse = Literal["neuron", "layer"] | int | None
@@ -34,6 +35,8 @@ class ValueBox:
     value: Value
     role: Role
     highlighted: bool
+    title: str = ""  # what the node is called (see vocabulary.node_names)
+    grad: float = 0.0  # the gradient shown
 
     @property
     def name(self) -> str:
@@ -51,10 +54,27 @@ class OperationBox:
     index: int
     value: Value
     operands: tuple[float | None, ...]
+    operand_names: tuple[str, ...] = ()  # the inputs' names (constants: their number)
 
     @property
     def name(self) -> str:
         return f"op{self.index}"
+
+    def text(self, number: Callable[[float], str]) -> str:
+        """The operation in its operands' names: ``q * z``, ``x ** 2``."""
+        written = [
+            name if value is None else number(value)
+            for name, value in zip(self.operand_names, self.operands, strict=True)
+        ]
+        return operation_text(self.value.primitive, written)
+
+    def formulas(self) -> list[str]:
+        """The local derivative of each input that gets a gradient (constants get none)."""
+        return [
+            local_formula(self.value.primitive, slot, self.operand_names)
+            for slot, value in enumerate(self.operands)
+            if value is None
+        ]
 
 
 @dataclass(eq=False)
@@ -158,6 +178,8 @@ def build_scene(
     collapse: Collapse = None,
     clusters: bool = True,
     max_nodes: int | None = DEFAULT_MAX_NODES,
+    names: Sequence[str] | None = None,
+    gradients: Sequence[float | None] | None = None,
 ) -> Scene:
     if not isinstance(root, Value):
         raise OperandTypeError(f"draw: root must be a Value, got {type(root).__name__}")
@@ -166,16 +188,30 @@ def build_scene(
     ):
         raise DrawOptionError(f"draw: max_nodes must be a positive int or None, got {max_nodes!r}")
     group_of = _group_rule(collapse)
-    builder = _SceneBuilder(
-        root, _values("parameters", parameters), _values("highlight", highlight), clusters
-    )
     order = topological_order(root)
+    if names is None:
+        names = node_names(order)
+    elif len(names) != len(order) or not all(isinstance(n, str) for n in names):
+        raise DrawOptionError(
+            f"draw: names must hold one str per node of topological_order(root) ({len(order)})"
+        )
+    if gradients is not None and len(gradients) != len(order):
+        raise DrawOptionError(
+            f"draw: gradients must hold one number per node of topological_order(root) "
+            f"({len(order)}), got {len(gradients)}"
+        )
+    given = None if parameters is None else _values("parameters", parameters)
+    builder = _SceneBuilder(
+        root, node_roles(order, given, names), names, _values("highlight", highlight), clusters
+    )
     if max_nodes is not None:
         # Counted before anything is built: refusing a huge graph should be quick.
         count = _count_boxes(order, root, group_of)
         if count > max_nodes:
             raise GraphTooLargeError(_too_large_message(count, max_nodes, collapse))
-    members = set(order)
+    builder.position = {v: i for i, v in enumerate(order)}
+    builder.gradients = gradients
+    members = builder.position
     for v in builder.highlighted:
         if v not in members:
             raise DrawOptionError(f"draw: highlight: {v!r} is not part of the graph of {root!r}")
@@ -194,10 +230,18 @@ class _SceneBuilder:
     """Places Values, in topological order, as boxes (or into collapsed groups) with edges."""
 
     def __init__(
-        self, root: Value, parameters: set[Value], highlighted: set[Value], clusters: bool
+        self,
+        root: Value,
+        roles: Sequence[str],
+        names: Sequence[str],
+        highlighted: set[Value],
+        clusters: bool,
     ) -> None:
         self.root = root
-        self.parameters = parameters
+        self.position: dict[Value, int] = {}
+        self.gradients: Sequence[float | None] | None = None
+        self.roles_by_index = roles
+        self.names = names
         self.highlighted = highlighted
         self.use_clusters = clusters
         self.top = Cluster("", ())
@@ -212,14 +256,11 @@ class _SceneBuilder:
         self.group_inputs: set[tuple[str, str]] = set()
         self.roles: set[str] = set()
 
-    def role(self, v: Value) -> Role:
-        if v is self.root:
-            return "output"
-        if v.is_constant:
-            return "constant"
-        if v.is_leaf:
-            return "parameter" if v.scope or v in self.parameters else "input"
-        return "intermediate"
+    def role(self, i: int) -> Role:
+        role = self.roles_by_index[i]
+        # The vocabulary's "operation" is drawn as an intermediate value (the operation itself
+        # is the oval beside it).
+        return "intermediate" if role == "operation" else role  # type: ignore[return-value]
 
     def cluster(self, path: ScopePath) -> Cluster:
         if not self.use_clusters:
@@ -232,7 +273,10 @@ class _SceneBuilder:
         return found
 
     def box(self, i: int, v: Value) -> ValueBox:
-        box = self.boxes[v] = ValueBox(i, v, self.role(v), v in self.highlighted)
+        grad = v.grad if self.gradients is None else self.gradients[i]
+        box = self.boxes[v] = ValueBox(
+            i, v, self.role(i), v in self.highlighted, self.names[i], float(grad or 0.0)
+        )
         return box
 
     def used_outside_its_group(self, u: Value) -> None:
@@ -249,7 +293,12 @@ class _SceneBuilder:
         if v.is_leaf:
             return
         self.roles.add("operation")
-        operation = OperationBox(i, v, tuple(u.data if u.is_constant else None for u in v.inputs))
+        operation = OperationBox(
+            i,
+            v,
+            tuple(u.data if u.is_constant else None for u in v.inputs),
+            tuple(self.names[self.position[u]] for u in v.inputs),
+        )
         home.boxes.append(operation)
         drawn_inputs = [u for u in v.inputs if not u.is_constant]
         names = v.primitive.input_names

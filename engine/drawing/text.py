@@ -1,15 +1,14 @@
 """A computation graph as a plain-text tree, for the terminal (no graphviz needed).
 
-Each Value is written once, as ``#i`` (its position in the topological order, the same number
-as the ``n{i}`` node of ``draw``), and referenced by that number when it is reached again, so
-the text grows linearly with the graph even when subexpressions are shared. Very deep chains
+Each Value is written once, under the name :func:`draw` and the walkthrough give it, and referred
+to by that name when it is reached again, so the text grows linearly with the graph even when
+subexpressions are shared. Very deep chains
 are cut at ``max_depth`` levels and continued as separate trees below, which keeps the
 indentation, and so the text, bounded too.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 
 from ..errors import OperandTypeError
@@ -17,6 +16,7 @@ from ..graph import topological_order
 from ..value import Value
 from .errors import DrawOptionError
 from .labels import NumberFormat, number_formatter, one_line
+from .vocabulary import node_names, node_roles, operation_text
 
 
 def render_text(
@@ -29,42 +29,39 @@ def render_text(
 ) -> str:
     """``root``'s graph as an indented tree, output first::
 
-        #4 y = sigmoid(#3)  data 0.7311  grad 1
-        └── #3 = w * x  data 1  grad 0.1966
-            ├── #0 w  data 0.5  grad 0.3932  [parameter]
-            └── #1 x  data 2  grad 0.0983  [input]
+        y = sigmoid(n1)  data 0.7311  grad 1
+        └── n1 = w * x  data 1  grad 0.1966
+            ├── w  data 0.5  grad 0.3932  [parameter]
+            └── x  data 2  grad 0.0983  [input]
 
-    ``parameters`` marks leaves as parameters (leaves created inside a ``scope`` already are).
+    Values are called what :func:`draw` and the walkthrough call them (see
+    :mod:`~chainrule.engine.drawing.vocabulary`). ``parameters`` marks leaves as parameters
+    (leaves created inside a ``scope`` already are; without it, so are leaves named like a weight
+    or a bias, ``w1``, ``b``).
     """
     if not isinstance(root, Value):
         raise OperandTypeError(f"render_text: root must be a Value, got {type(root).__name__}")
     if not isinstance(max_depth, int) or isinstance(max_depth, bool) or max_depth < 1:
         raise DrawOptionError(f"render_text: max_depth must be an int >= 1, got {max_depth!r}")
     number = number_formatter(number_format)
-    given_parameters = set(parameters or ())
     order = topological_order(root)
     index = {v: i for i, v in enumerate(order)}
-    label_uses = Counter(v.label for v in order if v.label and not v.is_constant)
+    names = node_names(order)
+    roles = node_roles(order, None if parameters is None else set(parameters), names)
 
     def reference(v: Value) -> str:
         """How an operand is written inside an expression."""
-        if v.is_constant:
-            return number(v.data)
-        if v.label and label_uses[v.label] == 1:
-            return one_line(v.label)
-        return f"#{index[v]}"
+        return number(v.data) if v.is_constant else one_line(names[index[v]])
 
     def describe(v: Value) -> str:
-        name = f" {one_line(v.label)}" if v.label else ""
-        if v.is_leaf:
-            head = f"#{index[v]}{name}"
-        else:
-            expression = v.primitive.write(*(reference(u) for u in v.inputs))
-            head = f"#{index[v]}{name} = {expression}"
+        i = index[v]
+        head = one_line(names[i])
+        if not v.is_leaf:
+            head += " = " + operation_text(v.primitive, [reference(u) for u in v.inputs])
         numbers = f"data {number(v.data)}"
         if show_grad:
             numbers += f"  grad {number(v.grad)}"
-        return f"{head}  {numbers}{_role_tag(v, root, given_parameters)}"
+        return f"{head}  {numbers}{_role_tag(v, roles[i])}"
 
     lines: list[str] = []
     written: set[Value] = set()
@@ -74,22 +71,22 @@ def render_text(
         tree_root = continued.pop(0)
         if lines:
             lines.append("")
-            lines.append(f"#{index[tree_root]} continued:")
+            lines.append(f"{one_line(names[index[tree_root]])} continued:")
         # Depth-first, without recursion: (node, prefix of its line, prefix of its inputs, depth)
         stack = [(tree_root, "", "", 0)]
         while stack:
             node, line_prefix, child_prefix, depth = stack.pop()
             if node in written:
-                lines.append(f"{line_prefix}#{index[node]} (see above)")
+                lines.append(f"{line_prefix}{one_line(names[index[node]])} (see above)")
                 continue
             if node in postponed and node is not tree_root:
-                lines.append(f"{line_prefix}#{index[node]} (continued below)")
+                lines.append(f"{line_prefix}{one_line(names[index[node]])} (continued below)")
                 continue
             inputs = [u for u in node.inputs if not u.is_constant]
             if inputs and depth >= max_depth:
                 postponed.add(node)
                 continued.append(node)
-                lines.append(f"{line_prefix}#{index[node]} (continued below)")
+                lines.append(f"{line_prefix}{one_line(names[index[node]])} (continued below)")
                 continue
             written.add(node)
             lines.append(line_prefix + describe(node))
@@ -106,10 +103,8 @@ def render_text(
     return "\n".join(lines) + "\n"
 
 
-def _role_tag(v: Value, root: Value, given_parameters: set[Value]) -> str:
-    if v is root or not v.is_leaf:
-        return ""
-    if v.scope or v in given_parameters:
+def _role_tag(v: Value, role: str) -> str:
+    if role == "parameter":
         where = f" {'/'.join(one_line(part) for part in v.scope)}" if v.scope else ""
         return f"  [parameter{where}]"
-    return "  [input]"
+    return "  [input]" if role == "input" else ""

@@ -1,7 +1,14 @@
-"""Step-by-step explanations of the forward and backward passes (``chainrule explain``)."""
+"""Step-by-step explanations of the forward and backward passes (``chainrule explain``).
+
+The modules depend on each other one way only: the data (``trace``, ``lesson``), the sentences
+every renderer shares (``wording``), the renderers (``text``, ``markdown``, ``quiz``, ``html``),
+the graph picture (``picture``), and last the builder (``walkthrough``).
+"""
 
 from .html import walkthrough_html
+from .lesson import Lesson
 from .markdown import walkthrough_markdown
+from .quiz import Question, questions
 from .text import walkthrough_text
 from .trace import (
     BackwardStep,
@@ -24,10 +31,13 @@ __all__ = [
     "ForwardStep",
     "ForwardTrace",
     "GradientCheck",
+    "Lesson",
     "NodeInfo",
+    "Question",
     "Update",
     "Walkthrough",
     "format_number",
+    "questions",
     "trace_backward",
     "trace_forward",
     "walkthrough",

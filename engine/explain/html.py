@@ -14,29 +14,19 @@ import hashlib
 import html
 import json
 import re
-import shutil
-import subprocess
-import xml.etree.ElementTree as ElementTree
-from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ChainruleError
-from ..graph import topological_order
+from ..drawing.vocabulary import format_number
 from . import wording
+from .picture import sanitize_svg
+from .quiz import ABSOLUTE, RELATIVE, Question, questions
 
 if TYPE_CHECKING:
-    from ..value import Value
-    from .walkthrough import Walkthrough
+    from .lesson import Lesson
 
 _PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
-_SVG_NS = "http://www.w3.org/2000/svg"
-_XLINK_NS = "http://www.w3.org/1999/xlink"
-NO_DOT_NOTE = (
-    "No graph picture: graphviz's dot program is not installed "
-    "(Debian/Ubuntu: apt-get install graphviz). The steps below work without it."
-)
 
 
 @cache
@@ -54,70 +44,21 @@ def json_for_script(data: Any) -> str:
     )
 
 
-# -- the graph picture ----------------------------------------------------------------------------
-
-
-def graph_picture(root: Value, names: Sequence[str] = ()) -> tuple[str | None, str]:
-    """The graph as inline SVG (from :func:`chainrule.engine.draw`) and a note for the page.
-
-    ``names[i]`` is the walkthrough's name of the i-th node of ``topological_order(root)``;
-    unlabeled nodes are drawn with it (``n5``), so the picture and the steps use the same names.
-    Returns ``(None, reason)`` when the picture cannot be made (no ``dot`` program, or the
-    rendering module is unavailable): the walkthrough works without it.
-    """
-    if shutil.which("dot") is None:
-        return None, NO_DOT_NOTE
-    try:
-        from ..drawing import draw
-    except ImportError as error:
-        return None, f"No graph picture: chainrule's graph rendering is not available ({error})."
-    # The labels are lent for the drawing only and always given back.
-    unlabeled = [
-        (node, name) for node, name in zip(topological_order(root), names, strict=False)
-        if node.label is None and not node.is_constant
-    ]
-    try:
-        for node, name in unlabeled:
-            node.label = name
-        # The page shows gradients step by step in its own table; the picture shows values only.
-        return sanitize_svg(draw(root, show_grad=False).svg()), ""
-    except (ImportError, OSError, RuntimeError, subprocess.SubprocessError, ChainruleError,
-            ElementTree.ParseError) as error:
-        return None, f"No graph picture: rendering the graph failed ({error})."
-    finally:
-        for node, _ in unlabeled:
-            node.label = None
-
-
-_FORBIDDEN_ELEMENTS = {"script", "foreignObject", "iframe", "object", "embed", "use", "image",
-                       "animate", "set", "animateTransform", "animateMotion", "handler"}
-
-
-def sanitize_svg(svg: str) -> str:
-    """Graphviz's SVG reduced to drawing: no scripts, event handlers, external references or
-    embedded documents, whatever text the labels held. The XML prologue is dropped."""
-    ElementTree.register_namespace("", _SVG_NS)
-    ElementTree.register_namespace("xlink", _XLINK_NS)
-    # The DOCTYPE is dropped before parsing: no entity of any kind is ever expanded.
-    body = re.sub(r"<!DOCTYPE[^>\[]*(\[[^\]]*\])?\s*>", "", svg, flags=re.IGNORECASE)
-    root = ElementTree.fromstring(body)
-    for parent in root.iter():
-        for child in list(parent):
-            local = child.tag.rsplit("}", 1)[-1] if isinstance(child.tag, str) else ""
-            if local in _FORBIDDEN_ELEMENTS or not isinstance(child.tag, str):
-                parent.remove(child)
-        for attribute in list(parent.attrib):
-            local = attribute.rsplit("}", 1)[-1].lower()
-            value = parent.attrib[attribute].strip().lower()
-            if local.startswith("on") or (local == "href" and not value.startswith("#")) or "javascript:" in value or ("url(" in value and "url(#" not in value):
-                del parent.attrib[attribute]
-    return ElementTree.tostring(root, encoding="unicode")
-
-
 # -- the page -------------------------------------------------------------------------------------
 
 
-def _texts(w: Walkthrough) -> dict[str, Any]:
+def _short(x: float | None) -> str | None:
+    """A number as the graph picture writes it (4 significant digits)."""
+    return None if x is None else format_number(x, 4)
+
+
+def _question(w: Lesson, k: int, q: Question) -> dict[str, Any]:
+    return {"id": f"{q.kind}{k}", "kind": q.kind, "prompt": q.prompt, "answer": q.answer,
+            "answerText": wording.number(w, q.answer), "hint": q.hint, "worked": q.worked,
+            "node": q.node, "step": -1 if q.step is None else q.step}
+
+
+def _texts(w: Lesson) -> dict[str, Any]:
     """Everything the script shows, with the numbers already written out (so the page says
     exactly what the text and Markdown renderers say)."""
     nodes = w.forward.nodes
@@ -126,16 +67,23 @@ def _texts(w: Walkthrough) -> dict[str, Any]:
     data: dict[str, Any] = {
         "title": w.title,
         "root": w.forward.root,
+        "rootName": root.name,
         "nodes": [
             {
                 "name": n.name,
                 "kind": n.kind,
+                "role": n.role,
                 "op": n.op,
                 "expression": n.expression,
                 "inputs": list(n.inputs),
                 "value": n.value,
                 "valueText": num(n.value),
+                "valueShort": _short(n.value),
                 "gradient": w.backward.gradients[n.index],
+                "gradientText": None if w.backward.gradients[n.index] is None
+                else num(w.backward.gradients[n.index]),
+                "gradientShort": _short(w.backward.gradients[n.index]),
+                "gradientName": wording.gradient_of(w, n.index),
             }
             for n in nodes
         ],
@@ -179,13 +127,22 @@ def _texts(w: Walkthrough) -> dict[str, Any]:
             {
                 "node": u.node,
                 "name": u.name,
-                "equation": f"{num(u.before)} − {num(w.lr or 0.0)} × {num(u.grad)}",
+                "equation": f"{num(u.before)} − {num(w.lr or 0.0)} × {wording.operand(w, u.grad)}",
                 "after": u.after,
                 "afterText": num(u.after),
             }
             for u in w.updates
         ],
+        "lossChange": None if w.loss_after is None else wording.loss_change_text(w),
+        "neurons": [
+            {"scope": view.scope, "lines": list(view.lines)}
+            for view in wording.neuron_views(w, times="×")
+        ],
     }
+    data["quiz"] = {level: [_question(w, k, q) for k, q in
+                            enumerate(questions(w, steps=level == "steps", times="×"))]
+                    for level in ("steps", "gradients")}
+    data["quizTolerance"] = {"absolute": ABSOLUTE, "relative": RELATIVE}
     passed = sum(c.passed for c in w.backward.checks)
     data["summaryText"] = (
         f"{passed} of {len(w.backward.checks)} leaf gradients agree with finite differences."
@@ -204,30 +161,42 @@ def _texts(w: Walkthrough) -> dict[str, Any]:
                      "text": "upstream × local = " + wording.product_text(w, step, c, "×")},
                     {"kind": "sum", "text": wording.running_sum_text(w, c)},
                 ]
+                fan_out = wording.fan_out_text(w, c)
+                if fan_out:
+                    lines.append({"kind": "fanout", "text": fan_out})
             contributions.append({
                 "input": c.input,
                 "inputName": c.input_name,
+                "slot": c.variable,
                 "constant": c.is_constant,
                 "lines": lines,
+                "formula": c.formula,
                 "local": c.local,
+                "localText": None if c.local is None else num(c.local),
                 "contribution": c.contribution,
+                "contributionText": None if c.contribution is None else num(c.contribution),
+                "edgeText": None if c.local is None or c.contribution is None
+                else f"{_short(step.upstream)} × {_short(c.local)} = {_short(c.contribution)}",
                 "after": c.grad_after,
                 "afterText": None if c.grad_after is None else num(c.grad_after),
+                "afterShort": _short(c.grad_after),
+                "use": c.use,
+                "uses": c.uses,
             })
         data["backward"].append({
             "node": step.node,
             "name": step.name,
             "operation": f"{step.name} = {nodes[step.node].expression} = {num(step.value)}",
             "upstream": step.upstream,
+            "upstreamName": wording.gradient_of(w, step.node),
             "upstreamText": f"upstream {wording.gradient_of(w, step.node)} = {num(step.upstream)}",
-            "binding": wording.binding(w, step),
             "skippedText": wording.skipped_text(w, step) if step.skipped else None,
             "contributions": contributions,
         })
     return data
 
 
-def walkthrough_html(w: Walkthrough, svg: str | None = None) -> str:
+def walkthrough_html(w: Lesson, svg: str | None = None) -> str:
     """The walkthrough as one HTML document (a string) that works offline in any browser.
 
     ``svg`` overrides the graph picture stored in the walkthrough (it is sanitized either way).

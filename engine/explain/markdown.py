@@ -5,26 +5,31 @@ from __future__ import annotations
 import re
 
 from . import wording
-from .walkthrough import Walkthrough
+from .lesson import Lesson
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~-])")
+_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 def escape_markdown(text: str) -> str:
-    """``text`` shown literally: Markdown punctuation backslash-escaped, HTML characters as
-    entities (so a label like ``<script>`` or ``a|b`` cannot break out of its table cell)."""
+    """``text`` shown literally inside a line: the characters that mark up text in the middle
+    of a line (emphasis, code, links, table cells) backslash-escaped, HTML characters as
+    entities (so a label like ``<script>`` or ``a|b`` cannot break out of its table cell).
+    Characters that only matter at the start of a line (``#``, ``-``, ``+``) are left as they
+    are, so ``(-0.741) ** 2`` reads as written; nothing escaped here starts a line."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _SPECIAL.sub(r"\\\1", text).replace("\n", " ")
 
 
-def walkthrough_markdown(w: Walkthrough) -> str:
+def walkthrough_markdown(w: Lesson) -> str:
     """Forward steps as a table, backward steps as one table row per input, then the summary."""
     e = escape_markdown
     num = lambda x: e(wording.number(w, x))  # noqa: E731
     lines = [f"## {e(w.title)}", "", "### Forward pass", ""]
-    inputs = wording.leaf_names(w, "input")
-    if inputs:
-        lines += ["Inputs: " + ", ".join(f"{e(n.name)} = {num(n.value)}" for n in inputs), ""]
+    for role in ("input", "parameter"):
+        leaves = wording.leaf_names(w, role)
+        if leaves:
+            lines += [f"{role.capitalize()}s: "
+                      + ", ".join(f"{e(n.name)} = {num(n.value)}" for n in leaves), ""]
     lines += ["| # | node | operation | with numbers | value |", "|---|---|---|---|---|"]
     for number, step in enumerate(w.forward.steps, 1):
         lines.append(
@@ -41,14 +46,13 @@ def walkthrough_markdown(w: Walkthrough) -> str:
         f"Start: {e(wording.gradient_of(w, w.backward.root))} = {num(w.backward.seed)}",
         "",
         "| # | node (upstream) | to input | local derivative | upstream × local "
-        "| running sum |",
+        "| gradient so far |",
         "|---|---|---|---|---|---|",
     ]
     for number, step in enumerate(w.backward.steps, 1):
         head = (
             f"{e(step.name)} = {e(w.forward.nodes[step.node].expression or '')}, "
-            f"{e(wording.gradient_of(w, step.node))} = {num(step.upstream)}; "
-            f"{e(wording.binding(w, step))}"
+            f"{e(wording.gradient_of(w, step.node))} = {num(step.upstream)}"
         )
         for c in step.contributions:
             if c.is_constant:
@@ -56,14 +60,24 @@ def walkthrough_markdown(w: Walkthrough) -> str:
             elif step.skipped:
                 row = (e(c.input_name), e(c.formula), "upstream is 0: nothing passed on", "")
             else:
+                total = e(wording.running_sum_text(w, c))
+                fan_out = wording.fan_out_text(w, c)
+                if fan_out:
+                    total += f" ({e(fan_out)})"
                 row = (
                     e(c.input_name),
-                    f"{e(c.formula)} = {num(c.local or 0.0)}",
+                    e(wording.local_text(w, c)),
                     e(wording.product_text(w, step, c, times="×")),
-                    e(wording.running_sum_text(w, c)),
+                    total,
                 )
             lines.append(f"| {number} | {head} | " + " | ".join(row) + " |")
             head = ""
+    neurons = wording.neuron_views(w, times="×")
+    if neurons:
+        lines += ["", "### Neuron by neuron", "",
+                  "delta = dL/dz, then dL/dw_i = delta × x_i and dL/db = delta:", ""]
+        for view in neurons:
+            lines.append(f"- **{e(view.scope)}**: " + "; ".join(e(line) for line in view.lines))
     lines += [
         "",
         "### Check",
@@ -90,4 +104,6 @@ def walkthrough_markdown(w: Walkthrough) -> str:
         ]
         for u in w.updates:
             lines.append(f"| {e(u.name)} | {num(u.before)} | {num(u.grad)} | {num(u.after)} |")
+        lines += ["", e(wording.loss_change_text(w)).capitalize()[:1]
+                  + e(wording.loss_change_text(w))[1:] + "."]
     return "\n".join(lines) + "\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from . import wording
-from .walkthrough import Walkthrough
+from .lesson import Lesson
 
 
 class _Writer:
@@ -34,7 +34,7 @@ class _Writer:
         return "\n".join(self.lines) + "\n"
 
 
-def walkthrough_text(w: Walkthrough, width: int = 80) -> str:
+def walkthrough_text(w: Lesson, width: int = 80) -> str:
     """The forward steps, the backward steps with the chain rule in numbers, and the summary."""
     if width < 40:
         raise ValueError(f"walkthrough_text: width must be at least 40 columns, got {width}")
@@ -44,10 +44,11 @@ def walkthrough_text(w: Walkthrough, width: int = 80) -> str:
     out.line("=" * min(width, len(w.title)))
     out.line()
     out.line("Forward pass: each operation is computed once its inputs are known.")
-    inputs = wording.leaf_names(w, "input")
-    if inputs:
-        out.line("inputs: " + ", ".join(f"{n.name} = {wording.number(w, n.value)}" for n in inputs),
-                 indent=2)
+    for role in ("input", "parameter"):
+        leaves = wording.leaf_names(w, role)
+        if leaves:
+            out.line(f"{role}s: " + ", ".join(f"{n.name} = {wording.number(w, n.value)}"
+                                               for n in leaves), indent=2)
     for number, step in enumerate(w.forward.steps, 1):
         out.line(f"{number}. {step.equation(w.digits)}", indent=2, hang=5)
     root = nodes[w.forward.root]
@@ -63,7 +64,6 @@ def walkthrough_text(w: Walkthrough, width: int = 80) -> str:
     )
     for number, step in enumerate(w.backward.steps, 1):
         out.line(f"{number}. {wording.step_heading(w, step)}", indent=2, hang=5)
-        out.line(wording.binding(w, step), indent=5, hang=5)
         if step.skipped:
             out.line(wording.skipped_text(w, step), indent=5)
         for c in step.contributions:
@@ -75,9 +75,21 @@ def walkthrough_text(w: Walkthrough, width: int = 80) -> str:
             out.line(f"-> {c.input_name}: local {wording.local_text(w, c)}", indent=5, hang=6)
             out.line(f"upstream x local = {wording.product_text(w, step, c)}", indent=8)
             out.line(wording.running_sum_text(w, c), indent=8)
+            fan_out = wording.fan_out_text(w, c)
+            if fan_out:
+                out.line(fan_out, indent=8, hang=2)
         if step.pending:
             out.line("still pending: " + wording.pending_names(w, step, limit=12), indent=5)
     out.line()
+
+    neurons = wording.neuron_views(w)
+    if neurons:
+        out.line("Neuron by neuron: delta = dL/dz, then dL/dw_i = delta x x_i, dL/db = delta")
+        for view in neurons:
+            out.line(f"{view.scope}:", indent=2)
+            for line in view.lines:
+                out.line(line, indent=4)
+        out.line()
 
     out.line("Gradients, checked by central finite differences (h = 1e-6 * max(1, |x|))")
     for check in w.backward.checks:
@@ -92,12 +104,11 @@ def walkthrough_text(w: Walkthrough, width: int = 80) -> str:
             out.line(check.error, indent=6)
     if w.lr is not None:
         out.line()
-        out.line(f"One gradient-descent step, lr = {wording.number(w, w.lr)}: "
-                 "w <- w - lr * grad")
+        out.line(f"One gradient-descent step on the parameters, lr = {wording.number(w, w.lr)}: "
+                 f"p <- p - lr x d{w.root_name}/dp")
         for u in w.updates:
-            out.line(
-                f"{u.name}: {wording.number(w, u.before)} - {wording.number(w, w.lr)} x "
-                f"{wording.number(w, u.grad)} = {wording.number(w, u.after)}",
-                indent=2,
-            )
+            out.line(wording.update_text(w, u.name, u.before, u.grad, u.after), indent=2)
+        if not w.updates:
+            out.line("(no parameters: name them w..., b..., or choose them)", indent=2)
+        out.line(wording.loss_change_text(w), indent=2)
     return out.text()

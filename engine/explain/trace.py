@@ -1,11 +1,15 @@
 """The forward and backward passes of a graph, recorded step by step as plain data.
 
-Everything here is read from the primitive table: the expression text of a step comes from
-``primitive.write``, each local derivative's formula from ``primitive.derivative_formula`` and its
-number from ``primitive.derivatives[i]``. The backward trace walks the graph in exactly the order
-and with exactly the arithmetic of :meth:`Value.backward` (reversed :func:`topological_order`,
-input a then input b, ``upstream * local``, constants skipped), so replaying its steps gives the
-same floats as ``backward()``, bit for bit.
+Everything here is read from the primitive table, in the learner's own names (see
+:mod:`chainrule.engine.drawing.vocabulary`): the expression of a step is ``primitive.notation``
+filled with its operands' names, each local derivative's formula ``primitive.formulas[i]`` filled
+the same way, and its number ``primitive.derivatives[i]``. The backward trace computes with
+exactly the order and the arithmetic of :meth:`Value.backward` (reversed
+:func:`topological_order`, input a then input b, ``upstream * local``, constants skipped), so
+replaying its steps gives the same floats as ``backward()``, bit for bit. It may *present* the
+steps in another valid order (layer by layer through an nn network), but only when every
+node then receives its contributions in the engine's order, so the running sums it shows are
+the engine's own.
 
 Tracing is read-only: it keeps its running sums in its own table and never touches any ``.grad``,
 so explaining a graph does not disturb a training loop that owns it.
@@ -14,33 +18,37 @@ so explaining a graph does not disturb a training loop that owns it.
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 from ..chain_rule import DERIVATIVE_ERRORS
+from ..drawing.vocabulary import (
+    Role,
+    format_number,
+    local_formula,
+    local_numbers,
+    node_names,
+    node_roles,
+    operation_text,
+)
 from ..errors import ChainruleError, GradientError, OperandTypeError
 from ..graph import topological_order
 from ..value import Value, as_float
+
+__all__ = [
+    "BackwardStep", "BackwardTrace", "Contribution", "ForwardStep", "ForwardTrace",
+    "GradientCheck", "NodeInfo", "format_number", "trace_backward", "trace_forward",
+]
+
+_LAYER = re.compile(r"layer(\d+)")
 
 #: Relative and absolute tolerance of the finite-difference check (see docs: float64 central
 #: differences with h = 1e-6 * max(1, |x|) agree with exact gradients to about 1e-8 relative).
 CHECK_RTOL = 1e-5
 CHECK_ATOL = 1e-6
-
-
-def format_number(x: float, digits: int = 6) -> str:
-    """A float as a learner wants to read it: ``2.0``, ``-6.0``, ``0.731059``.
-
-    Short floats keep Python's exact repr (so ``2.0`` stays ``2.0``); long ones are rounded to
-    ``digits`` significant digits. The exact values stay available in the trace's fields.
-    """
-    exact = repr(float(x))
-    if len(exact) <= digits + 4:
-        return exact
-    rounded = f"{x:.{digits}g}"
-    # "12" would read as an integer; the trace only holds floats.
-    return rounded if any(c in rounded for c in ".en") else rounded + ".0"
 
 
 # -- the data -------------------------------------------------------------------------------------
@@ -59,6 +67,7 @@ class NodeInfo:
     inputs: tuple[int, ...]
     scope: tuple[str, ...]
     expression: str | None  # the operation written with its inputs' names; None for a leaf
+    role: Role = "operation"  # what it is to the learner: input, parameter, constant, ...
 
     @property
     def is_constant(self) -> bool:
@@ -87,16 +96,24 @@ class ForwardStep:
 class Contribution:
     """What one step hands to one of its inputs.
 
-    ``variable`` is the input's name in the formula (``x`` or ``y``). For a constant input
-    everything numeric is ``None``: no gradient is computed for a plain number.
+    ``variable`` is the primitive table's placeholder for this input (``x`` or ``y``);
+    ``formula`` is the local derivative in the learner's names (``d/dq (q * z) = z``) and
+    ``numbers`` the same with the numbers filled in (``0.767 * (1 - 0.767)``, None when the
+    formula is a plain number). For a constant input everything numeric is ``None``: no
+    gradient is computed for a plain number. ``use`` counts the contributions this input has
+    received so far, ``uses`` how many it receives in all (more than one: a fan-out, whose
+    contributions add up).
     """
 
     input: int
     input_name: str
     variable: str
-    formula: str  # "d/dx tanh(x) = 1 - tanh(x)^2"
+    formula: str
     input_value: float
     is_constant: bool
+    numbers: str | None = None
+    use: int = 0
+    uses: int = 0
     local: float | None = None
     contribution: float | None = None  # upstream * local, the engine's exact product
     grad_before: float | None = None
@@ -183,52 +200,20 @@ def _kind(node: Value) -> str:
     return "input" if node.is_leaf else "operation"
 
 
-def _names(order: list[Value]) -> list[str]:
-    """A distinct, readable name per node.
-
-    A label is used as is when it is unique; repeated labels (every neuron has a "w0") are
-    qualified with the node's scope ("layer0.neuron1.w0"). Constants are written as their
-    number; an unlabeled output is ``f``; other unlabeled nodes get ``n{index}``, the id the
-    graph picture uses.
-    """
-    names = []
-    for index, node in enumerate(order):
-        if node.is_constant:
-            names.append(format_number(node.data))
-        elif node.label:
-            names.append(node.label)
-        else:
-            names.append(f"n{index}")
-    # An unlabeled output is "f", as in df/dx, unless a label already says "f".
-    if not order[-1].label and not order[-1].is_constant and "f" not in names:
-        names[-1] = "f"
-    counts: dict[str, int] = {}
-    for index, node in enumerate(order):
-        if not node.is_constant:
-            counts[names[index]] = counts.get(names[index], 0) + 1
-    qualified = list(names)
-    for index, node in enumerate(order):
-        if not node.is_constant and counts[names[index]] > 1 and node.scope:
-            qualified[index] = ".".join((*node.scope, names[index]))
-    seen: dict[str, int] = {}
-    for index, node in enumerate(order):
-        if node.is_constant:
-            continue
-        name = qualified[index]
-        if name in seen:  # still ambiguous: same label in the same scope
-            qualified[index] = f"{name}#{index}"
-        seen[name] = index
-    return qualified
-
-
-def _node_infos(order: list[Value]) -> tuple[dict[Value, int], tuple[NodeInfo, ...]]:
+def _node_infos(
+    order: list[Value],
+    parameters: Collection[Value] | None = None,
+    digits: int = 6,
+    suggested: Mapping[Value, str] | None = None,
+) -> tuple[dict[Value, int], tuple[NodeInfo, ...]]:
     position = {node: index for index, node in enumerate(order)}
-    names = _names(order)
+    names = node_names(order, digits, suggested)
+    roles = node_roles(order, parameters, names)
 
     def expression(node: Value) -> str | None:
         if node.is_leaf or node.primitive is None:
             return None
-        return node.primitive.write(*(names[position[i]] for i in node.inputs))
+        return operation_text(node.primitive, [names[position[i]] for i in node.inputs])
 
     infos = tuple(
         NodeInfo(
@@ -241,60 +226,144 @@ def _node_infos(order: list[Value]) -> tuple[dict[Value, int], tuple[NodeInfo, .
             inputs=tuple(position[i] for i in node.inputs),
             scope=tuple(node.scope),
             expression=expression(node),
+            role=roles[index],
         )
         for index, node in enumerate(order)
     )
     return position, infos
 
 
-def trace_forward(root: Value, digits: int = 6) -> ForwardTrace:
+def trace_forward(
+    root: Value,
+    digits: int = 6,
+    parameters: Collection[Value] | None = None,
+    suggested: Mapping[Value, str] | None = None,
+) -> ForwardTrace:
     """The forward pass of ``root``'s graph, one step per operation, in evaluation order.
+
+    ``parameters`` only decides which leaves are called parameters (see
+    :func:`~chainrule.engine.drawing.vocabulary.node_roles`), ``suggested`` names for unlabeled
+    nodes (see :func:`~chainrule.engine.drawing.vocabulary.node_names`).
 
     >>> from chainrule.engine import Value
     >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b"); c = a * b; c.label = "c"
     >>> trace_forward(c).steps[0].equation()
-    'c = a * b = 2.0 * -3.0 = -6.0'
+    'c = a * b = 2 * (-3) = -6'
     """
     order = topological_order(_require_value(root, "trace_forward"))
-    _, nodes = _node_infos(order)
+    _, nodes = _node_infos(order, parameters, digits, suggested)
     steps = []
     for info, node in zip(nodes, order, strict=True):
         if info.kind != "operation":
             continue
         primitive = node.primitive
         assert primitive is not None
+        numbers = [format_number(nodes[i].value, digits) for i in info.inputs]
         steps.append(
             ForwardStep(
                 node=info.index,
                 name=info.name,
                 expression=info.expression or "",
-                numbers=primitive.write(*(format_number(nodes[i].value, digits) for i in info.inputs)),
+                numbers=operation_text(primitive, numbers),
                 value=node.data,
             )
         )
     return ForwardTrace(nodes=nodes, steps=tuple(steps), root=len(order) - 1)
 
 
-def trace_backward(root: Value, gradient: float = 1.0, check: bool = True) -> BackwardTrace:
-    """The backward pass from ``root``, step by step, in the order ``root.backward()`` runs it.
+def _layer(scope: tuple[str, ...]) -> int | None:
+    for part in scope:
+        match = _LAYER.fullmatch(part)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def presentation_order(order: list[Value], position: dict[Value, int]) -> list[int]:
+    """The operation nodes in the order the walkthrough shows the backward pass.
+
+    Without nn scopes it is the engine's order, reversed :func:`topological_order`. When nodes
+    carry ``layerN`` scopes it visits layer by layer from the output: of the nodes whose every
+    use has been processed, the one in the highest layer goes next (a node outside any layer,
+    such as a loss, counts as the highest layer among its inputs), ties broken by position from
+    the end. Only nodes whose uses are all processed are eligible, so it is a reverse
+    topological order too; and it is deterministic (no ids, no sets).
+    """
+    engine = [i for i in range(len(order) - 1, -1, -1) if not order[i].is_leaf]
+    ranks = [-1] * len(order)
+    any_layer = False
+    for index, node in enumerate(order):
+        layer = _layer(node.scope)
+        if layer is not None:
+            ranks[index] = layer
+            any_layer = True
+        elif not node.is_leaf:
+            ranks[index] = max((ranks[position[u]] for u in node.inputs), default=-1)
+    if not any_layer:
+        return engine
+    uses = [0] * len(order)
+    for node in order:
+        for u in set(node.inputs):
+            uses[position[u]] += 1
+    ready = [(-ranks[-1], -(len(order) - 1))] if not order[-1].is_leaf else []
+    result = []
+    while ready:
+        _, negative = heapq.heappop(ready)
+        index = -negative
+        result.append(index)
+        for u in dict.fromkeys(order[index].inputs):
+            at = position[u]
+            uses[at] -= 1
+            if not uses[at] and not u.is_leaf:
+                heapq.heappush(ready, (-ranks[at], -at))
+    return result
+
+
+def _same_summation_order(
+    order: list[Value], position: dict[Value, int], engine: list[int], shown: list[int]
+) -> bool:
+    """Whether every node receives its contributions in the same sequence in both orders: then
+    each running sum adds the same products in the same order, so the floats are identical."""
+    if sorted(engine) != sorted(shown):
+        return False
+
+    def senders(sequence: list[int]) -> dict[int, list[int]]:
+        received: dict[int, list[int]] = {}
+        for index in sequence:
+            for u in order[index].inputs:
+                received.setdefault(position[u], []).append(index)
+        return received
+
+    return senders(engine) == senders(shown)
+
+
+def trace_backward(
+    root: Value,
+    gradient: float = 1.0,
+    check: bool = True,
+    parameters: Collection[Value] | None = None,
+    digits: int = 6,
+    suggested: Mapping[Value, str] | None = None,
+) -> BackwardTrace:
+    """The backward pass from ``root``, step by step, with the numbers ``root.backward()``
+    computes.
 
     Does not modify any ``.grad``. Raises :class:`GradientError` where ``backward()`` would.
     With ``check=True`` every leaf gradient is verified by central finite differences.
+    Through an nn network the steps are shown layer by layer (see :func:`presentation_order`).
     """
     order = topological_order(_require_value(root, "trace_backward"))
-    position, nodes = _node_infos(order)
+    position, nodes = _node_infos(order, parameters, digits, suggested)
     grads = [0.0] * len(order)
     grads[-1] = as_float(gradient, "trace_backward: gradient")
-
-    # How many uses of each node are still to be processed: a node's gradient is complete once
-    # every operation that consumes it has handed back its contribution.
-    waiting = [0] * len(order)
+    received = [0] * len(order)
+    uses = [0] * len(order)
     for info in nodes:
         for i in info.inputs:
-            waiting[i] += 1
-    pending = {info.index for info in nodes if waiting[info.index] and not info.is_constant}
+            uses[i] += 1
 
-    steps = []
+    # The chain rule, in the engine's order and with the engine's arithmetic.
+    computed: dict[int, tuple[float, tuple[Contribution, ...], bool]] = {}
     for index in range(len(order) - 1, -1, -1):
         node = order[index]
         upstream = grads[index]
@@ -308,19 +377,26 @@ def trace_backward(root: Value, gradient: float = 1.0, check: bool = True) -> Ba
         assert primitive is not None
         info = nodes[index]
         operands = [order[i].data for i in info.inputs]
+        names = [nodes[i].name for i in info.inputs]
+        values = [format_number(v, digits) for v in operands]
         skipped = not upstream  # the engine passes nothing on from a zero gradient
         contributions = []
         for slot, input_index in enumerate(info.inputs):
             input_info = nodes[input_index]
+            received[input_index] += 1
             common = dict(
                 input=input_index,
                 input_name=input_info.name,
                 variable=primitive.input_names[slot],
-                formula=primitive.derivative_formula(slot),
+                formula="" if input_info.is_constant else local_formula(primitive, slot, names),
                 input_value=input_info.value,
                 is_constant=input_info.is_constant,
+                numbers=local_numbers(primitive, slot, values, format_number(node.data, digits)),
+                use=received[input_index],
+                uses=uses[input_index],
             )
             if input_info.is_constant or skipped:
+                common["numbers"] = None
                 contributions.append(Contribution(**common))  # type: ignore[arg-type]
                 continue
             try:
@@ -333,6 +409,10 @@ def trace_backward(root: Value, gradient: float = 1.0, check: bool = True) -> Ba
                 ) from None
             before = grads[input_index]
             grads[input_index] = before + product
+            if common["numbers"] is not None and common["numbers"].strip("()") == format_number(
+                local, digits
+            ):
+                common["numbers"] = None  # "= x = -2", not "= x = -2 = -2"
             contributions.append(
                 Contribution(
                     **common,  # type: ignore[arg-type]
@@ -342,28 +422,56 @@ def trace_backward(root: Value, gradient: float = 1.0, check: bool = True) -> Ba
                     grad_after=grads[input_index],
                 )
             )
+        computed[index] = (upstream, tuple(contributions), skipped)
+
+    engine = list(computed)
+    shown = presentation_order(order, position)
+    if not _same_summation_order(order, position, engine, shown):
+        shown = engine
+    steps = _steps_in_order(nodes, computed, shown)
+    final = tuple(None if info.is_constant else grads[info.index] for info in nodes)
+    checks = _finite_difference_checks(order, position, nodes, final, grads[-1]) if check else ()
+    return BackwardTrace(
+        nodes=nodes, root=len(order) - 1, seed=grads[-1], steps=steps, gradients=final,
+        checks=checks,
+    )
+
+
+def _steps_in_order(
+    nodes: tuple[NodeInfo, ...],
+    computed: dict[int, tuple[float, tuple[Contribution, ...], bool]],
+    shown: list[int],
+) -> tuple[BackwardStep, ...]:
+    """The computed steps in the order shown, each with the nodes still waiting after it."""
+    # How many uses of each node are still to be processed: a node's gradient is complete once
+    # every operation that consumes it has handed back its contribution.
+    waiting = [0] * len(nodes)
+    for info in nodes:
+        for i in info.inputs:
+            waiting[i] += 1
+    pending = {info.index for info in nodes if waiting[info.index] and not info.is_constant}
+    steps = []
+    for index in shown:
+        info = nodes[index]
+        upstream, contributions, skipped = computed[index]
         for input_index in info.inputs:
             waiting[input_index] -= 1
             if not waiting[input_index]:
                 pending.discard(input_index)
+        assert info.op is not None
         steps.append(
             BackwardStep(
                 node=index,
                 name=info.name,
-                op=primitive.name,
-                value=node.data,
+                op=info.op,
+                value=info.value,
                 upstream=upstream,
-                contributions=tuple(contributions),
+                contributions=contributions,
                 skipped=skipped,
                 pending=tuple(sorted(pending)),
             )
         )
-    final = tuple(None if info.is_constant else grads[info.index] for info in nodes)
-    checks = _finite_difference_checks(order, position, nodes, final, grads[-1]) if check else ()
-    return BackwardTrace(
-        nodes=nodes, root=len(order) - 1, seed=grads[-1], steps=tuple(steps), gradients=final,
-        checks=checks,
-    )
+    return tuple(steps)
 
 
 def _describe(info: NodeInfo) -> str:
@@ -397,6 +505,19 @@ def _evaluate(data: list[float], plan: list[_Operation], nudged: int, value: flo
         if not changed.isdisjoint(inputs):
             data[index] = evaluate(*(data[i] for i in inputs))
             changed.add(index)
+    return data[-1]
+
+
+def recompute(root: Value, changes: dict[Value, float]) -> float:
+    """``root``'s value with some leaves set to new values, recomputed forward through the
+    primitive table (the graph itself is not touched): the forward pass after an update."""
+    order = topological_order(_require_value(root, "recompute"))
+    position = {node: index for index, node in enumerate(order)}
+    data = [node.data for node in order]
+    for node, value in changes.items():
+        data[position[node]] = value
+    for index, evaluate, inputs in _forward_plan(order, position):
+        data[index] = evaluate(*(data[i] for i in inputs))
     return data[-1]
 
 

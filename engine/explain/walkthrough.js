@@ -4,6 +4,7 @@
   "use strict";
   var data = JSON.parse(document.getElementById("walkthrough-data").textContent);
   var nodes = data.nodes;
+  var SVG_NS = "http://www.w3.org/2000/svg";
 
   var steps = [];
   data.forward.forEach(function (s, i) { steps.push({ phase: "forward", index: i, node: s.node }); });
@@ -25,16 +26,118 @@
 
   function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
 
-  // Scroll a panel (not the page) so that target is in view: centred if it was outside.
-  function keepVisible(container, target) {
+  // Scroll a panel (not the page) so that target is in view: centred if it was outside. Only
+  // vertically: scrolling sideways by itself would hide the names in the first column.
+  function keepVisible(container, target, sideways) {
     if (!container || !target) { return; }
     var box = container.getBoundingClientRect(), r = target.getBoundingClientRect();
     if (r.top < box.top || r.bottom > box.bottom) {
       container.scrollTop += (r.top + r.bottom - box.top - box.bottom) / 2;
     }
-    if (r.left < box.left || r.right > box.right) {
+    if (sideways && (r.left < box.left || r.right > box.right)) {
       container.scrollLeft += (r.left + r.right - box.left - box.right) / 2;
     }
+  }
+
+  // -- the quiz -----------------------------------------------------------------------------
+  // The questions come from Python (chainrule.engine.explain.quiz), grouped by the step they
+  // belong to: -1 is the start of the backward pass.
+  var quiz = { on: false, level: "steps", answers: {}, right: 0, answered: 0 };
+  function questionsAt(step) {
+    if (step.phase !== "seed" && step.phase !== "backward") { return []; }
+    var at = step.phase === "seed" ? -1 : step.index;
+    return data.quiz[quiz.level].filter(function (q) { return q.step === at; });
+  }
+  function stepSolved(step) {
+    return questionsAt(step).every(function (q) { return quiz.answers[q.id]; });
+  }
+  // Whether the backward numbers of a step may be shown: always, outside quiz mode.
+  function numbersShown(step) { return !quiz.on || stepSolved(step); }
+
+  function parseAnswer(text) {
+    text = text.trim().replace(/\u2212/g, "-");
+    if (!/^[-+0-9.eE\/ ]+$/.test(text)) { return null; }
+    var parts = text.split("/");
+    var value = parts.length === 2 ? Number(parts[0]) / Number(parts[1])
+      : parts.length === 1 ? Number(text) : NaN;
+    return isFinite(value) && text !== "" ? value : null;
+  }
+  function isRight(answer, expected) {
+    return Math.abs(answer - expected) <= data.quizTolerance.absolute +
+      data.quizTolerance.relative * Math.abs(expected);
+  }
+
+  function renderScore() {
+    el("score").textContent = quiz.on
+      ? "Score: " + quiz.right + " right of " + quiz.answered + " answered" : "";
+  }
+
+  function questionRow(q, onSolved) {
+    var row = make("div", null, "question");
+    var id = "q-" + q.id;
+    var label = make("label", q.prompt.replace(/ = \?$/, " ="), "prompt");
+    label.htmlFor = id;
+    var input = make("input");
+    input.id = id; input.type = "text"; input.inputMode = "decimal"; input.autocomplete = "off";
+    input.setAttribute("aria-describedby", id + "-feedback");
+    var check = make("button", "Check"); check.type = "button";
+    var hint = make("button", "Hint"); hint.type = "button";
+    var feedback = make("div", "", "feedback"); feedback.id = id + "-feedback";
+    feedback.setAttribute("aria-live", "polite");
+    var hints = 0;
+    var done = quiz.answers[q.id];
+    function finish(status) {
+      if (!quiz.answers[q.id]) {
+        quiz.answers[q.id] = status;
+        quiz.answered += 1;
+        if (status === "right") { quiz.right += 1; }
+        renderScore();
+      }
+      input.disabled = true; check.disabled = true; hint.disabled = true;
+      onSolved();
+      // Keyboard users go on where they were: the next open question, else the Next button.
+      var open = document.querySelector("#equation .question input:not([disabled])");
+      (open || next).focus({ preventScroll: true });
+    }
+    function submit() {
+      var answer = parseAnswer(input.value);
+      if (answer === null) {
+        feedback.className = "feedback wrong";
+        feedback.textContent = "Type a number, such as -4, 0.25 or 1/4.";
+      } else if (isRight(answer, q.answer)) {
+        feedback.className = "feedback right";
+        feedback.textContent = "✓ Right: " + q.answerText;
+        finish("right");
+      } else {
+        feedback.className = "feedback wrong";
+        feedback.textContent = "✗ Not " + input.value.trim() + ". Try again, or take a hint.";
+      }
+    }
+    check.addEventListener("click", submit);
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") { event.preventDefault(); submit(); }
+    });
+    hint.addEventListener("click", function () {
+      hints += 1;
+      feedback.className = "feedback hint";
+      if (hints === 1) {
+        feedback.textContent = "Hint: " + q.hint;
+        hint.textContent = "Show the step";
+      } else {
+        feedback.textContent = "The step: " + q.worked;
+        finish("shown");
+      }
+    });
+    if (done) {
+      input.disabled = true; check.disabled = true; hint.disabled = true;
+      input.value = q.answerText;
+      feedback.className = "feedback " + (done === "right" ? "right" : "hint");
+      feedback.textContent = done === "right" ? "✓ Right: " + q.answerText : "The step: " + q.worked;
+    }
+    var controls = make("span", null, "answer");
+    controls.appendChild(input); controls.appendChild(check); controls.appendChild(hint);
+    row.appendChild(label); row.appendChild(controls); row.appendChild(feedback);
+    return row;
   }
 
   // -- the table of values and gradients ------------------------------------------------------
@@ -66,14 +169,17 @@
       // handed back its contribution yet.
       var uses = nodes.map(function () { return 0; });
       nodes.forEach(function (n) { n.inputs.forEach(function (i) { uses[i] += 1; }); });
-      grads[data.root] = { text: data.seed.gradientText, value: data.seed.gradient };
+      grads[data.root] = { text: data.seed.gradientText, value: data.seed.gradient,
+                           short: nodes[data.root].gradientShort };
       var last = step.phase === "backward" ? step.index
         : step.phase === "summary" ? data.backward.length - 1 : -1;
       for (var b = 0; b <= last; b++) {
         var bs = data.backward[b];
         nodes[bs.node].inputs.forEach(function (i) { uses[i] -= 1; });
         bs.contributions.forEach(function (c) {
-          if (c.after !== null) { grads[c.input] = { text: c.afterText, value: c.after }; }
+          if (c.after !== null) {
+            grads[c.input] = { text: c.afterText, value: c.after, short: c.afterShort };
+          }
         });
       }
       pending = [];
@@ -104,9 +210,9 @@
       var g = state.grads[i];
       if (step.phase === "forward") { gradCell.textContent = ""; delete gradCell.dataset.value; }
       else if (g === null) {
-        var status0 = state.pending.indexOf(i) >= 0 ? "—" : "0.0";
+        var status0 = state.pending.indexOf(i) >= 0 ? "—" : "0";
         gradCell.textContent = status0;
-        if (status0 === "0.0") { gradCell.dataset.value = "0"; } else { delete gradCell.dataset.value; }
+        if (status0 === "0") { gradCell.dataset.value = "0"; } else { delete gradCell.dataset.value; }
       } else { gradCell.textContent = g.text; gradCell.dataset.value = String(g.value); }
       var status = statusOf(i, state, step);
       tr.querySelector(".status").textContent = status;
@@ -114,18 +220,83 @@
         : inputs.indexOf(i) >= 0 ? "source"
         : status === "final" ? "done" : status === "partial sum" ? "partial" : "";
     });
-    keepVisible(document.querySelector("#table-panel .scroll"), rows[step.node]);
+    keepVisible(document.querySelector("#table-panel .scroll"), rows[step.node], false);
   }
 
   // -- the graph picture --------------------------------------------------------------------
   // Scale the picture to the panel's width, but never beyond 1.6 times graphviz's own size,
-  // nor below 0.6 times it (a wide network scrolls instead of becoming unreadable).
+  // nor below 0.85 times it (a wide graph scrolls inside its panel instead of becoming
+  // unreadable; the panel follows the current node).
   var picture = document.querySelector("#graph svg");
   var natural = picture ? 4 / 3 * parseFloat(picture.getAttribute("width")) : 0;  // pt to px
   if (natural) {
     picture.style.maxWidth = (1.6 * natural) + "px";
-    picture.style.minWidth = (0.6 * natural) + "px";
+    picture.style.minWidth = (0.85 * natural) + "px";
   }
+  // Each value's box shows "data ..." and "grad ...": the script rewrites both as the steps go.
+  var boxes = nodes.map(function (n, i) {
+    var g = document.getElementById("n" + i);
+    if (!g) { return null; }
+    var box = { group: g, data: null, grad: null };
+    Array.prototype.forEach.call(g.querySelectorAll("text"), function (t) {
+      if (t.textContent.indexOf("data ") === 0) { box.data = t; }
+      if (t.textContent.indexOf("grad ") === 0) { box.grad = t; }
+    });
+    return box;
+  });
+
+  function paintGraph(k, state) {
+    var step = steps[k];
+    boxes.forEach(function (box, i) {
+      if (!box) { return; }
+      var known = state.known[i];
+      box.group.classList.toggle("unknown", !known);
+      if (box.data) { box.data.textContent = "data " + (known ? nodes[i].valueShort : "?"); }
+      var operation = document.getElementById("op" + i);
+      if (operation) { operation.classList.toggle("unknown", !known); }
+      if (!box.grad) { return; }
+      var text = "?", partial = false;
+      if (step.phase !== "forward") {
+        var g = state.grads[i], waiting = state.pending.indexOf(i) >= 0;
+        if (g !== null) { text = g.short + (waiting ? " …" : ""); partial = waiting; }
+        else if (!waiting) { text = "0"; }
+      }
+      box.grad.textContent = "grad " + text;
+      box.group.classList.toggle("partial", partial);
+      box.group.classList.toggle("final", step.phase !== "forward" && text !== "?" && !partial);
+    });
+  }
+
+  var edgeLabels = [];
+  function labelEdges(step) {
+    edgeLabels.forEach(function (t) { t.parentNode.removeChild(t); });
+    edgeLabels = [];
+    if (step.phase !== "backward" || !numbersShown(step)) { return; }
+    data.backward[step.index].contributions.forEach(function (c) {
+      if (!c.edgeText) { return; }
+      var edge = document.getElementById("e_n" + c.input + "_op" + step.node + "_" + c.slot) ||
+        document.getElementById("e_n" + c.input + "_op" + step.node);
+      var path = edge && edge.querySelector("path");
+      if (!path || !path.getTotalLength) { return; }
+      var middle = path.getPointAtLength(path.getTotalLength() / 2);
+      var text = document.createElementNS(SVG_NS, "text");
+      text.setAttribute("x", String(middle.x));
+      text.setAttribute("y", String(middle.y - 4));
+      text.setAttribute("text-anchor", "middle");
+      text.setAttribute("class", "edge-label");
+      text.textContent = c.edgeText;
+      edge.appendChild(text);
+      // Two edges into one operation run close together: move a label up until it is clear.
+      for (var tries = 0; tries < 6 && edgeLabels.some(function (other) {
+        var a = text.getBBox(), b = other.getBBox();
+        return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+      }); tries++) {
+        text.setAttribute("y", String(Number(text.getAttribute("y")) - 12));
+      }
+      edgeLabels.push(text);
+    });
+  }
+
   var marked = [];
   function highlight(step) {
     marked.forEach(function (m) { m.classList.remove("current", "source", "active"); });
@@ -143,12 +314,37 @@
       ["_x", "_y", ""].forEach(function (slot) { mark("e_n" + i + "_op" + step.node + slot, "active"); });
     });
     mark("e_op" + step.node + "_n" + step.node, "active");
-    keepVisible(el("graph"), document.getElementById("n" + step.node));
+    // The operation sits between its inputs and its result: centring it shows all three.
+    keepVisible(el("graph"), document.getElementById("op" + step.node) ||
+      document.getElementById("n" + step.node), true);
   }
 
   // -- the step panel -----------------------------------------------------------------------
   function line(parent, text, className) {
     parent.appendChild(make("div", text, "line" + (className ? " " + className : "")));
+  }
+
+  function contributionCards(eq, bs) {
+    bs.contributions.forEach(function (c) {
+      var card = make("div", null, "contribution" + (c.constant ? " constant" : ""));
+      card.dataset.input = String(c.input);
+      line(card, "→ " + c.inputName, "to");
+      c.lines.forEach(function (l) { line(card, l.text, l.kind); });
+      eq.appendChild(card);
+    });
+  }
+
+  function renderQuestions(eq, step) {
+    var box = make("div", null, "quiz-box");
+    box.appendChild(make("p", quiz.level === "steps"
+      ? "Your turn: the local derivative of each input, then upstream × local."
+      : "Your turn: the gradient of every node that is complete after this step.", "quiz-intro"));
+    questionsAt(step).forEach(function (q) {
+      box.appendChild(questionRow(q, function () {
+        if (stepSolved(step)) { show(current, true); }
+      }));
+    });
+    eq.appendChild(box);
   }
 
   function renderStep(k, state) {
@@ -157,6 +353,7 @@
     var pendingBox = el("pending"), summary = el("summary");
     clear(eq); clear(pendingBox); clear(summary);
     phase.className = step.phase === "forward" ? "forward" : "backward";
+    var asking = quiz.on && questionsAt(step).length > 0;
     if (step.phase === "forward") {
       var fs = data.forward[step.index];
       phase.textContent = "Forward pass · step " + (step.index + 1) + " of " + data.forward.length;
@@ -166,24 +363,21 @@
     } else if (step.phase === "seed") {
       phase.textContent = "Backward pass · start";
       title.textContent = "Start at the output " + nodes[data.root].name;
-      line(eq, data.seed.equation, "headline");
-      line(eq, data.seed.explanation);
+      if (asking) { renderQuestions(eq, step); }
+      if (numbersShown(step)) {
+        line(eq, data.seed.equation, "headline");
+        line(eq, data.seed.explanation);
+      }
     } else if (step.phase === "backward") {
       var bs = data.backward[step.index];
       phase.textContent = "Backward pass · step " + (step.index + 1) + " of " + data.backward.length;
       title.textContent = "Backpropagate through " + bs.name;
       line(eq, bs.operation, "headline");
       line(eq, bs.upstreamText, "headline");
-      line(eq, bs.binding);
       if (bs.skippedText) { line(eq, bs.skippedText); }
-      bs.contributions.forEach(function (c) {
-        var card = make("div", null, "contribution" + (c.constant ? " constant" : ""));
-        card.dataset.input = String(c.input);
-        line(card, "→ " + c.inputName, "to");
-        c.lines.forEach(function (l) { line(card, l.text, l.kind); });
-        eq.appendChild(card);
-      });
-      if (state.pending.length) {
+      if (asking) { renderQuestions(eq, step); }
+      if (numbersShown(step)) { contributionCards(eq, bs); }
+      if (state.pending.length && numbersShown(step)) {
         pendingBox.textContent = "Still pending (more contributions to come): " +
           state.pending.map(function (i) { return nodes[i].name; }).join(", ");
       }
@@ -212,11 +406,22 @@
       body.appendChild(tr);
     });
     t.appendChild(body);
-    parent.appendChild(t);
+    var wrap = make("div", null, "wide");
+    wrap.appendChild(t);
+    parent.appendChild(wrap);
     return t;
   }
 
   function renderSummary(parent) {
+    if (data.neurons.length) {
+      parent.appendChild(make("h3", "Neuron by neuron: δ = dL/dz, dL/dwᵢ = δ × xᵢ, dL/db = δ"));
+      data.neurons.forEach(function (n) {
+        var block = make("div", null, "neuron");
+        block.appendChild(make("div", n.scope, "to"));
+        n.lines.forEach(function (l) { line(block, l); });
+        parent.appendChild(block);
+      });
+    }
     parent.appendChild(make("h3", "Finite-difference check (h = 1e-6 × max(1, |x|))"));
     var t = table(parent, ["leaf", "gradient", "numeric", "check"], data.checks.map(function (c) {
       return [
@@ -226,35 +431,62 @@
     }));
     t.id = "checks";
     if (data.lr !== null) {
-      parent.appendChild(make("h3", "One gradient-descent step: w ← w − lr × grad, lr = " + data.lrText));
+      parent.appendChild(make("h3", "One gradient-descent step: p ← p − lr × d" + data.rootName +
+                              "/dp, lr = " + data.lrText));
       var u = table(parent, ["parameter", "update", "new value"], data.updates.map(function (r) {
         return [{ text: r.name }, { text: r.equation }, { text: r.afterText, value: r.after }];
       }));
       u.id = "updates";
+      if (data.lossChange) { line(parent, data.lossChange, "loss-change"); }
     }
   }
 
   // -- navigation ---------------------------------------------------------------------------
   var current = 0;
-  function show(k) {
+  function show(k, keepFocus) {
     current = Math.max(0, Math.min(steps.length - 1, k));
-    var state = stateAt(current);
+    var step = steps[current];
+    // In quiz mode a step's own numbers stay hidden until its questions are answered.
+    var state = stateAt(numbersShown(step) || current === 0 ? current : current - 1);
+    if (!numbersShown(step) && step.phase === "seed") { state = stateAt(current); state.grads[data.root] = null; }
     renderStep(current, state);
     renderTable(current, state);
-    highlight(steps[current]);
+    paintGraph(current, state);
+    highlight(step);
+    labelEdges(step);
     slider.value = String(current);
     prev.disabled = current === 0;
     next.disabled = current === steps.length - 1;
     document.body.dataset.step = String(current);
-    document.body.dataset.phase = steps[current].phase;
-    document.body.dataset.node = steps[current].node === null ? "" : String(steps[current].node);
+    document.body.dataset.phase = step.phase;
+    document.body.dataset.node = step.node === null ? "" : String(step.node);
+    if (quiz.on && !keepFocus) {
+      var first = document.querySelector("#equation .question input:not([disabled])");
+      if (first && document.activeElement && document.activeElement.tagName !== "INPUT") {
+        first.focus({ preventScroll: true });
+      }
+    }
   }
 
   prev.addEventListener("click", function () { show(current - 1); });
   next.addEventListener("click", function () { show(current + 1); });
   slider.addEventListener("input", function () { show(parseInt(slider.value, 10)); });
+  var toggle = el("quiz-toggle"), level = el("quiz-level");
+  toggle.addEventListener("click", function () {
+    quiz.on = !quiz.on;
+    toggle.setAttribute("aria-pressed", String(quiz.on));
+    toggle.textContent = quiz.on ? "Quiz: on" : "Quiz me";
+    level.hidden = !quiz.on;
+    document.body.classList.toggle("quiz", quiz.on);
+    renderScore();
+    // The quiz is about the backward pass: it starts at the output's own gradient.
+    show(quiz.on && current < data.forward.length ? data.forward.length : current, true);
+  });
+  level.addEventListener("change", function () { quiz.level = level.value; show(current, true); });
   document.addEventListener("keydown", function (event) {
-    if (event.target === slider || event.altKey || event.ctrlKey || event.metaKey) { return; }
+    var tag = event.target && event.target.tagName;
+    if (event.target === slider || tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" ||
+        event.altKey || event.ctrlKey || event.metaKey) { return; }
     var moves = { ArrowRight: current + 1, ArrowLeft: current - 1, Home: 0, End: steps.length - 1 };
     if (Object.prototype.hasOwnProperty.call(moves, event.key)) {
       event.preventDefault();

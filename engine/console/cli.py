@@ -2,8 +2,13 @@
 
     chainrule explain "sigmoid(w1*x1 + w2*x2 + b)" x1=0.8 x2=0.6 w1=0.5 w2=0.7 b=0.1 --html steps.html
 
-prints the forward and backward passes step by step and writes the requested files. Every
-problem with the input is reported as one line on stderr with exit status 2, never a traceback.
+prints the forward and backward passes step by step and writes the requested files;
+
+    chainrule quiz "(x + y) * z" x=-2 y=5 z=-4
+
+asks the learner for the gradients, one line per question, and reads the answers from standard
+input (exit status 0 when all are right, 1 otherwise). Every problem with the input is reported
+as one line on stderr with exit status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,14 +19,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from .errors import ChainruleError
-from .graph import topological_order
-from .primitives import PRIMITIVES
-from .value import Value
+from ..errors import ChainruleError
+from ..graph import topological_order
+from ..primitives import PRIMITIVES
+from ..value import Value
+
+EXIT_WRONG = 1
 
 #: The functions an expression may call, from the primitive table.
 FUNCTION_NAMES = sorted(p.function for p in PRIMITIVES.values() if p.function)
-
 EXIT_USAGE = 2
 
 EXAMPLE = (
@@ -68,21 +74,54 @@ def _build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--md", metavar="FILE", type=Path, help="write the steps as Markdown")
     explain.add_argument("--svg", metavar="FILE", type=Path,
                          help="write the graph picture (needs graphviz's dot)")
+    _add_loss_arguments(explain)
     explain.add_argument("--lr", metavar="LR", type=float,
-                         help="also show one gradient-descent step w <- w - LR * grad")
+                         help="also show one gradient-descent step p <- p - LR * dL/dp on the "
+                         "parameters, and the loss before and after it")
     explain.add_argument("--params", metavar="NAMES",
-                         help="comma-separated names updated by --lr (default: every name)")
+                         help="comma-separated names updated by --lr (default: the names that "
+                         "start with w or b followed by a digit, _ or nothing: w1, w_2, b)")
     explain.add_argument("--quiet", "-q", action="store_true",
                          help="do not print the steps (only write the files)")
+    explain.add_argument("--worksheet", metavar="FILE", type=Path,
+                         help="write a printable Markdown worksheet with blanks and an answer key")
+
+    quiz = commands.add_parser(
+        "quiz",
+        help="your turn: work out the gradients of an expression, checked as you go",
+        description=(
+            "Ask for the gradient of the output with respect to every node of EXPR, in the "
+            "order the backward pass completes them, one line per question (df/dz = ?). "
+            "Answers are read one per line from standard input (numbers such as -4, 0.25 or "
+            "1/4; three significant digits are enough). A wrong answer is corrected with the "
+            "step that produces the right one. Exit status 0 when every answer is right, 1 "
+            'otherwise. Example: chainrule quiz "(x + y) * z" x=-2 y=5 z=-4'
+        ),
+    )
+    quiz.add_argument("expression", metavar="EXPR", help="the expression, quoted")
+    quiz.add_argument(
+        "assignments", metavar="NAME=VALUE", nargs="*", help="a value for each name in EXPR"
+    )
+    quiz.add_argument("--steps", action="store_true",
+                      help="also ask each local derivative and each contribution upstream x local")
+    _add_loss_arguments(quiz)
     return parser
 
 
-def _explain(args: argparse.Namespace) -> None:
-    import math
-    import shutil
+def _add_loss_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--target", metavar="T", type=float,
+                         help="put a loss on EXPR's output against the target T (otherwise EXPR "
+                         "is taken to be the loss)")
+    command.add_argument("--loss", choices=("mse", "bce"), default="mse",
+                         help="the loss with --target: mse, (y - T)^2 (default), or bce, binary "
+                         "cross-entropy of a probability y")
 
-    from .explain import walkthrough
-    from .explain.expression import ExpressionError, parse_assignment, parse_expression
+
+def _parse(args: argparse.Namespace) -> Value:
+    """The graph of EXPR with its NAME=VALUE assignments."""
+    import math
+
+    from .expression import ExpressionError, parse_assignment, parse_expression
 
     values: dict[str, float] = {}
     for text in args.assignments:
@@ -90,9 +129,22 @@ def _explain(args: argparse.Namespace) -> None:
         if name in values:
             raise ExpressionError(f"{name} is given more than once")
         values[name] = value
+    if args.target is not None and not math.isfinite(args.target):
+        raise UsageError(f"--target must be a finite number, got {args.target}")
+    if args.target is None and args.loss != "mse":
+        raise UsageError("--loss needs --target")
+    return parse_expression(args.expression, values)
+
+
+def _explain(args: argparse.Namespace) -> None:
+    import math
+    import shutil
+
+    from ..explain import walkthrough
+
     if args.lr is not None and not math.isfinite(args.lr):
         raise UsageError(f"--lr must be a finite number, got {args.lr}")
-    root = parse_expression(args.expression, values)
+    root = _parse(args)
     parameters = None
     if args.params is not None:
         if args.lr is None:
@@ -110,7 +162,8 @@ def _explain(args: argparse.Namespace) -> None:
             "(Debian/Ubuntu: sudo apt-get install graphviz)"
         )
     w = walkthrough(root, lr=args.lr, parameters=parameters, title=f"Backpropagation through "
-                    f"{args.expression.strip()}", picture=wants_picture)
+                    f"{args.expression.strip()}", picture=wants_picture, target=args.target,
+                    loss=args.loss)
     if not args.quiet:
         sys.stdout.write(w.text())
     if args.svg is not None:
@@ -119,10 +172,51 @@ def _explain(args: argparse.Namespace) -> None:
         _write(args.svg, w.svg)
     if args.md is not None:
         _write(args.md, w.markdown())
+    if args.worksheet is not None:
+        _write(args.worksheet, w.worksheet())
     if args.html is not None:
         _write(args.html, w.html())
         if w.svg is None:
             print(f"chainrule explain: note: {w.graph_note}", file=sys.stderr)
+
+
+def _quiz(args: argparse.Namespace) -> int:
+    from ..explain import walkthrough
+    from ..explain.quiz import ABSOLUTE, RELATIVE, is_right, parse_answer, questions
+
+    w = walkthrough(_parse(args), picture=False, target=args.target, loss=args.loss)
+    asked = questions(w, steps=args.steps)
+    print(f"Backpropagation through {args.expression.strip()}: {len(asked)} questions")
+    given = [n for n in w.forward.nodes if n.role in ("input", "parameter")]
+    print("given " + ", ".join(f"{n.name} = {_number(w, n.value)}" for n in given)
+          + f"; answers within {ABSOLUTE:g} + {RELATIVE:.0%} count as right")
+    right = 0
+    for number, question in enumerate(asked, 1):
+        sys.stdout.write(f"{number}. {question.prompt} ")
+        sys.stdout.flush()
+        line = sys.stdin.readline()
+        if not sys.stdin.isatty():  # answers from a file or a pipe: show them as if typed
+            sys.stdout.write(line.strip() + "\n")
+        if not line:
+            print(f"   no answer (end of input): {question.worked}")
+            continue
+        answer = parse_answer(line)
+        if answer is not None and is_right(answer, question.answer):
+            right += 1
+            print(f"   right: {_number(w, question.answer)}")
+        elif answer is None:
+            print(f"   {line.strip()[:40]!r} is not a number. Expected "
+                  f"{_number(w, question.answer)}: {question.worked}")
+        else:
+            print(f"   wrong. Expected {_number(w, question.answer)}: {question.worked}")
+    print(f"score: {right} of {len(asked)}")
+    return 0 if right == len(asked) else EXIT_WRONG
+
+
+def _number(w: object, x: float) -> str:
+    from ..explain import wording
+
+    return wording.number(w, x)  # type: ignore[arg-type]
 
 
 def _leaves(root: Value) -> list[Value]:
@@ -138,13 +232,16 @@ def _write(path: Path, text: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``chainrule`` command; returns the exit status (0 or 2)."""
+    """Run the ``chainrule`` command; returns the exit status (0; 1 for a quiz with a wrong
+    answer; 2 for a usage error)."""
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE
+        if args.command == "quiz":
+            return _quiz(args)
         _explain(args)
     except (UsageError, ChainruleError) as error:
         # ChainruleError: the expression's own errors and evaluation errors (log of a negative

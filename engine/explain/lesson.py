@@ -1,0 +1,59 @@
+"""What a walkthrough shows, as plain data: the traces, the update and the picture.
+
+The renderers (text, Markdown, HTML, quiz) read a :class:`Lesson` and nothing else; the builder
+(:func:`chainrule.engine.explain.walkthrough`) makes a :class:`~.walkthrough.Walkthrough`, a
+Lesson that can render itself. Data first, so that no renderer imports the builder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from .trace import BackwardStep, BackwardTrace, Contribution, ForwardTrace
+
+
+@dataclass(frozen=True)
+class Update:
+    """One gradient-descent update of a parameter: ``after = before - lr * grad``."""
+
+    node: int
+    name: str
+    before: float
+    grad: float
+    after: float
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """Everything the renderers show. Build it with
+    :func:`~chainrule.engine.explain.walkthrough`."""
+
+    title: str
+    forward: ForwardTrace
+    backward: BackwardTrace
+    lr: float | None
+    updates: tuple[Update, ...]
+    digits: int = 6
+    svg: str | None = None  # the graph picture (inline SVG), None when it could not be drawn
+    graph_note: str = ""  # why there is no picture
+    loss_after: float | None = None  # the output after the update, forward pass run again
+
+    @property
+    def loss_before(self) -> float:
+        """The output (the loss) before any update."""
+        return self.forward.nodes[self.forward.root].value
+
+    @property
+    def root_name(self) -> str:
+        return self.forward.nodes[self.forward.root].name
+
+    @cached_property
+    def received(self) -> dict[int, list[tuple[BackwardStep, Contribution]]]:
+        """Every contribution each node receives, with the step that hands it over, in the
+        order they are added (computed once: renderers ask for it node by node)."""
+        by_node: dict[int, list[tuple[BackwardStep, Contribution]]] = {}
+        for step in self.backward.steps:
+            for c in step.contributions:
+                by_node.setdefault(c.input, []).append((step, c))
+        return by_node
