@@ -36,7 +36,17 @@ from .optim import (
     Schedule,
     StepDecay,
 )
-from .train import Evaluation, History, accuracy, evaluate, fit, predict
+from .training import (
+    EarlyStopping,
+    Evaluation,
+    History,
+    Recording,
+    Snapshot,
+    accuracy,
+    evaluate,
+    fit,
+    predict,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -48,6 +58,7 @@ __all__ = [
     "ConfigurationError",
     "CosineDecay",
     "DataError",
+    "EarlyStopping",
     "Evaluation",
     "ExponentialDecay",
     "History",
@@ -57,8 +68,10 @@ __all__ = [
     "Module",
     "Neuron",
     "Optimizer",
+    "Recording",
     "Schedule",
     "ShapeError",
+    "Snapshot",
     "StepDecay",
     "accuracy",
     "bce_with_logits",
