@@ -12,7 +12,9 @@ optimizers, data sets, a training loop and JSON save/load.
 
 from . import datasets
 from .datasets import train_test_split
+from .diagnosis import Diagnosis, Finding, diagnose
 from .errors import ConfigurationError, DataError, ModelFileError, ShapeError
+from .explorer import Explorer, explore
 from .io import load, save
 from .losses import (
     bce_with_logits,
@@ -58,9 +60,12 @@ __all__ = [
     "ConfigurationError",
     "CosineDecay",
     "DataError",
+    "Diagnosis",
     "EarlyStopping",
     "Evaluation",
+    "Explorer",
     "ExponentialDecay",
+    "Finding",
     "History",
     "Layer",
     "LinearDecay",
@@ -78,7 +83,9 @@ __all__ = [
     "binary_cross_entropy",
     "cross_entropy",
     "datasets",
+    "diagnose",
     "evaluate",
+    "explore",
     "fit",
     "hinge",
     "l2_penalty",
