@@ -234,7 +234,7 @@
     series.slice().reverse().forEach(function (s) {
       if (!s.values) { return; }
       var label = text("text", s.name, { x: legendX, y: 13, "text-anchor": "end" }, node);
-      var widthGuess = s.name.length * 6 + 6;
+      var widthGuess = s.name.length * 7 + 6;
       svg("line", { x1: legendX - widthGuess - 18, y1: 9, x2: legendX - widthGuess - 2, y2: 9,
         "class": "curve " + s.kind }, node);
       legendX -= widthGuess + 26;

@@ -18,8 +18,11 @@ if TYPE_CHECKING:
 class Snapshot:
     """The model as it was at the end of ``epoch`` (epoch 0: before training).
 
-    ``parameters`` follows ``model.named_parameters()``; ``gradient_norms`` is the norm of each
-    layer's gradients at the epoch's last step (``None`` at epoch 0).
+    ``parameters`` follows ``model.named_parameters()`` and holds the values after the epoch's
+    last step; ``loss`` and ``accuracy`` (and the validation pair) are the History's entries for
+    that epoch, so, as in the History, loss and accuracy were measured during the epoch, before
+    each update. ``gradient_norms`` is the norm of each layer's gradients at the epoch's last
+    step. At epoch 0 everything but the parameters is ``None``.
     """
 
     epoch: int
