@@ -146,33 +146,22 @@ def _labels_against_loss(targets: list[Any], loss: Loss, layers: list[LayerView]
 # -- separability -------------------------------------------------------------------------------
 
 
-def _right(w: list[float], rows: list[list[float]], signs: list[int]) -> int:
-    d = len(w) - 1
-    return sum(1 for x, s in zip(rows, signs, strict=True)
-               if s * (w[d] + sum(wi * xi for wi, xi in zip(w, x, strict=False))) > 0.0)
-
-
-def _best_line(rows: list[list[float]], signs: list[int], passes: int = 200) -> tuple[bool, int]:
-    """A pocket perceptron: (separated, most samples any line it tried got right)."""
-    n, d = len(rows), len(rows[0])
+def _separable(rows: list[list[float]], signs: list[int], passes: int = 200) -> bool:
+    """True when the perceptron rule finds a separating hyperplane within ``passes`` passes
+    (it always does for separable data, given enough passes)."""
+    d = len(rows[0])
     w = [0.0] * (d + 1)
-    best = 0
     for _ in range(passes):
         mistakes = 0
         for x, s in zip(rows, signs, strict=True):
-            score = w[d] + sum(wi * xi for wi, xi in zip(w, x, strict=False))
-            if s * score <= 0.0:
+            if s * (w[d] + sum(wi * xi for wi, xi in zip(w, x, strict=False))) <= 0.0:
                 mistakes += 1
                 for k in range(d):
                     w[k] += s * x[k]
                 w[d] += s
-                best = max(best, _right(w, rows, signs)) if n <= 200 else best
-        right = sum(1 for x, s in zip(rows, signs, strict=True)
-                    if s * (w[d] + sum(wi * xi for wi, xi in zip(w, x, strict=False))) > 0.0)
-        best = max(best, right)
-        if mistakes == 0 or best == n:
-            return True, n
-    return False, best
+        if mistakes == 0:
+            return True
+    return False
 
 
 def _single_neuron_on_curved_data(layers: list[LayerView] | None, rows: list[list[float]],
@@ -182,13 +171,11 @@ def _single_neuron_on_curved_data(layers: list[LayerView] | None, rows: list[lis
         return None
     if not all(_is_integral(t) for t in targets) or len({int(t) for t in targets}) != 2:
         return None
-    high = max(int(t) for t in targets)
-    signs = [1 if int(t) == high else -1 for t in targets]
-    separated, _ = _best_line(rows, signs)
-    if separated:
-        return None
     classify = _classifier(False, targets, loss)
     right = 0 if classify is None else _correct(classify, outputs, targets)
+    high = max(int(t) for t in targets)
+    if right == len(rows) or _separable(rows, [1 if int(t) == high else -1 for t in targets]):
+        return None
     return Finding(
         "not_linearly_separable",
         "A single neuron is asked to separate classes that no straight line (hyperplane) "

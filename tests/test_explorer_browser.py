@@ -115,14 +115,22 @@ def test_slider_moves_the_picture_the_cursor_and_the_network(browser, moons_page
     page.close()
 
 
-def test_play_runs_to_the_end_and_stops(browser, moons_page) -> None:
+def test_play_runs_pauses_and_stops_at_the_end(browser, moons_page) -> None:
     page, problems, _ = open_page(browser, moons_page)
     page.click("#play")  # at the end: starts again from epoch 0
     assert page.get_attribute("#play", "aria-pressed") == "true"
+    assert page.text_content("#play") == "❚❚ Pause"
     page.wait_for_function("() => Number(document.body.dataset.frame) >= 3")
-    page.wait_for_function("() => document.getElementById('play').getAttribute('aria-pressed') === 'false'",
-                           timeout=20_000)
+    page.click("#play")
+    paused = frame(page)
+    assert page.get_attribute("#play", "aria-pressed") == "false" and 3 <= paused < 30
+    page.wait_for_timeout(700)
+    assert frame(page) == paused
+    page.eval_on_selector("#slider", "s => { s.value = '27'; s.dispatchEvent(new Event('input')); }")
+    page.click("#play")
+    page.wait_for_function("() => document.getElementById('play').getAttribute('aria-pressed') === 'false'")
     assert frame(page) == 30 and page.text_content("#play") == "▶ Play"
+    assert page.text_content("#counter") == "epoch 30 of 30"
     assert problems == []
     page.close()
 

@@ -107,7 +107,7 @@ def test_inline_in_jupyter_and_without_two_inputs() -> None:
 
 
 def test_page_size_stays_bounded() -> None:
-    model, X, y, history = moons_run(points=120, epochs=80)
+    model, X, y, history = moons_run(points=120, epochs=40)
     explorer = explore(history, model, X, y, max_frames=30, grid=32, max_points=100)
     page = explorer.html()
     data = page_data(page)

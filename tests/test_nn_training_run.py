@@ -55,6 +55,10 @@ def test_early_stopping_stops_after_patience_and_restores_the_best() -> None:
     assert history.stop_reason == stopper.reason and "restored" in stopper.reason
     from chainrule.nn import evaluate
     assert evaluate(model, X_val, y_val, bce_with_logits).loss == pytest.approx(best, abs=1e-12)
+    # Used again, it starts counting afresh (as Keras's does at the start of training).
+    again = fit(model, X, y, bce_with_logits, Adam(model, lr=0.5), epochs=300,
+                validation=(X_val, y_val), progress=False, callbacks=[stopper])
+    assert stopper.best == min(again.val_loss) and again.epochs == stopper.best_epoch + 3
 
 
 def test_early_stopping_needs_what_it_monitors() -> None:

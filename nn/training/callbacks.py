@@ -41,15 +41,20 @@ class EarlyStopping:
         self.patience = positive_int(patience, "EarlyStopping: patience")
         self.min_delta = non_negative_float(min_delta, "EarlyStopping: min_delta")
         self.restore_best = bool(restore_best)
+        self._model: Module | None = None
+        self._reset()
+
+    def _reset(self) -> None:
         self.best = math.inf if _MONITORED[self.monitor] == "min" else -math.inf
         self.best_epoch: int | None = None
         self.reason: str | None = None
-        self._model: Module | None = None
         self._best_parameters: list[float] | None = None
         self._waited = 0
 
     def set_model(self, model: Module) -> None:
+        """Called by fit before training: remember the model and start counting afresh."""
         self._model = model
+        self._reset()
 
     def _improved(self, value: float) -> bool:
         if _MONITORED[self.monitor] == "min":
