@@ -191,3 +191,17 @@ def test_xor_page_without_links_or_validation(browser, tmp_path) -> None:
     assert worst[0][0] >= 4.5, worst
     assert problems == []
     page.close()
+
+
+def test_the_inline_jupyter_view_runs_in_its_iframe(browser) -> None:
+    model, X, y, history = xor_run(epochs=5)
+    page = browser.new_page(viewport={"width": 1000, "height": 800})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.set_content(history.explorer(model, X, y, loss=bce_with_logits)._repr_html_())
+    inner = page.frame_locator("iframe")
+    assert inner.locator("body").get_attribute("data-frame") == "5"  # 6 frames, the last shown
+    assert inner.locator("#counter").text_content() == "epoch 5 of 5"
+    assert "no files to link to" in inner.locator("#walkthroughs").text_content()
+    assert problems == []
+    page.close()

@@ -129,3 +129,20 @@ def test_bad_input_is_named() -> None:
         explore(history, model, X, y, grid=1)
     with pytest.raises(ConfigurationError, match="history must be a History"):
         explore([0.1], model, *datasets.xor())
+
+
+def test_several_classes_colour_each_cell_by_the_largest_output() -> None:
+    from chainrule.nn import Adam, cross_entropy, fit
+
+    X, y = datasets.blobs(30, centers=3, seed=0)
+    model = MLP(2, [5, 3], activation="tanh", seed=0)
+    history = fit(model, X, y, cross_entropy, Adam(model, lr=0.05), epochs=4, progress=False,
+                  record=True)
+    data = explore(history, model, X, y, grid=5).data
+    assert data["mode"] == "classes" and data["labels"] == [0, 1, 2]
+    box = data["box"]
+    cells = [[box[0] + (box[1] - box[0]) * (i + 0.5) / 5, box[3] - (box[3] - box[2]) * (j + 0.5) / 5]
+             for j in range(5) for i in range(5)]
+    outputs = predict(model, cells)
+    expected = [max(range(3), key=o.__getitem__) for o in outputs]
+    assert list(base64.b64decode(data["frames"][-1]["heat"])) == expected

@@ -146,7 +146,10 @@ def explore(history: History, model: Module, X: Sequence[Any], y: Sequence[Any],
     data, snapshots, shown = build(history, model, X, y, loss=loss, title=title,
                                    max_frames=max_frames, grid=grid, max_points=max_points)
     rows, targets = _check_data(model, X, y, "explore")
-    if isinstance(samples, int) and not isinstance(samples, bool):
+    if isinstance(samples, bool):
+        raise ConfigurationError(f"explore: samples must be a count or a list of indices, "
+                                 f"got {samples!r}")
+    if isinstance(samples, int):
         if samples < 0:
             raise ConfigurationError(f"explore: samples must be >= 0, got {samples}")
         chosen = _default_samples(targets, min(samples, len(rows)))
