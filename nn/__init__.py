@@ -1,5 +1,6 @@
 """chainrule.nn: neurons, layers and MLPs built on chainrule.engine.Value, with losses,
-optimizers, data sets, a training loop and JSON save/load.
+optimizers, data sets, a training loop, a training explorer page, a diagnosis of failing runs
+and JSON save/load.
 
 >>> from chainrule.nn import MLP, Adam, binary_cross_entropy, datasets, fit
 >>> X, y = datasets.xor()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers_nn import assert_valid_png, run_demo
+from helpers_nn import REPO, assert_valid_png, run_demo
 
 
 def section(out: str, start: str, end: str) -> str:
@@ -39,3 +39,9 @@ def test_each_failure_is_diagnosed_and_pictured(tmp_path: Path) -> None:
         steps = sorted(p.name for p in (tmp_path / f"{page}_steps").iterdir())
         assert len(steps) == 6 and all(name.endswith(".html") for name in steps)
     assert not (tmp_path / "explorer_moons.png").exists()  # screenshots in full runs only
+
+
+def test_the_readme_screenshot_is_the_demos() -> None:
+    # Taken by the full run (python demos/why_it_fails.py) and copied from out/why_it_fails/.
+    assert_valid_png(REPO / "demos" / "images" / "explorer_moons.png", min_bytes=100_000)
+    assert "demos/images/explorer_moons.png" in (REPO / "README.md").read_text()
