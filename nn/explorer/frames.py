@@ -95,6 +95,7 @@ class Classes:
         self.labels: list[int] = []
         self.mode = "none"
         self.threshold = 0.0
+        self.probability = probability
         if not all(_is_integral(t) for t in targets):
             return
         found = sorted({int(t) for t in targets})
@@ -104,7 +105,6 @@ class Classes:
             self.mode, self.labels = "binary", found
             default = 0.5 if probability else (found[0] + found[1]) / 2.0
             self.threshold = DECISION_THRESHOLDS.get(loss, default)  # type: ignore[arg-type]
-            self.probability = probability
 
     def shade(self, output: Any) -> float:
         """A binary output as the chance of the higher label, in [0, 1]; for several outputs
@@ -112,7 +112,7 @@ class Classes:
         if self.mode == "classes":
             data = list(output)
             return max(range(len(data)), key=data.__getitem__) / 255.0
-        if self.probability:
+        if self.probability and 0.0 < self.threshold < 1.0:
             # The probability scale is kept, with the decision threshold moved to 0.5.
             p, t = float(output), self.threshold
             return 0.5 * p / t if p <= t else 0.5 + 0.5 * (p - t) / (1.0 - t)
