@@ -99,15 +99,18 @@ def test_slider_moves_the_picture_the_cursor_and_the_network(browser, moons_page
     assert last == 30 and frame(page) == last  # 31 recorded epochs, opens at the end
     assert page.text_content("#counter") == "epoch 30 of 30"
     pictures = {heat(page)}
+    boundaries = {page.get_attribute("#boundary-line", "d")}
     cursors = {cursor_x(page)}
     widths = {page.get_attribute("#network line >> nth=0", "stroke-width")}
     for k in (0, 5, 15):
         page.eval_on_selector("#slider", f"s => {{ s.value = '{k}'; s.dispatchEvent(new Event('input')); }}")
         assert frame(page) == k and page.text_content("#counter") == f"epoch {k} of 30"
         pictures.add(heat(page))
+        boundaries.add(page.get_attribute("#boundary-line", "d"))
         cursors.add(cursor_x(page))
         widths.add(page.get_attribute("#network line >> nth=0", "stroke-width"))
     assert len(pictures) == 4 and len(cursors) == 4 and len(widths) == 4
+    assert len(boundaries) == 4 and all(d.startswith("M") for d in boundaries)
     assert "at the last step of epoch 15" in page.text_content("#gradient-note")
     assert page.locator("#gradient-chart rect").count() == 3  # one bar per layer
     assert "Epoch 15: loss" in page.text_content("#curve-values")

@@ -64,8 +64,10 @@
   });
 
   // -- the decision boundary -----------------------------------------------------------------
-  var canvas = el("heat"), pointsSvg = el("points");
+  var canvas = el("heat"), pointsSvg = el("points"), boundaryLine = null;
   if (data.grid) {
+    boundaryLine = svg("path", { id: "boundary-line", fill: "none", stroke: "#1d2330",
+      "stroke-width": 0.6 }, pointsSvg);
     canvas.width = data.grid;
     canvas.height = data.grid;
     var box = data.box;
@@ -83,7 +85,7 @@
     });
     el("boundary-legend").textContent = data.mode === "binary"
       ? "Blue regions: the model says " + data.labels[0] + "; orange: " + data.labels[1]
-        + ". Paler means less sure; circles are the data" + (data.chosenSamples.length
+        + ". Paler means less sure; the line is the decision boundary; circles are the data" + (data.chosenSamples.length
         ? ", ringed ones the samples you can step through below." : ".")
       : "Each colour is the class the model picks there; circles are the data.";
   } else {
@@ -92,8 +94,36 @@
       ? "No decision boundary: the targets are not class labels."
       : "The decision boundary is drawn for models with 2 inputs; this one has " + data.nin + ".";
   }
+  // Where the shade crosses the middle (the decision threshold): marching squares between
+  // cell centres, with the crossing placed by linear interpolation along each cell edge.
+  function boundaryPath(values, n) {
+    var parts = [], level = 127.5;
+    var at = function (i, j) { return values[j * n + i]; };
+    var cx = function (i) { return (i + 0.5) / n * 100; };
+    for (var j = 0; j < n - 1; j++) {
+      for (var i = 0; i < n - 1; i++) {
+        var corners = [[i, j], [i + 1, j], [i + 1, j + 1], [i, j + 1]], cuts = [];
+        for (var k = 0; k < 4; k++) {
+          var p = corners[k], q = corners[(k + 1) % 4];
+          var u = at(p[0], p[1]) - level, w = at(q[0], q[1]) - level;
+          if ((u < 0) !== (w < 0)) {
+            var t = u / (u - w);
+            cuts.push([cx(p[0] + (q[0] - p[0]) * t), cx(p[1] + (q[1] - p[1]) * t)]);
+          }
+        }
+        for (var c = 0; c + 1 < cuts.length; c += 2) {
+          parts.push("M" + cuts[c][0].toFixed(2) + " " + cuts[c][1].toFixed(2) + "L"
+            + cuts[c + 1][0].toFixed(2) + " " + cuts[c + 1][1].toFixed(2));
+        }
+      }
+    }
+    return parts.join("");
+  }
   function drawHeat(f) {
     if (!data.grid) { return; }
+    if (data.mode === "binary") {
+      boundaryLine.setAttribute("d", boundaryPath(bytes(frames[f].heat), data.grid));
+    }
     if (!heatCache[f]) {
       var values = bytes(frames[f].heat), image = new ImageData(data.grid, data.grid);
       for (var i = 0; i < values.length; i++) {
