@@ -1,5 +1,6 @@
 """chainrule.nn: neurons, layers and MLPs built on chainrule.engine.Value, with losses,
-optimizers, data sets, a training loop and JSON save/load.
+optimizers, data sets, a training loop, a training explorer page, a diagnosis of failing runs
+and JSON save/load.
 
 >>> from chainrule.nn import MLP, Adam, binary_cross_entropy, datasets, fit
 >>> X, y = datasets.xor()
@@ -12,7 +13,9 @@ optimizers, data sets, a training loop and JSON save/load.
 
 from . import datasets
 from .datasets import train_test_split
+from .diagnosis import Diagnosis, Finding, diagnose
 from .errors import ConfigurationError, DataError, ModelFileError, ShapeError
+from .explorer import Explorer, explore
 from .interop import from_torch, to_torch
 from .io import load, save
 from .losses import (
@@ -37,7 +40,17 @@ from .optim import (
     Schedule,
     StepDecay,
 )
-from .train import Evaluation, History, accuracy, evaluate, fit, predict
+from .training import (
+    EarlyStopping,
+    Evaluation,
+    History,
+    Recording,
+    Snapshot,
+    accuracy,
+    evaluate,
+    fit,
+    predict,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -49,8 +62,12 @@ __all__ = [
     "ConfigurationError",
     "CosineDecay",
     "DataError",
+    "Diagnosis",
+    "EarlyStopping",
     "Evaluation",
+    "Explorer",
     "ExponentialDecay",
+    "Finding",
     "History",
     "IncompatibleKeys",
     "Layer",
@@ -59,15 +76,19 @@ __all__ = [
     "Module",
     "Neuron",
     "Optimizer",
+    "Recording",
     "Schedule",
     "ShapeError",
+    "Snapshot",
     "StepDecay",
     "accuracy",
     "bce_with_logits",
     "binary_cross_entropy",
     "cross_entropy",
     "datasets",
+    "diagnose",
     "evaluate",
+    "explore",
     "fit",
     "from_torch",
     "hinge",

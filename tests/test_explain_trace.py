@@ -223,7 +223,7 @@ def test_every_primitive_local_derivative_and_check(name, data):
         assert c.local == expected
         # the table's formula, with the operands' own names put in for x and y
         renamed = dict(zip(p.input_names, names, strict=True))
-        named = re.sub(r"\b(" + "|".join(p.input_names) + r")\b", lambda m: renamed[m[0]],
+        named = re.sub(r"\b(" + "|".join(p.input_names) + r")\b", lambda m, renamed=renamed: renamed[m[0]],
                        p.derivative_formula(slot))
         assert c.formula == named.replace(f"d/d{p.input_names[slot]} ", f"d/d{names[slot]} ", 1)
         assert c.variable == p.input_names[slot]

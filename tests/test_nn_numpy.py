@@ -73,3 +73,17 @@ def test_state_dicts_and_saving_after_numpy_training(tmp_path) -> None:
 def test_batches_and_other_shapes_are_named(call, message: str) -> None:
     with pytest.raises(ShapeError, match=message):
         call()
+
+
+def test_fit_predict_and_evaluate_take_numpy_arrays_whole() -> None:
+    np = pytest.importorskip("numpy")
+    from chainrule.nn import MLP, SGD, evaluate, fit, mse, predict
+
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+    model = MLP(2, [3, 1], seed=0)
+    history = fit(model, X, y, loss=mse, optimizer=SGD(model.parameters(), lr=0.1), epochs=2,
+                  progress=False)
+    assert len(history.loss) == 2
+    assert predict(model, X) == predict(model, X.tolist())
+    assert evaluate(model, X, y, mse) == evaluate(model, X.tolist(), y.tolist(), mse)
