@@ -26,6 +26,7 @@ from .errors import (
     NonFiniteError,
     NumericOverflowError,
     OperandTypeError,
+    TracingError,
 )
 from .functional import FUNCTIONS as _FUNCTIONS
 from .graph import topological_order
@@ -46,6 +47,7 @@ _LAZY = {
     "walkthrough_html": ".explain",
     "walkthrough_markdown": ".explain",
     "walkthrough_text": ".explain",
+    "jit": ".compile",
 }
 
 
@@ -63,6 +65,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .compile import jit
     from .drawing import draw, render_text
     from .explain import (
         Walkthrough,
@@ -85,6 +88,7 @@ __all__ = [
     "NumericOverflowError",
     "OperandTypeError",
     "Primitive",
+    "TracingError",
     "Value",
     "Walkthrough",
     "constant",
@@ -95,6 +99,7 @@ __all__ = [
     "hessian",
     "is_recording",
     "jacobian",
+    "jit",
     "no_grad",
     "render_text",
     "scope",

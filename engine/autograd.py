@@ -15,13 +15,15 @@ any order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from .chain_rule import check_root, gradient_map
 from .errors import GradientError, OperandTypeError
 from .graph import topological_order
-from .value import CONSTANT, Value, as_float, constant, describe, enable_grad
+from .value import Value, as_float, constant, describe, enable_grad
 
 Argnums = int | Sequence[int]
 
@@ -34,17 +36,21 @@ def gradients(root: Value, wrt: Sequence[Value], create_graph: bool = False) -> 
     inside ``no_grad()`` (as ``torch.autograd.grad(create_graph=True)`` does). A ``w`` that
     ``root`` does not depend on gets 0.
     """
-    check_root(root, "gradients")
+    return _gradients(root, wrt, create_graph, "gradients")
+
+
+def _gradients(root: Value, wrt: Sequence[Value], create_graph: bool, caller: str) -> list[Any]:
+    check_root(root, caller)
     for w in wrt:
         if not isinstance(w, Value):
-            raise OperandTypeError(f"gradients: wrt must hold Values, got {type(w).__name__}")
-    grads = gradient_map(root, 1.0, create_graph, "gradients")
+            raise OperandTypeError(f"{caller}: wrt must hold Values, got {type(w).__name__}")
+    grads = gradient_map(root, 1.0, create_graph, caller)
     results = []
     for w in wrt:
         g = grads.get(w, 0.0)
         value = g._data if isinstance(g, Value) else g
         if value - value:
-            raise GradientError(f"gradients: the gradient with respect to {describe(w)} is {value}")
+            raise GradientError(f"{caller}: the gradient with respect to {describe(w)} is {value}")
         if create_graph:
             results.append(g if isinstance(g, Value) else constant(g))
         else:
@@ -104,12 +110,29 @@ def _contains_value(tree: Any) -> bool:
     return False
 
 
-def _depends_on_other_variables(output: Value, variables: Sequence[Value]) -> bool:
-    ours = set(variables)
-    return any(
-        node._a is None and node._op is not CONSTANT and node not in ours
-        for node in topological_order(output)
-    )
+#: The variables of the transformations being evaluated right now (per thread and task): a
+#: function may close over them (grad(lambda x: x * grad(lambda y: x * y)(3.0))), and a
+#: derivative that depends on them must stay a Value for the enclosing transformation.
+_ACTIVE_VARIABLES: ContextVar[frozenset[Value]] = ContextVar(
+    "chainrule_active_variables", default=frozenset()
+)
+
+
+@contextmanager
+def _differentiating(variables: Sequence[Value]) -> Iterator[frozenset[Value]]:
+    """Mark ``variables`` as being differentiated; give the outer transformations' ones."""
+    outer = _ACTIVE_VARIABLES.get()
+    token = _ACTIVE_VARIABLES.set(outer | frozenset(variables))
+    try:
+        with enable_grad():
+            yield outer
+    finally:
+        _ACTIVE_VARIABLES.reset(token)
+
+
+def _depends_on(output: Value, outer: frozenset[Value]) -> bool:
+    """Whether ``output`` depends on a variable of an enclosing transformation."""
+    return bool(outer) and any(node in outer for node in topological_order(output))
 
 
 # -- transformations -------------------------------------------------------------------------------
@@ -138,14 +161,14 @@ def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[...,
             variables.extend(made)
             structures.append((structure, len(made)))
             call_args[n] = unflatten(structure, made)
-        with enable_grad():
+        with _differentiating(variables) as outer:
             output = f(*call_args)
         if not isinstance(output, Value):
             value = as_float(output, name, " result")
             zeros = [constant(0.0) if nested else 0.0 for _ in variables]
             return (constant(value) if nested else value), _regroup(zeros, structures, argnums)
-        differentiable = nested or _depends_on_other_variables(output, variables)
-        grads = gradients(output, variables, create_graph=differentiable)
+        differentiable = nested or _depends_on(output, outer)
+        grads = _gradients(output, variables, differentiable, f"value_and_grad({name})")
         if differentiable and not nested:
             # f closed over Values of an enclosing transformation: keep the gradients' graphs
             # (they are functions of those Values) but the value as the plain number it is.
@@ -154,6 +177,7 @@ def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[...,
 
     transformed.__name__ = f"value_and_grad_{name}"
     transformed.__doc__ = f"({name}(*args), its gradient with respect to argument(s) {argnums})."
+    transformed.__chainrule_transform__ = ("value_and_grad", f, argnums)  # type: ignore[attr-defined]
     return transformed
 
 
@@ -188,6 +212,7 @@ def grad(f: Callable[..., Any], argnums: Argnums = 0, *, argnum: int | None = No
     name = getattr(f, "__name__", "f")
     derivative.__name__ = f"grad_{name}"
     derivative.__doc__ = f"Derivative of {name} with respect to argument(s) {argnums}."
+    derivative.__chainrule_transform__ = ("grad", f, argnums)  # type: ignore[attr-defined]
     return derivative
 
 
@@ -205,7 +230,7 @@ def jacobian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
         variables = [leaf if isinstance(leaf, Value) else Value(leaf) for leaf in leaves]
         call_args = list(args)
         call_args[n] = unflatten(structure, variables)
-        with enable_grad():
+        with _differentiating(variables) as outer:
             outputs = f(*call_args)
         scalar_out = not isinstance(outputs, (list, tuple))
         rows = []
@@ -214,8 +239,8 @@ def jacobian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
                 as_float(output, name, " output")
                 row: list[Any] = [constant(0.0) if nested else 0.0 for _ in variables]
             else:
-                differentiable = nested or _depends_on_other_variables(output, variables)
-                row = gradients(output, variables, create_graph=differentiable)
+                differentiable = nested or _depends_on(output, outer)
+                row = _gradients(output, variables, differentiable, f"jacobian({name})")
             rows.append(unflatten(structure, row))
         return rows[0] if scalar_out else rows
 

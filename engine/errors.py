@@ -37,3 +37,8 @@ class GradientError(ChainruleError, OverflowError):
 
     Raised instead of leaving ``inf`` or ``NaN`` in ``.grad``; the message names the node.
     """
+
+
+class TracingError(ChainruleError, TypeError):
+    """A function being compiled did something a compiled program cannot repeat faithfully:
+    it read a number out of a traced Value (``.data``, ``float()``), for example."""

@@ -8,16 +8,27 @@ if TYPE_CHECKING:
     from .value import Value
 
 
-def topological_order(root: Value) -> list[Value]:
-    """Every node ``root`` depends on, inputs before the nodes computed from them.
+def topological_order(root: Value, *more_roots: Value) -> list[Value]:
+    """Every node ``root`` (and ``more_roots``) depend on, inputs before the nodes computed
+    from them.
 
     Iterative depth-first post-order that visits inputs in argument order, so the order is the
     same on every run (it never depends on ``id()`` or set order) and, for an expression written
     as a tree, it is the order in which the operations were written. No recursion: depth is
-    limited by memory only.
+    limited by memory only. Several roots are walked one after the other, sharing what they
+    have in common.
     """
     order: list[Value] = []
     discovered = {root}
+    _walk(root, discovered, order)
+    for another in more_roots:
+        if another not in discovered:
+            discovered.add(another)
+            _walk(another, discovered, order)
+    return order
+
+
+def _walk(root: Value, discovered: set[Value], order: list[Value]) -> None:
     stack = [root]  # the path from root down to the node being explored
     # Bound methods hoisted out of the loops: they run a few times per node of every backward().
     discover, push, pop, emit = discovered.add, stack.append, stack.pop, order.append
@@ -40,7 +51,7 @@ def topological_order(root: Value) -> list[Value]:
                 break
             emit(pop())
             if not stack:
-                return order
+                return
             node = stack[-1]
         discover(b)
         push(b)
