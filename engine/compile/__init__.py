@@ -8,7 +8,7 @@ engine's numbers.
 """
 
 from .codegen import Generated, generate
-from .jit import MAX_PROGRAMS_PER_STRUCTURE, Compiled, Program, jit
+from .jit import MAX_PROGRAMS_PER_STRUCTURE, Compiled, Program, compile_gradient, jit
 from .tracing import Guard, Trace, trace
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Guard",
     "Program",
     "Trace",
+    "compile_gradient",
     "generate",
     "jit",
     "trace",

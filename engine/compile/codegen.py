@@ -112,11 +112,15 @@ class _Names:
         return name
 
 
-def generate(trace: Trace, wrt: Sequence[Value] | None, name: str) -> Generated:
+def generate(trace: Trace, wrt: Sequence[Value] | None, name: str,
+             accumulate: bool = False) -> Generated:
     """The program of ``trace``: forward (and, with ``wrt``, backward) as Python source.
 
     The function it defines takes ``(inputs, captured)``, two tuples of floats, and returns
-    the outputs (a tuple), followed with ``wrt`` by the tuple of their gradients.
+    the outputs (a tuple), followed with ``wrt`` by the tuple of their gradients. With
+    ``accumulate`` (and ``wrt``) it takes ``(samples, captured)`` instead, a list of input
+    tuples, runs the program on each, and returns the list of their outputs and the sums of
+    their gradients: a training step's loop over a batch, inside the generated code.
     """
     roots = [o for o in trace.outputs if isinstance(o, Value)]
     for guard in trace.guards:
@@ -142,12 +146,12 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str) -> Generated:
         elif node not in text:
             text[node] = names.claim(node.label)
 
-    lines = [f"def {name}(inputs, captured):"]
+    lines = [f"def {name}({'samples' if accumulate else 'inputs'}, captured):"]
     body: list[str] = []
+    if captured:
+        lines.append(f"    {_unpacked([text[v] for v in captured])} = captured  # read at each call")
     if trace.inputs:
         body.append(f"{_unpacked([text[v] for v in trace.inputs])} = inputs")
-    if captured:
-        body.append(f"{_unpacked([text[v] for v in captured])} = captured  # read at each call")
 
     guards_after: dict[int, list[Guard]] = {}
     for guard in trace.guards:
@@ -180,7 +184,21 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str) -> Generated:
         backward, defined = _backward(order, trace, text)
         body.extend(backward)
         gradient_names = [f"d_{text[w]}" if w in defined else "0.0" for w in wrt]
-        body.append(f"return {_tuple(outputs)}, {_tuple(gradient_names)}")
+        if not accumulate:
+            body.append(f"return {_tuple(outputs)}, {_tuple(gradient_names)}")
+    if accumulate and wrt is not None:
+        sums = [names.claim(f"sum_{text[w]}") for w in wrt]
+        for start in range(0, len(sums), 8):
+            lines.append(f"    {' = '.join(sums[start : start + 8])} = 0.0")
+        lines.append("    results = []")
+        lines.append("    for inputs in samples:")
+        body.append(f"results.append({_tuple(outputs)})")
+        body.extend(f"{total} += {g}" for total, g in zip(sums, gradient_names, strict=True)
+                    if g != "0.0")
+        lines.extend("        " + line for line in body)
+        lines.append(f"    return results, {_tuple(sums) if sums else '()'}")
+        source = "\n".join(lines) + "\n"
+        return Generated(source, name, captured, len(lines))
     lines.extend("    " + line for line in body)
     source = "\n".join(lines) + "\n"
     return Generated(source, name, captured, len(lines))
@@ -209,8 +227,9 @@ def _finite_check(names: list[str]) -> list[str]:
 
 def _backward(order: list[Value], trace: Trace,
               text: dict[Value, str]) -> tuple[list[str], set[Value]]:
-    """The backward pass's lines, and the nodes that get a gradient variable."""
-    root = trace.outputs[0] if len(trace.outputs) == 1 else None
+    """The backward pass's lines (from the first output), and the nodes that get a gradient
+    variable."""
+    root = trace.outputs[0] if trace.outputs else None
     if not isinstance(root, Value) or root._op is CONSTANT:
         return [], set()  # a number (or a constant): every gradient is 0
     lines = ["# backward: each node hands upstream x local derivative to its inputs"]

@@ -87,12 +87,19 @@ def argument_names(function: Callable[..., Any], count: int) -> list[str]:
     return [parameters[i] if i < len(parameters) else f"a{i}" for i in range(count)]
 
 
-def trace(function: Callable[..., Any], args: Sequence[Any], name: str) -> Trace:
-    """Call ``function`` on Values made from the numbers in ``args`` and record the call."""
+def trace(function: Callable[..., Any], args: Sequence[Any], name: str,
+          static_argnums: frozenset[int] = frozenset()) -> Trace:
+    """Call ``function`` on Values made from the numbers in ``args`` (except the static ones,
+    passed as they are) and record the call."""
     call_args = []
     inputs: list[Value] = []
     input_names: list[str] = []
-    for arg_name, arg in zip(argument_names(function, len(args)), args, strict=True):
+    for index, (arg_name, arg) in enumerate(
+        zip(argument_names(function, len(args)), args, strict=True)
+    ):
+        if index in static_argnums:
+            call_args.append(arg)
+            continue
         leaves, structure = flatten(arg, name)
         scalar = structure is None
         made = [

@@ -16,6 +16,7 @@ from ..losses import l2_penalty
 from ..module import Module
 from ..optim import Optimizer
 from .callbacks import Callback
+from .compiled import CompiledSteps
 from .evaluation import (
     Classifier,
     Loss,
@@ -79,6 +80,14 @@ def _train_step(model: Module, rows: list[Any], targets: list[Any], batch: list[
                 loss: Loss, params: list[Value], l2: float, optimizer: Optimizer
                 ) -> tuple[Value, list[Any], list[Any]]:
     """One gradient-descent step on one batch; returns the objective, outputs and targets."""
+    objective, outputs, batch_targets = _gradients(model, rows, targets, batch, loss, params, l2)
+    optimizer.step()
+    return objective, outputs, batch_targets
+
+
+def _gradients(model: Module, rows: list[Any], targets: list[Any], batch: list[int],
+               loss: Loss, params: list[Value], l2: float) -> tuple[Value, list[Any], list[Any]]:
+    """The objective on one batch, with every parameter's .grad set to its gradient."""
     outputs = [_single(model(rows[i])) for i in batch]
     batch_targets = [targets[i] for i in batch]
     objective = loss(outputs, batch_targets)
@@ -86,7 +95,6 @@ def _train_step(model: Module, rows: list[Any], targets: list[Any], batch: list[
         objective = objective + l2_penalty(params, l2)
     model.zero_grad()
     objective.backward()
-    optimizer.step()
     return objective, outputs, batch_targets
 
 
@@ -110,6 +118,7 @@ def fit(
     callbacks: Sequence[Callback] | None = None,
     record: bool | int = False,
     record_limit: int = 200,
+    compile: bool = False,
 ) -> History:
     """Train ``model`` on ``X, y`` by gradient descent and return the :class:`History`.
 
@@ -131,6 +140,10 @@ def fit(
       accuracy and per-layer gradient norms in ``history.recording``, at most ``record_limit``
       (older ones are thinned evenly, see :class:`Recording`); the training explorer and
       :func:`diagnose` read them.
+    * ``compile=True`` trains through compiled programs (:func:`chainrule.engine.jit`'s
+      machinery): one program per sample (traced once, then replayed on plain floats), looped
+      over the batch. Losses and accuracies agree with eager training to rounding (the
+      per-sample gradients are summed in another order); everything else works the same.
 
     Interrupted training keeps what it learned: on Ctrl-C (KeyboardInterrupt) ``fit`` prints a
     note and returns the History of the completed epochs with ``history.interrupted`` set; any
@@ -166,6 +179,7 @@ def fit(
             hook.set_model(model)
 
     params = model.parameters()
+    compiled = CompiledSteps(model, loss, params, l2, targets) if compile else None
     rng = random.Random(seed)
     history = History()
     history.recording = _recording(record, record_limit, model)
@@ -186,10 +200,18 @@ def fit(
                 if schedule is not None and per_step:
                     optimizer.lr = schedule(step)
                 batch = order[start : start + size]
-                objective, outputs, batch_targets = _train_step(
-                    model, rows, targets, batch, loss, params, l2, optimizer)
+                if compiled is None:
+                    objective, outputs, batch_targets = _train_step(
+                        model, rows, targets, batch, loss, params, l2, optimizer)
+                    objective_value = objective.data
+                else:
+                    def eager(batch: list[int] = batch) -> float:
+                        return _gradients(model, rows, targets, batch, loss, params, l2)[0].data
+
+                    objective_value, outputs, batch_targets = compiled.step(
+                        rows, targets, batch, optimizer, eager)
                 step += 1
-                total += objective.data * len(batch)
+                total += objective_value * len(batch)
                 if classify is None and epoch == 0 and start == 0:
                     classify = _classifier(isinstance(outputs[0], list), targets, loss)
                 if classify is not None:
