@@ -25,6 +25,17 @@ from .losses import (
     softmax,
 )
 from .module import ACTIVATIONS, INIT_SCHEMES, MLP, Layer, Module, Neuron
+from .modules import (
+    GPT,
+    Block,
+    Embedding,
+    FeedForward,
+    KVCache,
+    LayerNorm,
+    Linear,
+    RMSNorm,
+    SelfAttention,
+)
 from .optim import (
     SGD,
     Adam,
@@ -36,28 +47,39 @@ from .optim import (
     Schedule,
     StepDecay,
 )
+from .text import CharTokenizer
 from .train import Evaluation, History, accuracy, evaluate, fit, predict
 
 __all__ = [
     "ACTIVATIONS",
+    "GPT",
     "INIT_SCHEMES",
     "MLP",
     "SGD",
     "Adam",
     "AdamW",
+    "Block",
+    "CharTokenizer",
     "ConfigurationError",
     "CosineDecay",
     "DataError",
+    "Embedding",
     "Evaluation",
     "ExponentialDecay",
+    "FeedForward",
     "History",
+    "KVCache",
     "Layer",
+    "LayerNorm",
+    "Linear",
     "LinearDecay",
     "ModelFileError",
     "Module",
     "Neuron",
     "Optimizer",
+    "RMSNorm",
     "Schedule",
+    "SelfAttention",
     "ShapeError",
     "StepDecay",
     "accuracy",
