@@ -145,6 +145,8 @@ def _build(architecture: Any, where: str) -> Module:
     if not isinstance(architecture, dict):
         raise ModelFileError(f"load: {where}: 'architecture' must be an object, got {architecture!r:.60}")
     kind = _field(architecture, "type", where)
+    if kind in SEQUENCE_MODELS:  # see "sequence models" at the end of this file
+        return _build_sequence_model(architecture, where)
     expected = {
         "Neuron": {"type", "nin", "activation"},
         "Layer": {"type", "nin", "nout", "activation"},
@@ -152,7 +154,8 @@ def _build(architecture: Any, where: str) -> Module:
     }
     if kind not in expected:
         raise ModelFileError(
-            f"load: {where}: unknown model type {kind!r} (known: Neuron, Layer, MLP)"
+            f"load: {where}: unknown model type {kind!r} (known: Neuron, Layer, MLP, "
+            f"{', '.join(SEQUENCE_MODELS)})"
         )
     unexpected = set(architecture) - expected[kind]
     if unexpected:
@@ -209,3 +212,40 @@ def _parameters(stored: Any, model: Module, where: str) -> list[float]:
             raise ModelFileError(f"load: {where}: parameter {name!r} is {value!r}, not finite")
         values.append(number)
     return values
+
+
+# -- sequence models (GPT) ---------------------------------------------------------------------
+# A separate section so that it merges cleanly with changes to the code above: the file format
+# is the same; only the architecture differs.
+
+#: The architecture fields of each sequence model (all positive integers).
+SEQUENCE_MODELS = {
+    "GPT": ("vocab_size", "n_embd", "n_head", "n_layer", "block_size", "mlp_width"),
+}
+#: Larger models than this are refused before any is built (a corrupt file could ask for
+#: billions of parameters).
+MAX_SEQUENCE_PARAMETERS = 10_000_000
+
+
+def _build_sequence_model(architecture: dict[str, Any], where: str) -> Module:
+    from .errors import ConfigurationError
+    from .modules import GPT
+
+    kind = architecture["type"]
+    fields = SEQUENCE_MODELS[kind]
+    unexpected = set(architecture) - {"type", *fields}
+    if unexpected:
+        raise ModelFileError(
+            f"load: {where}: unexpected architecture field(s) {sorted(unexpected)} for {kind}"
+        )
+    sizes = {key: _size(architecture, key, where) for key in fields}
+    n, vocab, width = sizes["n_embd"], sizes["vocab_size"], sizes["mlp_width"]
+    count = (2 * vocab + sizes["block_size"]) * n + sizes["n_layer"] * (4 * n * n + 2 * n * width)
+    if count > MAX_SEQUENCE_PARAMETERS:
+        raise ModelFileError(f"load: {where}: the architecture describes a {kind} of {count:,} "
+                             f"parameters, more than the {MAX_SEQUENCE_PARAMETERS:,} allowed")
+    try:
+        # seed=0: the initial weights are thrown away, so draw them without touching global state.
+        return GPT(**sizes, seed=0)
+    except ConfigurationError as error:
+        raise ModelFileError(f"load: {where}: {error}") from None

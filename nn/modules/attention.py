@@ -14,7 +14,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from chainrule.engine import Value, scope
+from chainrule.engine import Value, constant, scope
 
 from .._checks import positive_int
 from ..errors import ConfigurationError
@@ -78,9 +78,16 @@ class SelfAttention(Module):
         # Dividing by sqrt(size), as microgpt does (a multiplication would round differently).
         root = math.sqrt(size)
         with scope(self.name):
-            q = self.query(x)
             cache.keys.append(self.key(x))
             cache.values.append(self.value(x))
+            if len(cache) == 1:
+                # The first position can only attend to itself: a softmax of one score is
+                # exactly 1 whatever the score (and its gradient exactly 0), so no query and no
+                # score are computed, and the output is the projected value, as it would be.
+                one = constant(1.0)
+                cache.weights.append([[one] for _ in range(self.n_head)])
+                return self.proj(cache.values[0])
+            q = self.query(x)
             mixed: list[Value] = []
             weights_by_head = []
             for start in range(0, self.n_embd, size):
