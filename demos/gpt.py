@@ -125,8 +125,7 @@ def inside_pictures(model: GPT, tokenizer: CharTokenizer, out: Path) -> list[Pat
     caches = model.new_cache()
     for token in tokenizer.encode("emma")[:3]:  # BOS, e, m
         model.step(token, caches)
-    weight = caches[0].weights[2][0][1]  # position 2 ('m'), head 0, looking at position 1
-    score = weight.inputs[0].inputs[0].inputs[0]  # weight = exp(score - max) / total
+    score = caches[0].scores[2][0][1]  # position 2 ('m'), head 0, looking at position 1 ('e')
     score.label = "score"
     if shutil.which("dot") is not None:
         saved.append(draw(score, collapse=2).render(out / "attention_score.svg"))

@@ -226,11 +226,11 @@ def _score(model: GPT, tokens: list[int], position: int, head: int, key: int) ->
     caches = model.new_cache()
     for token in tokens:
         model.step(token, caches)
+    score = caches[0].scores[position][head][key]
+    # The weight is the softmax of the scores: exp(score - max) / total.
     weight = caches[0].weights[position][head][key]
-    # weight = exp(score - max) / total
-    shifted = weight.inputs[0].inputs[0]
-    assert (weight.op, weight.inputs[0].op, shifted.op) == ("div", "exp", "sub")
-    return shifted.inputs[0]
+    assert weight.inputs[0].inputs[0].inputs[0] is score
+    return score
 
 
 def test_one_attention_score_drawn_one_box_per_module() -> None:

@@ -221,6 +221,16 @@ def test_attention_is_causal_and_weights_sum_to_one() -> None:
         for weights in heads:
             assert len(weights) == t + 1
             assert sum(w.data for w in weights) == pytest.approx(1.0, abs=1e-15)
+    # Position 0 attends only to itself, with weight exactly 1 (a constant: no score needed).
+    assert [w[0].data for w in cache.weights[0]] == [1.0, 1.0] and cache.weights[0][0][0].is_constant
+    assert cache.scores[0] == [[], []]
+    for t in range(1, 4):
+        for head in range(2):
+            q = [v.data for v in attention.query(xs[t])][2 * head:2 * head + 2]
+            for s in range(t + 1):
+                k = [v.data for v in cache.keys[s]][2 * head:2 * head + 2]
+                expected = (q[0] * k[0] + q[1] * k[1]) / math.sqrt(2)
+                assert cache.scores[t][head][s].data == pytest.approx(expected, abs=1e-15)
 
 
 def test_attention_structure() -> None:

@@ -46,10 +46,13 @@ def inverse_sqrt(n: int) -> float:
 @dataclass
 class KVCache:
     """What one attention layer remembers of the positions it has seen: each position's key and
-    value vectors, and (to look at) the attention weights each position gave, per head."""
+    value vectors and, to look at, its attention scores and weights:
+    ``scores[t][head][s]`` is ``q_t . k_s / sqrt(head_size)`` and ``weights[t][head]`` their
+    softmax (position 0 has a weight of exactly 1 and no score, see SelfAttention.step)."""
 
     keys: list[list[Value]] = field(default_factory=list)
     values: list[list[Value]] = field(default_factory=list)
+    scores: list[list[list[Value]]] = field(default_factory=list)
     weights: list[list[list[Value]]] = field(default_factory=list)
 
     def __len__(self) -> int:

@@ -85,16 +85,19 @@ class SelfAttention(Module):
                 # exactly 1 whatever the score (and its gradient exactly 0), so no query and no
                 # score are computed, and the output is the projected value, as it would be.
                 one = constant(1.0)
+                cache.scores.append([[] for _ in range(self.n_head)])
                 cache.weights.append([[one] for _ in range(self.n_head)])
                 return self.proj(cache.values[0])
             q = self.query(x)
             mixed: list[Value] = []
+            scores_by_head = []
             weights_by_head = []
             for start in range(0, self.n_embd, size):
                 end = start + size
                 q_head = q[start:end]
                 scores = [dot(q_head, k[start:end]) / root for k in cache.keys]
                 weights = softmax(scores)
+                scores_by_head.append(scores)
                 weights_by_head.append(weights)
                 for j in range(start, end):
                     terms = [w * v[j] for w, v in zip(weights, cache.values, strict=True)]
@@ -102,6 +105,7 @@ class SelfAttention(Module):
                     for term in terms[1:]:
                         total = total + term
                     mixed.append(total)
+            cache.scores.append(scores_by_head)
             cache.weights.append(weights_by_head)
             return self.proj(mixed)
 
