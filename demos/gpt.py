@@ -78,7 +78,7 @@ def plot_losses(steps: list[int], train: list[float], held_out: list[float], voc
     axes.axhline(uniform, color="#555555", linestyle="--", linewidth=1,
                  label=f"guessing uniformly: ln {vocab_size} = {uniform:.2f}")
     axes.set_xlabel("training step (one name each)")
-    axes.set_ylabel("loss (nats per character)")
+    axes.set_ylabel("loss (nats per predicted token)")
     axes.set_title("GPT on first names: mean next-character cross-entropy")
     axes.grid(True, alpha=0.3)
     axes.legend()

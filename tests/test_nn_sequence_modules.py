@@ -17,6 +17,7 @@ from chainrule.nn import (
     ConfigurationError,
     DataError,
     Embedding,
+    FeedForward,
     KVCache,
     LayerNorm,
     Linear,
@@ -145,6 +146,27 @@ def test_embedding_returns_the_rows_themselves() -> None:
     total = row[0] * 2.0 + table(4)[0] * 3.0
     total.backward()
     assert table.weight[4][0].grad == 5.0
+
+
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=4), _coefficients,
+       st.integers(0, 2**16))
+def test_embedding_gradients(indices: list[int], cs: list[float], seed: int) -> None:
+    table = Embedding(5, 2, seed=seed)
+
+    def loss(_: list[Value]) -> Value:
+        rows = [table(i) for i in indices]
+        return weighted_sum([r[0] * r[1] for r in rows], cs[: len(rows)])
+
+    assert_module_gradients(loss, [], table.parameters())
+
+
+@settings(max_examples=30)
+@given(st.lists(reals(-2.0, 2.0), min_size=3, max_size=3), _coefficients,
+       st.integers(0, 2**16))
+def test_feed_forward_gradients(xs: list[float], cs: list[float], seed: int) -> None:
+    mlp = FeedForward(3, 4, std=0.7, seed=seed)
+    assume(nearest_kink(weighted_sum(mlp([Value(x) for x in xs]), cs[:3])) > 1e-3)
+    assert_module_gradients(lambda v: weighted_sum(mlp(v), cs[:3]), xs, mlp.parameters())
 
 
 @pytest.mark.parametrize(("index", "message"), [(5, "index 5 is out of range"),
