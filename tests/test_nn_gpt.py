@@ -159,6 +159,7 @@ def test_attention_maps_are_causal_rows_that_sum_to_one() -> None:
     (lambda m: m([0, 5]), DataError, "token 1 is 5, not a token id from 0 to 4"),
     (lambda m: m("abc"), DataError, "use a tokenizer's encode"),
     (lambda m: m([0, 1.5]), DataError, "token 1 is 1.5"),
+    (lambda m: m.step(0, []), ShapeError, "caches must be 2 KVCache"),
     (lambda m: m.generate(CharTokenizer(["ab"]), 1), ConfigurationError,
      "the tokenizer has 3 tokens but the model has vocab_size=5"),
     (lambda m: m.generate(CharTokenizer(["abcd"]), 1, temperature=0.0), ConfigurationError,

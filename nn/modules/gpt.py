@@ -196,6 +196,9 @@ class GPT(Module):
     def step(self, token: int, caches: list[KVCache]) -> list[Value]:
         """The logits for the token after ``token``, at the next position of ``caches`` (the
         positions already processed, see :meth:`new_cache`)."""
+        if len(caches) != self.n_layer or not all(isinstance(c, KVCache) for c in caches):
+            raise ShapeError(f"GPT.step: caches must be {self.n_layer} KVCache(s), one per layer "
+                             f"(from new_cache()), got {caches!r:.60}")
         position = len(caches[0])
         if position >= self.block_size:
             raise ShapeError(f"GPT: position {position} is beyond block_size={self.block_size}")
