@@ -218,18 +218,62 @@ def _parameters(stored: Any, model: Module, where: str) -> list[float]:
 # A separate section so that it merges cleanly with changes to the code above: the file format
 # is the same; only the architecture differs.
 
-#: The architecture fields of each sequence model (all positive integers).
+#: The architecture fields of each sequence model and module: positive integers, except
+#: ``bias``/``affine`` (true or false) and ``eps`` (a positive number).
 SEQUENCE_MODELS = {
     "GPT": ("vocab_size", "n_embd", "n_head", "n_layer", "block_size", "mlp_width"),
+    "Linear": ("nin", "nout", "bias"),
+    "Embedding": ("num", "dim"),
+    "RMSNorm": ("dim", "eps", "affine"),
+    "LayerNorm": ("dim", "eps", "affine"),
+    "SelfAttention": ("n_embd", "n_head", "bias"),
+    "FeedForward": ("n_embd", "width"),
+    "Block": ("n_embd", "n_head", "mlp_width"),
 }
 #: Larger models than this are refused before any is built (a corrupt file could ask for
 #: billions of parameters).
 MAX_SEQUENCE_PARAMETERS = 10_000_000
 
 
+def _flag(architecture: dict[str, Any], key: str, where: str) -> bool:
+    value = _field(architecture, key, where)
+    if not isinstance(value, bool):
+        raise ModelFileError(f"load: {where}: architecture {key!r} must be true or false, "
+                             f"got {value!r:.40}")
+    return value
+
+
+def _positive_number(architecture: dict[str, Any], key: str, where: str) -> float:
+    value = _field(architecture, key, where)
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value) or value <= 0):
+        raise ModelFileError(f"load: {where}: architecture {key!r} must be a positive number, "
+                             f"got {value!r:.40}")
+    return float(value)
+
+
+def _parameter_count(kind: str, a: dict[str, Any]) -> int:
+    """How many parameters the architecture asks for, computed before building anything."""
+    if kind == "GPT":
+        n, width = a["n_embd"], a["mlp_width"]
+        return (2 * a["vocab_size"] + a["block_size"]) * n + a["n_layer"] * (4 * n * n
+                                                                               + 2 * n * width)
+    if kind == "Linear":
+        return a["nout"] * (a["nin"] + 1)
+    if kind == "Embedding":
+        return a["num"] * a["dim"]
+    if kind in ("RMSNorm", "LayerNorm"):
+        return 2 * a["dim"]
+    if kind == "SelfAttention":
+        return 4 * a["n_embd"] * (a["n_embd"] + 1)
+    if kind == "FeedForward":
+        return 2 * a["n_embd"] * a["width"]
+    return a["n_embd"] * (4 * a["n_embd"] + 2 * a["mlp_width"])  # Block
+
+
 def _build_sequence_model(architecture: dict[str, Any], where: str) -> Module:
+    from . import modules
     from .errors import ConfigurationError
-    from .modules import GPT
 
     kind = architecture["type"]
     fields = SEQUENCE_MODELS[kind]
@@ -238,14 +282,22 @@ def _build_sequence_model(architecture: dict[str, Any], where: str) -> Module:
         raise ModelFileError(
             f"load: {where}: unexpected architecture field(s) {sorted(unexpected)} for {kind}"
         )
-    sizes = {key: _size(architecture, key, where) for key in fields}
-    n, vocab, width = sizes["n_embd"], sizes["vocab_size"], sizes["mlp_width"]
-    count = (2 * vocab + sizes["block_size"]) * n + sizes["n_layer"] * (4 * n * n + 2 * n * width)
+    values: dict[str, Any] = {}
+    for key in fields:
+        if key in ("bias", "affine"):
+            values[key] = _flag(architecture, key, where)
+        elif key == "eps":
+            values[key] = _positive_number(architecture, key, where)
+        else:
+            values[key] = _size(architecture, key, where)
+    count = _parameter_count(kind, values)
     if count > MAX_SEQUENCE_PARAMETERS:
         raise ModelFileError(f"load: {where}: the architecture describes a {kind} of {count:,} "
                              f"parameters, more than the {MAX_SEQUENCE_PARAMETERS:,} allowed")
     try:
         # seed=0: the initial weights are thrown away, so draw them without touching global state.
-        return GPT(**sizes, seed=0)
+        if kind in ("RMSNorm", "LayerNorm"):
+            return getattr(modules, kind)(**values)
+        return getattr(modules, kind)(**values, seed=0)
     except ConfigurationError as error:
         raise ModelFileError(f"load: {where}: {error}") from None

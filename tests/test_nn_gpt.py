@@ -18,10 +18,17 @@ from chainrule.engine import Value, draw, topological_order, walkthrough
 from chainrule.nn import (
     GPT,
     Adam,
+    Block,
     CharTokenizer,
     ConfigurationError,
     DataError,
+    Embedding,
+    FeedForward,
+    LayerNorm,
+    Linear,
     ModelFileError,
+    RMSNorm,
+    SelfAttention,
     ShapeError,
     cross_entropy,
     datasets,
@@ -200,6 +207,34 @@ def test_save_and_load_round_trip(tmp_path) -> None:
     assert [p.data for p in target.parameters()] == [p.data for p in model.parameters()]
     with pytest.raises(ModelFileError, match="does not match"):
         load(path, into=GPT(**{**TINY, "n_layer": 1}, seed=0))
+
+
+@pytest.mark.parametrize("module", [
+    Linear(3, 2, seed=1), Linear(3, 2, bias=False, seed=1), Embedding(4, 3, seed=1), RMSNorm(3),
+    LayerNorm(3, eps=1e-3, affine=False), SelfAttention(4, 2, seed=1), FeedForward(4, 8, seed=1),
+    Block(4, 2, 8, seed=1),
+], ids=repr)
+def test_every_sequence_module_saves_and_loads(tmp_path, module) -> None:
+    for i, p in enumerate(module.parameters()):
+        p.data = 0.25 * i - 1.0
+    save(module, tmp_path / "module.json")
+    loaded = load(tmp_path / "module.json")
+    assert type(loaded) is type(module) and repr(loaded) == repr(module)
+    assert [p.data for p in loaded.parameters()] == [p.data for p in module.parameters()]
+
+
+@pytest.mark.parametrize(("architecture", "message"), [
+    ({"type": "Linear", "nin": 2, "nout": 2, "bias": 1}, "'bias' must be true or false"),
+    ({"type": "RMSNorm", "dim": 2, "eps": -1.0, "affine": True}, "'eps' must be a positive"),
+    ({"type": "Embedding", "num": 10**5, "dim": 10**3}, "more than the 10,000,000 allowed"),
+])
+def test_load_checks_module_architectures(tmp_path, architecture, message: str) -> None:
+    path = tmp_path / "module.json"
+    document = {"format": "chainrule.nn/model", "version": 1, "architecture": architecture,
+                "parameters": {}}
+    path.write_text(json.dumps(document))
+    with pytest.raises(ModelFileError, match=message):
+        load(path)
 
 
 @pytest.mark.parametrize(("change", "message"), [
