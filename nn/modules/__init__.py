@@ -1,8 +1,7 @@
 """Modules for sequences, each made only of engine operations: ``Linear``, ``Embedding``,
 ``RMSNorm``, ``LayerNorm``, causal ``SelfAttention``, the transformer ``Block`` and ``GPT``."""
 
-from ._init import KVCache
-from .attention import SelfAttention
+from .attention import KVCache, SelfAttention
 from .embedding import Embedding
 from .gpt import GPT, Block, FeedForward
 from .linear import Linear

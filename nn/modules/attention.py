@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from chainrule.engine import Value, constant, scope
@@ -20,7 +21,23 @@ from .._checks import positive_int
 from ..errors import ConfigurationError
 from ..losses import softmax
 from ..module import Module, as_features, random_source
-from ._init import KVCache, dot
+from ._parts import dot
+
+
+@dataclass
+class KVCache:
+    """What one attention layer remembers of the positions it has seen: each position's key and
+    value vectors and, to look at, its attention scores and weights:
+    ``scores[t][head][s]`` is ``q_t . k_s / sqrt(head_size)`` and ``weights[t][head]`` their
+    softmax (position 0 has a weight of exactly 1 and no score, see SelfAttention.step)."""
+
+    keys: list[list[Value]] = field(default_factory=list)
+    values: list[list[Value]] = field(default_factory=list)
+    scores: list[list[list[Value]]] = field(default_factory=list)
+    weights: list[list[list[Value]]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.keys)
 
 
 class SelfAttention(Module):

@@ -11,7 +11,7 @@ from chainrule.engine import Value, scope
 from .._checks import positive_int
 from ..errors import DataError
 from ..module import Module, random_source
-from ._init import matrix, normal_init
+from ._parts import matrix, normal_init
 
 
 class Embedding(Module):

@@ -22,8 +22,7 @@ from .._checks import positive_float, positive_int
 from ..errors import ConfigurationError, DataError, ShapeError
 from ..losses import cross_entropy
 from ..module import Module, random_source
-from ._init import KVCache
-from .attention import SelfAttention
+from .attention import KVCache, SelfAttention
 from .embedding import Embedding
 from .linear import Linear
 from .norm import RMSNorm

@@ -9,7 +9,7 @@ from chainrule.engine import Value, scope
 
 from .._checks import positive_int
 from ..module import Module, as_features, random_source
-from ._init import dot, inverse_sqrt, matrix, normal_init, uniform_init
+from ._parts import dot, inverse_sqrt, matrix, normal_init, uniform_init
 
 
 class Linear(Module):

@@ -1,10 +1,9 @@
-"""Shared pieces of the sequence modules: parameter matrices, dot products, cache."""
+"""What the sequence modules share: dot products and parameter matrices."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from functools import reduce
 from operator import add, mul
 
@@ -41,19 +40,3 @@ def matrix(
 
 def inverse_sqrt(n: int) -> float:
     return 1.0 / math.sqrt(n)
-
-
-@dataclass
-class KVCache:
-    """What one attention layer remembers of the positions it has seen: each position's key and
-    value vectors and, to look at, its attention scores and weights:
-    ``scores[t][head][s]`` is ``q_t . k_s / sqrt(head_size)`` and ``weights[t][head]`` their
-    softmax (position 0 has a weight of exactly 1 and no score, see SelfAttention.step)."""
-
-    keys: list[list[Value]] = field(default_factory=list)
-    values: list[list[Value]] = field(default_factory=list)
-    scores: list[list[list[Value]]] = field(default_factory=list)
-    weights: list[list[list[Value]]] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.keys)
