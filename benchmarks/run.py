@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gpt
 import moons
 import workloads
 from timing import Samples, interleaved, time_once
@@ -42,18 +43,19 @@ class Plan:
     micrograd_max_links: int  # deeper chains are skipped for micrograd (time, recursion depth)
     products: int
     product_repeats: int
+    gpt_steps: int
 
 
 FULL = Plan(
     step_repeats=7, loop_steps=4, demo_steps=100, demo_repeats=1,
     chain_links=(1_000, 10_000, 100_000, 1_000_000),
     chain_repeats={1_000: 15, 10_000: 9, 100_000: 5, 1_000_000: 3},
-    micrograd_max_links=100_000, products=100_000, product_repeats=5,
+    micrograd_max_links=100_000, products=100_000, product_repeats=5, gpt_steps=31,
 )
 QUICK = Plan(
     step_repeats=2, loop_steps=1, demo_steps=2, demo_repeats=1,
     chain_links=(1_000, 10_000), chain_repeats={1_000: 3, 10_000: 1},
-    micrograd_max_links=10_000, products=10_000, product_repeats=2,
+    micrograd_max_links=10_000, products=10_000, product_repeats=2, gpt_steps=3,
 )
 
 
@@ -190,6 +192,11 @@ def memory(plan: Plan, data: moons.Moons, weights: list[moons.Layer]) -> dict[st
             / engines["chainrule"]["bytes_per_node"]}
 
 
+def gpt_step(plan: Plan, data: moons.Moons, weights: list[moons.Layer]) -> dict[str, Any]:
+    """microgpt's GPT, one name per step, against an engine of microgpt's design."""
+    return gpt.gpt_training(plan.gpt_steps)
+
+
 # -- report ------------------------------------------------------------------------------------
 
 
@@ -202,6 +209,8 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
             results["moons_step"]["ratios"]["micrograd/chainrule"], ">=", 10.0),
         "moons demo >= 10x micrograd": (
             results["moons_demo"]["ratios"]["micrograd/chainrule"], ">=", 10.0),
+        "GPT step >= 3x an engine of microgpt's design": (
+            results["gpt_step"]["microgpt/chainrule"], ">=", 3.0),
         "<= 150 bytes per node": (
             results["bytes_per_node"]["engines"]["chainrule"]["bytes_per_node"], "<=", 150.0),
         f"chain {flatness_key.removeprefix('per_link_')} per link <= 1.5": (
@@ -257,12 +266,26 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def gpt_table(results: dict[str, Any]) -> str:
+    """The GPT workload against the engine of microgpt's design, as a Markdown table."""
+    g = results["gpt_step"]
+    e = g["engines"]
+    return "\n".join([
+        "| workload | chainrule | microgpt's design | microgpt / chainrule |",
+        "|---|---:|---:|---:|",
+        f"| GPT training step, microgpt's configuration, median of {g['steps']} names (ms) "
+        f"| {e['chainrule']['median']:,.1f} | {e['microgpt']['median']:,.1f} "
+        f"| {g['microgpt/chainrule']:.1f}x |",
+    ])
+
+
 def checks_passed(results: dict[str, Any]) -> bool:
     sizes = results["tanh_chain"]["sizes"].values()
     chain_ok = all(size["gradients_agree"] for size in sizes)
     demo = results["moons_demo"]["check"]
     return (results["moons_step_isolated"]["check"]["gradients_agree"] and chain_ok
-            and demo["losses_agree"] and demo["same_accuracy"])
+            and demo["losses_agree"] and demo["same_accuracy"]
+            and results["gpt_step"]["check"]["losses_agree"])
 
 
 def environment(quick: bool) -> dict[str, Any]:
@@ -288,6 +311,7 @@ WORKLOADS = {
     "tanh_chain": tanh_chain,
     "sum_of_products": sum_of_products,
     "bytes_per_node": memory,
+    "gpt_step": gpt_step,
 }
 
 
@@ -308,12 +332,17 @@ def report(results: dict[str, Any], output: Path) -> None:
     output.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
     print()
+    print(gpt_table(results))
+    print()
     for name, target in results["targets"].items():
         print(f"{'met    ' if target['met'] else 'NOT MET'}  {name}: {target['value']:.2f}")
     chain = results["tanh_chain"]
     print(f"(diagnostic) chainrule's chain per-link growth without the collector's time: "
           f"{chain['same_without_collector_time']['chainrule']:.2f}x")
-    print(f"correctness checks (gradients to {GRADIENT_TOLERANCE:g}, demo loss and accuracy): "
+    print(f"GPT losses agree at every step to "
+          f"{results['gpt_step']['check']['max_relative_loss_difference']:.1e} (relative)")
+    print(f"correctness checks (gradients to {GRADIENT_TOLERANCE:g}, demo loss and accuracy, "
+          f"GPT losses to {gpt.LOSS_TOLERANCE:g}): "
           f"{'passed' if results['checks_passed'] else 'FAILED'}")
     print(f"JSON: {output}")
 

@@ -29,6 +29,17 @@ from .losses import (
     softmax,
 )
 from .module import ACTIVATIONS, INIT_SCHEMES, MLP, IncompatibleKeys, Layer, Module, Neuron
+from .modules import (
+    GPT,
+    Block,
+    Embedding,
+    FeedForward,
+    KVCache,
+    LayerNorm,
+    Linear,
+    RMSNorm,
+    SelfAttention,
+)
 from .optim import (
     SGD,
     Adam,
@@ -40,6 +51,7 @@ from .optim import (
     Schedule,
     StepDecay,
 )
+from .text import CharTokenizer
 from .training import (
     EarlyStopping,
     Evaluation,
@@ -54,30 +66,40 @@ from .training import (
 
 __all__ = [
     "ACTIVATIONS",
+    "GPT",
     "INIT_SCHEMES",
     "MLP",
     "SGD",
     "Adam",
     "AdamW",
+    "Block",
+    "CharTokenizer",
     "ConfigurationError",
     "CosineDecay",
     "DataError",
     "Diagnosis",
     "EarlyStopping",
+    "Embedding",
     "Evaluation",
     "Explorer",
     "ExponentialDecay",
+    "FeedForward",
     "Finding",
     "History",
     "IncompatibleKeys",
+    "KVCache",
     "Layer",
+    "LayerNorm",
+    "Linear",
     "LinearDecay",
     "ModelFileError",
     "Module",
     "Neuron",
     "Optimizer",
+    "RMSNorm",
     "Recording",
     "Schedule",
+    "SelfAttention",
     "ShapeError",
     "Snapshot",
     "StepDecay",

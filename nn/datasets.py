@@ -16,6 +16,8 @@ import random
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from chainrule.engine import ChainruleError
+
 from ._checks import finite_float, non_negative_float, positive_int
 from .errors import ConfigurationError, DataError
 
@@ -190,14 +192,19 @@ def signed_labels(y: Sequence[int]) -> list[int]:
 
 def train_test_split(
     X: Sequence[T],
-    y: Sequence[L],
+    y: Sequence[L] | None = None,
     test_fraction: float = 0.25,
     *,
     shuffle: bool = True,
     seed: int | None = None,
-) -> tuple[list[T], list[T], list[L], list[L]]:
+) -> Any:
     """``X_train, X_test, y_train, y_test`` (scikit-learn's order): ``ceil(n * test_fraction)``
-    samples are held out, chosen at random (from ``seed``) unless ``shuffle`` is false."""
+    samples are held out, chosen at random (from ``seed``) unless ``shuffle`` is false.
+
+    Without labels (``y=None``, as for a list of texts) it returns ``X_train, X_test``."""
+    if y is None:
+        train, test, _, _ = train_test_split(X, X, test_fraction, shuffle=shuffle, seed=seed)
+        return train, test
     if len(X) != len(y):
         raise DataError(f"train_test_split: X has {len(X)} samples but y has {len(y)}")
     n = len(X)
@@ -217,3 +224,46 @@ def train_test_split(
         random.Random(seed).shuffle(order)
     test, train = order[:n_test], order[n_test:]
     return [X[i] for i in train], [X[i] for i in test], [y[i] for i in train], [y[i] for i in test]
+
+
+# -- text ------------------------------------------------------------------------------------
+
+
+class MissingExtraError(ChainruleError, ImportError):
+    """A data set needs a package from an optional extra that is not installed."""
+
+
+#: The US Census 1990 first-name lists (public domain) inside the ``names`` package.
+_NAME_FILES = ("dist.female.first", "dist.male.first")
+
+
+def names(*, seed: int | None = 42) -> list[str]:
+    """About 5,000 real first names, lower case, each once, in an order shuffled by ``seed``.
+
+    The US Census 1990 lists of female and male first names (5,163 distinct names, a to z,
+    at most 11 letters), as shipped in the ``names`` package: install the ``text`` extra
+    (``pip install 'chainrule[text]'``). ``seed=None`` shuffles differently every time;
+    ``sorted(names())`` is alphabetical. Hold some out with ``train_test_split(names(), ...)``.
+    """
+    try:
+        from importlib.resources import files
+
+        import names as package  # noqa: F401  (the data files live inside it)
+    except ImportError:
+        raise MissingExtraError(
+            "datasets.names needs the 'names' package, which ships the US Census first-name "
+            "lists: pip install 'chainrule[text]'"
+        ) from None
+    found = set()
+    for filename in _NAME_FILES:
+        resource = files("names").joinpath(filename)
+        if not resource.is_file():
+            raise MissingExtraError(f"datasets.names: the 'names' package has no {filename}; "
+                                    "reinstall it: pip install 'chainrule[text]'")
+        for line in resource.read_text(encoding="ascii").splitlines():
+            fields = line.split()
+            if fields:
+                found.add(fields[0].lower())
+    ordered = sorted(found)
+    random.Random(seed).shuffle(ordered)
+    return ordered

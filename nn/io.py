@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import secrets
 import stat
@@ -186,7 +187,7 @@ def load(
             )
         model = into
     else:
-        model = _build(architecture)
+        model = _build(architecture, where)
     names = [name for name, _ in model.named_parameters()]
     check_names(names, stored, f"load: {where}: {description}")
     values = checked_values(stored, names, f"load: {where}")
@@ -272,10 +273,11 @@ def _architecture(architecture: Any, where: str) -> tuple[dict[str, Any], str, i
             f"load: {where}: 'architecture' must be an object, got {architecture!r:.60}"
         )
     kind = _field(architecture, "type", where)
+    if isinstance(kind, str) and kind in SEQUENCE_MODELS:
+        return (architecture, *_sequence_architecture(architecture, where))
     if not isinstance(kind, str) or kind not in _FIELDS:
-        raise ModelFileError(
-            f"load: {where}: unknown model type {kind!r:.40} (known: {', '.join(_FIELDS)})"
-        )
+        known = ", ".join([*_FIELDS, *SEQUENCE_MODELS])
+        raise ModelFileError(f"load: {where}: unknown model type {kind!r:.40} (known: {known})")
     unexpected = set(architecture) - _FIELDS[kind]
     if unexpected:
         raise ModelFileError(
@@ -330,14 +332,116 @@ def _activation(architecture: dict[str, Any], key: str, where: str) -> str:
     return value
 
 
-def _build(architecture: dict[str, Any]) -> Module:
+def _build(architecture: dict[str, Any], where: str) -> Module:
     """A model of a checked architecture (its parameters are overwritten next).
 
     ``seed=0``: the initial weights are thrown away, so draw them without touching global state.
     """
+    if architecture["type"] in SEQUENCE_MODELS:  # see "sequence models" at the end of this file
+        return _build_sequence_model(architecture, where)
     kind, nin, activation = architecture["type"], architecture["nin"], architecture["activation"]
     if kind == "Neuron":
         return Neuron(nin, activation, seed=0)
     if kind == "Layer":
         return Layer(nin, architecture["nout"], activation, seed=0)
     return MLP(nin, architecture["sizes"], activation, architecture["output_activation"], seed=0)
+
+
+# -- sequence models (GPT) ---------------------------------------------------------------------
+# A separate section so that it merges cleanly with changes to the code above: the file format
+# is the same; only the architecture differs.
+
+#: The architecture fields of each sequence model and module: positive integers, except
+#: ``bias``/``affine`` (true or false) and ``eps`` (a positive number).
+SEQUENCE_MODELS = {
+    "GPT": ("vocab_size", "n_embd", "n_head", "n_layer", "block_size", "mlp_width"),
+    "Linear": ("nin", "nout", "bias"),
+    "Embedding": ("num", "dim"),
+    "RMSNorm": ("dim", "eps", "affine"),
+    "LayerNorm": ("dim", "eps", "affine"),
+    "SelfAttention": ("n_embd", "n_head", "bias"),
+    "FeedForward": ("n_embd", "width"),
+    "Block": ("n_embd", "n_head", "mlp_width"),
+}
+
+
+def _flag(architecture: dict[str, Any], key: str, where: str) -> bool:
+    value = _field(architecture, key, where)
+    if not isinstance(value, bool):
+        raise ModelFileError(f"load: {where}: architecture {key!r} must be true or false, "
+                             f"got {value!r:.40}")
+    return value
+
+
+def _positive_number(architecture: dict[str, Any], key: str, where: str) -> float:
+    value = _field(architecture, key, where)
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value) or value <= 0):
+        raise ModelFileError(f"load: {where}: architecture {key!r} must be a positive number, "
+                             f"got {value!r:.40}")
+    return float(value)
+
+
+def _parameter_count(kind: str, a: dict[str, Any]) -> int:
+    """How many parameters the architecture asks for, computed before building anything."""
+    def linear(nin: int, nout: int, bias: bool) -> int:
+        return nout * nin + (nout if bias else 0)
+
+    def attention(n: int, bias: bool) -> int:
+        return 4 * linear(n, n, bias)  # query, key, value and output projections
+
+    if kind == "Linear":
+        return linear(a["nin"], a["nout"], a["bias"])
+    if kind == "Embedding":
+        return a["num"] * a["dim"]
+    if kind == "RMSNorm":
+        return a["dim"] if a["affine"] else 0
+    if kind == "LayerNorm":
+        return 2 * a["dim"] if a["affine"] else 0
+    if kind == "SelfAttention":
+        return attention(a["n_embd"], a["bias"])
+    if kind == "FeedForward":
+        return 2 * a["n_embd"] * a["width"]
+    block = attention(a["n_embd"], False) + 2 * a["n_embd"] * a["mlp_width"]  # norms: no gain
+    if kind == "Block":
+        return block
+    n = a["n_embd"]
+    return (2 * a["vocab_size"] + a["block_size"]) * n + a["n_layer"] * block  # GPT
+
+
+def _sequence_architecture(architecture: dict[str, Any], where: str) -> tuple[str, int]:
+    """A sequence model's architecture checked field by field: its description and parameter
+    count (nothing is built)."""
+    kind = architecture["type"]
+    fields = SEQUENCE_MODELS[kind]
+    unexpected = set(architecture) - {"type", *fields}
+    if unexpected:
+        raise ModelFileError(
+            f"load: {where}: unexpected architecture field(s) {sorted(unexpected)} for {kind}"
+        )
+    values: dict[str, Any] = {}
+    for key in fields:
+        if key in ("bias", "affine"):
+            values[key] = _flag(architecture, key, where)
+        elif key == "eps":
+            values[key] = _positive_number(architecture, key, where)
+        else:
+            values[key] = _size(architecture, key, where)
+    description = f"{kind}({', '.join(f'{k}={v!r}' for k, v in values.items())})"
+    return description, _parameter_count(kind, values)
+
+
+def _build_sequence_model(architecture: dict[str, Any], where: str) -> Module:
+    """A sequence model of a checked architecture (its parameters are overwritten next)."""
+    from . import modules
+    from .errors import ConfigurationError
+
+    kind = architecture["type"]
+    values = {key: architecture[key] for key in SEQUENCE_MODELS[kind]}
+    try:
+        # seed=0: the initial weights are thrown away, so draw them without touching global state.
+        if kind in ("RMSNorm", "LayerNorm"):
+            return getattr(modules, kind)(**values)
+        return getattr(modules, kind)(**values, seed=0)
+    except ConfigurationError as error:
+        raise ModelFileError(f"load: {where}: {error}") from None

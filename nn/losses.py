@@ -206,11 +206,25 @@ def _logit_list(logits: Any, loss: str, index: int) -> list[Value]:
     return [_as_value(z, loss, index) for z in logits]
 
 
+def running_maximum(values: Sequence[Value]) -> Value:
+    """The largest of ``values`` as a node of the graph: ``max(max(max(v0, v1), v2), ...)``.
+
+    A maximum read from ``.data`` would be a constant frozen into the graph; recorded with the
+    ``maximum`` primitive it is recomputed whenever the graph is (as a compiled or traced
+    program replays it). Its value is exactly Python's ``max`` of the data.
+    """
+    m = values[0]
+    for v in values[1:]:
+        m = m.maximum(v)
+    return m
+
+
 def _shifted(logits: list[Value]) -> tuple[list[Value], Value]:
-    """``z - m`` for each logit and ``log(sum(exp(z - m)))``, with ``m = max(z)`` a constant:
-    the largest exponent is exp(0), so nothing overflows, and the result is unchanged because
-    log-softmax does not depend on m."""
-    m = max(z.data for z in logits)
+    """``z - m`` for each logit and ``log(sum(exp(z - m)))``, with ``m = max(z)``: the largest
+    exponent is exp(0), so nothing overflows. The result does not depend on m, so neither
+    does its gradient: the two paths through m (in ``z - m`` and inside the log) cancel,
+    to rounding. m stays in the graph (see :func:`running_maximum`)."""
+    m = running_maximum(logits)
     shifted = [z - m for z in logits]
     total = shifted[0].exp()
     for s in shifted[1:]:
@@ -219,9 +233,10 @@ def _shifted(logits: list[Value]) -> tuple[list[Value], Value]:
 
 
 def softmax(logits: Sequence[Value | float]) -> list[Value]:
-    """``exp(z_i) / sum_j exp(z_j)``, computed as ``exp(z_i - m) / sum_j exp(z_j - m)``."""
+    """``exp(z_i) / sum_j exp(z_j)``, computed as ``exp(z_i - m) / sum_j exp(z_j - m)`` with
+    ``m = max(z)`` recorded in the graph (see :func:`running_maximum`)."""
     values = _logit_list(logits, "softmax", 0)
-    m = max(z.data for z in values)
+    m = running_maximum(values)
     exps = [(z - m).exp() for z in values]
     total = exps[0]
     for e in exps[1:]:

@@ -42,7 +42,8 @@ def assert_timing(engine: dict[str, Any]) -> None:
 
 def test_every_workload_is_reported(results: dict[str, Any]) -> None:
     expected = {"moons_step", "moons_step_isolated", "moons_demo", "tanh_chain",
-                "sum_of_products", "bytes_per_node", "targets", "checks_passed", "environment"}
+                "sum_of_products", "bytes_per_node", "gpt_step", "targets", "checks_passed",
+                "environment"}
     assert expected <= set(results)
     assert results["environment"]["quick"] is True
 
@@ -89,6 +90,19 @@ def test_memory_is_measured_per_node(results: dict[str, Any]) -> None:
 
 def test_targets_are_evaluated(results: dict[str, Any]) -> None:
     targets = results["targets"]
-    assert len(targets) == 4
+    assert len(targets) == 5
     for target in targets.values():
         assert isinstance(target["met"], bool) and math.isfinite(target["value"])
+
+
+def test_gpt_against_an_engine_of_microgpts_design(results: dict[str, Any]) -> None:
+    gpt = results["gpt_step"]
+    assert gpt["steps"] == 3 and gpt["parameters"] == 4192
+    for engine in ("chainrule", "microgpt"):
+        assert len(gpt["engines"][engine]["samples"]) == 3
+        assert_timing(gpt["engines"][engine])
+    assert gpt["check"]["losses_agree"]
+    assert gpt["check"]["max_relative_loss_difference"] <= 1e-12
+    # microgpt's first loss: its initial weights are random, so close to ln(27) = 3.30.
+    assert abs(gpt["losses"][0] - 3.2958) < 0.5
+    assert gpt["microgpt/chainrule"] > 0
