@@ -10,7 +10,7 @@ optimizers, data sets, a training loop and JSON save/load.
 1.0
 """
 
-from . import datasets
+from . import datasets, plot
 from .datasets import train_test_split
 from .errors import ConfigurationError, DataError, ModelFileError, ShapeError
 from .interop import from_torch, to_torch
@@ -75,6 +75,7 @@ __all__ = [
     "load",
     "log_softmax",
     "mse",
+    "plot",
     "predict",
     "save",
     "softmax",
