@@ -146,6 +146,8 @@ def test_a_notebook_prints_the_right_numbers(executed: dict[str, Any], name: str
 def test_the_committed_notebook_matches_what_the_code_produces(
         executed: dict[str, Any], name: str) -> None:
     fresh, committed = executed[name], _committed(name)
+    nbformat.validate(committed)
+    assert committed.metadata.kernelspec.name == "python3"  # opens with anyone's Python kernel
     assert [c.source for c in fresh.cells] == [c.source for c in committed.cells]
     for new, old in zip(_tagged(fresh, "check"), _tagged(committed, "check"), strict=True):
         assert _text(old) == _text(new), (
