@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-0.1.0
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: demo test lint bench dist system-deps venv clean
+.PHONY: demo test lint bench dist notebooks system-deps venv clean
 
 demo: venv
 	$(PY) demos/xor.py
@@ -19,6 +19,10 @@ lint: venv
 
 bench: venv
 	$(PY) benchmarks/run.py
+
+# Re-run the course (demos/notebooks/*.ipynb) in a Jupyter kernel and save it with its outputs.
+notebooks: venv system-deps
+	$(PY) demos/notebooks/build.py
 
 # The sdist and wheel in dist/, checked as PyPI will check them.
 dist: venv

@@ -11,7 +11,7 @@ and JSON save/load.
 1.0
 """
 
-from . import datasets
+from . import datasets, plot
 from .datasets import train_test_split
 from .diagnosis import Diagnosis, Finding, diagnose
 from .errors import ConfigurationError, DataError, ModelFileError, ShapeError
@@ -118,6 +118,7 @@ __all__ = [
     "load",
     "log_softmax",
     "mse",
+    "plot",
     "predict",
     "save",
     "softmax",

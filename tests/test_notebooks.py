@@ -1,0 +1,210 @@
+"""The course (demos/notebooks/): every notebook runs top to bottom in a real Jupyter kernel
+(this venv's Python, through ipykernel), without an error or a warning, and shows what it
+promises: the tutorials' slips corrected with numbers chainrule computes, a graph as SVG, the
+walkthrough as HTML, figures, and a progress bar that reads well in a saved notebook. The
+committed notebooks must still match what the code produces."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+ROOT = Path(__file__).resolve().parent.parent
+COURSE = ROOT / "demos" / "notebooks"
+NAMES = [
+    "01_neuron", "02_activations", "03_layers_and_xor", "04_loss_functions",
+    "05_backpropagation", "06_training", "07_pytorch",
+]
+
+#: What each notebook's checked cells must print: the corrected numbers above all.
+EXPECTED = {
+    "01_neuron": [
+        "w1*x1 + w2*x2 + w3*x3 = 0.40 + 0.42 + 0.27",
+        "weighted sum          = 1.09",
+        "z = sum + b           = 1.19",
+        "y = sigmoid(z)        = 0.7667",
+        "sigmoid(1.17) = 0.7631",
+        "output = 0.634136, rounded: 0.634",
+    ],
+    "02_activations": [
+        "  0.0 |   0.5000  0.2500 |   0.0000  1.0000 |   0.0   0.0",
+        "a * (1 - a), a = σ(z) = 0.178849",
+        "z * (1 - z)           = -0.226100",
+    ],
+    "03_layers_and_xor": [
+        "15625 lines tried; the best gets 3 of 4 XOR cases right",
+        "single neuron: best accuracy 75%",
+        "MLP(2, [4, 1]): accuracy 100% after 500 epochs",
+    ],
+    "04_loss_functions": [
+        "MSE = 0.0000065",
+        "the update follows half the sum: True",
+    ],
+    "05_backpropagation": [
+        "dloss/dw1: backward() -0.066749, by hand -0.066749",
+        "the same update: True",
+    ],
+    "06_training": [
+        "Epoch 900, Loss: 0.2417",
+        "MSE printed at epoch 900: 0.2417",
+        "all four cases right from epoch 1930 on",
+        "chainrule's MSE every 100 epochs equals the tutorial's: True",
+        "accuracy: 50%",
+        "lr 1.0: MSE after 3,000 epochs 0.0014, accuracy 100%",
+    ],
+    "07_pytorch": [
+        "chainrule: MLP(3, [8, 1], activation='relu', output_activation='sigmoid')",
+        "the two losses agree to within 1e-14 at every epoch: True",
+        "  1  1 |  0.001836 | 0.001836",
+    ],
+}
+
+#: The tutorial's wrong numbers, which each notebook quotes and corrects in its markdown.
+ERRATA = {
+    "01_neuron": ["Σ = 1.07", "We get a score of 1.17", "**1.09**", "**1.19**", "**0.7667**",
+                  "print(round(output, 3)) # -> 0.633", "**0.634**"],
+    "04_loss_functions": ["loss = np.mean(np.square(y - output))", "**half the sum**"],
+    "06_training": ["We did this 1000 times until the network got good at XOR", "0.2417",
+                    "1,930", "model.compile(optimizer='sgd', loss='mse')",
+                    "The recipe does not learn XOR"],
+}
+
+
+def _load_build() -> Any:
+    spec = importlib.util.spec_from_file_location("course_build", COURSE / "build.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def executed() -> dict[str, Any]:
+    """Every notebook, run afresh in a kernel (an error in any cell fails here)."""
+    build = _load_build()
+    with build.kernel_folder() as folder:
+        return {name: build.execute(COURSE / f"{name}.ipynb", folder) for name in NAMES}
+
+
+def _committed(name: str) -> Any:
+    return nbformat.read(COURSE / f"{name}.ipynb", as_version=4)
+
+
+def _tagged(notebook: Any, tag: str) -> list[Any]:
+    return [c for c in notebook.cells if tag in c.metadata.get("tags", [])]
+
+
+def _text(cell: Any) -> str:
+    parts = []
+    for output in cell.outputs:
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif output.output_type in ("execute_result", "display_data"):
+            parts.append(output.data.get("text/plain", ""))
+    return "".join(parts)
+
+
+def _markdown(notebook: Any) -> str:
+    return "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+
+
+def test_the_course_is_every_notebook_in_order() -> None:
+    build = _load_build()
+    assert [p.stem for p in build.NOTEBOOKS] == NAMES
+    assert sorted(p.stem for p in COURSE.glob("*.ipynb")) == NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_notebook_runs_in_a_kernel_without_errors_or_warnings(
+        executed: dict[str, Any], name: str) -> None:
+    notebook = executed[name]
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        assert cell.execution_count is not None
+        for output in cell.outputs:
+            assert output.output_type != "error", output
+            assert not (output.output_type == "stream" and output.name == "stderr"), output.text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_notebook_prints_the_right_numbers(executed: dict[str, Any], name: str) -> None:
+    checked = "".join(_text(cell) for cell in _tagged(executed[name], "check"))
+    for line in EXPECTED[name]:
+        assert line in checked
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_committed_notebook_matches_what_the_code_produces(
+        executed: dict[str, Any], name: str) -> None:
+    fresh, committed = executed[name], _committed(name)
+    nbformat.validate(committed)
+    assert committed.metadata.kernelspec.name == "python3"  # opens with anyone's Python kernel
+    assert [c.source for c in fresh.cells] == [c.source for c in committed.cells]
+    for new, old in zip(_tagged(fresh, "check"), _tagged(committed, "check"), strict=True):
+        assert _text(old) == _text(new), (
+            f"{name}.ipynb is out of date: run `make notebooks`\n{_text(old)}\n!=\n{_text(new)}")
+    # Every code cell was committed executed, with outputs.
+    for cell in committed.cells:
+        if cell.cell_type == "code":
+            assert cell.execution_count is not None and cell.outputs, cell.source[:60]
+
+
+@pytest.mark.parametrize("name", list(ERRATA))
+def test_the_tutorial_slips_are_quoted_and_corrected(name: str) -> None:
+    markdown = _markdown(_committed(name))
+    assert "**Erratum.**" in markdown
+    for quote in ERRATA[name]:
+        assert quote in markdown
+
+
+def test_the_graph_cell_is_svg_and_the_walkthrough_cells_are_html(
+        executed: dict[str, Any]) -> None:
+    (graph,) = _tagged(executed["01_neuron"], "graph")
+    (svg,) = [o.data["image/svg+xml"] for o in graph.outputs if "image/svg+xml" in o.get("data", {})]
+    assert "<svg" in svg and ">y<" in svg
+    walkthroughs = _tagged(executed["01_neuron"], "walkthrough") + _tagged(
+        executed["05_backpropagation"], "walkthrough")
+    assert len(walkthroughs) == 2
+    for cell in walkthroughs:
+        (html,) = [o.data["text/html"] for o in cell.outputs if "text/html" in o.get("data", {})]
+        assert html.startswith("<iframe srcdoc=") and "backward" in html
+
+
+def test_figure_cells_show_a_png(executed: dict[str, Any]) -> None:
+    figures = [cell for name in NAMES for cell in _tagged(executed[name], "figure")]
+    assert len(figures) == 5
+    for cell in figures:
+        assert any("image/png" in o.get("data", {}) for o in cell.outputs), cell.source
+
+
+def test_training_shows_a_progress_bar_that_reads_well_when_saved(
+        executed: dict[str, Any]) -> None:
+    cells = _tagged(executed["06_training"], "progress")
+    assert len(cells) == 3
+    for cell in cells:
+        widgets = [o for o in cell.outputs
+                   if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+        if widgets:  # tqdm's notebook bar, where ipywidgets is installed
+            continue
+        (stream,) = cell.outputs
+        assert stream.name == "stdout"
+        # Plain text, one line: the bar's redraws (carriage returns) are coalesced to its end.
+        assert "\r" not in stream.text
+        assert re.fullmatch(r"[^\n]*100%\|[█]+\| (2500/2500|3000/3000) \[[^\n]*epoch/s[^\n]*\]\n",
+                            stream.text), stream.text
+
+
+def test_the_readme_links_the_course_in_order() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Course", 1)[1].split("\n## ", 1)[0]
+    linked = re.findall(r"demos/notebooks/(\d\d_\w+)\.ipynb", section)
+    assert linked == NAMES
