@@ -23,7 +23,7 @@ from chainrule.engine import Value, grad
 
 from .errors import ConfigurationError, DataError
 from .module import ACTIVATIONS, Module
-from .train import History, predict
+from .training import History, predict
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
