@@ -42,9 +42,9 @@ def _as_value(x: Any, loss: str, index: int) -> Value:
     )
 
 
-def _target(t: Any, loss: str, index: int) -> float:
+def _target(t: Any, loss: str, index: int) -> Any:
     if isinstance(t, Value):
-        t = t.data
+        return t  # a target that is itself computed (or traced by jit): used as it is
     if not _is_number(t) or not math.isfinite(t):
         raise DataError(f"{loss}: target {index} must be a finite number, got {t!r:.60}")
     return float(t)
@@ -117,15 +117,31 @@ def _probability_target(t: Any, loss: str, index: int) -> float:
     return y
 
 
+def _smallest_unclamped() -> float:
+    """The smallest p whose rounded log(p) is at least LOG_CLAMP: log(p) < LOG_CLAMP exactly
+    when p is below it, so the clamp is a comparison of Values (which jit guards) rather than
+    a number read out of p."""
+    p = math.exp(LOG_CLAMP)
+    while math.log(math.nextafter(p, 0.0)) >= LOG_CLAMP:
+        p = math.nextafter(p, 0.0)
+    while math.log(p) < LOG_CLAMP:
+        p = math.nextafter(p, 1.0)
+    return p
+
+
+_CLAMPED_BELOW = _smallest_unclamped()
+
+
 def _clamped_log(p: Value) -> Value | float:
-    if p.data <= 0.0 or math.log(p.data) < LOG_CLAMP:
+    if p < _CLAMPED_BELOW:
         return LOG_CLAMP
     return p.log()
 
 
 def _clamped_log_one_minus(p: Value) -> Value | float:
-    # log1p(-p) is log(1 - p) without the rounding of 1 - p when p is tiny.
-    if p.data >= 1.0 or math.log1p(-p.data) < LOG_CLAMP:
+    # log1p(-p) is log(1 - p) without the rounding of 1 - p when p is tiny. log(1 - p) is
+    # clamped only at p = 1: the largest float below 1 gives log(2^-53), about -36.7.
+    if p >= 1.0:
         return LOG_CLAMP
     return (-p).log1p()
 
@@ -144,9 +160,9 @@ def binary_cross_entropy(predictions: Any, targets: Any, *, reduction: str = "me
     for i, (p, t) in enumerate(zip(predictions, targets, strict=True)):
         p = _as_value(p, loss, i)
         y = _probability_target(t, loss, i)
-        if not 0.0 <= p.data <= 1.0:
+        if not 0.0 <= p <= 1.0:
             raise DomainError(
-                f"{loss}: prediction {i} is {p.data!r}, not a probability in [0, 1] "
+                f"{loss}: prediction {i} is {p._data!r}, not a probability in [0, 1] "
                 f"(apply sigmoid to the output, or use bce_with_logits on raw scores)"
             )
         if y == 1.0:

@@ -231,3 +231,45 @@ def test_a_long_chain_compiles_in_linear_time_and_matches() -> None:
     assert step(0.3) == value_and_grad(chain)(0.3)
     (program,) = step.programs
     assert program.line_count > 25_000
+
+
+# -- training with compiled programs -------------------------------------------------------------
+
+def _train(compile_: bool, loss: Any, sizes: list[int], output: str, y: list[Any],
+           **options: Any) -> Any:
+    from chainrule.nn import MLP, Adam, fit
+
+    X = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.5, 0.25], [0.2, 0.9]]
+    model = MLP(2, sizes, activation="tanh", output_activation=output, seed=3)
+    history = fit(model, X, y, loss=loss, optimizer=Adam(model.parameters(), lr=0.05),
+                  epochs=6, batch_size=4, seed=1, progress=False, compile=compile_, **options)
+    return history, [p.data for p in model.parameters()]
+
+
+@pytest.mark.parametrize("case", ["mse", "bce", "bce_with_logits", "hinge", "cross_entropy"])
+def test_fit_compiled_gives_the_eager_history(case: str) -> None:
+    from chainrule.nn import bce_with_logits, binary_cross_entropy, cross_entropy, hinge, mse
+
+    setups = {
+        "mse": (mse, [4, 1], "sigmoid", [0.0, 1.0, 1.0, 0.0, 0.5, 0.9], {}),
+        "bce": (binary_cross_entropy, [4, 1], "sigmoid", [0, 1, 1, 0, 1, 0], {"l2": 1e-3}),
+        "bce_with_logits": (bce_with_logits, [4, 1], "linear", [0, 1, 1, 0, 1, 0], {}),
+        "hinge": (hinge, [4, 1], "linear", [-1, 1, 1, -1, 1, -1], {"l2": 1e-4}),
+        "cross_entropy": (cross_entropy, [4, 3], "linear", [0, 1, 2, 0, 1, 2], {}),
+    }
+    loss, sizes, output, y, options = setups[case]
+    eager, eager_params = _train(False, loss, sizes, output, y, **options)
+    compiled, compiled_params = _train(True, loss, sizes, output, y, **options)
+    assert compiled.loss == pytest.approx(eager.loss, rel=1e-12, abs=1e-15)
+    assert compiled.accuracy == eager.accuracy
+    assert compiled_params == pytest.approx(eager_params, rel=1e-11, abs=1e-13)
+
+
+def test_fit_compiled_refuses_a_loss_that_is_not_a_mean_over_samples() -> None:
+    from chainrule.nn import ConfigurationError
+
+    def max_error(outputs: Any, targets: Any) -> Any:
+        return max((o - t) ** 2 for o, t in zip(outputs, targets, strict=True))
+
+    with pytest.raises(ConfigurationError, match="mean of its values on the samples"):
+        _train(True, max_error, [3, 1], "sigmoid", [0.0, 1.0, 1.0, 0.0, 0.5, 0.9])

@@ -27,10 +27,12 @@ from ..errors import ConfigurationError
 from ..losses import l2_penalty
 from ..module import Module
 from ..optim import Optimizer
-from .evaluation import _is_integral, _single
+from .evaluation import _single
 
 #: How closely the first compiled step must agree with the eager one (relative).
 AGREEMENT = 1e-9
+#: Up to this many distinct target values, each gets a program of its own.
+MAX_STATIC_TARGETS = 32
 
 
 class CompiledSteps:
@@ -40,9 +42,9 @@ class CompiledSteps:
                  targets: Sequence[Any]) -> None:
         self.params = params
         self.l2 = l2
-        # Class labels select a program each (a loss indexes with them); other targets are
-        # numbers the program takes as inputs.
-        static = all(_is_integral(t) and isinstance(t, int) for t in targets)
+        # A few distinct targets (class labels: a loss may index with them) select a program
+        # each; many (regression) are numbers the program takes as inputs.
+        static = len(set(targets)) <= MAX_STATIC_TARGETS
 
         def sample(x: Any, target: Any) -> list[Any]:
             output = _single(model(x))
