@@ -18,6 +18,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from .autograd import grad, gradients, hessian, jacobian, value_and_grad
+from .collector import fewer_collections
 from .errors import (
     ChainruleError,
     DivisionByZeroError,
@@ -94,6 +95,7 @@ __all__ = [
     "constant",
     "draw",
     "enable_grad",
+    "fewer_collections",
     "grad",
     "gradients",
     "hessian",

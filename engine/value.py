@@ -171,8 +171,30 @@ class Value:
 
     # -- arithmetic ------------------------------------------------------------------------
 
+    # The three commonest operations build their node here, with the arithmetic written out
+    # (the same float operation as the table's forward code, so the same result): a neural
+    # network's forward pass is mostly products and sums, and a call fewer per node is
+    # measurable (see benchmarks/README.md). tests/test_hot_paths.py checks each against
+    # _binary, field by field.
+
     def __add__(self, other: Operand) -> Value:
-        return _binary(ADD, self, other if type(other) is Value else _operand(ADD, other))
+        if type(other) is not Value:
+            other = _operand(ADD, other)
+        data = self._data + other._data
+        if data - data:
+            raise ADD.forward_error(OverflowError(), (self._data, other._data))
+        node = _allocate(Value)
+        node._data = data
+        node.grad = 0.0
+        node.label = None
+        node.scope = _current_scope()
+        if _recording():
+            node._op = ADD
+            node._a = self
+            node._b = other
+        else:
+            node._op = node._a = node._b = None
+        return node
 
     def __radd__(self, other: Operand) -> Value:
         return _binary(ADD, _operand(ADD, other), self)
@@ -184,7 +206,23 @@ class Value:
         return _binary(SUB, _operand(SUB, other), self)
 
     def __mul__(self, other: Operand) -> Value:
-        return _binary(MUL, self, other if type(other) is Value else _operand(MUL, other))
+        if type(other) is not Value:
+            other = _operand(MUL, other)
+        data = self._data * other._data
+        if data - data:
+            raise MUL.forward_error(OverflowError(), (self._data, other._data))
+        node = _allocate(Value)
+        node._data = data
+        node.grad = 0.0
+        node.label = None
+        node.scope = _current_scope()
+        if _recording():
+            node._op = MUL
+            node._a = self
+            node._b = other
+        else:
+            node._op = node._a = node._b = None
+        return node
 
     def __rmul__(self, other: Operand) -> Value:
         return _binary(MUL, _operand(MUL, other), self)

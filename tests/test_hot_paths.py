@@ -98,3 +98,43 @@ def test_topological_order_of_a_deep_chain_with_side_branches() -> None:
     assert order[-1] is x and len(order) == len(set(order))
     position = {node: index for index, node in enumerate(order)}
     assert all(position[i] < position[node] for node in order for i in node.inputs)
+
+
+def _fields(node: Value) -> dict[str, object]:
+    return {name: getattr(node, name) for name in Value.__slots__}  # AttributeError if unset
+
+
+def test_every_construction_path_sets_every_node_field() -> None:
+    from chainrule.engine import constant, no_grad, scope
+    from chainrule.engine.primitives import ADD, MUL, TANH
+    from chainrule.engine.value import _binary, _operand, _unary
+
+    a, b = Value(1.5, label="a"), Value(-0.5)
+    for recording in (True, False):
+        context = no_grad() if not recording else scope("layer0")
+        with context:
+            made = {
+                "Value()": Value(2.0), "constant()": constant(3.0), "operand": _operand(MUL, 4.0),
+                "_unary": _unary(TANH, a), "_binary": _binary(ADD, a, b), "__add__": a + b,
+                "__mul__": a * b, "__radd__": 1.0 + a, "__rmul__": 2.0 * a, "method": a.exp(),
+                "detach": a.detach(),
+            }
+        for path, node in made.items():
+            fields = _fields(node)
+            assert fields["grad"] == 0.0, path
+            assert fields["scope"] == (("layer0",) if recording else ()), path
+    # The operators that build their node themselves make exactly the node _binary makes.
+    for op, inline in ((ADD, lambda x, y: x + y), (MUL, lambda x, y: x * y)):
+        expected, got = _fields(_binary(op, a, b)), _fields(inline(a, b))
+        assert expected == got
+
+
+def test_a_constant_made_inside_no_grad_stays_a_constant() -> None:
+    from chainrule.engine import constant, no_grad
+
+    with no_grad():
+        c = constant(3.0)
+    x = Value(2.0)
+    y = c.exp() * x
+    y.backward()
+    assert c.is_constant and c.grad == 0.0 and x.grad == y.data / 2.0

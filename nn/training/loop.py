@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from chainrule.engine import Value
+from chainrule.engine import fewer_collections as relaxed_collector
 
 from .._checks import choice, non_negative_float, positive_int
 from ..anatomy import gradient_norms
@@ -119,6 +121,7 @@ def fit(
     record: bool | int = False,
     record_limit: int = 200,
     compile: bool = False,
+    fewer_collections: bool = True,
 ) -> History:
     """Train ``model`` on ``X, y`` by gradient descent and return the :class:`History`.
 
@@ -144,6 +147,9 @@ def fit(
       machinery): one program per sample (traced once, then replayed on plain floats), looped
       over the batch. Losses and accuracies agree with eager training to rounding (the
       per-sample gradients are summed in another order); everything else works the same.
+    * ``fewer_collections`` (on by default) lets Python's cyclic garbage collector run less often
+      while training: chainrule's graphs hold no reference cycles, so its scans find nothing
+      (see :func:`chainrule.engine.fewer_collections`; restored when ``fit`` returns).
 
     Interrupted training keeps what it learned: on Ctrl-C (KeyboardInterrupt) ``fit`` prints a
     note and returns the History of the completed epochs with ``history.interrupted`` set; any
@@ -189,6 +195,9 @@ def fit(
     order = list(range(n))
     classify: Classifier | None = None
     step = 0
+    settings = contextlib.ExitStack()
+    if fewer_collections:
+        settings.enter_context(relaxed_collector())
     try:
         for epoch in range(epochs):
             if schedule is not None and not per_step:
@@ -257,6 +266,7 @@ def fit(
                            "attached to this exception as .history")
         raise
     finally:
+        settings.close()
         if bar is not None:
             bar.close()
         if history.recording is not None and history.epochs and not history.interrupted:
