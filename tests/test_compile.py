@@ -99,7 +99,7 @@ def test_the_readme_example_and_its_source() -> None:
     source = step.source(0.5, 0.1, 2.0)
     assert "w, b, x = inputs" in source
     assert "d_v2 = d_v3 * (1.0 - v3 * v3)  # d/dv2 tanh(v2) = 1 - tanh(v2)^2" in source
-    assert "d_w = d_v1 * x  # d/dw w * x = x" in source
+    assert "d_w = d_v1 * x  # d/dw (w * x) = x" in source
     assert source.rstrip().endswith("return (v3,), (d_w, d_b)")
     assert len(step.programs) == 1 and step.programs[0].build_seconds < 5
 
@@ -273,3 +273,18 @@ def test_fit_compiled_refuses_a_loss_that_is_not_a_mean_over_samples() -> None:
 
     with pytest.raises(ConfigurationError, match="mean of its values on the samples"):
         _train(True, max_error, [3, 1], "sigmoid", [0.0, 1.0, 1.0, 0.0, 0.5, 0.9])
+
+
+def test_the_readme_shows_the_source_jit_generates() -> None:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    shown = re.search(r"<!-- jit-source:start -->\n```python\n(.*?)```\n<!-- jit-source:end -->",
+                      readme, re.S)
+    assert shown is not None
+
+    def f(w, b, x):
+        return (w * x + b).tanh()
+
+    assert shown.group(1) == jit(value_and_grad(f, argnums=(0, 1))).source(0.5, 0.1, 2.0)

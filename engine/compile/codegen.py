@@ -279,7 +279,10 @@ def _contribution(op: Primitive, slot: int, node: Value, input_node: Value, upst
                   text: dict[Value, str], first: bool) -> list[str]:
     operands = [text[i] for i in node.inputs]
     formula = _fill(op.formulas[slot], op.input_names, operands)
-    comment = f"  # d/d{operands[slot]} {op.write(*operands)} = {formula}"
+    written = op.write(*operands)
+    if not re.fullmatch(r"\w+\(.*\)", written):
+        written = f"({written})"
+    comment = f"  # d/d{operands[slot]} {written} = {formula}"
     code = op.derivative_code[slot]
     target = f"d_{text[input_node]}"
     if code == "1.0":
