@@ -11,6 +11,7 @@ import argparse
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from chainrule.nn import Module, plot
 
@@ -36,6 +37,14 @@ def _agg() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend, for the demos' own figures."""
+    _agg()
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def plot_loss(curves: dict[str, Sequence[float]], path: Path, title: str) -> Path:
