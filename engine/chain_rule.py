@@ -18,6 +18,9 @@ trace and the compiler's generated code all backpropagate by these rules:
 4. **Errors.** A gradient that is not finite when its node is reached, or a local derivative
    that cannot be evaluated (``sqrt`` at 0, ``log`` of a negative base in ``d/dy x ** y``),
    raises :class:`~chainrule.engine.GradientError` naming the node.
+5. **Unchanged data.** A graph in which some Value's ``.data`` was set after the root was
+   computed is refused (the optimizer's update between one step's backward and the next step's
+   forward is the usual, correct order).
 
 The local derivatives come from the primitive table as code: evaluated on floats here (the
 functions compiled in :mod:`~chainrule.engine.primitives`) and on Values for gradients of
@@ -45,6 +48,19 @@ def reverse_order(root: Value) -> list[Value]:
     return order
 
 
+def check_unchanged(order: list[Value], root: Value, caller: str) -> None:
+    """Rule 5: refuse a graph in which a Value's data was set after the root was computed (the
+    local derivatives would mix old and new numbers), as PyTorch's version counter does."""
+    stamp = root._version
+    for node in order:
+        if node._version > stamp:
+            raise GradientError(
+                f"{caller}: {describe(node)} was changed (its .data set) after "
+                f"{describe(root)} was computed from it, so its gradient would mix old and new "
+                "numbers; compute the result again from the new data, then backpropagate"
+            )
+
+
 def non_finite_gradient(caller: str, node: Value, gradient: float) -> GradientError:
     """Rule 4, for a gradient that overflowed to inf (or became NaN) on its way."""
     return GradientError(f"{caller}: the gradient of {describe(node)} became {gradient}")
@@ -69,6 +85,7 @@ def backward(root: Value, gradient: object = 1.0) -> None:
     """``root.backward(gradient)``: see :meth:`Value.backward`."""
     seed = as_float(gradient, "backward", " gradient")  # checked before anything is touched
     order = reverse_order(root)
+    check_unchanged(order, root, "backward")
     # Two flat lists rather than (leaf, grad) pairs: a graph can have many leaves, and every
     # tuple would be one more object for the garbage collector to track.
     leaves = [node for node in order if node._a is None and node._op is not CONSTANT]
@@ -174,7 +191,9 @@ def gradient_map(root: Value, seed: Any, create_graph: bool, caller: str) -> dic
     touched). With ``create_graph`` the gradients are Values whose graphs can be differentiated
     again; constants then enter as plain numbers, so what is built from them stays constant."""
     grads: dict[Value, Any] = {root: seed}
-    for node in reverse_order(root):
+    order = reverse_order(root)
+    check_unchanged(order, root, caller)
+    for node in order:
         upstream = grads.get(node, 0.0)
         value = upstream._data if isinstance(upstream, Value) else upstream
         if value - value:

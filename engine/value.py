@@ -12,6 +12,7 @@ Design notes (why, not what):
 
 from __future__ import annotations
 
+import itertools
 import numbers
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,6 +42,11 @@ Operand = Union["Value", int, float]
 # no_grad() in one thread never stops another thread from recording.
 _RECORDING: ContextVar[bool] = ContextVar("chainrule_recording", default=True)
 _SCOPE: ContextVar[tuple[str, ...]] = ContextVar("chainrule_scope", default=())
+
+
+#: The data clock: advanced each time a Value's data is set, read when a node is created.
+_TICKS = itertools.count(1)
+_clock = 0
 
 
 class _Labelled:
@@ -107,14 +113,18 @@ class Value:
 
     # One slot holds both the label and the scope (a _Labelled pair when there is a label,
     # else the scope tuple itself, shared by every node of a block): 8 bytes less per node.
-    __slots__ = ("_a", "_b", "_data", "_op", "_tag", "grad")
+    __slots__ = ("_a", "_b", "_data", "_op", "_tag", "_version", "grad")
 
     _data: float
     grad: float
     _tag: tuple[str, ...] | _Labelled
+    #: The data clock when this Value was created or its data last set: backward refuses a
+    #: graph in which a Value changed after its root was computed (PyTorch's version counter).
+    _version: int
 
     def __init__(self, data: Number, label: str | None = None) -> None:
         self._data = as_float(data)
+        self._version = _clock
         self.grad = 0.0
         self._tag = _SCOPE.get()
         if label is not None:
@@ -190,7 +200,9 @@ class Value:
 
     @data.setter
     def data(self, number: Number) -> None:
+        global _clock
         self._data = as_float(number, "Value.data", "")
+        _clock = self._version = next(_TICKS)
 
     def item(self) -> float:
         """The number this Value holds, as a float (``tensor.item()``)."""
@@ -216,6 +228,7 @@ class Value:
         node._data = data
         node.grad = 0.0
         node._tag = _current_scope()
+        node._version = _clock
         if _recording():
             node._op = ADD
             node._a = self
@@ -243,6 +256,7 @@ class Value:
         node._data = data
         node.grad = 0.0
         node._tag = _current_scope()
+        node._version = _clock
         if _recording():
             node._op = MUL
             node._a = self
@@ -358,6 +372,7 @@ def _node(data: float, op: Primitive, a: Value | None, b: Value | None) -> Value
     node._data = data
     node.grad = 0.0
     node._tag = _current_scope()
+    node._version = _clock
     if op is CONSTANT or _recording():
         node._op = op
         node._a = a
@@ -382,6 +397,7 @@ def _unary(op: Primitive, a: Value) -> Value:
     node._data = data
     node.grad = 0.0
     node._tag = _current_scope()
+    node._version = _clock
     if _recording():
         node._op = op
         node._a = a
@@ -402,6 +418,7 @@ def _binary(op: Primitive, a: Value, b: Value) -> Value:
     node._data = data
     node.grad = 0.0
     node._tag = _current_scope()
+    node._version = _clock
     if _recording():
         node._op = op
         node._a = a

@@ -213,3 +213,37 @@ class TestGradAsAFunction:
     def test_gradient_wrt_an_unrelated_value_is_zero(self) -> None:
         x, y = Value(1.0), Value(2.0)
         assert gradients(x * 3, [x, y]) == [3.0, 0.0]
+
+
+class TestChangedData:
+    """PyTorch's version counter: a graph whose numbers changed after it was built is refused."""
+
+    def test_changing_a_leaf_between_forward_and_backward_is_an_error(self) -> None:
+        x = Value(2.0, label="x")
+        y = x * x + x  # dy/dx at 2 is 5; with x.data = 3 mixed in, it would silently be 6 or 7
+        x.data = 3.0
+        with pytest.raises(GradientError, match=r"'x' \(leaf, data=3.0\) was changed"):
+            y.backward()
+        with pytest.raises(GradientError, match="was changed"):
+            gradients(y, [x])
+        assert x.grad == 0.0
+        z = x * x + x  # computed again from the new data: fine
+        z.backward()
+        assert x.grad == 7.0
+
+    def test_the_training_loop_order_is_fine(self) -> None:
+        w = Value(0.7)
+        for _ in range(3):
+            loss = (w * 2.0 - 1.0) ** 2
+            w.grad = 0.0
+            loss.backward()
+            w.data -= 0.1 * w.grad  # the update comes after backward and before the next forward
+        assert w.data < 0.7
+
+    def test_changing_an_intermediate_value_is_an_error_too(self) -> None:
+        x = Value(1.5)
+        h = x.tanh()
+        y = h * x
+        h.data = 0.0
+        with pytest.raises(GradientError, match="was changed"):
+            y.backward()
