@@ -27,6 +27,11 @@ def parse_args(demo: str, description: str) -> argparse.Namespace:
     parser.add_argument(
         "--fast", action="store_true", help="a short run (fewer points and epochs), for tests",
     )
+    parser.add_argument(
+        "--publish", action="store_true",
+        help="also copy the README's figures into demos/images/ (a maintainer's step; a demo "
+             "otherwise writes only under --out)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     return args

@@ -1,11 +1,12 @@
 """Drawing computation graphs: the single sigmoid neuron, and an XOR network expanded and
 collapsed into neuron boxes.
 
-Writes demos/images/neuron.svg and .png (the picture in the README) and, under out/graphs/,
-the XOR network's graphs as SVG and PNG. Needs graphviz's `dot` program for the pictures;
-the text tree printed at the end needs nothing.
+Writes, under out/graphs/, the neuron (the picture in the README) and the XOR network's graphs
+as SVG and PNG; with --publish it also copies the neuron into demos/images/ (a maintainer's
+step). Needs graphviz's `dot` program for the pictures; the text tree printed at the end needs
+nothing.
 
-Run: python demos/graph.py [--out FOLDER]   (FOLDER: write every file there instead)
+Run: python demos/graph.py [--out FOLDER] [--publish]
 """
 
 from __future__ import annotations
@@ -40,13 +41,19 @@ def save(graph_name: str, graph: Graph, folder: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="write every file to this folder")
+    parser.add_argument("--publish", action="store_true",
+                        help="also write the README's neuron picture into demos/images/")
     arguments = parser.parse_args()
-    images, out = (arguments.out, arguments.out) if arguments.out else (IMAGES, OUT)
+    out = arguments.out or OUT
+    images = out
 
     y, _, parameters = build_neuron()
     y.backward()
     print("The single neuron y = sigmoid(w1*x1 + w2*x2 + w3*x3 + b), after y.backward():")
-    save("neuron", draw(y, parameters=parameters.values(), legend=True), images)
+    neuron = draw(y, parameters=parameters.values(), legend=True)
+    save("neuron", neuron, images)
+    if arguments.publish:
+        save("neuron", neuron, IMAGES)
 
     # The inputs are Values so that they are drawn (plain numbers would be written into the
     # multiplications as constants).

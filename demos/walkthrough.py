@@ -5,11 +5,11 @@ Writes, under out/walkthrough/ (or --out FOLDER):
                            target 1, and one gradient-descent step
   neuron-worksheet.md      the neuron as a printable worksheet, with its answer key
   xor.html, xor.md         the loss of one XOR sample through a 2-2-1 network (tanh, sigmoid)
-and demos/images/walkthrough.png, the screenshot in the README (needs the playwright package
-and Chromium at /usr/bin/chromium; skipped with a note otherwise). Prints the neuron's
-walkthrough as text. Open an .html file in any browser: it works offline.
+and walkthrough.png, the screenshot in the README (needs the playwright package and Chromium at
+/usr/bin/chromium; skipped with a note otherwise; --publish copies it into demos/images/).
+Prints the neuron's walkthrough as text. Open an .html file in any browser: it works offline.
 
-Run: python demos/walkthrough.py [--out FOLDER] [--no-screenshot]
+Run: python demos/walkthrough.py [--out FOLDER] [--no-screenshot] [--publish]
 """
 
 from __future__ import annotations
@@ -88,6 +88,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT, help="folder for the pages")
     parser.add_argument("--no-screenshot", action="store_true", help="skip the README picture")
+    parser.add_argument("--publish", action="store_true",
+                        help="also copy the README picture into demos/images/")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -111,9 +113,12 @@ def main() -> None:
     # gradient found so far and upstream x local on the two edges in use; the table marks the
     # gradients still pending.
     steps_to_show = len(neuron.forward.steps) + 1 + 6
-    target = SCREENSHOT if args.out == OUT else args.out / SCREENSHOT.name
+    target = args.out / SCREENSHOT.name
     problem = screenshot(args.out / "neuron.html", target, steps_to_show)
     print(problem or f"screenshot -> {target}")
+    if not problem and args.publish:
+        shutil.copyfile(target, SCREENSHOT)
+        print(f"published -> {SCREENSHOT}")
     if not problem and shutil.which("dot") is None:
         print("  (graphviz's dot is missing: the screenshot has no graph picture)")
 

@@ -120,7 +120,7 @@ def main() -> None:
                               threshold=0.5, resolution=resolution,
                               lines=[(*straight_line(best_weights, (-0.5, 1.5)), "its line")]),
     ]
-    if not args.fast:  # the README's figures come from the full run only
+    if args.publish and not args.fast:  # the README's figures come from the full run only
         figures += [publish(figures[2], "xor_single_neuron.png"),
                     publish(figures[1], "xor_network.png")]
     show_saved(figures)
