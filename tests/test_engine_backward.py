@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 
 from chainrule.engine import (
+    ChainruleError,
     GradientError,
     Value,
     cos,
@@ -247,3 +248,33 @@ class TestChangedData:
         h.data = 0.0
         with pytest.raises(GradientError, match="was changed"):
             y.backward()
+
+
+class TestBookkeeping:
+    @pytest.mark.parametrize("gradient", [math.nan, math.inf, None, "1.0", 10**400])
+    def test_a_bad_seed_gradient_is_refused_before_anything_is_touched(self, gradient) -> None:
+        x = Value(2.0)
+        y = x * x
+        y.backward()
+        grads = (x.grad, y.grad)
+        with pytest.raises(ChainruleError):
+            y.backward(gradient)
+        assert (x.grad, y.grad) == grads
+
+    def test_a_leaf_gradient_that_overflows_by_accumulation_is_an_error(self) -> None:
+        x = Value(1.0, label="x")
+        y = x * 1e308
+        y.backward()
+        with pytest.raises(GradientError, match=r"accumulated gradient of 'x'.*inf"):
+            y.backward()
+        assert x.grad == 1e308  # as it was before the failing call
+
+    def test_every_gradient_is_restored_after_a_gradient_error(self) -> None:
+        x = Value(0.0)
+        h = x * 2.0
+        y = h.sqrt() + h
+        (h * 3.0).backward()
+        before = (x.grad, h.grad, y.grad)
+        with pytest.raises(GradientError):
+            y.backward()
+        assert (x.grad, h.grad, y.grad) == before
