@@ -3,14 +3,15 @@
     z = w1*x1 + w2*x2 + w3*x3 + b,   y = sigmoid(z)
 
 Then a few steps of gradient descent on one example: with the loss L = (y - target)^2, each
-parameter moves against its gradient, w <- w - lr * dL/dw.
+parameter moves against its gradient, w <- w - lr * dL/dw. Last, the same loss and its
+gradients compiled by jit: the whole backward pass as the few lines of Python it amounts to.
 
 Run: python demos/neuron.py
 """
 
 from __future__ import annotations
 
-from chainrule.engine import Value
+from chainrule.engine import Value, jit, value_and_grad
 from chainrule.nn import SGD
 
 INPUTS = {"x1": 0.8, "x2": 0.6, "x3": 0.9}
@@ -54,6 +55,28 @@ def main() -> None:
     for name, p in params.items():
         print(f"    dy/d{name:<2} = {p.grad:.4f}")
     gradient_descent()
+    compiled()
+
+
+def neuron_loss(w1: Value, w2: Value, w3: Value, b: Value, x1: Value, x2: Value, x3: Value
+                ) -> Value:
+    """The neuron's squared error against TARGET, as a function jit can compile."""
+    return ((w1 * x1 + w2 * x2 + w3 * x3 + b).sigmoid() - TARGET) ** 2
+
+
+def compiled() -> None:
+    """The loss and its gradients as a generated program, checked against the eager engine."""
+    step = jit(value_and_grad(neuron_loss, argnums=(0, 1, 2, 3)))
+    arguments = (*WEIGHTS.values(), BIAS, *INPUTS.values())
+    loss, gradients = step(*arguments)
+    eager = value_and_grad(neuron_loss, argnums=(0, 1, 2, 3))(*arguments)
+    print()
+    print("The same loss compiled: jit(value_and_grad(neuron_loss)) writes this program once,")
+    print("then every call runs only it (the comments are the primitive table's formulas):")
+    print()
+    print(step.source(*arguments))
+    same = "the same numbers as the eager engine" if (loss, gradients) == eager else "DIFFERENT"
+    print(f"  L = {loss:.6f}, dL/dw1 = {gradients[0]:+.4f}: {same}")
 
 
 def gradient_descent() -> None:

@@ -15,7 +15,7 @@ import builtins
 import keyword
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +69,65 @@ def _fill(code: str, names: Sequence[str], operands: Sequence[str]) -> str:
     """``code`` with its input names (and ``out``) replaced by ``operands``, all at once."""
     by_name = dict(zip(names, operands, strict=True))
     return _IDENTIFIER.sub(lambda m: by_name.get(m.group(0), m.group(0)), code)
+
+
+_FOLDABLE: dict[type[ast.operator], Callable[[float, float], float]] = {
+    ast.Add: float.__add__, ast.Sub: float.__sub__, ast.Mult: float.__mul__,
+}
+
+
+class _Folder(ast.NodeTransformer):
+    """Folds what is fixed once the operands are known: arithmetic on two numbers (the same
+    float operation Python would do at run time, so the same result) and a conditional whose
+    test is decided by numbers alone (``y * x ** (y - 1.0) if x or y else 0.0`` with y = 2)."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        operation = _FOLDABLE.get(type(node.op))
+        left, right = _number(node.left), _number(node.right)
+        if operation is None or left is None or right is None:
+            return node
+        return _constant(operation(left, right))
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
+        self.generic_visit(node)
+        decided = _truth(node.test)
+        if decided is None:
+            return node
+        return node.body if decided else node.orelse
+
+
+def _number(node: ast.AST) -> float | None:
+    if isinstance(node, ast.Constant) and type(node.value) is float:
+        return node.value
+    if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+            and isinstance(node.operand, ast.Constant) and type(node.operand.value) is float):
+        return -node.operand.value
+    return None
+
+
+def _constant(number: float) -> ast.AST:
+    if number < 0 or (number == 0 and str(number).startswith("-")):
+        return ast.UnaryOp(ast.USub(), ast.Constant(-number))
+    return ast.Constant(number)
+
+
+def _truth(test: ast.AST) -> bool | None:
+    """The truth of a test made of numbers (and ``or``/``and`` over them), where it is fixed."""
+    number = _number(test)
+    if number is not None:
+        return bool(number)
+    if isinstance(test, ast.BoolOp):
+        parts = [_truth(value) for value in test.values]
+        if isinstance(test.op, ast.Or):
+            return True if True in parts else (False if all(p is False for p in parts) else None)
+        return False if False in parts else (True if all(p is True for p in parts) else None)
+    return None
+
+
+def _simplified(code: str) -> str:
+    tree = _Folder().visit(ast.parse(code, mode="eval"))
+    return ast.unparse(ast.fix_missing_locations(tree))
 
 
 def _is_atom(text: str) -> bool:
@@ -290,7 +349,7 @@ def _contribution(op: Primitive, slot: int, node: Value, input_node: Value, upst
     elif code == "-1.0":
         product = f"-{upstream}"
     else:
-        local = _fill(code, (*op.input_names, "out"), (*operands, text[node]))
+        local = _simplified(_fill(code, (*op.input_names, "out"), (*operands, text[node])))
         product = f"{upstream} * {local if _is_atom(local) else f'({local})'}"
     if first:
         return [f"{target} = {product}{comment}"]
