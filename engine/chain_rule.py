@@ -127,7 +127,7 @@ def _propagate(order: list[Value]) -> None:
             a = node._a
             if a is None or not upstream:
                 continue
-            op = node._op
+            op: Primitive = node._op  # type: ignore[assignment]  # a node with inputs has one
             b = node._b
             if b is None:
                 if a._op is not CONSTANT:

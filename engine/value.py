@@ -62,8 +62,9 @@ class _Labelled:
 def as_float(data: object, context: str = "Value", role: str = "") -> float:
     """``data`` as a finite float, or a chainrule error naming ``context`` and the value."""
     kind = type(data)
+    number: float
     if kind is float:
-        number = data
+        number = data  # type: ignore[assignment]
     elif (kind is int or isinstance(data, numbers.Real)) and not isinstance(data, Value):
         try:
             number = float(data)  # type: ignore[arg-type]
@@ -81,7 +82,7 @@ def as_float(data: object, context: str = "Value", role: str = "") -> float:
         )
     if number - number:  # inf or nan
         raise NonFiniteError(f"{context}:{role} {data!r} is not a finite number")
-    return number  # type: ignore[return-value]
+    return number
 
 
 def _digits(number: object) -> str:
@@ -176,7 +177,7 @@ class Value:
     def label(self) -> str | None:
         """A name for this Value, shown by ``draw``, the walkthrough and error messages."""
         tag = self._tag
-        return tag.label if type(tag) is _Labelled else None
+        return tag.label if isinstance(tag, _Labelled) else None
 
     @label.setter
     def label(self, label: str | None) -> None:
@@ -189,7 +190,7 @@ class Value:
     def scope(self) -> tuple[str, ...]:
         """Where the Value was created: the names of the enclosing ``scope()`` blocks."""
         tag = self._tag
-        return tag.scope if type(tag) is _Labelled else tag
+        return tag.scope if isinstance(tag, _Labelled) else tag
 
     @property
     def data(self) -> float:
