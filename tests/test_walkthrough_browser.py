@@ -94,9 +94,10 @@ def test_step_through_the_neuron(browser, tmp_path):
                 for c in step.contributions if not c.is_constant
             ]
             pending = page.text_content("#pending")
-            assert pending == ("" if not step.pending else
+            still = w.backward.pending_after(k - len(forward) - 1)
+            assert pending == ("" if not still else
                                "Still pending (more contributions to come): "
-                               + wording.pending_names(w, step))
+                               + wording.pending_names(w, still))
         else:
             break
         graph, rows = highlighted(page)

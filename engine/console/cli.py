@@ -14,6 +14,7 @@ as one line on stderr with exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -243,13 +244,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "quiz":
             return _quiz(args)
         _explain(args)
-    except (UsageError, ChainruleError) as error:
-        # ChainruleError: the expression's own errors and evaluation errors (log of a negative
-        # number, an overflowing power...), whose messages name the operation and the value.
+    except UsageError as error:
         return _fail(str(error))
+    except ChainruleError as error:
+        # The expression's own errors and evaluation errors (log of a negative number, an
+        # overflowing power...), whose messages name the operation and the value; those of the
+        # walkthrough are said in the command's terms, not the Python function's.
+        return _fail(_in_command_terms(str(error), args.command))
     except RecursionError:
         return _fail("the expression is too deeply nested")
     return 0
+
+
+def _in_command_terms(message: str, command: str) -> str:
+    for function in ("walkthrough", "trace_backward", "trace_forward", "recompute"):
+        if message.startswith(function + ":"):
+            message = f"{command}:{message.removeprefix(function + ':')}"
+            break
+    return _PYTHON_OPTION.sub(lambda m: f"--{m.group(1)} ", message)
+
+
+# A keyword argument in a message (``lr=0.1``) is an option on the command line (``--lr 0.1``).
+_PYTHON_OPTION = re.compile(r"\b(lr|target|loss)=")
 
 
 def _fail(message: str) -> int:

@@ -6,6 +6,7 @@ import textwrap
 
 from . import wording
 from .lesson import Lesson
+from .trace import Pending
 
 
 class _Writer:
@@ -62,7 +63,9 @@ def walkthrough_text(w: Lesson, width: int = 80) -> str:
         f"{wording.number(w, w.backward.seed)}",
         indent=2,
     )
+    pending = Pending(w.backward)
     for number, step in enumerate(w.backward.steps, 1):
+        pending.advance(step)
         out.line(f"{number}. {wording.step_heading(w, step)}", indent=2, hang=5)
         if step.skipped:
             out.line(wording.skipped_text(w, step), indent=5)
@@ -78,8 +81,9 @@ def walkthrough_text(w: Lesson, width: int = 80) -> str:
             fan_out = wording.fan_out_text(w, c)
             if fan_out:
                 out.line(fan_out, indent=8, hang=2)
-        if step.pending:
-            out.line("still pending: " + wording.pending_names(w, step, limit=12), indent=5)
+        if pending.count:
+            shown = pending.first(limit=12)
+            out.line("still pending: " + wording.pending_names(w, shown, pending.count), indent=5)
     out.line()
 
     neurons = wording.neuron_views(w)

@@ -40,7 +40,7 @@ from ..value import Value, as_float
 
 __all__ = [
     "BackwardStep", "BackwardTrace", "Contribution", "ForwardStep", "ForwardTrace",
-    "GradientCheck", "NodeInfo", "format_number", "trace_backward", "trace_forward",
+    "GradientCheck", "NodeInfo", "Pending", "format_number", "trace_backward", "trace_forward",
 ]
 
 _LAYER = re.compile(r"layer(\d+)")
@@ -125,8 +125,10 @@ class BackwardStep:
     """One node of the backward pass: it hands ``upstream * local`` to each input.
 
     ``skipped`` is True when the upstream gradient is exactly 0: like the engine, the step passes
-    nothing on. ``pending`` lists the nodes whose gradient is still incomplete after this step
-    (some node that uses them has not been processed yet).
+    nothing on. ``completed`` lists the nodes whose gradient this step completes (it hands them
+    their last contribution). A step stores only what it changes, so a trace grows linearly with
+    the graph; the nodes still waiting after step ``k`` are :meth:`BackwardTrace.pending_after`,
+    or :class:`Pending` replayed step by step.
     """
 
     node: int
@@ -136,7 +138,7 @@ class BackwardStep:
     upstream: float
     contributions: tuple[Contribution, ...]
     skipped: bool
-    pending: tuple[int, ...]
+    completed: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,62 @@ class BackwardTrace:
     @property
     def all_checks_passed(self) -> bool:
         return all(check.passed for check in self.checks)
+
+    def pending_after(self, step: int) -> tuple[int, ...]:
+        """The nodes whose gradient is still incomplete after ``steps[step]`` (some operation
+        that uses them has not been processed yet), in graph order. Linear in the graph's size;
+        to go through every step, replay a :class:`Pending` instead."""
+        if not -len(self.steps) <= step < len(self.steps):
+            raise IndexError(f"pending_after: step {step} out of range 0..{len(self.steps) - 1}")
+        pending = Pending(self)
+        for s in self.steps[: step % len(self.steps) + 1]:
+            pending.advance(s)
+        return tuple(pending.first())
+
+
+class Pending:
+    """The nodes still waiting for contributions, replayed through a trace's steps.
+
+    Start it before the first step, :meth:`advance` it over each step in order; :attr:`count`
+    and :meth:`first` then describe the nodes still pending after that step. The whole replay
+    takes time linear in the graph's size (nodes are only ever removed; the next pending node
+    after each removed one is found through a path-halving successor table).
+    """
+
+    def __init__(self, trace: BackwardTrace) -> None:
+        size = len(trace.nodes)
+        self._alive = [False] * size
+        for step in trace.steps:
+            for index in step.completed:
+                self._alive[index] = True
+        self.count = sum(self._alive)
+        # _next[i]: a candidate for the first pending node at or after i (size: none left).
+        self._next = [i if self._alive[i] else i + 1 for i in range(size)] + [size]
+
+    def _find(self, index: int) -> int:
+        nxt = self._next
+        while nxt[index] != index:
+            nxt[index] = nxt[nxt[index]]  # path halving keeps every lookup near-constant
+            index = nxt[index]
+        return index
+
+    def advance(self, step: BackwardStep) -> None:
+        """Remove the nodes ``step`` completes."""
+        for index in step.completed:
+            if self._alive[index]:
+                self._alive[index] = False
+                self._next[index] = index + 1
+                self.count -= 1
+
+    def first(self, limit: int | None = None) -> list[int]:
+        """The pending nodes in graph order, at most ``limit`` of them."""
+        found: list[int] = []
+        end = len(self._alive)
+        at = self._find(0)
+        while at < end and (limit is None or len(found) < limit):
+            found.append(at)
+            at = self._find(at + 1)
+        return found
 
 
 # -- building the traces --------------------------------------------------------------------------
@@ -442,22 +500,22 @@ def _steps_in_order(
     computed: dict[int, tuple[float, tuple[Contribution, ...], bool]],
     shown: list[int],
 ) -> tuple[BackwardStep, ...]:
-    """The computed steps in the order shown, each with the nodes still waiting after it."""
+    """The computed steps in the order shown, each with the nodes it completes."""
     # How many uses of each node are still to be processed: a node's gradient is complete once
     # every operation that consumes it has handed back its contribution.
     waiting = [0] * len(nodes)
     for info in nodes:
         for i in info.inputs:
             waiting[i] += 1
-    pending = {info.index for info in nodes if waiting[info.index] and not info.is_constant}
     steps = []
     for index in shown:
         info = nodes[index]
         upstream, contributions, skipped = computed[index]
+        completed = []
         for input_index in info.inputs:
             waiting[input_index] -= 1
-            if not waiting[input_index]:
-                pending.discard(input_index)
+            if not waiting[input_index] and not nodes[input_index].is_constant:
+                completed.append(input_index)
         assert info.op is not None
         steps.append(
             BackwardStep(
@@ -468,7 +526,7 @@ def _steps_in_order(
                 upstream=upstream,
                 contributions=contributions,
                 skipped=skipped,
-                pending=tuple(sorted(pending)),
+                completed=tuple(sorted(completed)),
             )
         )
     return tuple(steps)
