@@ -1,9 +1,12 @@
-"""The walkthrough as plain text for a terminal: ASCII only, no line longer than the width."""
+"""The walkthrough as plain text for a terminal, no line longer than the width: ASCII apart
+from the learner's own labels, in which control characters and bidirectional overrides are
+written as escapes (``\\x1b``, ``\\u202e``)."""
 
 from __future__ import annotations
 
 import textwrap
 
+from ..drawing.labels import one_line
 from . import wording
 from .lesson import Lesson
 from .trace import Pending
@@ -22,7 +25,7 @@ class _Writer:
             return
         self.lines.extend(
             textwrap.wrap(
-                text,
+                one_line(text),  # no label can move the cursor or reverse the line
                 width=self.width,
                 initial_indent=" " * indent,
                 subsequent_indent=" " * (indent + hang),
