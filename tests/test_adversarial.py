@@ -151,7 +151,7 @@ def test_sanitize_svg_keeps_only_drawing_attributes():
     '<!doctype svg[<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]><svg>&lol2;</svg>',
 ])
 def test_sanitize_svg_parses_without_any_dtd(svg):
-    with pytest.raises(SvgError, match="sanitize_svg: the SVG (declares|is not well-formed)"):
+    with pytest.raises(SvgError, match=r"sanitize_svg: the SVG (declares|is not well-formed)"):
         sanitize_svg(svg)
 
 
@@ -233,7 +233,7 @@ def test_walkthrough_options_fail_clearly(keyword, value, message):
 
 
 def test_gradient_error_in_a_walkthrough_names_the_walkthrough():
-    with pytest.raises(OverflowError, match="^walkthrough: the local derivative of 'f'"):
+    with pytest.raises(OverflowError, match=r"^walkthrough: the local derivative of 'f'"):
         walkthrough(Value(0.0, label="x").sqrt())
 
 

@@ -15,6 +15,7 @@ from typing import Literal
 
 from ..errors import OperandTypeError
 from ..graph import topological_order
+from ..primitives import Primitive
 from ..value import Value
 from .errors import DrawOptionError, GraphTooLargeError
 from .vocabulary import local_formula, node_names, node_roles, operation_text
@@ -60,18 +61,24 @@ class OperationBox:
     def name(self) -> str:
         return f"op{self.index}"
 
+    @property
+    def primitive(self) -> Primitive:
+        primitive = self.value.primitive
+        assert primitive is not None, "an operation box is made for operation nodes only"
+        return primitive
+
     def text(self, number: Callable[[float], str]) -> str:
         """The operation in its operands' names: ``q * z``, ``x ** 2``."""
         written = [
             name if value is None else number(value)
             for name, value in zip(self.operand_names, self.operands, strict=True)
         ]
-        return operation_text(self.value.primitive, written)
+        return operation_text(self.primitive, written)
 
     def formulas(self) -> list[str]:
         """The local derivative of each input that gets a gradient (constants get none)."""
         return [
-            local_formula(self.value.primitive, slot, self.operand_names)
+            local_formula(self.primitive, slot, self.operand_names)
             for slot, value in enumerate(self.operands)
             if value is None
         ]
@@ -301,7 +308,7 @@ class _SceneBuilder:
         )
         home.boxes.append(operation)
         drawn_inputs = [u for u in v.inputs if not u.is_constant]
-        names = v.primitive.input_names
+        names = operation.primitive.input_names
         for position, u in enumerate(v.inputs):
             if not u.is_constant:
                 name = names[position] if len(drawn_inputs) > 1 else None

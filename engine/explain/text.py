@@ -53,8 +53,8 @@ def walkthrough_text(w: Lesson, width: int = 80) -> str:
         if leaves:
             out.line(f"{role}s: " + ", ".join(f"{n.name} = {wording.number(w, n.value)}"
                                                for n in leaves), indent=2)
-    for number, step in enumerate(w.forward.steps, 1):
-        out.line(f"{number}. {step.equation(w.digits)}", indent=2, hang=5)
+    for number, forward_step in enumerate(w.forward.steps, 1):
+        out.line(f"{number}. {forward_step.equation(w.digits)}", indent=2, hang=5)
     root = nodes[w.forward.root]
     out.line(f"output: {root.name} = {wording.number(w, root.value)}", indent=2)
     out.line()

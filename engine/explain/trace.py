@@ -22,7 +22,7 @@ import heapq
 import math
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..chain_rule import DERIVATIVE_ERRORS
 from ..drawing.vocabulary import (
@@ -442,20 +442,21 @@ def trace_backward(
         for slot, input_index in enumerate(info.inputs):
             input_info = nodes[input_index]
             received[input_index] += 1
-            common = dict(
+            numbers: str | None = local_numbers(
+                primitive, slot, values, format_number(node.data, digits)
+            )
+            common = Contribution(
                 input=input_index,
                 input_name=input_info.name,
                 variable=primitive.input_names[slot],
                 formula="" if input_info.is_constant else local_formula(primitive, slot, names),
                 input_value=input_info.value,
                 is_constant=input_info.is_constant,
-                numbers=local_numbers(primitive, slot, values, format_number(node.data, digits)),
                 use=received[input_index],
                 uses=uses[input_index],
             )
             if input_info.is_constant or skipped:
-                common["numbers"] = None
-                contributions.append(Contribution(**common))  # type: ignore[arg-type]
+                contributions.append(common)
                 continue
             try:
                 local = primitive.derivatives[slot](*operands, node.data)
@@ -467,13 +468,12 @@ def trace_backward(
                 ) from None
             before = grads[input_index]
             grads[input_index] = before + product
-            if common["numbers"] is not None and common["numbers"].strip("()") == format_number(
-                local, digits
-            ):
-                common["numbers"] = None  # "= x = -2", not "= x = -2 = -2"
+            if numbers is not None and numbers.strip("()") == format_number(local, digits):
+                numbers = None  # "= x = -2", not "= x = -2 = -2"
             contributions.append(
-                Contribution(
-                    **common,  # type: ignore[arg-type]
+                replace(
+                    common,
+                    numbers=numbers,
                     local=local,
                     contribution=product,
                     grad_before=before,
