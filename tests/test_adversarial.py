@@ -4,6 +4,7 @@ regression tests (thread-local recording, gradients under no_grad)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -109,9 +110,16 @@ def test_overflowing_forward_pass_after_the_update_names_the_walkthrough():
         walkthrough(w * 1e10, lr=1e297)
 
 
-def test_non_finite_numbers_reach_the_page_as_text():
+def test_non_finite_numbers_reach_the_page_as_text(tmp_path):
     text = json_for_script({"a": [float("inf"), -float("inf"), float("nan"), 0.5]})
     assert text == '{"a":["inf","-inf","nan",0.5]}'
+    # A finite-difference estimate that overflowed, shown on the page and in the text.
+    w = walkthrough(Value(2.0, label="x") * 3, picture=False)
+    check = dataclasses.replace(w.backward.checks[0], numeric=float("inf"), passed=False)
+    w = dataclasses.replace(w, backward=dataclasses.replace(w.backward, checks=(check,)))
+    page = w.save_html(tmp_path / "inf.html").read_text(encoding="utf-8")
+    assert '"numeric":"inf","numericText":"inf"' in page
+    assert "numeric inf   MISMATCH" in w.text()
 
 
 @pytest.mark.parametrize("body", [

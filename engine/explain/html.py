@@ -52,8 +52,11 @@ def json_for_script(data: Any) -> str:
     """JSON that can sit inside a ``<script>`` element: ``<``, ``>`` and ``&`` are written as
     ``\\u003c`` etc., so no string in it can close the element or open a comment. Infinite and
     NaN floats become the strings ``"inf"``, ``"-inf"`` and ``"nan"``."""
-    text = json.dumps(_finite_or_text(data), ensure_ascii=False, allow_nan=False,
-                      separators=(",", ":"))
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except ValueError:  # rare: only then is every number looked at
+        text = json.dumps(_finite_or_text(data), ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":"))
     return (
         text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
         .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
