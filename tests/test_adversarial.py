@@ -240,6 +240,26 @@ def test_walkthrough_options_fail_clearly(keyword, value, message):
         walkthrough(Value(1.0) * 2, **kwargs)
 
 
+def test_walkthrough_and_draw_refuse_odd_collections_clearly():
+    from chainrule.engine import draw
+
+    x = Value(1.0, label="x")
+    y = (x * 2).tanh()
+    with pytest.raises(TypeError, match="walkthrough: parameters must be Values"):
+        walkthrough(y, parameters=5)
+    with pytest.raises(TypeError, match="draw: parameters must be Values"):
+        draw(y, parameters=5)
+    with pytest.raises(ValueError, match="draw: gradients must hold one number"):
+        draw(y, gradients=["a"] * 4)
+    with pytest.raises(TypeError, match="text: width must be an int of at least 40"):
+        walkthrough(y, picture=False).text(width="80")
+    with pytest.raises(ValueError, match="text: width must be at least 40 columns, got 10") as e:
+        walkthrough(y, picture=False).text(width=10)
+    assert isinstance(e.value, ChainruleError)
+    w = walkthrough(y, parameters=x, lr=0.1, picture=False)  # one Value, as draw() takes
+    assert [u.name for u in w.updates] == ["x"]
+
+
 def test_gradient_error_in_a_walkthrough_names_the_walkthrough():
     with pytest.raises(OverflowError, match=r"^walkthrough: the local derivative of 'f'"):
         walkthrough(Value(0.0, label="x").sqrt())

@@ -127,6 +127,11 @@ def _values(argument: str, values: Iterable[Value] | None) -> set[Value]:
         return set()
     if isinstance(values, Value):
         values = (values,)
+    if not isinstance(values, Iterable) or isinstance(values, str):
+        raise OperandTypeError(
+            f"draw: {argument} must be Values (a list or set of them), got "
+            f"{type(values).__name__}"
+        )
     chosen = set()
     for v in values:
         if not isinstance(v, Value):
@@ -202,10 +207,18 @@ def build_scene(
         raise DrawOptionError(
             f"draw: names must hold one str per node of topological_order(root) ({len(order)})"
         )
-    if gradients is not None and len(gradients) != len(order):
+    if gradients is not None and (
+        len(gradients) != len(order)
+        or not all(
+            g is None or (isinstance(g, int | float) and not isinstance(g, bool))
+            for g in gradients
+        )
+    ):
         raise DrawOptionError(
             f"draw: gradients must hold one number per node of topological_order(root) "
-            f"({len(order)}), got {len(gradients)}"
+            f"({len(order)}, None for a constant), got "
+            f"{len(gradients)} items of types "
+            f"{', '.join(sorted({type(g).__name__ for g in gradients}))[:80]}"
         )
     given = None if parameters is None else _values("parameters", parameters)
     builder = _SceneBuilder(

@@ -31,7 +31,10 @@ from .quiz import worksheet
 from .text import walkthrough_text
 from .trace import recompute, trace_backward, trace_forward
 
-__all__ = ["LOSSES", "MAX_NODES", "Update", "Walkthrough", "attach_loss", "walkthrough"]
+__all__ = [
+    "LOSSES", "MAX_NODES", "Update", "Walkthrough", "WalkthroughOptionError", "attach_loss",
+    "walkthrough",
+]
 
 #: The most nodes :func:`walkthrough` steps through unless told otherwise (``max_nodes=``). Time
 #: and memory grow linearly (about 0.1 ms and 2 KB per node, and 3 KB per node of HTML page), so
@@ -40,12 +43,24 @@ __all__ = ["LOSSES", "MAX_NODES", "Update", "Walkthrough", "attach_loss", "walkt
 MAX_NODES = 20_000
 
 
+class WalkthroughOptionError(ChainruleError, ValueError):
+    """An option of a walkthrough's renderer has a value it cannot use (``text(width=20)``)."""
+
+
 class Walkthrough(Lesson):
     """A :class:`Lesson` that renders itself: as text, Markdown, a worksheet or a page, and
     inline in Jupyter. Build it with :func:`walkthrough`."""
 
     def text(self, width: int = 80) -> str:
-        """The walkthrough for a terminal, no line longer than ``width``."""
+        """The walkthrough for a terminal, no line longer than ``width`` (at least 40)."""
+        if isinstance(width, bool) or not isinstance(width, int):
+            raise OperandTypeError(
+                f"text: width must be an int of at least 40 columns, got {width!r:.40}"
+            )
+        if width < 40:
+            raise WalkthroughOptionError(
+                f"text: width must be at least 40 columns, got {width}"
+            )
         return walkthrough_text(self, width=width)
 
     def markdown(self) -> str:
@@ -168,6 +183,15 @@ def walkthrough(
             f"(walkthrough(root, max_nodes={len(order)}), or max_nodes=None)"
         )
     position = {node: index for index, node in enumerate(order)}
+    if isinstance(parameters, Value):  # one parameter, as draw() takes it
+        parameters = [parameters]
+    if parameters is not None and (
+        not isinstance(parameters, Iterable) or isinstance(parameters, str)
+    ):
+        raise OperandTypeError(
+            f"walkthrough: parameters must be Values of the graph (a list of them), got "
+            f"{type(parameters).__name__}"
+        )
     given = None if parameters is None else list(parameters)
     for parameter in given or ():
         if not isinstance(parameter, Value) or parameter not in position:
