@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 #: The most nodes :func:`walkthrough` steps through unless told otherwise (``max_nodes=``). Time
-#: and memory grow linearly (about 0.1 ms and 2 KB per node, and 3 KB per node of HTML page), so
+#: and memory grow linearly (about 0.2 ms and 2 KB per node, and 3 KB per node of HTML page), so
 #: the limit is about what a person can step through: one sample's loss through a network of a
 #: few thousand parameters, not a whole batch.
 MAX_NODES = 20_000
