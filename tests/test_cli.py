@@ -119,7 +119,7 @@ BAD = {
     "no variables": (["2 * 3"], "no variables to differentiate"),
     "operator": (["x % 2", "x=1"], "the operator % at column 1 is not supported"),
     "comparison": (["x < 2", "x=1"], "a comparison at column 1"),
-    "leading minus": (["-x", "x=1"], "needs '--' before it"),
+    "leading minus": (["-x", "x=1"], "write it in parentheses, '(-x)'"),
     "bad lr": (["x", "x=1", "--lr", "nan"], "--lr must be a finite number"),
     "lr not a number": (["x", "x=1", "--lr", "fast"], "invalid float value: 'fast'"),
     "params without lr": (["x", "x=1", "--params", "x"], "--params needs --lr"),

@@ -191,9 +191,11 @@ def test_pending_lists_nodes_still_waiting_for_contributions():
     v.label = "v"
     trace = trace_backward(v)
     names = [n.name for n in trace.nodes]
-    pending = [[names[i] for i in s.pending] for s in trace.steps]
+    pending = [[names[i] for i in trace.pending_after(k)] for k in range(len(trace.steps))]
     # v hands to u and a; a still waits for u's contribution, b waits for u.
     assert pending == [["a", "b"], []]
+    # Each step stores only the nodes it completes: v completes u, u completes a and b.
+    assert [[names[i] for i in s.completed] for s in trace.steps] == [["u"], ["a", "b"]]
 
 
 @pytest.mark.parametrize("name", sorted(PRIMITIVES))

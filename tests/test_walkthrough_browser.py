@@ -94,9 +94,10 @@ def test_step_through_the_neuron(browser, tmp_path):
                 for c in step.contributions if not c.is_constant
             ]
             pending = page.text_content("#pending")
-            assert pending == ("" if not step.pending else
+            still = w.backward.pending_after(k - len(forward) - 1)
+            assert pending == ("" if not still else
                                "Still pending (more contributions to come): "
-                               + wording.pending_names(w, step))
+                               + wording.pending_names(w, still))
         else:
             break
         graph, rows = highlighted(page)
@@ -421,3 +422,27 @@ def test_a_phone_never_scrolls_sideways(browser, tmp_path):
     assert top < 844
     page.click("#quiz-toggle")
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+
+
+def test_a_hostile_svg_override_neither_redirects_nor_submits(browser, tmp_path):
+    # Issue 11: the old blacklist let <meta http-equiv=refresh> redirect the page and an injected
+    # <form> submit; the whitelist drops both, and the CSP forbids forms and base URLs anyway.
+    hostile = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="40">'
+        '<meta http-equiv="refresh" content="0;url=https://example.com/"/>'
+        '<base href="https://example.com/"/>'
+        '<form id="evil" action="https://example.com/"><input name="q" value="1"/></form>'
+        '<foreignObject><iframe src="https://example.com/"/></foreignObject>'
+        '<g style="display:none" onclick="alert(1)"><text x="5" y="20">kept</text></g></svg>'
+    )
+    w = walkthrough(Value(2.0, label="x") * 3, picture=False)
+    path = tmp_path / "hostile.html"
+    path.write_text(w.html(svg=hostile), encoding="utf-8")
+    page, problems, requests = open_page(browser, path)
+    page.wait_for_timeout(500)  # a meta refresh with delay 0 would have fired by now
+    assert page.url == path.resolve().as_uri()
+    assert page.evaluate("document.querySelectorAll('form, meta[http-equiv=refresh], base, iframe, "
+                         "foreignObject').length") == 0
+    assert page.text_content("#graph svg text") == "kept"
+    assert [r for r in requests if not r.startswith("file://")] == []
+    assert problems == []

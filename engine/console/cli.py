@@ -14,11 +14,13 @@ as one line on stderr with exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from ..drawing.labels import one_line as visible
 from ..errors import ChainruleError
 from ..graph import topological_order
 from ..primitives import PRIMITIVES
@@ -43,8 +45,17 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     # argparse prints the usage block and exits; one line is easier to read and to test.
     def error(self, message: str) -> NoReturn:
-        if message.startswith("unrecognized arguments: -"):
-            message += " (an EXPR that starts with '-' needs '--' before it: explain -- EXPR ...)"
+        prefix = "unrecognized arguments: "
+        if message.startswith(prefix):
+            first = message.removeprefix(prefix).split(" ")[0]
+            if first.startswith("--"):
+                message = f"unknown option {first} (see chainrule COMMAND --help)"
+            elif first.startswith("-"):
+                message += (
+                    f" (an EXPR that starts with '-' reads as an option: write it in "
+                    f"parentheses, '({first})', or put '--' after the options and before "
+                    "EXPR: explain --html f.html -- EXPR NAME=VALUE ...)"
+                )
         raise UsageError(message)
 
 
@@ -53,6 +64,7 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="chainrule",
         description="chainrule: backpropagation you can see, step through and trust.",
     )
+    parser.add_argument("--version", action="version", version=f"chainrule {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     explain = commands.add_parser(
         "explain",
@@ -61,8 +73,8 @@ def _build_parser() -> argparse.ArgumentParser:
             "Show the forward and backward passes of EXPR step by step, with the chain rule in "
             "numbers, and check every gradient by finite differences. EXPR may use numbers, "
             f"names, + - * / ** and chainrule's functions ({' '.join(FUNCTION_NAMES)}). "
-            "If EXPR starts with '-', put "
-            f"'--' before it. Example: {EXAMPLE}"
+            "If EXPR starts with '-', write it in parentheses, '(-x)*2'. "
+            f"Example: {EXAMPLE}"
         ),
     )
     explain.add_argument("expression", metavar="EXPR", help="the expression, quoted")
@@ -106,6 +118,15 @@ def _build_parser() -> argparse.ArgumentParser:
                       help="also ask each local derivative and each contribution upstream x local")
     _add_loss_arguments(quiz)
     return parser
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("chainrule")
+    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        return "(not installed)"
 
 
 def _add_loss_arguments(command: argparse.ArgumentParser) -> None:
@@ -177,7 +198,7 @@ def _explain(args: argparse.Namespace) -> None:
     if args.html is not None:
         _write(args.html, w.html())
         if w.svg is None:
-            print(f"chainrule explain: note: {w.graph_note}", file=sys.stderr)
+            print(visible(f"chainrule explain: note: {w.graph_note}"), file=sys.stderr)
 
 
 def _quiz(args: argparse.Namespace) -> int:
@@ -186,7 +207,7 @@ def _quiz(args: argparse.Namespace) -> int:
 
     w = walkthrough(_parse(args), picture=False, target=args.target, loss=args.loss)
     asked = questions(w, steps=args.steps)
-    print(f"Backpropagation through {args.expression.strip()}: {len(asked)} questions")
+    print(visible(f"Backpropagation through {args.expression.strip()}: {len(asked)} questions"))
     given = [n for n in w.forward.nodes if n.role in ("input", "parameter")]
     print("given " + ", ".join(f"{n.name} = {_number(w, n.value)}" for n in given)
           + f"; answers within {ABSOLUTE:g} + {RELATIVE:.0%} count as right")
@@ -196,7 +217,7 @@ def _quiz(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         line = sys.stdin.readline()
         if not sys.stdin.isatty():  # answers from a file or a pipe: show them as if typed
-            sys.stdout.write(line.strip() + "\n")
+            sys.stdout.write(visible(line.strip()) + "\n")
         if not line:
             print(f"   no answer (end of input): {question.worked}")
             continue
@@ -228,12 +249,13 @@ def _write(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
-    print(f"wrote {path}", file=sys.stderr)
+    print(visible(f"wrote {path}"), file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``chainrule`` command; returns the exit status (0; 1 for a quiz with a wrong
     answer; 2 for a usage error)."""
+    _degrade_to_ascii_escapes()
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
@@ -243,20 +265,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "quiz":
             return _quiz(args)
         _explain(args)
-    except (UsageError, ChainruleError) as error:
-        # ChainruleError: the expression's own errors and evaluation errors (log of a negative
-        # number, an overflowing power...), whose messages name the operation and the value.
+    except UsageError as error:
         return _fail(str(error))
+    except ChainruleError as error:
+        # The expression's own errors and evaluation errors (log of a negative number, an
+        # overflowing power...), whose messages name the operation and the value; those of the
+        # walkthrough are said in the command's terms, not the Python function's.
+        return _fail(_in_command_terms(str(error), args.command))
     except RecursionError:
         return _fail("the expression is too deeply nested")
     return 0
+
+
+def _degrade_to_ascii_escapes() -> None:
+    # On a terminal or pipe that cannot encode a character (an ASCII-only locale, say), write
+    # it as an escape such as \u03b4 instead of failing with UnicodeEncodeError.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+def _in_command_terms(message: str, command: str) -> str:
+    for function in ("walkthrough", "trace_backward", "trace_forward", "recompute"):
+        if message.startswith(function + ":"):
+            message = f"{command}:{message.removeprefix(function + ':')}"
+            break
+    return _PYTHON_OPTION.sub(lambda m: f"--{m.group(1)} ", message)
+
+
+# A keyword argument in a message (``lr=0.1``) is an option on the command line (``--lr 0.1``).
+_PYTHON_OPTION = re.compile(r"\b(lr|target|loss)=")
 
 
 def _fail(message: str) -> int:
     one_line = " ".join(message.split())
     if len(one_line) > 300:  # a message may quote the input, which can be 2,000 characters
         one_line = one_line[:297] + "..."
-    print(f"chainrule: error: {one_line}", file=sys.stderr)
+    print(f"chainrule: error: {visible(one_line)}", file=sys.stderr)
     return EXIT_USAGE
 
 

@@ -16,8 +16,9 @@ class DrawOptionError(ChainruleError, ValueError):
 
 
 class GraphTooLargeError(ChainruleError, ValueError):
-    """The graph has more nodes than ``max_nodes``: graphviz would be slow and the picture
-    unreadable. Collapse neurons or layers, or raise the limit."""
+    """The graph has more nodes than ``max_nodes``: for ``draw``, graphviz would be slow and
+    the picture unreadable (collapse neurons or layers, or raise the limit); for
+    ``walkthrough``, too many steps to follow (walk through one sample, or raise the limit)."""
 
 
 class GraphvizNotFoundError(ChainruleError, RuntimeError):

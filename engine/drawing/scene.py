@@ -15,6 +15,7 @@ from typing import Literal
 
 from ..errors import OperandTypeError
 from ..graph import topological_order
+from ..primitives import Primitive
 from ..value import Value
 from .errors import DrawOptionError, GraphTooLargeError
 from .vocabulary import local_formula, node_names, node_roles, operation_text
@@ -60,18 +61,24 @@ class OperationBox:
     def name(self) -> str:
         return f"op{self.index}"
 
+    @property
+    def primitive(self) -> Primitive:
+        primitive = self.value.primitive
+        assert primitive is not None, "an operation box is made for operation nodes only"
+        return primitive
+
     def text(self, number: Callable[[float], str]) -> str:
         """The operation in its operands' names: ``q * z``, ``x ** 2``."""
         written = [
             name if value is None else number(value)
             for name, value in zip(self.operand_names, self.operands, strict=True)
         ]
-        return operation_text(self.value.primitive, written)
+        return operation_text(self.primitive, written)
 
     def formulas(self) -> list[str]:
         """The local derivative of each input that gets a gradient (constants get none)."""
         return [
-            local_formula(self.value.primitive, slot, self.operand_names)
+            local_formula(self.primitive, slot, self.operand_names)
             for slot, value in enumerate(self.operands)
             if value is None
         ]
@@ -120,6 +127,11 @@ def _values(argument: str, values: Iterable[Value] | None) -> set[Value]:
         return set()
     if isinstance(values, Value):
         values = (values,)
+    if not isinstance(values, Iterable) or isinstance(values, str):
+        raise OperandTypeError(
+            f"draw: {argument} must be Values (a list or set of them), got "
+            f"{type(values).__name__}"
+        )
     chosen = set()
     for v in values:
         if not isinstance(v, Value):
@@ -195,10 +207,18 @@ def build_scene(
         raise DrawOptionError(
             f"draw: names must hold one str per node of topological_order(root) ({len(order)})"
         )
-    if gradients is not None and len(gradients) != len(order):
+    if gradients is not None and (
+        len(gradients) != len(order)
+        or not all(
+            g is None or (isinstance(g, int | float) and not isinstance(g, bool))
+            for g in gradients
+        )
+    ):
         raise DrawOptionError(
             f"draw: gradients must hold one number per node of topological_order(root) "
-            f"({len(order)}), got {len(gradients)}"
+            f"({len(order)}, None for a constant), got "
+            f"{len(gradients)} items of types "
+            f"{', '.join(sorted({type(g).__name__ for g in gradients}))[:80]}"
         )
     given = None if parameters is None else _values("parameters", parameters)
     builder = _SceneBuilder(
@@ -301,7 +321,7 @@ class _SceneBuilder:
         )
         home.boxes.append(operation)
         drawn_inputs = [u for u in v.inputs if not u.is_constant]
-        names = v.primitive.input_names
+        names = operation.primitive.input_names
         for position, u in enumerate(v.inputs):
             if not u.is_constant:
                 name = names[position] if len(drawn_inputs) > 1 else None

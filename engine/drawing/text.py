@@ -56,7 +56,7 @@ def render_text(
     def describe(v: Value) -> str:
         i = index[v]
         head = one_line(names[i])
-        if not v.is_leaf:
+        if v.primitive is not None:  # every operation node has its primitive
             head += " = " + operation_text(v.primitive, [reference(u) for u in v.inputs])
         numbers = f"data {number(v.data)}"
         if show_grad:

@@ -18,13 +18,15 @@ from .trace import (
     ForwardTrace,
     GradientCheck,
     NodeInfo,
+    Pending,
     format_number,
     trace_backward,
     trace_forward,
 )
-from .walkthrough import Update, Walkthrough, walkthrough
+from .walkthrough import MAX_NODES, Update, Walkthrough, walkthrough
 
 __all__ = [
+    "MAX_NODES",
     "BackwardStep",
     "BackwardTrace",
     "Contribution",
@@ -33,6 +35,7 @@ __all__ = [
     "GradientCheck",
     "Lesson",
     "NodeInfo",
+    "Pending",
     "Question",
     "Update",
     "Walkthrough",

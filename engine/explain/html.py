@@ -13,12 +13,14 @@ import base64
 import hashlib
 import html
 import json
+import math
 import re
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ..drawing.vocabulary import format_number
+from ..errors import ChainruleError
 from . import wording
 from .picture import sanitize_svg
 from .quiz import ABSOLUTE, RELATIVE, Question, questions
@@ -34,10 +36,27 @@ def _asset(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
+def _finite_or_text(data: Any) -> Any:
+    """``data`` with every infinite or NaN float written as text (``"inf"``, ``"-inf"``,
+    ``"nan"``), which JSON cannot carry as a number: a page shows it rather than failing."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else repr(data)
+    if isinstance(data, dict):
+        return {key: _finite_or_text(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite_or_text(value) for value in data]
+    return data
+
+
 def json_for_script(data: Any) -> str:
     """JSON that can sit inside a ``<script>`` element: ``<``, ``>`` and ``&`` are written as
-    ``\\u003c`` etc., so no string in it can close the element or open a comment."""
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    ``\\u003c`` etc., so no string in it can close the element or open a comment. Infinite and
+    NaN floats become the strings ``"inf"``, ``"-inf"`` and ``"nan"``."""
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except ValueError:  # rare: only then is every number looked at
+        text = json.dumps(_finite_or_text(data), ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":"))
     return (
         text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
         .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
@@ -201,7 +220,10 @@ def walkthrough_html(w: Lesson, svg: str | None = None) -> str:
 
     ``svg`` overrides the graph picture stored in the walkthrough (it is sanitized either way).
     """
-    picture = w.svg if svg is None else sanitize_svg(svg)
+    try:
+        picture = w.svg if svg is None else sanitize_svg(svg)
+    except ChainruleError as error:  # said in terms of the call the user made
+        raise type(error)(f"html(svg=...): {str(error).removeprefix('sanitize_svg: ')}") from None
     note = w.graph_note if picture is None else ""
     script = _asset("walkthrough.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")

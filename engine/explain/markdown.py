@@ -31,10 +31,10 @@ def walkthrough_markdown(w: Lesson) -> str:
             lines += [f"{role.capitalize()}s: "
                       + ", ".join(f"{e(n.name)} = {num(n.value)}" for n in leaves), ""]
     lines += ["| # | node | operation | with numbers | value |", "|---|---|---|---|---|"]
-    for number, step in enumerate(w.forward.steps, 1):
+    for number, forward_step in enumerate(w.forward.steps, 1):
         lines.append(
-            f"| {number} | {e(step.name)} | {e(step.expression)} | {e(step.numbers)} "
-            f"| {num(step.value)} |"
+            f"| {number} | {e(forward_step.name)} | {e(forward_step.expression)} "
+            f"| {e(forward_step.numbers)} | {num(forward_step.value)} |"
         )
     lines += [
         "",

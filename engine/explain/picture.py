@@ -9,9 +9,10 @@ import subprocess
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
+from xml.parsers import expat
 
 from ..drawing.vocabulary import format_number
-from ..errors import ChainruleError
+from ..errors import ChainruleError, OperandTypeError
 
 if TYPE_CHECKING:
     from ..value import Value
@@ -54,28 +55,126 @@ def graph_picture(
         return None, f"No graph picture: rendering the graph failed ({error})."
 
 
-_FORBIDDEN_ELEMENTS = {"script", "foreignObject", "iframe", "object", "embed", "use", "image",
-                       "animate", "set", "animateTransform", "animateMotion", "handler"}
+class SvgError(ChainruleError, ValueError):
+    """An ``svg=`` picture is not well-formed XML, or declares entities or a DTD subset."""
+
+
+# What a drawing needs and nothing more: shapes, text, groups, tooltips, gradients and markers.
+# Anything else (script, style, foreignObject, image, use, animation, any HTML element) is
+# dropped with everything inside it; an element the HTML parser would lift out of the SVG
+# (``meta``, ``form``, ``div``...) is never among these.
+_ALLOWED_ELEMENTS = frozenset({
+    "svg", "g", "title", "desc", "a", "path", "polygon", "polyline", "line", "rect", "circle",
+    "ellipse", "text", "tspan", "defs", "linearGradient", "radialGradient", "stop", "clipPath",
+    "marker",
+})
+_ALLOWED_ATTRIBUTES = frozenset({
+    "id", "class", "x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx", "ry", "fx", "fy",
+    "width", "height", "viewBox", "preserveAspectRatio", "version", "points", "d", "transform",
+    "fill", "fill-opacity", "fill-rule", "stroke", "stroke-width", "stroke-opacity",
+    "stroke-dasharray", "stroke-linecap", "stroke-linejoin", "stroke-miterlimit", "opacity",
+    "font-family", "font-size", "font-weight", "font-style", "text-anchor",
+    "dominant-baseline", "offset", "stop-color", "stop-opacity", "gradientUnits",
+    "gradientTransform", "clip-path", "clipPathUnits", "marker-start", "marker-mid",
+    "marker-end", "markerWidth", "markerHeight", "refX", "refY", "orient", "markerUnits",
+    "role", "aria-label", "aria-hidden", "focusable", "xml:space",
+})
+# Namespaced attributes kept: a tooltip, and a link within the picture (checked below).
+_XLINK_TITLE = f"{{{_XLINK_NS}}}title"
+_XLINK_HREF = f"{{{_XLINK_NS}}}href"
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+_URL = re.compile(r"url\s*\(", re.IGNORECASE)
+
+
+def _parse_without_dtd(svg: str) -> ElementTree.Element:
+    """``svg`` parsed by expat with no DTD at all: a document type declaration is skipped (as
+    graphviz writes one), but one with an internal subset or any entity declaration is refused,
+    and no external entity is ever read."""
+    builder = ElementTree.TreeBuilder()
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+
+    def name(raw: str) -> str:
+        return "{" + raw if "}" in raw else raw
+
+    def start(tag: str, attributes: dict[str, str]) -> None:
+        builder.start(name(tag), {name(k): v for k, v in attributes.items()})
+
+    def doctype(_name: str, _system: str | None, _public: str | None, subset: int) -> None:
+        if subset:
+            raise SvgError("sanitize_svg: the SVG declares a DTD subset, which is not allowed")
+
+    def entity(*_: object) -> None:
+        raise SvgError("sanitize_svg: the SVG declares an entity, which is not allowed")
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = lambda tag: builder.end(name(tag))
+    parser.CharacterDataHandler = builder.data
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = entity
+    parser.UnparsedEntityDeclHandler = entity
+    parser.ExternalEntityRefHandler = lambda *_: 0  # never fetch: an error, not a file read
+    try:
+        parser.Parse(svg, True)
+        root = builder.close()
+    except expat.ExpatError as error:
+        raise SvgError(f"sanitize_svg: the SVG is not well-formed XML ({error})") from None
+    return root
+
+
+def _local(tag: object) -> str | None:
+    """An SVG element's local name; None for anything outside the SVG namespace."""
+    if not isinstance(tag, str):
+        return None
+    if tag.startswith("{"):
+        namespace, _, local = tag[1:].partition("}")
+        return local if namespace == _SVG_NS else None
+    return tag
+
+
+def _safe_value(value: str) -> bool:
+    lowered = value.strip().lower()
+    if "javascript:" in lowered or "data:" in lowered:
+        return False
+    # A paint or clip may point into the picture (url(#id)), never outside it.
+    return all(value[m.end():].lstrip().startswith("#") for m in _URL.finditer(value))
+
+
+def _clean_attributes(element: ElementTree.Element) -> None:
+    for attribute, value in list(element.attrib.items()):
+        if attribute == _XML_SPACE:
+            key = "xml:space"
+        elif attribute in (_XLINK_TITLE, _XLINK_HREF):
+            key = attribute
+        else:
+            key = attribute if not attribute.startswith("{") else ""
+        keep = key in _ALLOWED_ATTRIBUTES or key == _XLINK_TITLE
+        if key in ("href", _XLINK_HREF):
+            keep = value.strip().startswith("#")
+        if not keep or not _safe_value(value):
+            del element.attrib[attribute]
 
 
 def sanitize_svg(svg: str) -> str:
-    """Graphviz's SVG reduced to drawing: no scripts, event handlers, external references or
-    embedded documents, whatever text the labels held. The XML prologue is dropped."""
+    """An SVG picture reduced to drawing, whatever text it holds: only the elements and
+    attributes a drawing needs (a whitelist: no ``style``, ``script``, ``foreignObject``,
+    images, animations or HTML elements, no event handlers, no references outside the picture),
+    parsed without any DTD. The XML prologue and comments are dropped. Raises
+    :class:`SvgError` for text that is not well-formed XML or whose root is not ``<svg>``."""
+    if not isinstance(svg, str):
+        raise OperandTypeError(f"sanitize_svg: svg must be a str, got {type(svg).__name__}")
     ElementTree.register_namespace("", _SVG_NS)
     ElementTree.register_namespace("xlink", _XLINK_NS)
-    # The DOCTYPE is dropped before parsing: no entity of any kind is ever expanded.
-    body = re.sub(r"<!DOCTYPE[^>\[]*(\[[^\]]*\])?\s*>", "", svg, flags=re.IGNORECASE)
-    root = ElementTree.fromstring(body)
+    root = _parse_without_dtd(svg)
+    if _local(root.tag) != "svg":
+        raise SvgError(f"sanitize_svg: the root element must be <svg>, got <{root.tag!s:.40}>")
+    if not root.tag.startswith("{"):  # inline in HTML it is SVG either way; say so in XML too
+        for element in root.iter():
+            if isinstance(element.tag, str) and not element.tag.startswith("{"):
+                element.tag = f"{{{_SVG_NS}}}{element.tag}"
     for parent in root.iter():
         for child in list(parent):
-            local = child.tag.rsplit("}", 1)[-1] if isinstance(child.tag, str) else ""
-            if local in _FORBIDDEN_ELEMENTS or not isinstance(child.tag, str):
+            if _local(child.tag) not in _ALLOWED_ELEMENTS:
                 parent.remove(child)
-        for attribute in list(parent.attrib):
-            local = attribute.rsplit("}", 1)[-1].lower()
-            value = parent.attrib[attribute].strip().lower()
-            if local.startswith("on") or (local == "href" and not value.startswith("#")) or "javascript:" in value or ("url(" in value and "url(#" not in value):
-                del parent.attrib[attribute]
+        _clean_attributes(parent)
     return ElementTree.tostring(root, encoding="unicode")
-
-

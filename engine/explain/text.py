@@ -1,11 +1,15 @@
-"""The walkthrough as plain text for a terminal: ASCII only, no line longer than the width."""
+"""The walkthrough as plain text for a terminal, no line longer than the width: ASCII apart
+from the learner's own labels, in which control characters and bidirectional overrides are
+written as escapes (``\\x1b``, ``\\u202e``)."""
 
 from __future__ import annotations
 
 import textwrap
 
+from ..drawing.labels import one_line
 from . import wording
 from .lesson import Lesson
+from .trace import Pending
 
 
 class _Writer:
@@ -21,7 +25,7 @@ class _Writer:
             return
         self.lines.extend(
             textwrap.wrap(
-                text,
+                one_line(text),  # no label can move the cursor or reverse the line
                 width=self.width,
                 initial_indent=" " * indent,
                 subsequent_indent=" " * (indent + hang),
@@ -49,8 +53,8 @@ def walkthrough_text(w: Lesson, width: int = 80) -> str:
         if leaves:
             out.line(f"{role}s: " + ", ".join(f"{n.name} = {wording.number(w, n.value)}"
                                                for n in leaves), indent=2)
-    for number, step in enumerate(w.forward.steps, 1):
-        out.line(f"{number}. {step.equation(w.digits)}", indent=2, hang=5)
+    for number, forward_step in enumerate(w.forward.steps, 1):
+        out.line(f"{number}. {forward_step.equation(w.digits)}", indent=2, hang=5)
     root = nodes[w.forward.root]
     out.line(f"output: {root.name} = {wording.number(w, root.value)}", indent=2)
     out.line()
@@ -62,7 +66,9 @@ def walkthrough_text(w: Lesson, width: int = 80) -> str:
         f"{wording.number(w, w.backward.seed)}",
         indent=2,
     )
+    pending = Pending(w.backward)
     for number, step in enumerate(w.backward.steps, 1):
+        pending.advance(step)
         out.line(f"{number}. {wording.step_heading(w, step)}", indent=2, hang=5)
         if step.skipped:
             out.line(wording.skipped_text(w, step), indent=5)
@@ -78,8 +84,9 @@ def walkthrough_text(w: Lesson, width: int = 80) -> str:
             fan_out = wording.fan_out_text(w, c)
             if fan_out:
                 out.line(fan_out, indent=8, hang=2)
-        if step.pending:
-            out.line("still pending: " + wording.pending_names(w, step, limit=12), indent=5)
+        if pending.count:
+            shown = pending.first(limit=12)
+            out.line("still pending: " + wording.pending_names(w, shown, pending.count), indent=5)
     out.line()
 
     neurons = wording.neuron_views(w)

@@ -17,12 +17,11 @@ so explaining a graph does not disturb a training loop that owns it.
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import math
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..chain_rule import DERIVATIVE_ERRORS
 from ..drawing.vocabulary import (
@@ -40,7 +39,7 @@ from ..value import Value, as_float
 
 __all__ = [
     "BackwardStep", "BackwardTrace", "Contribution", "ForwardStep", "ForwardTrace",
-    "GradientCheck", "NodeInfo", "format_number", "trace_backward", "trace_forward",
+    "GradientCheck", "NodeInfo", "Pending", "format_number", "trace_backward", "trace_forward",
 ]
 
 _LAYER = re.compile(r"layer(\d+)")
@@ -125,8 +124,10 @@ class BackwardStep:
     """One node of the backward pass: it hands ``upstream * local`` to each input.
 
     ``skipped`` is True when the upstream gradient is exactly 0: like the engine, the step passes
-    nothing on. ``pending`` lists the nodes whose gradient is still incomplete after this step
-    (some node that uses them has not been processed yet).
+    nothing on. ``completed`` lists the nodes whose gradient this step completes (it hands them
+    their last contribution). A step stores only what it changes, so a trace grows linearly with
+    the graph; the nodes still waiting after step ``k`` are :meth:`BackwardTrace.pending_after`,
+    or :class:`Pending` replayed step by step.
     """
 
     node: int
@@ -136,7 +137,7 @@ class BackwardStep:
     upstream: float
     contributions: tuple[Contribution, ...]
     skipped: bool
-    pending: tuple[int, ...]
+    completed: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,62 @@ class BackwardTrace:
     @property
     def all_checks_passed(self) -> bool:
         return all(check.passed for check in self.checks)
+
+    def pending_after(self, step: int) -> tuple[int, ...]:
+        """The nodes whose gradient is still incomplete after ``steps[step]`` (some operation
+        that uses them has not been processed yet), in graph order. Linear in the graph's size;
+        to go through every step, replay a :class:`Pending` instead."""
+        if not -len(self.steps) <= step < len(self.steps):
+            raise IndexError(f"pending_after: step {step} out of range 0..{len(self.steps) - 1}")
+        pending = Pending(self)
+        for s in self.steps[: step % len(self.steps) + 1]:
+            pending.advance(s)
+        return tuple(pending.first())
+
+
+class Pending:
+    """The nodes still waiting for contributions, replayed through a trace's steps.
+
+    Start it before the first step, :meth:`advance` it over each step in order; :attr:`count`
+    and :meth:`first` then describe the nodes still pending after that step. The whole replay
+    takes time linear in the graph's size (nodes are only ever removed; the next pending node
+    after each removed one is found through a path-halving successor table).
+    """
+
+    def __init__(self, trace: BackwardTrace) -> None:
+        size = len(trace.nodes)
+        self._alive = [False] * size
+        for step in trace.steps:
+            for index in step.completed:
+                self._alive[index] = True
+        self.count = sum(self._alive)
+        # _next[i]: a candidate for the first pending node at or after i (size: none left).
+        self._next = [i if self._alive[i] else i + 1 for i in range(size)] + [size]
+
+    def _find(self, index: int) -> int:
+        nxt = self._next
+        while nxt[index] != index:
+            nxt[index] = nxt[nxt[index]]  # path halving keeps every lookup near-constant
+            index = nxt[index]
+        return index
+
+    def advance(self, step: BackwardStep) -> None:
+        """Remove the nodes ``step`` completes."""
+        for index in step.completed:
+            if self._alive[index]:
+                self._alive[index] = False
+                self._next[index] = index + 1
+                self.count -= 1
+
+    def first(self, limit: int | None = None) -> list[int]:
+        """The pending nodes in graph order, at most ``limit`` of them."""
+        found: list[int] = []
+        end = len(self._alive)
+        at = self._find(0)
+        while at < end and (limit is None or len(found) < limit):
+            found.append(at)
+            at = self._find(at + 1)
+        return found
 
 
 # -- building the traces --------------------------------------------------------------------------
@@ -384,20 +441,21 @@ def trace_backward(
         for slot, input_index in enumerate(info.inputs):
             input_info = nodes[input_index]
             received[input_index] += 1
-            common = dict(
+            numbers: str | None = local_numbers(
+                primitive, slot, values, format_number(node.data, digits)
+            )
+            common = Contribution(
                 input=input_index,
                 input_name=input_info.name,
                 variable=primitive.input_names[slot],
                 formula="" if input_info.is_constant else local_formula(primitive, slot, names),
                 input_value=input_info.value,
                 is_constant=input_info.is_constant,
-                numbers=local_numbers(primitive, slot, values, format_number(node.data, digits)),
                 use=received[input_index],
                 uses=uses[input_index],
             )
             if input_info.is_constant or skipped:
-                common["numbers"] = None
-                contributions.append(Contribution(**common))  # type: ignore[arg-type]
+                contributions.append(common)
                 continue
             try:
                 local = primitive.derivatives[slot](*operands, node.data)
@@ -409,13 +467,12 @@ def trace_backward(
                 ) from None
             before = grads[input_index]
             grads[input_index] = before + product
-            if common["numbers"] is not None and common["numbers"].strip("()") == format_number(
-                local, digits
-            ):
-                common["numbers"] = None  # "= x = -2", not "= x = -2 = -2"
+            if numbers is not None and numbers.strip("()") == format_number(local, digits):
+                numbers = None  # "= x = -2", not "= x = -2 = -2"
             contributions.append(
-                Contribution(
-                    **common,  # type: ignore[arg-type]
+                replace(
+                    common,
+                    numbers=numbers,
                     local=local,
                     contribution=product,
                     grad_before=before,
@@ -442,22 +499,22 @@ def _steps_in_order(
     computed: dict[int, tuple[float, tuple[Contribution, ...], bool]],
     shown: list[int],
 ) -> tuple[BackwardStep, ...]:
-    """The computed steps in the order shown, each with the nodes still waiting after it."""
+    """The computed steps in the order shown, each with the nodes it completes."""
     # How many uses of each node are still to be processed: a node's gradient is complete once
     # every operation that consumes it has handed back its contribution.
     waiting = [0] * len(nodes)
     for info in nodes:
         for i in info.inputs:
             waiting[i] += 1
-    pending = {info.index for info in nodes if waiting[info.index] and not info.is_constant}
     steps = []
     for index in shown:
         info = nodes[index]
         upstream, contributions, skipped = computed[index]
+        completed = []
         for input_index in info.inputs:
             waiting[input_index] -= 1
-            if not waiting[input_index]:
-                pending.discard(input_index)
+            if not waiting[input_index] and not nodes[input_index].is_constant:
+                completed.append(input_index)
         assert info.op is not None
         steps.append(
             BackwardStep(
@@ -468,7 +525,7 @@ def _steps_in_order(
                 upstream=upstream,
                 contributions=contributions,
                 skipped=skipped,
-                pending=tuple(sorted(pending)),
+                completed=tuple(sorted(completed)),
             )
         )
     return tuple(steps)
@@ -494,17 +551,38 @@ def _forward_plan(order: list[Value], position: dict[Value, int]) -> list[_Opera
     return plan
 
 
-def _evaluate(data: list[float], plan: list[_Operation], nudged: int, value: float) -> float:
+def _dependants(plan: list[_Operation], size: int) -> Callable[[int], list[_Operation]]:
+    """For a node, the operations of ``plan`` that depend on it, in evaluation order: nudging a
+    leaf recomputes only these, so checking every leaf of a batch's loss costs each sample's
+    inputs their own sample only, not the whole graph."""
+    consumers: list[list[int]] = [[] for _ in range(size)]
+    for k, (_, _, inputs) in enumerate(plan):
+        for i in dict.fromkeys(inputs):
+            consumers[i].append(k)
+    node_of = [index for index, _, _ in plan]
+
+    def dependants(nudged: int) -> list[_Operation]:
+        seen: set[int] = set()
+        frontier = [nudged]
+        while frontier:
+            node = frontier.pop()
+            for k in consumers[node]:
+                if k not in seen:
+                    seen.add(k)
+                    frontier.append(node_of[k])
+        return [plan[k] for k in sorted(seen)]  # plan order is topological order
+
+    return dependants
+
+
+def _evaluate(data: list[float], operations: list[_Operation], nudged: int, value: float) -> float:
     """The root's value with node ``nudged`` set to ``value``, recomputed forward through the
-    primitive table; only the operations that depend on ``nudged`` are recomputed, and the
-    graph itself is not touched."""
-    data = list(data)
+    primitive table along ``operations`` (those that depend on ``nudged``); neither ``data`` nor
+    the graph is touched."""
+    data = list(data)  # a C-speed copy, cheaper than looking every operand up in an overlay
     data[nudged] = value
-    changed = {nudged}
-    for index, evaluate, inputs in plan[bisect.bisect_right(plan, (nudged,)):]:
-        if not changed.isdisjoint(inputs):
-            data[index] = evaluate(*(data[i] for i in inputs))
-            changed.add(index)
+    for index, evaluate, inputs in operations:
+        data[index] = evaluate(*[data[i] for i in inputs])
     return data[-1]
 
 
@@ -530,6 +608,7 @@ def _finite_difference_checks(
 ) -> tuple[GradientCheck, ...]:
     checks = []
     plan = _forward_plan(order, position)
+    dependants = _dependants(plan, len(order))
     data = [node.data for node in order]
     for info in nodes:
         if not info.is_input:
@@ -539,8 +618,9 @@ def _finite_difference_checks(
         x = info.value
         h = 1e-6 * max(1.0, abs(x))
         try:
-            plus = _evaluate(data, plan, info.index, x + h)
-            minus = _evaluate(data, plan, info.index, x - h)
+            operations = dependants(info.index)
+            plus = _evaluate(data, operations, info.index, x + h)
+            minus = _evaluate(data, operations, info.index, x - h)
         except ChainruleError as error:
             checks.append(
                 GradientCheck(info.index, info.name, analytic, None, h, False, str(error))

@@ -8,11 +8,19 @@ text, Markdown or a self-contained HTML page and displays inline in Jupyter.
 from __future__ import annotations
 
 import html as html_module
+import math
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..drawing.errors import GraphTooLargeError
 from ..drawing.vocabulary import node_names
-from ..errors import DomainError, OperandTypeError
+from ..errors import (
+    ChainruleError,
+    DomainError,
+    GradientError,
+    NumericOverflowError,
+    OperandTypeError,
+)
 from ..graph import topological_order
 from ..value import Value, as_float
 from .html import walkthrough_html
@@ -23,7 +31,20 @@ from .quiz import worksheet
 from .text import walkthrough_text
 from .trace import recompute, trace_backward, trace_forward
 
-__all__ = ["LOSSES", "Update", "Walkthrough", "attach_loss", "walkthrough"]
+__all__ = [
+    "LOSSES", "MAX_NODES", "Update", "Walkthrough", "WalkthroughOptionError", "attach_loss",
+    "walkthrough",
+]
+
+#: The most nodes :func:`walkthrough` steps through unless told otherwise (``max_nodes=``). Time
+#: and memory grow linearly (about 0.2 ms and 2 KB per node, and 3 KB per node of HTML page), so
+#: the limit is about what a person can step through: one sample's loss through a network of a
+#: few thousand parameters, not a whole batch.
+MAX_NODES = 20_000
+
+
+class WalkthroughOptionError(ChainruleError, ValueError):
+    """An option of a walkthrough's renderer has a value it cannot use (``text(width=20)``)."""
 
 
 class Walkthrough(Lesson):
@@ -31,7 +52,15 @@ class Walkthrough(Lesson):
     inline in Jupyter. Build it with :func:`walkthrough`."""
 
     def text(self, width: int = 80) -> str:
-        """The walkthrough for a terminal, no line longer than ``width``."""
+        """The walkthrough for a terminal, no line longer than ``width`` (at least 40)."""
+        if isinstance(width, bool) or not isinstance(width, int):
+            raise OperandTypeError(
+                f"text: width must be an int of at least 40 columns, got {width!r:.40}"
+            )
+        if width < 40:
+            raise WalkthroughOptionError(
+                f"text: width must be at least 40 columns, got {width}"
+            )
         return walkthrough_text(self, width=width)
 
     def markdown(self) -> str:
@@ -103,6 +132,7 @@ def walkthrough(
     picture: bool = True,
     target: float | None = None,
     loss: str = "mse",
+    max_nodes: int | None = MAX_NODES,
 ) -> Walkthrough:
     """Trace the forward and backward passes of ``root`` and check every leaf gradient.
 
@@ -118,17 +148,50 @@ def walkthrough(
 
     With ``picture=True`` the graph is drawn for the HTML page (needs graphviz's ``dot``; without
     it the page carries a note instead, see ``graph_note``), with the walkthrough's names.
+
+    A graph of more than ``max_nodes`` nodes (default :data:`MAX_NODES`, 20,000; None for no
+    limit) is refused with a :class:`~chainrule.engine.drawing.GraphTooLargeError`.
     """
     if not isinstance(root, Value):
         raise OperandTypeError(f"walkthrough: root must be a Value, got {type(root).__name__}")
-    if not isinstance(digits, int) or not 1 <= digits <= 17:
-        raise OperandTypeError(f"walkthrough: digits must be an int from 1 to 17, got {digits!r}")
+    if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 17:
+        raise OperandTypeError(
+            f"walkthrough: digits must be an int from 1 to 17, got {digits!r:.40}"
+        )
+    if max_nodes is not None and (
+        isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1
+    ):
+        raise OperandTypeError(
+            f"walkthrough: max_nodes must be a positive int or None, got {max_nodes!r:.40}"
+        )
+    if not isinstance(picture, bool):
+        raise OperandTypeError(f"walkthrough: picture must be True or False, got {picture!r:.40}")
+    if title is not None and not isinstance(title, str):
+        raise OperandTypeError(
+            f"walkthrough: title must be a str, got {type(title).__name__}"
+        )
     suggested = {}
     if target is not None:
         suggested[root] = "y"  # the prediction, when it has no name of its own
         root = attach_loss(root, target, loss)
     order = topological_order(root)
+    if max_nodes is not None and len(order) > max_nodes:
+        raise GraphTooLargeError(
+            f"walkthrough: the graph has {len(order)} nodes, more than max_nodes={max_nodes}: "
+            "too many steps to follow one by one (and about 3 MB of page per 1,000 nodes). "
+            "Walk through one sample's loss rather than a whole batch's, or raise the limit "
+            f"(walkthrough(root, max_nodes={len(order)}), or max_nodes=None)"
+        )
     position = {node: index for index, node in enumerate(order)}
+    if isinstance(parameters, Value):  # one parameter, as draw() takes it
+        parameters = [parameters]
+    if parameters is not None and (
+        not isinstance(parameters, Iterable) or isinstance(parameters, str)
+    ):
+        raise OperandTypeError(
+            f"walkthrough: parameters must be Values of the graph (a list of them), got "
+            f"{type(parameters).__name__}"
+        )
     given = None if parameters is None else list(parameters)
     for parameter in given or ():
         if not isinstance(parameter, Value) or parameter not in position:
@@ -141,7 +204,10 @@ def walkthrough(
                 f"walkthrough: parameter {name!r:.60} is not a leaf created with Value(...)"
             )
     forward = trace_forward(root, digits=digits, parameters=given, suggested=suggested)
-    backward = trace_backward(root, parameters=given, digits=digits, suggested=suggested)
+    try:
+        backward = trace_backward(root, parameters=given, digits=digits, suggested=suggested)
+    except GradientError as error:  # named after the call the user made
+        raise GradientError(f"walkthrough{str(error).removeprefix('trace_backward')}") from None
     updates: tuple[Update, ...] = ()
     loss_after = None
     rate = None
@@ -154,9 +220,22 @@ def walkthrough(
                 continue
             grad = backward.gradients[info.index]
             assert grad is not None
-            rows.append(Update(info.index, info.name, info.value, grad, info.value - rate * grad))
+            after = info.value - rate * grad
+            if not math.isfinite(after):
+                raise NumericOverflowError(
+                    f"walkthrough: with lr={rate!r}, the gradient-descent step on {info.name} "
+                    f"overflows: {info.value!r} - {rate!r} * {grad!r} is {after}; choose a "
+                    "smaller lr"
+                )
+            rows.append(Update(info.index, info.name, info.value, grad, after))
         updates = tuple(rows)
-        loss_after = recompute(root, {order[u.node]: u.after for u in updates})
+        try:
+            loss_after = recompute(root, {order[u.node]: u.after for u in updates})
+        except ChainruleError as error:
+            raise type(error)(
+                f"walkthrough: with lr={rate!r}, the forward pass after the gradient-descent "
+                f"step fails ({error}); choose a smaller lr"
+            ) from None
     if picture:
         svg, note = graph_picture(root, [node.name for node in forward.nodes], given,
                                   backward.gradients)

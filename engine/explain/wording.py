@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..drawing.vocabulary import operand_text
@@ -99,12 +100,14 @@ def skipped_text(w: Lesson, step: BackwardStep) -> str:
     )
 
 
-def pending_names(w: Lesson, step: BackwardStep, limit: int | None = None) -> str:
-    """The nodes still waiting for contributions, at most ``limit`` of them by name."""
-    names = [w.forward.nodes[i].name for i in step.pending]
-    if limit is not None and len(names) > limit:
-        return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
-    return ", ".join(names)
+def pending_names(w: Lesson, pending: Sequence[int], count: int | None = None) -> str:
+    """The nodes still waiting for contributions by name: ``pending`` (the first few of them,
+    from :class:`~.trace.Pending` or :meth:`~.trace.BackwardTrace.pending_after`), then how many
+    more there are when ``count`` says there are ``count`` in all."""
+    names = ", ".join(w.forward.nodes[i].name for i in pending)
+    if count is not None and count > len(pending):
+        return names + f" and {count - len(pending)} more"
+    return names
 
 
 def leaf_names(w: Lesson, kind: str) -> list[NodeInfo]:
