@@ -179,6 +179,16 @@ def test_jupyter_displays_the_page_in_an_iframe(neuron_walk):
     assert html.unescape(srcdoc) == neuron_walk.html()
 
 
+def test_a_plain_python_shell_shows_one_line(neuron_walk):
+    # Not the whole page (about 12,000 characters, which would bury the prompt): what it is
+    # and how to see it. The neuron sigmoid(w1*x1 + w2*x2 + w3*x3 + b) has 7 operations.
+    assert repr(neuron_walk) == ("<Walkthrough of y: 7 forward steps, 7 backward steps; "
+                                 ".text(), .html(), .worksheet(), .save_html(path)>")
+    one = walkthrough(Value(2.0, label="x").tanh(), picture=False)
+    assert repr(one) == ("<Walkthrough of f: 1 forward step, 1 backward step; "
+                         ".text(), .html(), .worksheet(), .save_html(path)>")
+
+
 def test_updates_default_to_nn_parameters_and_weight_and_bias_names():
     with scope("neuron0"):
         w = Value(0.5, label="w")

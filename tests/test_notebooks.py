@@ -6,7 +6,9 @@ committed notebooks must still match what the code produces."""
 
 from __future__ import annotations
 
+import html
 import importlib.util
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,10 @@ EXPECTED = {
     "05_backpropagation": [
         "dloss/dw1: backward() -0.066749, by hand -0.066749",
         "the same update: True",
+        # the learner's turn: a real `chainrule quiz` session with two wrong answers
+        "10. df/dx1 = ? 1.5\n"
+        "   wrong. Expected -1.5: df/dx1 = df/dn1 x d/dx1 (w1 * x1) = 0.5 x (-3) = -1.5\n"
+        "score: 8 of 10\nexit status: 1\n",
     ],
     "06_training": [
         "Epoch 900, Loss: 0.2417",
@@ -58,7 +64,11 @@ EXPECTED = {
         "all four cases right from epoch 1930 on",
         "chainrule's MSE every 100 epochs equals the tutorial's: True",
         "accuracy: 50%",
-        "lr 1.0: MSE after 3,000 epochs 0.0014, accuracy 100%",
+        "1 finding(s):\n1. The learning rate looks too small",
+        "fix: raise the learning rate (try 10 to 50 times larger, lr 0.1 to 0.5)",
+        "lr 0.5: MSE after 3,000 epochs 0.0081, accuracy 100%",
+        "all four cases right from epoch 1,870 on",
+        "predictions: [0.056, 0.914, 0.907, 0.115]\nNo problems found",
     ],
     "07_pytorch": [
         "chainrule: MLP(3, [8, 1], activation='relu', output_activation='sigmoid')",
@@ -186,21 +196,129 @@ def test_figure_cells_show_a_png(executed: dict[str, Any]) -> None:
         assert any("image/png" in o.get("data", {}) for o in cell.outputs), cell.source
 
 
-def test_training_shows_a_progress_bar_that_reads_well_when_saved(
+BAR = (r"training: 100%\|█+\| (?P<epochs>2500/2500|3000/3000) \[[^\]\n]*epoch/s, "
+       r"loss=(?P<loss>\d\.\d{4}), accuracy=(?P<accuracy>\d+\.\d%)\]\n")
+SUMMARY = (r"training: (?P<epochs>2,500|3,000) epochs in \d+\.\d s, "
+           r"loss (?P<loss>\d\.\d{4}), accuracy (?P<accuracy>\d+\.\d%)\n")
+
+
+def test_training_shows_fits_own_progress_bar_and_a_summary_that_reads_well_when_saved(
         executed: dict[str, Any]) -> None:
-    cells = _tagged(executed["06_training"], "progress")
+    """fit's default bar in a kernel: tqdm's widget with ipywidgets, else one line of text on
+    stdout (the redraws coalesced to the last); either way a summary line, which is all a saved
+    notebook keeps of a widget bar (it would show 0%)."""
+    notebook = executed["06_training"]
+    assert not any("tqdm" in c.source for c in notebook.cells if c.cell_type == "code")  # fit's bar
+    cells = _tagged(notebook, "progress")
     assert len(cells) == 3
     for cell in cells:
         widgets = [o for o in cell.outputs
                    if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
-        if widgets:  # tqdm's notebook bar, where ipywidgets is installed
-            continue
-        (stream,) = cell.outputs
-        assert stream.name == "stdout"
-        # Plain text, one line: the bar's redraws (carriage returns) are coalesced to its end.
-        assert "\r" not in stream.text
-        assert re.fullmatch(r"[^\n]*100%\|[█]+\| (2500/2500|3000/3000) \[[^\n]*epoch/s[^\n]*\]\n",
-                            stream.text), stream.text
+        (stream,) = [o for o in cell.outputs if o.output_type == "stream"]
+        assert stream.name == "stdout" and "\r" not in stream.text
+        if widgets:
+            bar, summary = None, stream.text
+        else:
+            bar, summary = stream.text.splitlines(keepends=True)
+            assert len(bar) <= 101, bar  # fits a 100-column notebook output
+        ended = re.fullmatch(SUMMARY, summary)
+        assert ended, summary
+        if bar is not None:
+            drawn = re.fullmatch(BAR, bar)
+            assert drawn, bar
+            assert drawn["epochs"].split("/")[0] == ended["epochs"].replace(",", "")
+            assert (drawn["loss"], drawn["accuracy"]) == (ended["loss"], ended["accuracy"])
+
+
+def _session_prompts(notebook: Any) -> list[str]:
+    """The questions of the `chainrule quiz` session the notebook runs, in order."""
+    (session,) = _tagged(notebook, "quiz-session")
+    return re.findall(r"^\d+\. (\S+) = \?", _text(session), re.M)
+
+
+def _page_data(cell: Any) -> dict[str, Any]:
+    (shown,) = [o.data["text/html"] for o in cell.outputs if "text/html" in o.get("data", {})]
+    page = html.unescape(re.fullmatch(r'<iframe srcdoc="([^"]*)".*', shown, re.S).group(1))
+    data = re.search(r'<script type="application/json" id="walkthrough-data">(.*?)</script>',
+                     page, re.S)
+    assert data is not None
+    return json.loads(data.group(1))
+
+
+def test_the_learners_turn_asks_the_same_questions_in_the_page_the_worksheet_and_the_terminal(
+        executed: dict[str, Any]) -> None:
+    notebook = executed["05_backpropagation"]
+    prompts = _session_prompts(notebook)
+    assert prompts[0] == "df/df" and prompts[-1] == "df/dx1" and len(prompts) == 10
+    # The page inline, with its quiz: the same questions, and the steps level on top.
+    (page,) = _tagged(notebook, "quiz-page")
+    assert re.fullmatch(r"<Walkthrough of f: 5 forward steps, 5 backward steps; .*>",
+                        _text(page))  # not the page's source, should the HTML not render
+    quiz = _page_data(page)["quiz"]
+    assert [q["prompt"].removesuffix(" = ?") for q in quiz["gradients"]] == prompts
+    assert len(quiz["steps"]) > len(quiz["gradients"])
+    # The worksheet: a blank for each of the 5 operations and the 10 gradients, then the
+    # answer key folded away with the worked steps.
+    (sheet_cell,) = _tagged(notebook, "worksheet")
+    (sheet,) = [o.data["text/markdown"] for o in sheet_cell.outputs
+                if "text/markdown" in o.get("data", {})]
+    questions, key = sheet.split("<details><summary>Answer key")
+    assert questions.startswith("# Worksheet: Your turn") and "## Backward pass" in questions
+    blanks = re.findall(r"^\d+\. (.*?) = (?:\\_){10}$", questions, re.M)
+    assert len(blanks) == 15
+    assert [b.replace("\\", "") for b in blanks[5:]] == prompts
+    assert key.rstrip().endswith("</details>")
+    assert "15. **-1.5**: df/dx1 = df/dn1 × d/dx1" in key
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium")
+def test_the_inline_quiz_and_explorer_work_in_a_browser(executed: dict[str, Any]) -> None:
+    """The notebook's outputs as a notebook shows them, an iframe each, in a real Chromium:
+    Quiz me through every gradient (the right answers are those `chainrule quiz` gave), and the
+    explorer drawn without an error."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install 'chainrule[browser]'")
+    session = _text(_tagged(executed["05_backpropagation"], "quiz-session")[0])
+    expected = re.findall(r"^   (?:right: |wrong\. Expected )(-?[\d.]+)", session, re.M)
+    assert len(expected) == 10
+    (quiz_cell,) = _tagged(executed["05_backpropagation"], "quiz-page")
+    (explorer_cell,) = _tagged(executed["06_training"], "explorer")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 800})
+            page.set_default_timeout(10_000)
+            problems: list[str] = []
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            outputs = [next(o.data["text/html"] for o in cell.outputs if "text/html" in o.data)
+                       for cell in (quiz_cell, explorer_cell)]
+            page.set_content("<!DOCTYPE html><html><body>" + "".join(outputs) + "</body></html>")
+            quiz = page.frame_locator("iframe").nth(0)
+            quiz.locator("#quiz-toggle").click()
+            quiz.locator("#quiz-level").select_option("gradients")
+            open_fields = quiz.locator(".question input:not([disabled])")
+            answered = 0
+            while True:
+                for _ in range(open_fields.count()):  # a right answer closes its field
+                    open_fields.first.fill(expected[answered])
+                    open_fields.first.press("Enter")
+                    answered += 1
+                if quiz.locator("#next").is_disabled():
+                    break
+                quiz.locator("#next").click()
+            assert quiz.locator("#score").text_content() == "Score: 10 right of 10 answered"
+            explorer = page.frame_locator("iframe").nth(1)
+            assert explorer.locator("h1").text_content() == (
+                "The Keras recipe at lr 0.5 learning XOR")
+            assert explorer.locator("#slider").is_visible()
+            assert problems == []
+        finally:
+            browser.close()
 
 
 def test_the_readme_links_the_course_in_order() -> None:

@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 #: The course, in order.
 NOTEBOOKS = sorted(HERE.glob("[0-9][0-9]_*.ipynb"))
 KERNEL_NAME = "chainrule-course"
-#: Per cell; the slowest cell trains for about five seconds.
+#: Per cell; the slowest cell (the training explorer) takes about three seconds.
 CELL_TIMEOUT = 300
 
 

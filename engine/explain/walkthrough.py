@@ -94,6 +94,14 @@ class Walkthrough(Lesson):
     def __str__(self) -> str:
         return self.text()
 
+    def __repr__(self) -> str:
+        # One line in a plain Python shell; Jupyter shows the page (_repr_html_) instead.
+        def count(n: int, what: str) -> str:
+            return f"{n} {what} step{'' if n == 1 else 's'}"
+        return (f"<Walkthrough of {self.root_name}: {count(len(self.forward.steps), 'forward')}, "
+                f"{count(len(self.backward.steps), 'backward')}; "
+                ".text(), .html(), .worksheet(), .save_html(path)>")
+
 
 #: The losses ``walkthrough(..., target=...)`` can put on top of the output.
 LOSSES = ("mse", "bce")
