@@ -61,19 +61,23 @@ def check_unchanged(order: list[Value], root: Value, caller: str) -> None:
             )
 
 
-def non_finite_gradient(caller: str, node: Value, gradient: float) -> GradientError:
-    """Rule 4, for a gradient that overflowed to inf (or became NaN) on its way."""
-    return GradientError(f"{caller}: the gradient of {describe(node)} became {gradient}")
+def non_finite_gradient(caller: str, node: Value, gradient: float,
+                        name: str | None = None) -> GradientError:
+    """Rule 4, for a gradient that overflowed to inf (or became NaN) on its way. ``name``
+    describes the node (the walkthrough uses the learner's names)."""
+    return GradientError(f"{caller}: the gradient of {name or describe(node)} became {gradient}")
 
 
-def derivative_error(caller: str, node: Value, error: Exception) -> GradientError:
+def derivative_error(caller: str, node: Value, error: Exception,
+                     name: str | None = None) -> GradientError:
     """Rule 4, for a local derivative that could not be evaluated."""
     primitive = node._op
     assert primitive is not None
     at = primitive.write(*(repr(i._data) for i in node.inputs))
     reason = str(error) or type(error).__name__
     return GradientError(
-        f"{caller}: the local derivative of {describe(node)} is infinite or undefined at {at} "
+        f"{caller}: the local derivative of {name or describe(node)} is infinite or undefined "
+        f"at {at} "
         f"({reason})"
     )
 
@@ -160,7 +164,7 @@ def _propagate(order: list[Value]) -> None:
 
 def local_gradients(
     caller: str, node: Value, upstream: Any, operands: Sequence[Any], out: Any,
-    derivatives: Sequence[Callable[..., Any]],
+    derivatives: Sequence[Callable[..., Any]], name: str | None = None,
 ) -> list[tuple[int, Any, Any]]:
     """Rules 2 to 4 for one node: ``(slot, local, upstream * local)`` for each input that
     receives a gradient (none when ``upstream`` is 0), in input order.
@@ -177,7 +181,7 @@ def local_gradients(
             local = derivative(*operands, out)
             handed.append((slot, local, 0.0 if is_zero(local) else upstream * local))
     except DERIVATIVE_ERRORS as error:
-        raise derivative_error(caller, node, error) from None
+        raise derivative_error(caller, node, error, name) from None
     return handed
 
 

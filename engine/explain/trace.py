@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 
-from ..chain_rule import DERIVATIVE_ERRORS
+from ..chain_rule import check_unchanged, is_zero, local_gradients, non_finite_gradient
 from ..drawing.vocabulary import (
     Role,
     format_number,
@@ -33,7 +33,7 @@ from ..drawing.vocabulary import (
     node_roles,
     operation_text,
 )
-from ..errors import ChainruleError, GradientError, OperandTypeError
+from ..errors import ChainruleError, OperandTypeError
 from ..graph import topological_order
 from ..value import Value, as_float
 
@@ -410,6 +410,7 @@ def trace_backward(
     Through an nn network the steps are shown layer by layer (see :func:`presentation_order`).
     """
     order = topological_order(_require_value(root, "trace_backward"))
+    check_unchanged(order, root, "trace_backward")
     position, nodes = _node_infos(order, parameters, digits, suggested)
     grads = [0.0] * len(order)
     grads[-1] = as_float(gradient, "trace_backward: gradient")
@@ -419,15 +420,13 @@ def trace_backward(
         for i in info.inputs:
             uses[i] += 1
 
-    # The chain rule, in the engine's order and with the engine's arithmetic.
+    # The chain rule, in the engine's order, by the rules of engine/chain_rule.py.
     computed: dict[int, tuple[float, tuple[Contribution, ...], bool]] = {}
     for index in range(len(order) - 1, -1, -1):
         node = order[index]
         upstream = grads[index]
         if upstream - upstream:
-            raise GradientError(
-                f"trace_backward: the gradient of {_describe(nodes[index])} became {upstream}"
-            )
+            raise non_finite_gradient("trace_backward", node, upstream, _describe(nodes[index]))
         if node.is_leaf:
             continue
         primitive = node.primitive
@@ -436,7 +435,14 @@ def trace_backward(
         operands = [order[i].data for i in info.inputs]
         names = [nodes[i].name for i in info.inputs]
         values = [format_number(v, digits) for v in operands]
-        skipped = not upstream  # the engine passes nothing on from a zero gradient
+        handed = {
+            slot: (local, product)
+            for slot, local, product in local_gradients(
+                "trace_backward", node, upstream, operands, node.data, primitive.derivatives,
+                _describe(info),
+            )
+        }
+        skipped = is_zero(upstream)  # rule 2: nothing is passed on from a zero gradient
         contributions = []
         for slot, input_index in enumerate(info.inputs):
             input_info = nodes[input_index]
@@ -454,17 +460,10 @@ def trace_backward(
                 use=received[input_index],
                 uses=uses[input_index],
             )
-            if input_info.is_constant or skipped:
+            if slot not in handed:  # a constant, or a zero gradient (rules 2 and 3)
                 contributions.append(common)
                 continue
-            try:
-                local = primitive.derivatives[slot](*operands, node.data)
-                product = upstream * local
-            except DERIVATIVE_ERRORS as error:
-                raise GradientError(
-                    f"trace_backward: the local derivative of {_describe(info)} is infinite or "
-                    f"undefined at {primitive.write(*map(repr, operands))} ({error})"
-                ) from None
+            local, product = handed[slot]
             before = grads[input_index]
             grads[input_index] = before + product
             if numbers is not None and numbers.strip("()") == format_number(local, digits):
