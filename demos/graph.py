@@ -17,7 +17,7 @@ from pathlib import Path
 from neuron import build_neuron  # demos/neuron.py, next to this file
 
 from chainrule.engine import Value, draw, render_text
-from chainrule.engine.drawing import Graph
+from chainrule.engine.drawing import Drawing
 from chainrule.nn import MLP
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +32,7 @@ def xor_network() -> MLP:
     return MLP(2, [2, 1], activation="tanh", output_activation="sigmoid", seed=0)
 
 
-def save(graph_name: str, graph: Graph, folder: Path) -> None:
+def save(graph_name: str, graph: Drawing, folder: Path) -> None:
     for suffix in (".svg", ".png"):
         path = graph.render(folder / f"{graph_name}{suffix}", dpi=144 if suffix == ".png" else None)
         print(f"  wrote {path}")

@@ -93,7 +93,7 @@ def test_jupyter_display() -> None:
     g = draw(neuron())
     bundle = g._repr_mimebundle_()
     assert bundle["image/svg+xml"].startswith("<?xml")
-    assert bundle["text/plain"] == "<chainrule Graph: 10 values>"
+    assert bundle["text/plain"] == "<chainrule Drawing: 10 values>"
     assert svg_root(g._repr_svg_()).tag.endswith("svg")
 
 

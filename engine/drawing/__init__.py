@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from ..value import Value
 from .dot import DIRECTIONS, Direction, Style, write_dot
 from .errors import DrawOptionError, GraphTooLargeError, GraphvizError, GraphvizNotFoundError
-from .graph import FORMATS, Graph
 from .labels import NumberFormat, number_formatter
+from .render import FORMATS, Drawing
 from .scene import DEFAULT_MAX_NODES, Collapse, build_scene
 from .text import render_text
 
@@ -26,7 +26,7 @@ __all__ = [
     "DEFAULT_MAX_NODES",
     "FORMATS",
     "DrawOptionError",
-    "Graph",
+    "Drawing",
     "GraphTooLargeError",
     "GraphvizError",
     "GraphvizNotFoundError",
@@ -50,7 +50,7 @@ def draw(
     max_nodes: int | None = DEFAULT_MAX_NODES,
     names: Sequence[str] | None = None,
     gradients: Sequence[float | None] | None = None,
-) -> Graph:
+) -> Drawing:
     """Draw the graph that computed ``root``.
 
     Each Value is a box showing its name, data and grad; a small oval beside it shows the
@@ -104,6 +104,6 @@ def draw(
         names=names,
         gradients=gradients,
     )
-    return Graph(
+    return Drawing(
         write_dot(scene, style), value_count=scene.value_count, group_count=scene.group_count
     )

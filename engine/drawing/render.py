@@ -1,8 +1,8 @@
-"""The :class:`Graph` that ``draw`` returns: DOT text, and pictures made by graphviz's ``dot``.
+"""The :class:`Drawing` that ``draw`` returns: DOT text, and pictures made by graphviz's ``dot``.
 
 The DOT text is built without any library; only SVG, PNG and PDF need the system ``dot``
 program, which is run directly (the Python ``graphviz`` package is needed only by
-:meth:`Graph.to_graphviz`, for code that wants a ``graphviz.Source``).
+:meth:`Drawing.to_graphviz`, for code that wants a ``graphviz.Source``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def run_dot(source: str, format: str, dpi: float | None = None) -> bytes:
     if executable is None:
         raise GraphvizNotFoundError(
             f"draw: making {format.upper()} needs graphviz's `dot` program, which is not on "
-            f"PATH; {INSTALL_DOT}. Graph.source has the DOT text without it."
+            f"PATH; {INSTALL_DOT}. Drawing.source has the DOT text without it."
         )
     command = [executable, f"-T{format}"]
     if dpi is not None:
@@ -62,7 +62,7 @@ def _check_format(format: str) -> str:
     return format.lower()
 
 
-class Graph:
+class Drawing:
     """A drawn computation graph.
 
     ``source`` is the DOT text (byte-identical for the same program on every run); ``render``,
@@ -109,7 +109,7 @@ class Graph:
             import graphviz
         except ImportError:
             raise GraphvizNotFoundError(
-                "draw: Graph.to_graphviz() needs the graphviz Python package: "
+                "draw: Drawing.to_graphviz() needs the graphviz Python package: "
                 "pip install 'chainrule[viz]' (or pip install graphviz)"
             ) from None
         return graphviz.Source(self.source)
@@ -130,4 +130,4 @@ class Graph:
 
     def __repr__(self) -> str:
         groups = f", {self.group_count} collapsed groups" if self.group_count else ""
-        return f"<chainrule Graph: {self.value_count} values{groups}>"
+        return f"<chainrule Drawing: {self.value_count} values{groups}>"
