@@ -23,13 +23,13 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from chainrule.engine import sigmoid
+from chainrule.engine import jit, sigmoid
 
 from ..anatomy import layers_of, unit_activations
 from ..errors import ConfigurationError, DataError
 from ..losses import DECISION_THRESHOLDS
 from ..module import Module
-from ..training.evaluation import Loss, _check_data, _check_model, _is_integral, predict
+from ..training.evaluation import Loss, _check_data, _check_model, _is_integral, _single
 from ..training.history import History, Snapshot
 
 CURVE_POINTS = 400
@@ -164,6 +164,9 @@ def build(history: History, model: Module, X: Sequence[Any], y: Sequence[Any], *
             for j in range(grid) for i in range(grid)
         ]
 
+    # The heat map runs the model on every cell of every frame: one compiled forward pass (the
+    # same numbers as predict(), each call reading the parameters the frame has set).
+    forward = jit(lambda x: _single(model(x)))
     frames = []
     for snapshot in chosen:
         with parameters_of(model, snapshot):
@@ -179,7 +182,7 @@ def build(history: History, model: Module, X: Sequence[Any], y: Sequence[Any], *
                             for layer in layers],
             }
             if two_d:
-                frame["heat"] = _bytes([classes.shade(o) for o in predict(model, cells)])
+                frame["heat"] = _bytes([classes.shade(forward(cell)) for cell in cells])
             activations = unit_activations(layers, points)
             frame["units"] = [
                 [_unit_summary(layer.activation, pattern) for pattern in outputs]
