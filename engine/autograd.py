@@ -45,7 +45,7 @@ def _gradients(root: Value, wrt: Sequence[Value], create_graph: bool, caller: st
         if not isinstance(w, Value):
             raise OperandTypeError(f"{caller}: wrt must hold Values, got {type(w).__name__}")
     grads = gradient_map(root, 1.0, create_graph, caller)
-    results = []
+    results: list[Value | float] = []
     for w in wrt:
         g = grads.get(w, 0.0)
         value = g._data if isinstance(g, Value) else g

@@ -282,7 +282,7 @@ def cross_entropy(logits: Any, targets: Any, *, reduction: str = "mean") -> Valu
 def l2_penalty(parameters: Module | Iterable[Value], alpha: float = 1.0) -> Value:
     """``alpha * sum(p * p)``: weight decay written as a loss term (micrograd uses alpha = 1e-4)."""
     alpha = non_negative_float(alpha, "l2_penalty: alpha")
-    params = iter_parameters(parameters, "l2_penalty")  # type: ignore[arg-type]
+    params = iter_parameters(parameters, "l2_penalty")
     if not params:
         raise DataError("l2_penalty: no parameters")
     total = params[0] * params[0]

@@ -60,7 +60,7 @@ class CharTokenizer:
         if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Sequence):
             raise DataError(f"CharTokenizer.decode: expected a list of token ids, got "
                             f"{type(tokens).__name__} {tokens!r:.40}")
-        out = []
+        out: list[str] = []
         for position, token in enumerate(tokens):
             if (isinstance(token, bool) or not isinstance(token, numbers.Integral)
                     or not 0 <= token < self.vocab_size):
