@@ -22,19 +22,21 @@ pytest.importorskip("mypy", reason="mypy is not installed: pip install 'chainrul
 SAMPLE = Path(__file__).with_name("typing_sample.py")
 
 MISTAKES = """\
-from chainrule.engine import Value
+from chainrule.engine import Value, tanh
 from chainrule.nn import MLP
 
 several = MLP(2, [4, 3])
 several([1.0, 2.0]).backward()
 listed: MLP[list[Value]] = MLP(2, (4, 1))
 Value(1.0).grad = "high"
+tanh(0.5).backward()
 """
 #: line -> what mypy must say about it.
 EXPECTED = {
     5: 'Item "list[Value]" of "Value | list[Value]" has no attribute "backward"',
     6: "Incompatible types in assignment",
     7: 'Incompatible types in assignment (expression has type "str", variable has type "float")',
+    8: '"float" has no attribute "backward"',
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chainrule.engine import Value, grad, gradients, no_grad, tanh
+from chainrule.engine import Value, grad, gradients, maximum, no_grad, tanh
 from chainrule.nn import MLP, SGD, Layer, Neuron, mse
 
 if TYPE_CHECKING:
@@ -67,6 +67,9 @@ def engine() -> None:
     w = Value(-0.5, label="w")
     x = Value(2.0, label="x")
     y = tanh(w * x + 0.3)
+    assert_type(y, Value)  # the engine's functions: a Value in, a Value out
+    assert_type(tanh(0.5), float)  # numbers in, a float out
+    assert_type(maximum(0.0, y), Value)
     loss = mse([y], [1.0])
     assert_type(loss, Value)
     loss.backward()
