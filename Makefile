@@ -5,6 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-0.1.0
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
+# Where mypy finds engine/ and nn/ under their installed names (see [tool.mypy] in pyproject).
+TYPING := $(VENV)/typing
 
 .PHONY: demo test lint bench dist notebooks system-deps venv clean
 
@@ -16,6 +18,11 @@ test: venv system-deps
 
 lint: venv
 	$(PY) -m ruff check .
+	@mkdir -p $(TYPING)/chainrule
+	@ln -sfn $(CURDIR)/engine $(TYPING)/chainrule/engine
+	@ln -sfn $(CURDIR)/nn $(TYPING)/chainrule/nn
+	$(PY) -m mypy
+	$(VENV)/bin/pyright
 
 bench: venv
 	$(PY) benchmarks/run.py
@@ -40,15 +47,27 @@ $(STAMP): pyproject.toml .ci/constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -c .ci/constraints.txt -e '.[dev,torch]'
 	touch $(STAMP)
 
-# System programs: graphviz's `dot` (rendering) and Debian's Chromium (browser tests).
+# System programs: graphviz's `dot` (rendering) and Debian's Chromium (browser tests). They are
+# installed as root, or through sudo when it needs no password; otherwise the tests that need
+# them are skipped, and say why. CI (CI set) must have them: there, failing to install is an error.
 system-deps:
 	@missing=""; \
 	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
-	if [ -n "$$missing" ]; then \
-		echo "installing system packages:$$missing"; \
-		$(APT) update -qq && $(APT) install -y -qq $$missing fonts-dejavu-core >/dev/null; \
-	fi
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; \
+	elif [ -n "$$CI" ]; then \
+		echo "CI needs the system packages$$missing, and cannot install them without root or sudo" >&2; \
+		exit 1; \
+	else \
+		echo "not installing$$missing (needs root or sudo): the tests that need them will be skipped;"; \
+		echo "install them with: sudo apt-get install$$missing fonts-dejavu-core"; \
+		exit 0; \
+	fi; \
+	echo "installing system packages:$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$sudo apt-get update -qq && $$sudo apt-get install -y -qq $$missing fonts-dejavu-core >/dev/null
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis build dist *.egg-info

@@ -52,13 +52,19 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'chainrule.engine' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+if TYPE_CHECKING:
+    # What type checkers find here are the generated functions (exp, tanh...), typed by the
+    # table's shape; at run time those are globals already and this serves the lazy names,
+    # which are imported for type checkers at the end of the module.
+    def __getattr__(name: str) -> Function: ...
+else:
+    def __getattr__(name: str) -> Any:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'chainrule.engine' has no attribute {name!r}")
+        value = getattr(importlib.import_module(module, __name__), name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:
@@ -77,7 +83,7 @@ if TYPE_CHECKING:
         walkthrough_markdown,
         walkthrough_text,
     )
-    from .functional import __getattr__ as _function_getattr  # noqa: F401
+    from .functional import Function
 
 __all__ = [
     "PRIMITIVES",

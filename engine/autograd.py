@@ -35,6 +35,14 @@ def gradients(root: Value, wrt: Sequence[Value], create_graph: bool = False) -> 
     with ``True`` they are Values whose own graphs can be differentiated again, recorded even
     inside ``no_grad()`` (as ``torch.autograd.grad(create_graph=True)`` does). A ``w`` that
     ``root`` does not depend on gets 0.
+
+    >>> from chainrule.engine import Value, gradients
+    >>> x = Value(2.0)
+    >>> gradients(x ** 3, [x])                              # 3x^2
+    [12.0]
+    >>> (slope,) = gradients(x ** 3, [x], create_graph=True)
+    >>> gradients(slope, [x])                               # 6x
+    [12.0]
     """
     return _gradients(root, wrt, create_graph, "gradients")
 
@@ -45,7 +53,7 @@ def _gradients(root: Value, wrt: Sequence[Value], create_graph: bool, caller: st
         if not isinstance(w, Value):
             raise OperandTypeError(f"{caller}: wrt must hold Values, got {type(w).__name__}")
     grads = gradient_map(root, 1.0, create_graph, caller)
-    results = []
+    results: list[Value | float] = []
     for w in wrt:
         g = grads.get(w, 0.0)
         value = g._data if isinstance(g, Value) else g
@@ -220,6 +228,10 @@ def jacobian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     """The Jacobian of ``f`` with respect to argument ``argnums``: for ``f`` returning a list
     of outputs and an argument that is a list of numbers, ``J[i][j] = d out_i / d x_j``; a
     scalar output gives one row and a scalar argument one column.
+
+    >>> from chainrule.engine import jacobian
+    >>> jacobian(lambda v: [v[0] * v[1], v[0] + v[1]])([2.0, 3.0])
+    [[3.0, 2.0], [1.0, 1.0]]
     """
     name = getattr(f, "__name__", "f")
 

@@ -57,4 +57,19 @@ globals().update(FUNCTIONS)
 __all__ = sorted(FUNCTIONS)
 
 if TYPE_CHECKING:
-    def __getattr__(name: str) -> Callable[..., Any]: ...
+    from typing import Protocol, overload
+
+    from .value import Value
+
+    class Function(Protocol):
+        """A generated function as type checkers see it: a Value among the operands gives a
+        recorded Value, numbers alone give a float."""
+
+        @overload
+        def __call__(self, x: Value, /, *more: Value | float, **named: Value | float) -> Value: ...
+        @overload
+        def __call__(self, x: float, y: Value, /, **named: Value | float) -> Value: ...
+        @overload
+        def __call__(self, x: float, /, *more: float, **named: float) -> float: ...
+
+    def __getattr__(name: str) -> Function: ...

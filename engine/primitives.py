@@ -48,7 +48,8 @@ def _power(base: float, exponent: float) -> float:
     # fractional exponent; chainrule only deals in real numbers.
     if base < 0.0 and not exponent.is_integer():
         raise OutOfDomain("a negative base needs an integer exponent (the result would be complex)")
-    return base**exponent
+    result: float = base**exponent  # float ** float is typed Any: it may be complex
+    return result
 
 
 def _log(x: float) -> float:
@@ -108,7 +109,8 @@ def compile_expression(code: str, parameters: tuple[str, ...], namespace: Mappin
                        name: str) -> Callable[..., Any]:
     """``code`` as a function of ``parameters``, with ``namespace`` as its globals."""
     source = f"lambda {', '.join(parameters)}: {code}"
-    return eval(compile(source, f"<primitive {name}>", "eval"), dict(namespace))
+    function: Callable[..., Any] = eval(compile(source, f"<primitive {name}>", "eval"), dict(namespace))
+    return function
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,7 +154,7 @@ class Primitive:
                 for code in self.derivative_code
             ),
             "constant_derivatives": (
-                tuple(numbers) if numbers and None not in numbers else None  # type: ignore[arg-type]
+                tuple(numbers) if numbers and None not in numbers else None
             ),
             "swaps_inputs": self.arity == 2
             and self.derivative_code == tuple(reversed(self.input_names)),
@@ -162,6 +164,7 @@ class Primitive:
 
     @property
     def arity(self) -> int:
+        """How many inputs the operation takes (1 or 2)."""
         return len(self.input_names)
 
     def write(self, *operands: object) -> str:

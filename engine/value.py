@@ -160,6 +160,7 @@ class Value:
 
     @property
     def is_leaf(self) -> bool:
+        """True for a Value with no inputs: one you created, or a constant."""
         return self._a is None
 
     @property

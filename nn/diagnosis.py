@@ -63,6 +63,7 @@ class Finding:
     fix: str
 
     def text(self) -> str:
+        """The finding in three lines: title, evidence and suggested fix."""
         return f"{self.title}\n  evidence: {self.evidence}\n  fix: {self.fix}"
 
     def __str__(self) -> str:
@@ -74,9 +75,11 @@ class Diagnosis(tuple[Finding, ...]):
 
     @property
     def kinds(self) -> list[str]:
+        """The kind of each finding, in order (``"dead_relu_units"``...)."""
         return [f.kind for f in self]
 
     def text(self) -> str:
+        """Every finding as text, or a line saying that all the checks passed."""
         if not self:
             return "No problems found: the checks for dead, saturated and identical units, " \
                    "vanishing or exploding gradients, the learning rate, separability and " \

@@ -26,6 +26,7 @@ import math
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from typing import Any
 
 from .errors import ConfigurationError, ModelFileError
@@ -393,20 +394,21 @@ def _parameter_count(kind: str, a: dict[str, Any]) -> int:
     if kind == "Linear":
         return linear(a["nin"], a["nout"], a["bias"])
     if kind == "Embedding":
-        return a["num"] * a["dim"]
+        return int(a["num"] * a["dim"])
     if kind == "RMSNorm":
-        return a["dim"] if a["affine"] else 0
+        return int(a["dim"]) if a["affine"] else 0
     if kind == "LayerNorm":
-        return 2 * a["dim"] if a["affine"] else 0
+        return 2 * int(a["dim"]) if a["affine"] else 0
     if kind == "SelfAttention":
         return attention(a["n_embd"], a["bias"])
     if kind == "FeedForward":
-        return 2 * a["n_embd"] * a["width"]
-    block = attention(a["n_embd"], False) + 2 * a["n_embd"] * a["mlp_width"]  # norms: no gain
+        return 2 * int(a["n_embd"]) * int(a["width"])
+    block: int = attention(a["n_embd"], False) + 2 * a["n_embd"] * a["mlp_width"]  # norms: no gain
     if kind == "Block":
         return block
-    n = a["n_embd"]
-    return (2 * a["vocab_size"] + a["block_size"]) * n + a["n_layer"] * block  # GPT
+    n: int = a["n_embd"]
+    gpt: int = (2 * a["vocab_size"] + a["block_size"]) * n + a["n_layer"] * block
+    return gpt
 
 
 def _sequence_architecture(architecture: dict[str, Any], where: str) -> tuple[str, int]:
@@ -440,8 +442,9 @@ def _build_sequence_model(architecture: dict[str, Any], where: str) -> Module:
     values = {key: architecture[key] for key in SEQUENCE_MODELS[kind]}
     try:
         # seed=0: the initial weights are thrown away, so draw them without touching global state.
+        build: Callable[..., Module] = getattr(modules, kind)
         if kind in ("RMSNorm", "LayerNorm"):
-            return getattr(modules, kind)(**values)
-        return getattr(modules, kind)(**values, seed=0)
+            return build(**values)
+        return build(**values, seed=0)
     except ConfigurationError as error:
         raise ModelFileError(f"load: {where}: {error}") from None

@@ -250,7 +250,11 @@ def _shifted(logits: list[Value]) -> tuple[list[Value], Value]:
 
 def softmax(logits: Sequence[Value | float]) -> list[Value]:
     """``exp(z_i) / sum_j exp(z_j)``, computed as ``exp(z_i - m) / sum_j exp(z_j - m)`` with
-    ``m = max(z)`` recorded in the graph (see :func:`running_maximum`)."""
+    ``m = max(z)`` recorded in the graph (see :func:`running_maximum`).
+
+    >>> [round(p.data, 4) for p in softmax([1.0, 2.0, 3.0])]
+    [0.09, 0.2447, 0.6652]
+    """
     values = _logit_list(logits, "softmax", 0)
     m = running_maximum(values)
     exps = [(z - m).exp() for z in values]
@@ -282,6 +286,13 @@ def cross_entropy(logits: Any, targets: Any, *, reduction: str = "mean") -> Valu
     ``logits`` is one sequence of logits per sample (or a single sequence, with a single integer
     target). Computed as ``log(sum(exp(z - m))) - (z_t - m)``; its gradient is
     ``softmax(z) - onehot(target)``.
+
+    >>> from chainrule.engine import Value
+    >>> logits = [Value(2.0), Value(0.5), Value(-1.0)]
+    >>> loss = cross_entropy(logits, 0)         # one sample of class 0
+    >>> loss.backward()
+    >>> round(loss.data, 6), [round(z.grad, 4) for z in logits]
+    (0.241311, [-0.2144, 0.1753, 0.0391])
     """
     loss = "cross_entropy"
     if _is_number(targets) and not isinstance(targets, bool):
@@ -298,7 +309,7 @@ def cross_entropy(logits: Any, targets: Any, *, reduction: str = "mean") -> Valu
 def l2_penalty(parameters: Module | Iterable[Value], alpha: float = 1.0) -> Value:
     """``alpha * sum(p * p)``: weight decay written as a loss term (micrograd uses alpha = 1e-4)."""
     alpha = non_negative_float(alpha, "l2_penalty: alpha")
-    params = iter_parameters(parameters, "l2_penalty")  # type: ignore[arg-type]
+    params = iter_parameters(parameters, "l2_penalty")
     if not params:
         raise DataError("l2_penalty: no parameters")
     total = params[0] * params[0]

@@ -19,7 +19,7 @@ import math
 import numbers
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, Protocol, overload
 
 from chainrule.engine import OperandTypeError, Value, scope
 
@@ -29,21 +29,38 @@ from .errors import ConfigurationError, ModelFileError, ShapeError
 Scalar = Value | int | float
 Output = Value | list[Value]
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar, Unpack
+
+    #: What calling an :class:`MLP` returns: ``MLP[Value]`` for one output neuron,
+    #: ``MLP[list[Value]]`` for several; unknown (``Value | list[Value]``) unless said.
+    OutputT = TypeVar("OutputT", default=Output)
+else:
+    from typing import TypeVar
+
+    OutputT = TypeVar("OutputT")
+
 
 class RandomSource(Protocol):
     """What weight initialisation draws from: a :class:`random.Random` or the ``random`` module."""
 
     def uniform(self, a: float, b: float) -> float: ...
 
-    def gauss(self, mu: float = 0.0, sigma: float = 1.0) -> float: ...
+    def gauss(self, mu: float, sigma: float) -> float: ...
+
+
+def _method(name: str) -> Callable[[Value], Value]:
+    """Value's method ``name``, generated from the primitive table (typed on instances only)."""
+    method: Callable[[Value], Value] = getattr(Value, name)
+    return method
 
 
 #: Activation functions by name; ``None`` means the identity.
 ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
-    "relu": Value.relu,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
-    "leaky_relu": Value.leaky_relu,  # slope 0.01, PyTorch's default
+    "relu": _method("relu"),
+    "tanh": _method("tanh"),
+    "sigmoid": _method("sigmoid"),
+    "leaky_relu": _method("leaky_relu"),  # slope 0.01, PyTorch's default
     "linear": None,
 }
 
@@ -275,7 +292,8 @@ class Module:
             f"and rebuild it in code instead"
         )
 
-    def __call__(self, x: Any) -> Output:
+    def __call__(self, x: Any) -> Any:
+        """The module's output for input ``x`` (each subclass says what it takes and returns)."""
         raise NotImplementedError(f"{type(self).__name__} does not define __call__")
 
     def __repr__(self) -> str:
@@ -430,13 +448,51 @@ class Layer(Module):
         return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
 
 
-class MLP(Module):
+class MLP(Module, Generic[OutputT]):
     """A multi-layer perceptron: ``MLP(2, [16, 16, 1])`` has two hidden layers of 16 neurons.
 
     Hidden layers use ``activation``, the last one ``output_activation`` (``"linear"`` by
     default, as in micrograd). Calling it returns a Value when the last layer has one neuron,
     a list of Values otherwise.
+
+    For type checkers, ``MLP(2, (16, 16, 1))`` (sizes as a tuple ending in 1) is an
+    ``MLP[Value]``, so ``model(x).backward()`` checks; with a list, say what it returns:
+    ``model: MLP[Value] = MLP(2, [16, 16, 1])`` (or ``MLP[list[Value]]`` for several outputs).
+
+    >>> model = MLP(2, [3, 1], activation="tanh", seed=0)
+    >>> model
+    MLP(2, [3, 1], activation='tanh', output_activation='linear')
+    >>> model.num_parameters
+    13
+    >>> y = model([0.5, -1.0])   # one output neuron: a Value
+    >>> y.backward()
+    >>> round(y.data, 6), round(model.layers[0].neurons[0].weights[0].grad, 6)
+    (-0.256077, 0.275614)
     """
+
+    @overload
+    def __init__(
+        self: MLP[Value],
+        nin: int,
+        sizes: tuple[Unpack[tuple[int, ...]], Literal[1]],
+        activation: str = ...,
+        output_activation: str = ...,
+        *,
+        init: str = ...,
+        seed: int | random.Random | None = ...,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        nin: int,
+        sizes: Sequence[int],
+        activation: str = ...,
+        output_activation: str = ...,
+        *,
+        init: str = ...,
+        seed: int | random.Random | None = ...,
+    ) -> None: ...
 
     def __init__(
         self,
@@ -475,14 +531,17 @@ class MLP(Module):
 
     @property
     def nout(self) -> int:
+        """The number of outputs: the size of the last layer."""
         return self.sizes[-1]
 
-    def __call__(self, x: Any) -> Output:
+    def __call__(self, x: Any) -> OutputT:
+        """The network's output for one sample ``x`` of ``nin`` numbers: a Value when the last
+        layer has one neuron, a list of Values otherwise."""
         out: Sequence[Scalar] = as_features(x, self.nin, "MLP")
         values: list[Value] = []
         for layer in self.layers:
             out = values = layer(out)
-        return values[0] if len(values) == 1 else values
+        return values[0] if len(values) == 1 else values  # type: ignore[return-value]  # OutputT
 
     def architecture(self) -> dict[str, Any]:
         return {

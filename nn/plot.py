@@ -64,6 +64,7 @@ def loss_curves(
     several named ones (``{"single neuron": h1.loss, "hidden layer": h2.loss}``)."""
     named = _named_curves(curves)
     plt = _pyplot()
+    figure: Figure
     figure, axes = plt.subplots(figsize=(6, 4))
     for (name, losses), colour in zip(named.items(), COLOURS * len(named), strict=False):
         axes.plot(range(1, len(losses) + 1), losses, label=name, color=colour)
@@ -81,7 +82,7 @@ def loss_curves(
 
 def _named_curves(curves: Any) -> dict[str, list[float]]:
     if isinstance(curves, History):
-        named = {"training": curves.loss}
+        named: dict[str, Any] = {"training": curves.loss}
         if curves.val_loss:
             named["validation"] = curves.val_loss
     elif isinstance(curves, Mapping):
@@ -138,6 +139,7 @@ def decision_regions(
     grid_x = [x_low + (x_high - x_low) * i / (resolution - 1) for i in range(resolution)]
     grid_y = [y_low + (y_high - y_low) * j / (resolution - 1) for j in range(resolution)]
     outputs = predict(model, [[gx, gy] for gy in grid_y for gx in grid_x])
+    figure: Figure
     figure, axes = plt.subplots(figsize=(5.5, 5))
     if isinstance(outputs[0], list):
         # Region of class k: where its output beats every other one. Contouring that margin
@@ -204,6 +206,7 @@ def activations(
                                  f"got {x_range!r}")
     plt = _pyplot()
     xs = [low + (high - low) * i / (points - 1) for i in range(points)]
+    figure: Figure
     figure, panels = plt.subplots(1, 2 if derivatives else 1, figsize=(10 if derivatives else 5, 4),
                                   squeeze=False)
     for name, colour in zip(names, COLOURS * len(names), strict=False):

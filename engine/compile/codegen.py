@@ -214,8 +214,8 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str,
 
     guards_after: dict[int, list[Guard]] = {}
     for guard in trace.guards:
-        operands = [guard.value] + ([guard.other] if isinstance(guard.other, Value) else [])
-        guards_after.setdefault(max(position[v] for v in operands), []).append(guard)
+        compared = [guard.value] + ([guard.other] if isinstance(guard.other, Value) else [])
+        guards_after.setdefault(max(position[v] for v in compared), []).append(guard)
 
     body.append("# forward")
     for guard in guards_after.get(-1, []):
@@ -237,6 +237,7 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str,
         body.extend(_finite_check(checked))
 
     outputs = [text[o] if isinstance(o, Value) else _literal(o) for o in trace.outputs]
+    gradient_names: list[str] = []
     if wrt is None:
         body.append(f"return {_tuple(outputs)}")
     else:

@@ -30,7 +30,8 @@ class Program:
     """One compiled program: for one argument structure and one set of guard outcomes."""
 
     source: str
-    run: Callable[[tuple[float, ...], tuple[float, ...]], Any]
+    #: ``run(leaves, captured)``; in ``"wrt"`` mode ``leaves`` is a list of samples' leaves.
+    run: Callable[[tuple[float, ...] | list[tuple[float, ...]], tuple[float, ...]], Any]
     captured: list[Value]
     trace: Trace
     build_seconds: float  # trace + generate + compile

@@ -46,6 +46,7 @@ class Lesson:
 
     @property
     def root_name(self) -> str:
+        """The name the walkthrough gives the output (its label, or ``f``)."""
         return self.forward.nodes[self.forward.root].name
 
     @cached_property

@@ -64,6 +64,7 @@ class Walkthrough(Lesson):
         return walkthrough_text(self, width=width)
 
     def markdown(self) -> str:
+        """The walkthrough as Markdown (the same steps as :meth:`text`)."""
         return walkthrough_markdown(self)
 
     def worksheet(self, steps: bool = True) -> str:
@@ -76,6 +77,7 @@ class Walkthrough(Lesson):
         return walkthrough_html(self, svg=svg)
 
     def save_html(self, path: str | Path) -> Path:
+        """Write the page (see :meth:`html`) to ``path`` and return the path."""
         path = Path(path)
         path.write_text(self.html(), encoding="utf-8")
         return path

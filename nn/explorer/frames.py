@@ -19,7 +19,7 @@ nodes), 850 KB for a 2-8-8-1 network (315 nodes).
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -81,7 +81,8 @@ def _unit_summary(activation: str, pattern: list[float]) -> dict[str, Any]:
     if activation in ("relu", "leaky_relu"):
         summary["active"] = sum(1 for a in pattern if a > 0.0)
     elif activation in ("sigmoid", "tanh"):
-        slope = (lambda a: 4.0 * a * (1.0 - a)) if activation == "sigmoid" else (lambda a: 1.0 - a * a)
+        slope: Callable[[float], float] = (
+            (lambda a: 4.0 * a * (1.0 - a)) if activation == "sigmoid" else (lambda a: 1.0 - a * a))
         summary["saturated"] = sum(1 for a in pattern if slope(a) < 0.01)
     return summary
 
@@ -151,6 +152,7 @@ def build(history: History, model: Module, X: Sequence[Any], y: Sequence[Any], *
     classes = Classes(targets, len(layers[-1].neurons), loss, layers[-1].activation == "sigmoid")
     two_d = model.nin == 2 and classes.mode != "none"
     box = None
+    cells: list[list[float]] = []
     if two_d:
         xs = [float(r[0]) for r in rows]
         ys = [float(r[1]) for r in rows]

@@ -22,11 +22,13 @@ from ..training.history import History, Snapshot
 from .frames import build, evenly, parameters_of
 
 _PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
+#: The package whose files the page is assembled from (``__package__`` is typed optional).
+_PACKAGE = __name__.rpartition(".")[0]
 
 
 @cache
 def _asset(name: str) -> str:
-    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+    return resources.files(_PACKAGE).joinpath(name).read_text(encoding="utf-8")
 
 
 class Explorer:
@@ -49,6 +51,7 @@ class Explorer:
 
     @property
     def title(self) -> str:
+        """The page's title."""
         return str(self.data["title"])
 
     def html(self, walkthrough_links: Sequence[dict[str, Any]] = ()) -> str:

@@ -35,6 +35,7 @@ from ..module import ACTIVATIONS, MLP, Layer, Module, Neuron
 
 if TYPE_CHECKING:  # pragma: no cover - only for type checkers
     import torch
+    from torch.nn import Sequential
 
 #: The slope chainrule's ``"leaky_relu"`` uses (PyTorch's default ``negative_slope``).
 LEAKY_RELU_SLOPE = 0.01
@@ -125,7 +126,7 @@ def to_torch(model: Module) -> torch.nn.Sequential:
             )
             linear.bias.copy_(torch.tensor([n.bias.data for n in neurons], dtype=torch.float64))
         modules += [linear, _activation_module(torch, activation)]
-    sequential = torch.nn.Sequential(*modules)
+    sequential: Sequential = torch.nn.Sequential(*modules)
     setattr(sequential, ARCHITECTURE_ATTRIBUTE, model.architecture())
     return sequential
 
@@ -134,7 +135,7 @@ def parameter_map(model: Module) -> list[tuple[str, str, tuple[int, ...]]]:
     """``(chainrule name, PyTorch parameter name, index)`` for every parameter of ``model``, in
     the order of ``model.named_parameters()``: ``("layers.1.neurons.0.w2", "2.weight", (0, 2))``
     means ``to_torch(model).get_parameter("2.weight")[0, 2]``. Needs no PyTorch."""
-    mapping = []
+    mapping: list[tuple[str, str, tuple[int, ...]]] = []
     for i, (neurons, _) in enumerate(_layers(model, "parameter_map")):
         for j, neuron in enumerate(neurons):
             if isinstance(model, Neuron):
@@ -177,7 +178,8 @@ def _floats(torch: ModuleType, tensor: Any, what: str) -> list[Any]:
     if not bool(torch.isfinite(floats).all()):
         bad = floats[~torch.isfinite(floats)][0].item()
         raise ConfigurationError(f"from_torch: {what} holds {bad!r}; parameters must be finite")
-    return floats.tolist()
+    numbers: list[Any] = floats.tolist()
+    return numbers
 
 
 def _stack(torch: ModuleType, module: Any) -> list[tuple[Any, str]]:

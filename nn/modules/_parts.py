@@ -16,7 +16,8 @@ from ..module import RandomSource
 
 def dot(weights: Sequence[Value], xs: Sequence[Value | float]) -> Value:
     """``w0*x0 + w1*x1 + ...`` as a chain of mul and add nodes (no leading ``0 +``)."""
-    return reduce(add, map(mul, weights, xs))
+    total: Value = reduce(add, map(mul, weights, xs))
+    return total
 
 
 def normal_init(std: float, what: str) -> Callable[[RandomSource], float]:

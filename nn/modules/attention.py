@@ -78,6 +78,7 @@ class SelfAttention(Module):
             )
 
     def submodules(self) -> list[tuple[str, Module]]:
+        """The four projections by name: query, key, value and output (``proj``)."""
         return [("query", self.query), ("key", self.key), ("value", self.value),
                 ("proj", self.proj)]
 

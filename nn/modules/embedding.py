@@ -53,7 +53,7 @@ class Embedding(Module):
         if isinstance(index, bool) or not isinstance(index, numbers.Integral):
             raise DataError(f"Embedding {self.name}: index must be an integer, "
                             f"got {type(index).__name__} {index!r:.40}")
-        if not 0 <= index < self.num:
+        if not 0 <= int(index) < self.num:
             raise DataError(f"Embedding {self.name}: index {index} is out of range "
                             f"(it has {self.num} rows, 0 to {self.num - 1})")
         return self.weight[index]

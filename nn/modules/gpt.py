@@ -94,6 +94,8 @@ class Block(Module):
         return [p for _, p in self.named_parameters()]
 
     def step(self, x: list[Value], cache: KVCache) -> list[Value]:
+        """The block's output for the next position's vector ``x``, with the keys and values
+        of the positions before it in ``cache`` (which it extends)."""
         with scope(self.attn.name):
             normed = self.norm1(x)
         attended = self.attn.step(normed, cache)
@@ -220,7 +222,7 @@ class GPT(Module):
                              f"(block_size={self.block_size})")
         for i, token in enumerate(tokens):
             if (isinstance(token, bool) or not isinstance(token, numbers.Integral)
-                    or not 0 <= token < self.vocab_size):
+                    or not 0 <= int(token) < self.vocab_size):
                 raise DataError(f"GPT.{who}: token {i} is {token!r:.40}, not a token id "
                                 f"from 0 to {self.vocab_size - 1}")
         return [int(t) for t in tokens]

@@ -49,6 +49,7 @@ class Recording:
         self.snapshots: list[Snapshot] = []
 
     def wants(self, epoch: int) -> bool:
+        """Whether a snapshot is to be taken at ``epoch`` (every ``every`` epochs)."""
         return epoch % self.every == 0
 
     def add(self, snapshot: Snapshot) -> None:
@@ -65,6 +66,7 @@ class Recording:
 
     @property
     def epochs(self) -> list[int]:
+        """The epoch of each snapshot kept, in order."""
         return [s.epoch for s in self.snapshots]
 
     def __len__(self) -> int:
@@ -111,6 +113,7 @@ class History:
 
     @property
     def best_accuracy(self) -> float | None:
+        """The highest training accuracy reached, or None if accuracy was not measured."""
         measured = [a for a in self.accuracy if a is not None]
         return max(measured) if measured else None
 

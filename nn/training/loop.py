@@ -149,7 +149,9 @@ def _recording(record: bool | int, limit: int, model: Module) -> Recording | Non
 
 
 def _snapshot(epoch: int, model: Module, history: History, norms: bool) -> Snapshot:
-    last = lambda column: column[-1] if column else None  # noqa: E731
+    def last(column: Sequence[float | None]) -> float | None:
+        return column[-1] if column else None
+
     return Snapshot(
         epoch=epoch,
         parameters=tuple(p.data for p in model.parameters()),
@@ -257,14 +259,17 @@ def fit(
     size = n if batch_size is None else min(positive_int(batch_size, "fit: batch_size"), n)
     l2 = non_negative_float(l2, "fit: l2")
     per_step = choice(schedule_per, ("epoch", "step"), "schedule_per") == "step"
+    val_rows: list[Any] = []
+    val_targets: list[Any] = []
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise DataError("fit: validation must be a pair (X_val, y_val)")
         val_rows, val_targets = _check_data(model, validation[0], validation[1], "fit: validation")
     hooks = _callbacks(callback, callbacks)
     for hook in hooks:
-        if hasattr(hook, "set_model"):
-            hook.set_model(model)
+        set_model = getattr(hook, "set_model", None)
+        if set_model is not None:
+            set_model(model)
 
     params = model.parameters()
     compiled = CompiledSteps(model, loss, params, l2, targets) if compile else None
@@ -343,8 +348,9 @@ def fit(
         history.stop_reason = (f"{type(error).__name__} during epoch {history.epochs + 1} "
                                f"of {epochs}: {error}")
         error.history = history  # type: ignore[attr-defined]
-        if hasattr(error, "add_note"):
-            error.add_note(f"fit: the History of the {history.epochs} completed epoch(s) is "
+        add_note = getattr(error, "add_note", None)  # Python >= 3.11
+        if add_note is not None:
+            add_note(f"fit: the History of the {history.epochs} completed epoch(s) is "
                            "attached to this exception as .history")
         raise
     finally:
