@@ -59,15 +59,15 @@ class _Labelled:
         self.scope = scope
 
 
-def as_float(data: object, context: str = "Value", role: str = "") -> float:
+def as_float(data: Any, context: str = "Value", role: str = "") -> float:
     """``data`` as a finite float, or a chainrule error naming ``context`` and the value."""
     kind = type(data)
     number: float
     if kind is float:
-        number = data  # type: ignore[assignment]
+        number = data
     elif (kind is int or isinstance(data, numbers.Real)) and not isinstance(data, Value):
         try:
-            number = float(data)  # type: ignore[arg-type]
+            number = float(data)
         except OverflowError:
             raise NumericOverflowError(
                 f"{context}:{role} an integer of {_digits(data)} digits is too large for a float"
@@ -504,19 +504,23 @@ def apply(op: Primitive, operands: tuple[Any, ...]) -> Any:
 
 
 def _method(op: Primitive) -> Callable[..., Value]:
+    method: Callable[..., Value]
     if op.arity == 1:
-        def method(self: Value) -> Value:
+        def unary(self: Value) -> Value:
             return _unary(op, self)
+        method = unary
     elif op.arity == 2:
         second = op.input_names[1]
         if second in op.defaults:
             default = op.defaults[second]
 
-            def method(self: Value, other: Operand = default) -> Value:  # type: ignore[misc]
+            def binary_with_default(self: Value, other: Operand = default) -> Value:
                 return _binary(op, self, other if type(other) is Value else _operand(op, other))
+            method = binary_with_default
         else:
-            def method(self: Value, other: Operand) -> Value:  # type: ignore[misc]
+            def binary(self: Value, other: Operand) -> Value:
                 return _binary(op, self, other if type(other) is Value else _operand(op, other))
+            method = binary
     else:  # pragma: no cover - the table has no such primitive
         raise TypeError(f"primitive {op.name}: methods take one or two inputs")
     assert op.function is not None

@@ -109,7 +109,7 @@ def mse(predictions: Any, targets: Any, *, reduction: str = "mean") -> Value:
     return _reduce(terms, reduction, "mse")
 
 
-def _probability_target(t: Any, loss: str, index: int) -> float:
+def _probability_target(t: Any, loss: str, index: int) -> Any:
     y = _target(t, loss, index)
     if not 0.0 <= y <= 1.0:
         raise DataError(f"{loss}: target {index} must lie in [0, 1] (a class label 0 or 1, or a "

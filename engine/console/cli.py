@@ -257,12 +257,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     answer; 2 for a usage error)."""
     _degrade_to_ascii_escapes()
     parser = _build_parser()
+    command = "chainrule"
     try:
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE
-        if args.command == "quiz":
+        command = args.command
+        if command == "quiz":
             return _quiz(args)
         _explain(args)
     except UsageError as error:
@@ -271,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The expression's own errors and evaluation errors (log of a negative number, an
         # overflowing power...), whose messages name the operation and the value; those of the
         # walkthrough are said in the command's terms, not the Python function's.
-        return _fail(_in_command_terms(str(error), args.command))
+        return _fail(_in_command_terms(str(error), command))
     except RecursionError:
         return _fail("the expression is too deeply nested")
     return 0

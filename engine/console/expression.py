@@ -149,11 +149,13 @@ def _build(node: ast.AST, leaves: Mapping[str, Value], used: set[str]) -> Value 
             raise ExpressionError(f"the operator {symbol}{_where(node)} is not supported")
         left = _build(node.left, leaves, used)
         right = _build(node.right, leaves, used)
-        return PRIMITIVES[name](left, right)
+        result: Value | float = PRIMITIVES[name](left, right)
+        return result
     if isinstance(node, ast.UnaryOp):
         operand = _build(node.operand, leaves, used)
         if isinstance(node.op, ast.USub):
-            return PRIMITIVES["neg"](operand)
+            negated: Value | float = PRIMITIVES["neg"](operand)
+            return negated
         if isinstance(node.op, ast.UAdd):
             return operand
         symbol = _OPERATOR_SYMBOLS.get(type(node.op), type(node.op).__name__)
@@ -191,7 +193,8 @@ def _call(node: ast.Call, leaves: Mapping[str, Value], used: set[str]) -> Value 
         )
     arguments = [_build(argument, leaves, used) for argument in node.args]
     arguments += defaults[len(arguments) - primitive.arity + len(defaults):]
-    return primitive(*arguments)
+    applied: Value | float = primitive(*arguments)
+    return applied
 
 
 _DESCRIPTIONS = {

@@ -91,7 +91,7 @@ def node_names(
         elif node in suggested and suggested[node] not in labels:
             base.append(suggested[node])
         elif node.scope and node.op in ACTIVATIONS:
-            base.append(".".join((*node.scope, node.op)))  # type: ignore[arg-type]
+            base.append(".".join((*node.scope, str(node.op))))
         else:
             base.append(None)
     last = len(order) - 1

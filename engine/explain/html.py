@@ -31,9 +31,12 @@ if TYPE_CHECKING:
 _PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
 
 
+_PACKAGE = __name__.rpartition(".")[0]  # this module's package, where its assets are
+
+
 @cache
 def _asset(name: str) -> str:
-    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+    return resources.files(_PACKAGE).joinpath(name).read_text(encoding="utf-8")
 
 
 def _finite_or_text(data: Any) -> Any:
@@ -81,7 +84,9 @@ def _texts(w: Lesson) -> dict[str, Any]:
     """Everything the script shows, with the numbers already written out (so the page says
     exactly what the text and Markdown renderers say)."""
     nodes = w.forward.nodes
-    num = lambda x: wording.number(w, x)  # noqa: E731
+    def num(x: float | None) -> str | None:
+        return None if x is None else wording.number(w, x)
+
     root = nodes[w.forward.root]
     data: dict[str, Any] = {
         "title": w.title,
@@ -99,8 +104,7 @@ def _texts(w: Lesson) -> dict[str, Any]:
                 "valueText": num(n.value),
                 "valueShort": _short(n.value),
                 "gradient": w.backward.gradients[n.index],
-                "gradientText": None if w.backward.gradients[n.index] is None
-                else num(w.backward.gradients[n.index]),
+                "gradientText": num(w.backward.gradients[n.index]),
                 "gradientShort": _short(w.backward.gradients[n.index]),
                 "gradientName": wording.gradient_of(w, n.index),
             }

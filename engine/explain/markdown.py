@@ -23,7 +23,9 @@ def escape_markdown(text: str) -> str:
 def walkthrough_markdown(w: Lesson) -> str:
     """Forward steps as a table, backward steps as one table row per input, then the summary."""
     e = escape_markdown
-    num = lambda x: e(wording.number(w, x))  # noqa: E731
+    def num(x: float) -> str:
+        return e(wording.number(w, x))
+
     lines = [f"## {e(w.title)}", "", "### Forward pass", ""]
     for role in ("input", "parameter"):
         leaves = wording.leaf_names(w, role)

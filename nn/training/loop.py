@@ -48,7 +48,7 @@ def _widgets_available() -> bool:
     """Whether tqdm's notebook bar can draw itself: it is an ipywidgets widget, which
     tqdm.notebook imports if it can (IProgress is None when it could not)."""
     try:
-        from tqdm.notebook import IProgress
+        from tqdm.notebook import IProgress  # type: ignore[attr-defined]
     except ImportError:
         return False
     return IProgress is not None
