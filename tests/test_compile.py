@@ -7,7 +7,6 @@ import threading
 from typing import Any
 
 import pytest
-from helpers_explain import graph_recipes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +24,8 @@ from chainrule.engine import (
     value_and_grad,
 )
 from chainrule.engine.compile import MAX_PROGRAMS_PER_STRUCTURE
+
+from support.explain import graph_recipes
 
 
 def recipe_function(recipe: dict[str, Any]) -> Any:

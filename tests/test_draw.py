@@ -9,11 +9,12 @@ import sys
 import textwrap
 
 import pytest
-from helpers_draw import hand_mlp, parse_dot
 
 from chainrule.engine import OperandTypeError, Value, draw, scope, topological_order
 from chainrule.engine.drawing import DrawOptionError, GraphTooLargeError
 from chainrule.engine.drawing.dot import HIGHLIGHT_COLOUR, ROLE_COLOURS
+
+from support.draw import hand_mlp, parse_dot
 
 
 def expression() -> tuple[Value, Value, Value]:
@@ -473,7 +474,7 @@ _PROGRAM = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, {tests!r})
-    from helpers_draw import hand_mlp
+    from support.draw import hand_mlp
     from chainrule.engine import Value, draw
     y, xs, _ = hand_mlp()
     loss = (y - 1.0) ** 2 + xs[0] * xs[0]

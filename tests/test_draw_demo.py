@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers_draw import svg_group_ids, svg_root, svg_texts
+from support.draw import svg_group_ids, svg_root, svg_texts
 
 DEMO = Path(__file__).resolve().parent.parent / "demos" / "graph.py"
 

@@ -8,13 +8,14 @@ import stat
 from pathlib import Path
 
 import pytest
-from helpers_draw import hand_mlp, svg_group_ids, svg_root, svg_texts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainrule.engine import Value, draw, scope, topological_order
 from chainrule.engine.drawing import DrawOptionError, GraphvizError, GraphvizNotFoundError
 from chainrule.engine.drawing.labels import visible_lines
+
+from support.draw import hand_mlp, svg_group_ids, svg_root, svg_texts
 
 #: Everything graphviz's SVG writer produces for our graphs; anything else would be injected.
 SVG_VOCABULARY = {"svg", "g", "title", "polygon", "polyline", "ellipse", "path", "text", "a"}

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers_draw import hand_mlp
 
 from chainrule.engine import OperandTypeError, Value, render_text, scope
 from chainrule.engine.drawing import DrawOptionError
+
+from support.draw import hand_mlp
 
 
 def test_tree_of_a_small_expression() -> None:

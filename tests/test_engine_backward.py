@@ -24,8 +24,8 @@ from chainrule.engine import (
     tanh,
 )
 
-from gradcheck import assert_gradient_close, central_difference
-from strategies import reals
+from support.gradcheck import assert_gradient_close, central_difference
+from support.strategies import reals
 
 
 def test_the_readme_example() -> None:

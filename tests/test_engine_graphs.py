@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from chainrule.engine import PRIMITIVES, Value, gradients, topological_order
 
-from gradcheck import assert_gradient_close, partial_difference
-from strategies import reals
+from support.gradcheck import assert_gradient_close, partial_difference
+from support.strategies import reals
 
 P = PRIMITIVES
 

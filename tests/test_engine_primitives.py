@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from chainrule.engine import PRIMITIVES, Value, gradients
 from chainrule.engine.primitives import FUNCTIONS, POW
 
-from gradcheck import assert_gradient_close, complex_step, partial_difference
-from strategies import DOMAINS, reals
+from support.gradcheck import assert_gradient_close, complex_step, partial_difference
+from support.strategies import DOMAINS, reals
 
 # Independent complex implementations of the analytic primitives: the complex-step oracle.
 COMPLEX_FORMS = {

@@ -8,11 +8,12 @@ import math
 import re
 
 import pytest
-from helpers_explain import load_demo
 
 from chainrule.engine import DomainError, OperandTypeError, Value, scope, walkthrough
 from chainrule.engine.explain.html import json_for_script, sanitize_svg
 from chainrule.engine.explain.markdown import escape_markdown
+
+from support.explain import load_demo
 
 EVIL = '<img src=x onerror="window.__pwned=1"></script><script>window.__pwned=2</script>|`*'
 

@@ -6,7 +6,6 @@ import math
 import re
 
 import pytest
-from helpers_explain import build, graph_recipes
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +21,8 @@ from chainrule.engine import (
 )
 from chainrule.engine.explain.trace import format_number
 
-from strategies import DOMAINS
+from support.explain import build, graph_recipes
+from support.strategies import DOMAINS
 
 
 def replay(trace, size: int) -> list[float]:

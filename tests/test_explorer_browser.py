@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers_explorer import moons_run, xor_run
 
 from chainrule.nn import bce_with_logits
+
+from support.explorer import moons_run, xor_run
 
 CHROMIUM = Path("/usr/bin/chromium")
 

@@ -8,9 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers_nn import assert_valid_png, run_demo
 
 from chainrule.nn import GPT, load
+
+from support.nn import assert_valid_png, run_demo
 
 pytest.importorskip("names")
 pytest.importorskip("matplotlib")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers_explain import graph_recipes
 from hypothesis import given, settings
 
 from chainrule.engine import (
@@ -19,6 +18,8 @@ from chainrule.engine import (
     trace_backward,
     value_and_grad,
 )
+
+from support.explain import graph_recipes
 
 
 def _outcome(call: Any) -> Any:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers_nn import assert_valid_png, run_demo
+
+from support.nn import assert_valid_png, run_demo
 
 DEMOS = {
     "xor": (

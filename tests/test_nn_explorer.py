@@ -9,7 +9,6 @@ import json
 import re
 
 import pytest
-from helpers_explorer import moons_run, regression_run, xor_run
 
 from chainrule.engine import sigmoid
 from chainrule.nn import (
@@ -23,6 +22,8 @@ from chainrule.nn import (
     predict,
 )
 from chainrule.nn.explorer.frames import evenly, parameters_of
+
+from support.explorer import moons_run, regression_run, xor_run
 
 
 def page_data(page: str) -> dict:

@@ -10,7 +10,6 @@ import shutil
 import sys
 
 import pytest
-from helpers_sequence import assert_module_gradients, nearest_kink
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -37,6 +36,8 @@ from chainrule.nn import (
     train_test_split,
 )
 from chainrule.nn.datasets import MissingExtraError
+
+from support.sequence import assert_module_gradients, nearest_kink
 
 TINY = {"vocab_size": 5, "n_embd": 4, "n_head": 2, "n_layer": 2, "block_size": 4,
         "mlp_width": 8}

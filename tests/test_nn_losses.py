@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 
 import pytest
-from helpers_nn import assert_gradients_match
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -24,6 +23,8 @@ from chainrule.nn import (
     softmax,
 )
 from chainrule.nn.errors import ConfigurationError
+
+from support.nn import assert_gradients_match
 
 _logits = st.floats(-8.0, 8.0, allow_nan=False)
 _probabilities = st.floats(0.02, 0.98)

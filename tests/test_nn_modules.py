@@ -7,12 +7,13 @@ import random
 import statistics
 
 import pytest
-from helpers_nn import assert_gradients_match
 from hypothesis import given
 from hypothesis import strategies as st
 
 from chainrule.engine import OperandTypeError, Value, topological_order
 from chainrule.nn import MLP, ConfigurationError, Layer, Neuron, ShapeError
+
+from support.nn import assert_gradients_match
 
 
 def test_neuron_computes_activation_of_weighted_sum() -> None:

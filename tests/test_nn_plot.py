@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers_nn import assert_valid_png
+
+from support.nn import assert_valid_png
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")

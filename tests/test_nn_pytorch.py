@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers_nn import run_demo
 
 from chainrule.engine import ChainruleError, Value
 from chainrule.nn import (
@@ -44,6 +43,8 @@ from chainrule.nn.interop import (
     UnsupportedModuleError,
     parameter_map,
 )
+
+from support.nn import run_demo
 
 if os.environ.get("CI"):
     import torch  # `make test` installs torch==2.13.0: in CI a missing torch fails, never skips

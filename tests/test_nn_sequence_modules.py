@@ -7,7 +7,6 @@ import math
 import random
 
 import pytest
-from helpers_sequence import assert_module_gradients, nearest_kink, weighted_sum
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -30,8 +29,9 @@ from chainrule.nn import (
 )
 from chainrule.nn.losses import running_maximum
 
-from gradcheck import assert_gradient_close
-from strategies import reals
+from support.gradcheck import assert_gradient_close
+from support.sequence import assert_module_gradients, nearest_kink, weighted_sum
+from support.strategies import reals
 
 _coefficients = st.lists(reals(-2.0, 2.0), min_size=8, max_size=8)
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from chainrule.engine import PRIMITIVES, Value, gradients
 
-from strategies import DOMAINS, reals
+from support.strategies import DOMAINS, reals
 
 if os.environ.get("CI"):
     import torch  # `make test` installs torch==2.13.0: in CI a missing torch fails, never skips

@@ -19,8 +19,8 @@ from chainrule.engine import (
     value_and_grad,
 )
 
-from gradcheck import assert_gradient_close, partial_difference
-from strategies import reals
+from support.gradcheck import assert_gradient_close, partial_difference
+from support.strategies import reals
 
 
 def f(w: Any, b: Any, x: Any) -> Any:

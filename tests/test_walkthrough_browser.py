@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers_explain import load_demo
 
 from chainrule.engine import Value, topological_order, walkthrough
 from chainrule.engine.explain import wording
+
+from support.explain import load_demo
 
 CHROMIUM = Path("/usr/bin/chromium")
 

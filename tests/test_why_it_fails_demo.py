@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers_nn import REPO, assert_valid_png, run_demo
+from support.nn import REPO, assert_valid_png, run_demo
 
 
 def section(out: str, start: str, end: str) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from chainrule.engine import Value, no_grad, topological_order
 
-from gradcheck import assert_gradient_close, step_for
+from support.gradcheck import assert_gradient_close, step_for
 
 
 def weighted_sum(outputs: Sequence[Value], weights: Sequence[float]) -> Value:
@@ -29,7 +29,7 @@ def assert_module_gradients(
     parameters: Sequence[Value],
 ) -> None:
     """``loss_of(input leaves)``'s gradients, with respect to every input and every one of
-    ``parameters``, agree with central differences in float64 (see tests/gradcheck.py)."""
+    ``parameters``, agree with central differences in float64 (see tests/support/gradcheck.py)."""
     leaves = [Value(x) for x in inputs]
     for p in parameters:
         p.grad = 0.0
