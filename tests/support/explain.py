@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from chainrule.engine import PRIMITIVES, ChainruleError, Value
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # tests/support/explain.py -> the repository
 
 #: Operations a random graph may use, with their arity. Domain errors are allowed to happen
 #: while building (the example is then discarded), so every primitive can take part.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from chainrule.engine import Value
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # tests/support/nn.py -> the repository
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
