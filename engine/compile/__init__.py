@@ -11,6 +11,9 @@ from .codegen import Generated, generate
 from .jit import MAX_PROGRAMS_PER_STRUCTURE, Compiled, Program, compile_gradient, jit
 from .tracing import Guard, Trace, trace
 
+# The numpy backend (numpy is imported only when one of its programs is built or run).
+from .numpy_backend import vectorize  # noqa: E402
+
 __all__ = [
     "MAX_PROGRAMS_PER_STRUCTURE",
     "Compiled",
@@ -22,4 +25,5 @@ __all__ = [
     "generate",
     "jit",
     "trace",
+    "vectorize",
 ]
