@@ -9,10 +9,8 @@ engine's numbers.
 
 from .codegen import Generated, generate
 from .jit import MAX_PROGRAMS_PER_STRUCTURE, Compiled, Program, compile_gradient, jit
+from .numpy_backend import vectorize  # numpy is imported only when a program is built
 from .tracing import Guard, Trace, trace
-
-# The numpy backend (numpy is imported only when one of its programs is built or run).
-from .numpy_backend import vectorize  # noqa: E402
 
 __all__ = [
     "MAX_PROGRAMS_PER_STRUCTURE",
