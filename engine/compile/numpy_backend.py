@@ -51,7 +51,7 @@ NUMPY_FUNCTIONS = {
 }
 _HELPERS = {"np", "np_sigmoid", "np_softplus", "np_log_sigmoid", "all_finite", "GuardFailed",
             "NonFinite", "errors_raise", "errors_ignore", "seeds", "inputs", "captured",
-            "sum_rows", "leaf_rows"}
+            "sum_rows", "leaf_rows", "sums"}
 
 
 class Untranslatable(TypeError):
@@ -251,13 +251,18 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str, *,
         backward, defined = _backward(order, seed_roots, text, varying)
         body.extend(backward)
         leaves = [n for n in order if n in defined and n._a is None]
-        body.append(f"leaf_rows = [{', '.join(f'd_{text[n]}' for n in leaves)}]")
-        body.append("if not all_finite(leaf_rows): raise NonFinite  # the eager engine says where")
         gradients = [f"d_{text[w]}" if w in defined else "0.0" for w in wrt]
         if summed:
-            body.append(f"return {_tuple(outputs)}, sum_rows([{', '.join(gradients)}], "
-                        "inputs.shape[1])")
+            # A sum is not finite when any of its terms is not (or, rarely, when it overflows:
+            # then the exact path runs, to no harm), so the sums stand for the wrt leaves.
+            others = [f"d_{text[n]}" for n in leaves if n not in set(wrt)]
+            body.append(f"sums = sum_rows([{', '.join(gradients)}], inputs.shape[1])")
+            body.append(f"leaf_rows = [sums, {', '.join(others)}]")
+            body.append("if not all_finite(leaf_rows): raise NonFinite  # eager then says where")
+            body.append(f"return {_tuple(outputs)}, sums")
         else:
+            body.append(f"leaf_rows = [{', '.join(f'd_{text[n]}' for n in leaves)}]")
+            body.append("if not all_finite(leaf_rows): raise NonFinite  # eager then says where")
             body.append(f"return {_tuple(outputs)}, [{', '.join(gradients)}]")
     lines.extend("    " + line for line in body)
     source = "\n".join(lines) + "\n"
