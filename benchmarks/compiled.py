@@ -264,7 +264,7 @@ def case_first(name: str, engines: dict[str, Any], weights: list[moons.Layer],
 
 # -- a digits epoch ----------------------------------------------------------------------------
 
-HIDDEN, BATCH, LR, SEED = 32, 32, 0.01, 0
+HIDDEN, BATCH, LR, SEED = 32, 32, 0.01, 0  # HIDDEN: the default width of the hidden layer
 
 
 def _digits(samples: int | None) -> tuple[list[list[float]], list[int]]:
@@ -276,17 +276,18 @@ def _digits(samples: int | None) -> tuple[list[list[float]], list[int]]:
     return X, y
 
 
-def _network() -> Any:
+def _network(hidden: int) -> Any:
     from chainrule.nn import MLP
 
-    return MLP(64, [HIDDEN, 10], activation="relu", init="he_uniform", seed=SEED)
+    return MLP(64, [hidden, 10], activation="relu", init="he_uniform", seed=SEED)
 
 
-def _fit_epochs(compile: bool | str, X: list, y: list, epochs: int) -> tuple[list[float], list[float]]:
+def _fit_epochs(compile: bool | str, X: list, y: list, epochs: int, hidden: int
+                ) -> tuple[list[float], list[float]]:
     """Epoch times and losses of ``fit`` from the same initial weights."""
     from chainrule.nn import Adam, fit
 
-    model = _network()
+    model = _network(hidden)
     times: list[float] = []
     marks = [time.perf_counter()]
 
@@ -307,12 +308,13 @@ def _cross_entropy() -> Any:
     return cross_entropy
 
 
-def _torch_epochs(X: list, y: list, epochs: int) -> tuple[list[float], list[float]]:
+def _torch_epochs(X: list, y: list, epochs: int, hidden: int
+                  ) -> tuple[list[float], list[float]]:
     """fit's loop in PyTorch float64: the same shuffles, batches, initial weights and Adam."""
     import torch
 
     torch.set_num_threads(1)
-    model = _network()
+    model = _network(hidden)
     weights = [(torch.tensor([[w.data for w in n.weights] for n in layer.neurons],
                              dtype=torch.float64, requires_grad=True),
                 torch.tensor([n.bias.data for n in layer.neurons], dtype=torch.float64,
@@ -341,7 +343,7 @@ def _torch_epochs(X: list, y: list, epochs: int) -> tuple[list[float], list[floa
     return times, losses
 
 
-def digits_epoch(repeats: int, samples: int | None) -> dict[str, Any]:
+def digits_epoch(repeats: int, samples: int | None, hidden: int = HIDDEN) -> dict[str, Any]:
     """One epoch of fit on the digits: eager (first epoch), compiled and numpy (their second
     epoch: the first one also traces, compiles and checks a step against eager; both are
     reported), PyTorch (second epoch). Interleaved, medians."""
@@ -361,10 +363,10 @@ def digits_epoch(repeats: int, samples: int | None) -> dict[str, Any]:
         for name in names[shift:] + names[:shift]:
             gc.collect()
             if name == "pytorch":
-                times, loss = _torch_epochs(X, y, 2)
+                times, loss = _torch_epochs(X, y, 2, hidden)
             else:
                 mode = {"eager": False, "compiled": True, "numpy": "numpy"}[name]
-                times, loss = _fit_epochs(mode, X, y, 1 if name == "eager" else 2)
+                times, loss = _fit_epochs(mode, X, y, 1 if name == "eager" else 2, hidden)
             first[name].append(times[0])
             steady[name].append(times[-1])
             losses[name] = loss
@@ -373,7 +375,7 @@ def digits_epoch(repeats: int, samples: int | None) -> dict[str, Any]:
     medians = {n: statistics.median(steady[n]) for n in names}
     first_medians = {n: statistics.median(first[n]) for n in names}
     return {
-        "samples": len(X), "batch_size": BATCH, "hidden": HIDDEN, "repeats": repeats,
+        "samples": len(X), "batch_size": BATCH, "hidden": hidden, "repeats": repeats,
         "epoch_seconds": medians, "first_epoch_seconds": first_medians,
         "eager/compiled": medians["eager"] / medians["compiled"],
         "eager/numpy": medians["eager"] / medians["numpy"],
@@ -388,13 +390,13 @@ def digits_epoch(repeats: int, samples: int | None) -> dict[str, Any]:
     }
 
 
-def digits_build(samples: int | None) -> dict[str, Any]:
+def digits_build(samples: int | None, hidden: int = HIDDEN) -> dict[str, Any]:
     """Trace + generate + compile of the digits per-sample programs (one per class)."""
     from chainrule.engine.compile import compile_gradient
     from chainrule.nn import cross_entropy
 
     X, y = _digits(samples)
-    model = _network()
+    model = _network(hidden)
     params = model.parameters()
 
     def sample(x: Any, target: int) -> Any:

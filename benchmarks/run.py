@@ -47,6 +47,7 @@ class Plan:
     gpt_steps: int
     digits_repeats: int = 3
     digits_samples: int | None = None  # None: all 1,797 digits
+    digits_hidden: int = compiled.HIDDEN
 
 
 FULL = Plan(
@@ -59,7 +60,7 @@ QUICK = Plan(
     step_repeats=2, loop_steps=1, demo_steps=2, demo_repeats=1,
     chain_links=(1_000, 10_000), chain_repeats={1_000: 3, 10_000: 1},
     micrograd_max_links=10_000, products=10_000, product_repeats=2, gpt_steps=3,
-    digits_repeats=1, digits_samples=64,
+    digits_repeats=1, digits_samples=64, digits_hidden=4,
 )
 
 
@@ -209,8 +210,8 @@ def moons_step_compiled(plan: Plan, data: moons.Moons, weights: list[moons.Layer
 
 def digits_epoch(plan: Plan, data: moons.Moons, weights: list[moons.Layer]) -> dict[str, Any]:
     """A digits epoch: eager, compiled, numpy, PyTorch; and the programs' build time."""
-    result = compiled.digits_epoch(plan.digits_repeats, plan.digits_samples)
-    result["build"] = compiled.digits_build(plan.digits_samples)
+    result = compiled.digits_epoch(plan.digits_repeats, plan.digits_samples, plan.digits_hidden)
+    result["build"] = compiled.digits_build(plan.digits_samples, plan.digits_hidden)
     return result
 
 
@@ -322,7 +323,8 @@ def compiled_table(results: dict[str, Any]) -> str:
     rows.append(f"build (trace + generate + compile): {builds}; "
                 f"{m['build_over_eager_epoch']:.0%} of one eager step (= epoch)")
     d = results["digits_epoch"]
-    rows += ["", f"| digits epoch, {d['samples']} samples, batches of {d['batch_size']} (s) "
+    rows += ["", f"| digits epoch, MLP(64, [{d['hidden']}, 10]), {d['samples']} samples, "
+             f"batches of {d['batch_size']} (s) "
              "| epoch | first epoch | eager / this |", "|---|---:|---:|---:|"]
     for name, seconds in d["epoch_seconds"].items():
         rows.append(f"| {name} | {seconds:,.3f} | {d['first_epoch_seconds'][name]:,.3f} "
