@@ -4,7 +4,8 @@ A function is run once on Values (:mod:`.tracing`), and the graph it records is 
 as a Python program (:mod:`.codegen`) whose every line comes from the primitive table: the
 forward functions, then the backward pass by the chain-rule module's rules with each local
 derivative's code pasted in. The program runs on plain floats and gives exactly the eager
-engine's numbers.
+engine's numbers. :mod:`.numpy_backend` writes the same trace as numpy array code over a
+batch (:func:`vectorize`, and ``fit(..., compile="numpy")``).
 """
 
 from .codegen import Generated, generate

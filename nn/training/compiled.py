@@ -133,10 +133,13 @@ class NumpySteps:
 
         matrix, structure = [], None
         for x, t in zip(rows, targets, strict=True):
-            leaves, shape = flatten(x, "fit")
-            if self.classes is None:
-                target_leaves, target_shape = flatten(t, "fit")
-                leaves, shape = leaves + target_leaves, (shape, target_shape)
+            try:
+                leaves, shape = flatten(x, "fit")
+                if self.classes is None:
+                    target_leaves, target_shape = flatten(t, "fit")
+                    leaves, shape = leaves + target_leaves, (shape, target_shape)
+            except (TypeError, ValueError):  # Values among the data: the Python programs
+                return None
             if structure is None:
                 structure = shape
             elif shape != structure:
