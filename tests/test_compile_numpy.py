@@ -259,3 +259,54 @@ def test_fit_compile_accepts_only_known_backends() -> None:
     with pytest.raises(ConfigurationError, match="'python' or 'numpy', got 'jax'"):
         fit(model, [[1.0]], [1.0], loss=mse, optimizer=SGD(model, lr=0.1), epochs=1,
             compile="jax")
+
+
+def test_layers_are_lifted_to_matrix_products_with_the_same_numbers() -> None:
+    from chainrule.engine.compile import trace
+    from chainrule.nn import MLP, cross_entropy
+
+    model = MLP(3, [5, 4, 2], activation="tanh", seed=0)
+    params = model.parameters()
+
+    def sample(x0, x1, x2):
+        return [cross_entropy([model([x0, x1, x2])], [1])]
+
+    traced = trace(sample, (0.1, 0.2, 0.3), "sample")
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=(3, 7))
+    plain = numpy_backend.generate(traced, params, "plain", lift=False)
+    lifted = numpy_backend.generate(traced, params, "lifted")
+    assert "W @ X" not in plain.source
+    assert lifted.source.count("sums of") == 3  # every layer: 5, 4 and 2 neurons
+    (loss_plain,), sums_plain = plain(inputs)
+    (loss_lifted,), sums_lifted = lifted(inputs)
+    assert np.allclose(loss_lifted, loss_plain, rtol=1e-12, atol=0)
+    assert np.allclose(sums_lifted, sums_plain, rtol=1e-12, atol=1e-15)
+    eager = [0.0] * len(params)
+    for column in inputs.T.tolist():
+        for p in params:
+            p.grad = 0.0
+        sample(*column)[0].backward()
+        eager = [e + p.grad for e, p in zip(eager, params, strict=True)]
+    assert np.allclose(sums_lifted, eager, rtol=1e-12, atol=1e-15)
+
+
+def test_an_overflow_inside_a_lifted_layer_gives_the_eager_error() -> None:
+    from chainrule.nn import MLP, SGD, fit
+
+    model = MLP(2, [3, 2], seed=0)
+    for layer, weight in zip(model.layers, (1e300, 1.0), strict=True):
+        for neuron in layer.neurons:
+            for w in neuron.weights:
+                w.data = weight
+            neuron.bias.data = 0.0
+    # The first sample (traced) is harmless; the second overflows in the first layer's W @ X.
+    with pytest.raises(ChainruleError, match="overflows") as error:
+        fit(model, [[0.0, 0.0], [1e10, 1.0]], [0, 1], loss=squared_error_of_first,
+            optimizer=SGD(model, lr=0.1), epochs=1, progress=False, compile="numpy")
+    assert error.value.history.epochs == 0
+
+
+def squared_error_of_first(outputs: Any, targets: Any) -> Any:
+    terms = [o[0] * o[0] for o in outputs]
+    return sum(terms[1:], terms[0]) * (1.0 / len(terms))

@@ -16,6 +16,13 @@ from the C library's in the last bit, so programs using them agree with eager to
 relative per operation. Gradients of captured Values are summed over the batch by numpy
 (pairwise summation), in another order than a Python loop: they agree to rounding.
 
+Layers. In a program whose parameter gradients are summed over the batch (training), the
+sums of products a layer of neurons records (``w_j0*x0 + w_j1*x1 + ... + b_j`` for every
+neuron j, over the same inputs) are lifted to one matrix product ``W @ X + b`` forward and
+two backward (``dW = dZ @ X.T``, already summed over the batch, and ``dX = W.T @ dZ``). The
+graph is unchanged; only the order of the additions inside each sum differs (and the matrix
+product may fuse a multiply and an add), so those sums agree with eager's to rounding.
+
 Errors. The forward pass runs with numpy's floating-point errors raising (overflow, division
 by zero, an invalid operation such as ``log(-1)``); the backward pass computes every local
 derivative with errors ignored, keeps the eager rule that a zero upstream gradient passes
@@ -51,7 +58,7 @@ NUMPY_FUNCTIONS = {
 }
 _HELPERS = {"np", "np_sigmoid", "np_softplus", "np_log_sigmoid", "all_finite", "GuardFailed",
             "NonFinite", "errors_raise", "errors_ignore", "seeds", "inputs", "captured",
-            "sum_rows", "leaf_rows", "sums"}
+            "sum_rows", "leaf_rows", "sums", "rest_index"}
 
 
 class Untranslatable(TypeError):
@@ -144,6 +151,8 @@ def namespace() -> dict[str, Any]:
 
     def sum_rows(rows: list[Any], n: int) -> Any:
         """Each gradient summed over the batch (a number is the same on every sample)."""
+        if not rows:
+            return np.zeros(0)
         try:
             stacked = np.stack(rows)
         except ValueError:  # arrays and numbers mixed
@@ -184,7 +193,8 @@ class BatchProgram:
 
 
 def generate(trace: Trace, wrt: Sequence[Value] | None, name: str, *,
-             seeded: Sequence[int] = (0,), summed: bool = True) -> BatchProgram:
+             seeded: Sequence[int] = (0,), summed: bool = True,
+             lift: bool = True) -> BatchProgram:
     """The numpy program of ``trace``, a function ``(inputs, captured, seeds)``.
 
     ``inputs`` holds one row per input leaf of the trace (a sample per column); ``captured``
@@ -193,6 +203,10 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str, *,
     summed over the batch (an array, one entry per ``wrt``) when ``summed``, else per sample
     (a list of arrays or numbers). Several seeded outputs serve several programs at once: a
     classifier's loss for each class, each sample seeding the one of its own class.
+
+    With ``lift`` (and ``summed``), sums of products of parameters and per-sample values that
+    share their inputs (a layer's neurons, ``w0*x0 + w1*x1 + ... + b``) run as one matrix
+    product forward and two backward (see :func:`_find_layers`).
     """
     roots = [o for o in trace.outputs if isinstance(o, Value)]
     for guard in trace.guards:
@@ -221,6 +235,16 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str, *,
     for node in order:
         if node._a is not None and any(i in varying for i in node.inputs):
             varying.add(node)
+    layers: list[_Layer] = []
+    if lift and summed and wrt is not None:
+        layers = _find_layers(order, roots, set(wrt), varying, set(captured))
+    lifted = {node: layer for layer in layers for node in layer.members}
+    first_top = {min(layer.tops, key=position.__getitem__): k for k, layer in enumerate(layers)}
+    slot = {c: i for i, c in enumerate(captured)}
+    constants: dict[str, Any] = {}
+    for k, layer in enumerate(layers):
+        constants[f"layer{k}_w"] = [[slot[w] for w in row] for row in layer.weights]
+        constants[f"layer{k}_b"] = [slot[b] if b is not None else -1 for b in layer.biases]
 
     lines = [f"def {name}(inputs, captured, seeds):"]
     body: list[str] = []
@@ -236,7 +260,11 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str, *,
     forward = [_guard_line(g, text) for g in guards_after.get(-1, [])]
     for index, node in enumerate(order):
         op = node._op
-        if node._a is not None and op is not None:
+        if node in first_top:
+            forward.extend(_lifted_forward(first_top[node], layers[first_top[node]], text))
+        elif node in lifted:
+            pass  # computed by its layer's matrix product
+        elif node._a is not None and op is not None:
             operands = [text[i] for i in node.inputs]
             code = _fill(translate(op.forward_code), op.input_names, operands)
             forward.append(f"{text[node]} = {code}  # {op.write(*operands)}")
@@ -248,11 +276,37 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str, *,
         body.append(f"return {_tuple(outputs)}, None")
     else:
         seed_roots = [trace.outputs[k] for k in seeded]
-        backward, defined = _backward(order, seed_roots, text, varying)
+        backward, defined = _backward(order, seed_roots, text, varying, lifted, first_top,
+                                      layers)
         body.extend(backward)
         leaves = [n for n in order if n in defined and n._a is None]
         gradients = [f"d_{text[w]}" if w in defined else "0.0" for w in wrt]
-        if summed:
+        if layers:
+            wrt_position = {w: i for i, w in enumerate(wrt)}
+            in_layers = {w: (k, j, i) for k, layer in enumerate(layers)
+                         for j, row in enumerate(layer.weights) for i, w in enumerate(row)}
+            biases = {b: (k, j) for k, layer in enumerate(layers)
+                      for j, b in enumerate(layer.biases) if b is not None}
+            rest = [i for i, w in enumerate(wrt) if w not in in_layers and w not in biases]
+            constants["rest_index"] = rest
+            body.append(f"sums = np.zeros({len(wrt)})")
+            body.append("sums[rest_index] = sum_rows([" + ", ".join(gradients[i] for i in rest)
+                        + "], inputs.shape[1])")
+            for k, layer in enumerate(layers):
+                constants[f"layer{k}_w_at"] = [[wrt_position[w] for w in row]
+                                               for row in layer.weights]
+                body.append(f"if dW{k} is not None: sums[layer{k}_w_at] = dW{k}")
+                with_bias = [(j, b) for j, b in enumerate(layer.biases) if b is not None]
+                if with_bias:
+                    constants[f"layer{k}_b_rows"] = [j for j, _ in with_bias]
+                    constants[f"layer{k}_b_at"] = [wrt_position[b] for _, b in with_bias]
+                    body.append(f"if dW{k} is not None: "
+                                f"sums[layer{k}_b_at] = dB{k}[layer{k}_b_rows]")
+            others = [f"d_{text[n]}" for n in leaves if n not in set(wrt)]
+            body.append(f"leaf_rows = [sums, {', '.join(others)}]")
+            body.append("if not all_finite(leaf_rows): raise NonFinite  # eager then says where")
+            body.append(f"return {_tuple(outputs)}, sums")
+        elif summed:
             # A sum is not finite when any of its terms is not (or, rarely, when it overflows:
             # then the exact path runs, to no harm), so the sums stand for the wrt leaves.
             others = [f"d_{text[n]}" for n in leaves if n not in set(wrt)]
@@ -267,6 +321,8 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str, *,
     lines.extend("    " + line for line in body)
     source = "\n".join(lines) + "\n"
     scope = namespace()
+    np = scope["np"]
+    scope.update({key: np.array(value, dtype=np.intp) for key, value in constants.items()})
     exec(compile(source, f"<chainrule numpy program {name}>", "exec"), scope)
     return BatchProgram(source, name, trace, captured, list(wrt or ()), scope[name])
 
@@ -287,7 +343,9 @@ def _unpacked(items: Sequence[str]) -> str:
 
 
 def _backward(order: list[Value], seed_roots: Sequence[Any], text: dict[Value, str],
-              varying: set[Value]) -> tuple[list[str], set[Value]]:
+              varying: set[Value], lifted: dict[Value, _Layer] | None = None,
+              first_top: dict[Value, int] | None = None, layers: Sequence[_Layer] = ()
+              ) -> tuple[list[str], set[Value]]:
     """The backward pass's lines (the chain-rule module's rules, elementwise) and the nodes
     that get a gradient variable."""
     lines = ["# backward: each node hands upstream x local derivative to its inputs",
@@ -300,8 +358,16 @@ def _backward(order: list[Value], seed_roots: Sequence[Any], text: dict[Value, s
         lines.append(f"    {target} = {target} + seeds[{k}]" if root in defined
                      else f"    {target} = seeds[{k}]")
         defined.add(root)
+    for k in range(len(layers)):
+        lines.append(f"    dW{k} = dB{k} = None")
     for node in reversed(order):
         op = node._op
+        if first_top and node in first_top:
+            k = first_top[node]
+            lines.extend("    " + line for line in _lifted_backward(k, layers[k], text, defined))
+            continue
+        if lifted and node in lifted:
+            continue  # its layer's matrix products hand on its gradient
         if node._a is None or op is None or node not in defined:
             continue
         upstream = f"d_{text[node]}"
@@ -338,6 +404,161 @@ def _contribution(op: Primitive, slot: int, node: Value, input_node: Value, upst
         return f"{target} = {product}{comment}"
     # Never in place: a gradient may be the very array of another node's gradient.
     return f"{target} = {target} + {product}{comment}"
+
+
+# -- layers lifted to matrix products ------------------------------------------------------
+
+
+@dataclass
+class _Layer:
+    """Sums of products ``w_j0*x0 + w_j1*x1 + ... (+ b_j)`` over the same inputs ``x``."""
+
+    inputs: list[Value]
+    tops: list[Value]  # each sum's last node, in the layer's order
+    weights: list[list[Value]]
+    biases: list[Value | None]
+    members: set[Value]  # every node the matrix products compute
+
+
+def _find_layers(order: list[Value], roots: Sequence[Value], wrt: set[Value],
+                 varying: set[Value], captured: set[Value]) -> list[_Layer]:
+    """The sums of products a layer of neurons records, grouped by their inputs.
+
+    A sum qualifies when it is a chain of ``add`` nodes over ``mul`` nodes, each product of a
+    parameter (a captured Value in ``wrt`` used nowhere else) and a per-sample value, plus at
+    most one such parameter added at either end (the bias), and when nothing outside the chain
+    uses its inner nodes. Its value is then one row of ``W @ X + b``.
+    """
+    uses: dict[Value, int] = {}
+    for node in order:
+        for i in node.inputs:
+            uses[i] = uses.get(i, 0) + 1
+    seen = set(roots)
+
+    def parameter(v: Value) -> bool:
+        return v in captured and v in wrt and uses.get(v) == 1 and v not in seen
+
+    def inner(v: Value) -> bool:
+        return uses.get(v) == 1 and v not in seen
+
+    def product(v: Value) -> tuple[Value, Value] | None:
+        if v._op is None or v._op.name != "mul" or not inner(v):
+            return None
+        a, b = v.inputs
+        if parameter(a) and b in varying:
+            return a, b
+        if parameter(b) and a in varying:
+            return b, a
+        return None
+
+    def chain(top: Value) -> tuple[list[tuple[Value, Value]], Value | None, set[Value]] | None:
+        members = {top}
+        bias = None
+        node = top
+        if node._op is not None and node._op.name == "add" and parameter(node.inputs[1]) \
+                and node.inputs[0]._op is not None and inner(node.inputs[0]):
+            bias, node = node.inputs[1], node.inputs[0]
+            members.add(node)
+        terms: list[tuple[Value, Value]] = []
+        while True:
+            if node._op is None:
+                return None
+            if node._op.name == "mul":
+                term = product(node) if node is not top else _top_product(node, parameter)
+                if term is None:
+                    return None
+                terms.append(term)
+                break
+            if node._op.name != "add":
+                return None
+            left, right = node.inputs
+            term = product(right)
+            if term is None:
+                return None
+            terms.append(term)
+            members.add(right)
+            if bias is None and parameter(left):  # micrograd's sum(..., b): the bias first
+                bias = left
+                break
+            if left._op is None or not inner(left):
+                return None
+            members.add(left)
+            node = left
+        terms.reverse()
+        return terms, bias, members
+
+    groups: dict[tuple[Value, ...], _Layer] = {}
+    claimed: set[Value] = set()
+    for node in reversed(order):  # tops before their inner nodes
+        if node in claimed or node._op is None or node._op.name not in ("add", "mul"):
+            continue
+        found = chain(node)
+        if found is None:
+            continue
+        terms, bias, members = found
+        inputs = tuple(x for _, x in terms)
+        layer = groups.get(inputs)
+        if layer is None:
+            layer = groups[inputs] = _Layer(list(inputs), [], [], [], set())
+        layer.tops.append(node)
+        layer.weights.append([w for w, _ in terms])
+        layer.biases.append(bias)
+        layer.members |= members
+        claimed |= members
+    position = {node: i for i, node in enumerate(order)}
+    layers = []
+    for layer in sorted(groups.values(), key=lambda g: min(position[t] for t in g.tops)):
+        ranked = sorted(range(len(layer.tops)), key=lambda j: position[layer.tops[j]])
+        layer.tops = [layer.tops[j] for j in ranked]
+        layer.weights = [layer.weights[j] for j in ranked]
+        layer.biases = [layer.biases[j] for j in ranked]
+        layers.append(layer)
+    return layers
+
+
+def _top_product(node: Value, parameter: Callable[[Value], bool]) -> tuple[Value, Value] | None:
+    """A lone product at the top of a chain (a neuron of one input) may be used many times."""
+    a, b = node.inputs
+    if parameter(a):
+        return a, b
+    if parameter(b):
+        return b, a
+    return None
+
+
+def _lifted_forward(k: int, layer: _Layer, text: dict[Value, str]) -> list[str]:
+    inputs = ", ".join(text[x] for x in layer.inputs)
+    bias = (f" + np.where(layer{k}_b >= 0, captured[layer{k}_b], 0.0)[:, None]"
+            if any(b is not None for b in layer.biases) else "")
+    return [
+        f"# layer {k}: {len(layer.tops)} sums of {len(layer.inputs)} products, as W @ X + b",
+        f"X{k} = np.stack(np.broadcast_arrays({inputs}, np.empty(inputs.shape[1]))[:-1])",
+        f"W{k} = captured[layer{k}_w]",
+        f"Z{k} = W{k} @ X{k}{bias}",
+        f"if not np.isfinite(Z{k}).all(): raise NonFinite  # matmul does not raise",
+        f"{_unpacked([text[t] for t in layer.tops])} = Z{k}",
+    ]
+
+
+def _lifted_backward(k: int, layer: _Layer, text: dict[Value, str],
+                     defined: set[Value]) -> list[str]:
+    flowing = [t for t in layer.tops if t in defined]
+    if not flowing:
+        return [f"# layer {k}: no gradient reaches it"]
+    rows = ", ".join(f"d_{text[t]}" if t in defined else "0.0" for t in layer.tops)
+    lines = [f"# layer {k}: dW = dZ @ X.T (summed over the batch), dX = W.T @ dZ",
+             f"dZ{k} = np.stack(np.broadcast_arrays({rows}, np.empty(inputs.shape[1]))[:-1])",
+             f"dW{k} = dZ{k} @ X{k}.T",
+             f"dB{k} = dZ{k}.sum(axis=1)",
+             f"dX{k} = W{k}.T @ dZ{k}"]
+    for i, x in enumerate(layer.inputs):
+        if x._op is CONSTANT:
+            continue
+        target = f"d_{text[x]}"
+        lines.append(f"{target} = {target} + dX{k}[{i}]" if x in defined
+                     else f"{target} = dX{k}[{i}]")
+        defined.add(x)
+    return lines
 
 
 # -- functions over batches: vectorize -------------------------------------------------------

@@ -104,10 +104,9 @@ class NumpySteps:
     their gradients are summed over the batch by numpy. Class labels cannot be inputs of a
     program (a loss indexes with them), so for a classifier one trace computes the model's
     output once and the loss for every class, and each sample seeds the backward pass only at
-    the loss of its own class: one program for every batch, whatever its labels. The per-
-    sample numbers are those of the per-sample Python programs (bitwise, where the program
-    uses only arithmetic, comparisons, sqrt, sin, cos and abs; to the last bit of numpy's
-    exp, log and tanh otherwise). When a batch leaves the fast path (a guard that does not
+    the loss of its own class: one program for every batch, whatever its labels. Each layer's
+    sums of products run as matrix products (the layer is lifted), so the numbers agree with
+    the per-sample Python programs to rounding. When a batch leaves the fast path (a guard that does not
     hold for every sample, anything not finite, an error) it runs through the Python
     programs of :class:`CompiledSteps`, which give eager's numbers or raise eager's error.
     """
