@@ -88,7 +88,10 @@ def _update(model: moons.ScalarMLP, loss: float, grads: list[float], rate: float
 
 
 class NumpyMoons:
-    """micrograd's moons step as one numpy program over the 100 points (the numpy backend)."""
+    """micrograd's moons step as one numpy program over the 100 points (the numpy backend),
+    its layers lifted to matrix products (``lift``) or node by node."""
+
+    lift = True
 
     def __init__(self, weights: list[moons.Layer]) -> None:
         import numpy as np
@@ -114,7 +117,8 @@ class NumpyMoons:
 
         x0, x1 = data.points[0]
         traced = trace(sample, (x0, x1, float(data.labels[0])), "sample")
-        self.program = numpy_backend.generate(traced, model.parameters, "moons_step")
+        self.program = numpy_backend.generate(traced, model.parameters, "moons_step",
+                                              lift=self.lift)
         self.inputs = self.np.array([[p[0] for p in data.points], [p[1] for p in data.points],
                                      [float(y) for y in data.labels]])
         self.penalty()
@@ -127,6 +131,10 @@ class NumpyMoons:
         loss = float(losses.sum()) / n + penalty
         grads = [s + g for s, g in zip((sums / n).tolist(), penalty_grads, strict=True)]
         return _update(self.model, loss, grads, rate)
+
+
+class NumpyPerNodeMoons(NumpyMoons):
+    lift = False
 
 
 class TorchMoons:
@@ -180,6 +188,7 @@ def moons_compiled(step_repeats: int, steps: int) -> dict[str, Any]:
     engines: dict[str, Any] = {
         "eager": moons.chainrule_model, "micrograd": moons.micrograd_model,
         "floats": moons.float_model, "compiled": CompiledMoons, "numpy": NumpyMoons,
+        "numpy_per_node": NumpyPerNodeMoons,
     }
     try:
         import torch  # noqa: F401
@@ -234,6 +243,9 @@ def moons_compiled(step_repeats: int, steps: int) -> dict[str, Any]:
                    for name in summary},
         "numpy/pytorch": (summary["numpy"]["median"] / summary["pytorch"]["median"]
                           if "pytorch" in summary else None),
+        "numpy_per_node/pytorch": (summary["numpy_per_node"]["median"]
+                                   / summary["pytorch"]["median"] if "pytorch" in summary
+                                   else None),
         "build_seconds": {"compiled (2 programs: labels -1 and +1, and the L2 term)":
                           build_seconds, "numpy (1 program)": numpy_build},
         "build_over_eager_epoch": build_seconds / eager_step,

@@ -90,7 +90,7 @@ def test_memory_is_measured_per_node(results: dict[str, Any]) -> None:
 
 def test_targets_are_evaluated(results: dict[str, Any]) -> None:
     targets = results["targets"]
-    assert len(targets) == 10 if _has_torch() else 9
+    assert len(targets) == 11 if _has_torch() else 9
     for target in targets.values():
         assert isinstance(target["met"], bool) and math.isfinite(target["value"])
 
@@ -116,7 +116,7 @@ def _has_torch() -> bool:
 
 def test_compiled_moons_step_against_every_engine(results: dict[str, Any]) -> None:
     report = results["moons_step_compiled"]
-    engines = {"eager", "micrograd", "floats", "compiled", "numpy"} | (
+    engines = {"eager", "micrograd", "floats", "compiled", "numpy", "numpy_per_node"} | (
         {"pytorch"} if _has_torch() else set())
     assert set(report["engines"]) == engines
     for name in engines:
