@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import compiled
 import gpt
 import moons
 import workloads
@@ -44,6 +45,9 @@ class Plan:
     products: int
     product_repeats: int
     gpt_steps: int
+    digits_repeats: int = 3
+    digits_samples: int | None = None  # None: all 1,797 digits
+    digits_hidden: int = compiled.HIDDEN
 
 
 FULL = Plan(
@@ -56,6 +60,7 @@ QUICK = Plan(
     step_repeats=2, loop_steps=1, demo_steps=2, demo_repeats=1,
     chain_links=(1_000, 10_000), chain_repeats={1_000: 3, 10_000: 1},
     micrograd_max_links=10_000, products=10_000, product_repeats=2, gpt_steps=3,
+    digits_repeats=1, digits_samples=64, digits_hidden=4,
 )
 
 
@@ -197,6 +202,19 @@ def gpt_step(plan: Plan, data: moons.Moons, weights: list[moons.Layer]) -> dict[
     return gpt.gpt_training(plan.gpt_steps)
 
 
+def moons_step_compiled(plan: Plan, data: moons.Moons, weights: list[moons.Layer]
+                        ) -> dict[str, Any]:
+    """The moons step compiled (Python and numpy backends) against the other engines."""
+    return compiled.moons_compiled(plan.step_repeats, plan.loop_steps)
+
+
+def digits_epoch(plan: Plan, data: moons.Moons, weights: list[moons.Layer]) -> dict[str, Any]:
+    """A digits epoch: eager, compiled, numpy, PyTorch; and the programs' build time."""
+    result = compiled.digits_epoch(plan.digits_repeats, plan.digits_samples, plan.digits_hidden)
+    result["build"] = compiled.digits_build(plan.digits_samples, plan.digits_hidden)
+    return result
+
+
 # -- report ------------------------------------------------------------------------------------
 
 
@@ -216,6 +234,21 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
         f"chain {flatness_key.removeprefix('per_link_')} per link <= 1.5": (
             chain[flatness_key]["chainrule"], "<=", 1.5),
     }
+    moons_compiled = results["moons_step_compiled"]
+    digits = results["digits_epoch"]
+    found["compiled moons step within 1.25x of the hand-written float step"] = (
+        moons_compiled["ratios"]["compiled/floats"], "<=", 1.25)
+    found["trace + generate + compile of the moons programs < 10% of an eager epoch"] = (
+        moons_compiled["build_over_eager_epoch"], "<=", 0.10)
+    found["trace + generate + compile of one digits program < 10% of an eager epoch"] = (
+        digits["build"]["seconds_each"] / digits["epoch_seconds"]["eager"], "<=", 0.10)
+    if moons_compiled["numpy/pytorch"] is not None:
+        found["numpy moons step (node by node) within 2x of PyTorch float64 batched"] = (
+            moons_compiled["numpy_per_node/pytorch"], "<=", 2.0)
+        found["numpy moons step, layers lifted, faster than PyTorch float64 batched"] = (
+            moons_compiled["numpy/pytorch"], "<=", 1.0)
+    found["digits epoch compiled >= 30x faster than eager"] = (
+        digits["eager/compiled"], ">=", 30.0)
     demo = results["moons_demo"]
     if demo["check"]["steps"] == 100:
         accuracy = demo["engines"]["chainrule"]["final_accuracy"]
@@ -279,13 +312,42 @@ def gpt_table(results: dict[str, Any]) -> str:
     ])
 
 
+def compiled_table(results: dict[str, Any]) -> str:
+    """The compiled workloads (issue 17), as Markdown tables."""
+    m = results["moons_step_compiled"]
+    e = m["engines"]
+    rows = ["| moons training step (ms) | median | / floats |", "|---|---:|---:|"]
+    for name in ("floats", "compiled", "numpy_per_node", "numpy", "pytorch", "eager",
+                 "micrograd"):
+        if name in e:
+            rows.append(f"| {name} | {e[name]['median']:,.2f} | {m['ratios'][name + '/floats']:.2f}x |")
+    builds = ", ".join(f"{k}: {v * 1e3:.0f} ms" for k, v in m["build_seconds"].items())
+    rows.append("")
+    rows.append(f"build (trace + generate + compile): {builds}; "
+                f"{m['build_over_eager_epoch']:.0%} of one eager step (= epoch)")
+    d = results["digits_epoch"]
+    rows += ["", f"| digits epoch, MLP(64, [{d['hidden']}, 10]), {d['samples']} samples, "
+             f"batches of {d['batch_size']} (s) "
+             "| epoch | first epoch | eager / this |", "|---|---:|---:|---:|"]
+    for name, seconds in d["epoch_seconds"].items():
+        rows.append(f"| {name} | {seconds:,.3f} | {d['first_epoch_seconds'][name]:,.3f} "
+                    f"| {d['epoch_seconds']['eager'] / seconds:.1f}x |")
+    b = d["build"]
+    rows.append("")
+    rows.append(f"digits programs: {b['programs']} (one per class), {b['lines_each']:,} lines, "
+                f"{b['seconds_each']:.2f} s each to build, {b['seconds_total']:.2f} s in all")
+    return "\n".join(rows)
+
+
 def checks_passed(results: dict[str, Any]) -> bool:
     sizes = results["tanh_chain"]["sizes"].values()
     chain_ok = all(size["gradients_agree"] for size in sizes)
     demo = results["moons_demo"]["check"]
     return (results["moons_step_isolated"]["check"]["gradients_agree"] and chain_ok
             and demo["losses_agree"] and demo["same_accuracy"]
-            and results["gpt_step"]["check"]["losses_agree"])
+            and results["gpt_step"]["check"]["losses_agree"]
+            and results["moons_step_compiled"]["check"]["agree"]
+            and results["digits_epoch"]["check"]["agree"])
 
 
 def environment(quick: bool) -> dict[str, Any]:
@@ -312,6 +374,8 @@ WORKLOADS = {
     "sum_of_products": sum_of_products,
     "bytes_per_node": memory,
     "gpt_step": gpt_step,
+    "moons_step_compiled": moons_step_compiled,
+    "digits_epoch": digits_epoch,
 }
 
 
@@ -333,6 +397,8 @@ def report(results: dict[str, Any], output: Path) -> None:
     print(table(results))
     print()
     print(gpt_table(results))
+    print()
+    print(compiled_table(results))
     print()
     for name, target in results["targets"].items():
         print(f"{'met    ' if target['met'] else 'NOT MET'}  {name}: {target['value']:.2f}")

@@ -267,3 +267,51 @@ def names(*, seed: int | None = 42) -> list[str]:
     ordered = sorted(found)
     random.Random(seed).shuffle(ordered)
     return ordered
+
+
+# -- images ----------------------------------------------------------------------------------
+
+#: Where scikit-learn keeps the digits inside its package (read without importing scikit-learn,
+#: which would pull in scipy for nothing).
+_DIGITS_FILE = ("datasets", "data", "digits.csv.gz")
+DIGITS_SAMPLES, DIGITS_PIXELS, DIGITS_CLASSES = 1797, 64, 10
+
+
+def digits() -> tuple[Points, Labels]:
+    """The 8x8 handwritten digits: 1,797 images of the digits 0 to 9 (UCI's optical
+    recognition data set, as ``sklearn.datasets.load_digits`` gives it, in its order).
+
+    Each sample is 64 pixels, row by row, scaled from the file's 0..16 to [0, 1]; each label
+    is the digit. The data ship inside scikit-learn: install the ``digits`` extra (``pip install
+    'chainrule[digits]'``); nothing is downloaded. Reshape a sample with
+    ``[x[8 * r : 8 * r + 8] for r in range(8)]`` to draw it.
+    """
+    import csv
+    import gzip
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingExtraError(
+            "datasets.digits needs scikit-learn, which ships the 8x8 digits inside its "
+            "package: pip install 'chainrule[digits]'"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*_DIGITS_FILE)
+    if not path.is_file():
+        raise MissingExtraError(f"datasets.digits: scikit-learn has no {'/'.join(_DIGITS_FILE)}; "
+                                "reinstall it: pip install 'chainrule[digits]'")
+    X: Points = []
+    y: Labels = []
+    with gzip.open(path, "rt", encoding="ascii") as file:
+        for row in csv.reader(file):
+            if not row:
+                continue
+            if len(row) != DIGITS_PIXELS + 1:
+                raise DataError(f"datasets.digits: a row of {path} has {len(row)} fields, "
+                                f"expected {DIGITS_PIXELS + 1}")
+            X.append([float(pixel) / 16.0 for pixel in row[:DIGITS_PIXELS]])
+            y.append(int(float(row[DIGITS_PIXELS])))
+    if len(X) != DIGITS_SAMPLES:
+        raise DataError(f"datasets.digits: {path} has {len(X)} images, expected {DIGITS_SAMPLES}")
+    return X, y

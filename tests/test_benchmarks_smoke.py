@@ -42,8 +42,8 @@ def assert_timing(engine: dict[str, Any]) -> None:
 
 def test_every_workload_is_reported(results: dict[str, Any]) -> None:
     expected = {"moons_step", "moons_step_isolated", "moons_demo", "tanh_chain",
-                "sum_of_products", "bytes_per_node", "gpt_step", "targets", "checks_passed",
-                "environment"}
+                "sum_of_products", "bytes_per_node", "gpt_step", "moons_step_compiled",
+                "digits_epoch", "targets", "checks_passed", "environment"}
     assert expected <= set(results)
     assert results["environment"]["quick"] is True
 
@@ -90,7 +90,7 @@ def test_memory_is_measured_per_node(results: dict[str, Any]) -> None:
 
 def test_targets_are_evaluated(results: dict[str, Any]) -> None:
     targets = results["targets"]
-    assert len(targets) == 5
+    assert len(targets) == 11 if _has_torch() else 9
     for target in targets.values():
         assert isinstance(target["met"], bool) and math.isfinite(target["value"])
 
@@ -106,3 +106,30 @@ def test_gpt_against_an_engine_of_microgpts_design(results: dict[str, Any]) -> N
     # microgpt's first loss: its initial weights are random, so close to ln(27) = 3.30.
     assert abs(gpt["losses"][0] - 3.2958) < 0.5
     assert gpt["microgpt/chainrule"] > 0
+
+
+def _has_torch() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
+def test_compiled_moons_step_against_every_engine(results: dict[str, Any]) -> None:
+    report = results["moons_step_compiled"]
+    engines = {"eager", "micrograd", "floats", "compiled", "numpy", "numpy_per_node"} | (
+        {"pytorch"} if _has_torch() else set())
+    assert set(report["engines"]) == engines
+    for name in engines:
+        assert report["engines"][name]["median"] > 0
+    assert report["check"]["agree"]  # every engine's gradients equal eager's to 1e-9
+    assert all(d <= 1e-12 for d in report["check"]["loss_relative_difference"].values())
+    assert all(0 < seconds < 60 for seconds in report["build_seconds"].values())
+
+
+def test_digits_epoch_engines_agree(results: dict[str, Any]) -> None:
+    report = results["digits_epoch"]
+    assert report["samples"] == 64 and report["hidden"] == 4
+    assert report["check"]["agree"]
+    assert all(d <= 1e-12 for d in report["check"]["relative_loss_difference"].values())
+    assert report["eager/compiled"] > 0 and report["eager/numpy"] > 0
+    assert report["build"]["programs"] == 10  # one per class

@@ -113,7 +113,7 @@ def test_metadata_license_urls_and_extras(metadata: email.message.Message) -> No
     assert urls == {"Homepage": REPOSITORY, "Repository": REPOSITORY,
                     "Issues": f"{REPOSITORY}/issues", "Documentation": f"{REPOSITORY}#readme"}
     assert set(metadata.get_all("Provides-Extra")) == {
-        "viz", "nn", "plot", "text", "browser", "bench", "torch", "dev"}
+        "viz", "nn", "plot", "text", "browser", "bench", "torch", "digits", "fast", "dev"}
     # Zero dependencies: every requirement belongs to an extra.
     assert all("extra ==" in requirement for requirement in metadata.get_all("Requires-Dist"))
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
@@ -231,9 +231,12 @@ EXTRA_USERS = {
     "torch": ("engine", "nn", "tests"),
     "text": ("engine", "nn"),
     "bench": ("benchmarks",),
+    # datasets.digits finds scikit-learn's data with importlib (no import); the tests import it.
+    "digits": ("nn", "tests"),
+    "fast": ("engine", "nn"),
 }
-#: Import names of distributions whose name differs (none today; kept explicit).
-IMPORT_NAMES: dict[str, str] = {}
+#: Import names of distributions whose name differs.
+IMPORT_NAMES: dict[str, str] = {"scikit-learn": "sklearn"}
 
 
 def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
@@ -303,11 +306,11 @@ def test_every_extra_is_imported_where_it_says(metadata: email.message.Message) 
 def test_the_library_imports_only_what_its_extras_install(
         metadata: email.message.Message) -> None:
     extras = _extras(metadata)
-    library_extras = ("viz", "nn", "plot", "text", "torch")
+    library_extras = ("viz", "nn", "plot", "text", "torch", "digits", "fast")
     provided = {IMPORT_NAMES.get(d, d) for e in library_extras for d in _names(extras[e])}
     # pandas is imported only by History.to_dataframe(), for a user who asks for a DataFrame:
     # their own library, never one chainrule installs.
     assert _third_party(("engine", "nn")) - {"pandas"} <= provided
     # The test suite needs every extra but torch (`make test` installs torch==2.13.0 itself).
-    assert "chainrule[bench,browser,nn,plot,text,viz]" in extras["dev"]
+    assert "chainrule[bench,browser,digits,fast,nn,plot,text,viz]" in extras["dev"]
     assert {"pytest", "hypothesis", "ruff", "build", "twine", "setuptools"} <= _names(extras["dev"])

@@ -18,7 +18,7 @@ from ..losses import l2_penalty
 from ..module import Module
 from ..optim import Optimizer
 from .callbacks import Callback
-from .compiled import CompiledSteps
+from .compiled import CompiledSteps, NumpySteps
 from .evaluation import (
     Classifier,
     Loss,
@@ -183,6 +183,20 @@ def _gradients(model: Module, rows: list[Any], targets: list[Any], batch: list[i
     return objective, outputs, batch_targets
 
 
+def _compiled_steps(compile: bool | str, model: Module, loss: Loss, params: list[Value],
+                    l2: float, rows: list[Any], targets: list[Any]
+                    ) -> CompiledSteps | NumpySteps | None:
+    """What ``fit(compile=...)`` trains through: None (eager), Python or numpy programs."""
+    if compile is False or compile is None:
+        return None
+    if compile is True or compile == "python":
+        return CompiledSteps(model, loss, params, l2, targets)
+    if compile == "numpy":
+        return NumpySteps(model, loss, params, l2, rows, targets)
+    raise ConfigurationError(
+        f"fit: compile must be False, True, 'python' or 'numpy', got {compile!r:.40}")
+
+
 def fit(
     model: Module,
     X: Sequence[Any],
@@ -203,7 +217,7 @@ def fit(
     callbacks: Sequence[Callback] | None = None,
     record: bool | int = False,
     record_limit: int = 200,
-    compile: bool = False,
+    compile: bool | str = False,
     fewer_collections: bool = True,
 ) -> History:
     """Train ``model`` on ``X, y`` by gradient descent and return the :class:`History`.
@@ -231,6 +245,10 @@ def fit(
       machinery): one program per sample (traced once, then replayed on plain floats), looped
       over the batch. Losses and accuracies agree with eager training to rounding (the
       per-sample gradients are summed in another order); everything else works the same.
+      ``compile="python"`` is the same; ``compile="numpy"`` runs the per-sample program as
+      numpy array code over the whole batch (every node an array, the parameters broadcast;
+      needs numpy, ``pip install 'chainrule[fast]'``), falling back to the Python programs
+      for a batch whenever the fast path cannot vouch for its numbers.
     * ``fewer_collections`` (on by default) lets Python's cyclic garbage collector run less often
       while training: chainrule's graphs hold no reference cycles, so its scans find nothing
       (see :func:`chainrule.engine.fewer_collections`; restored when ``fit`` returns).
@@ -272,7 +290,7 @@ def fit(
             set_model(model)
 
     params = model.parameters()
-    compiled = CompiledSteps(model, loss, params, l2, targets) if compile else None
+    compiled = _compiled_steps(compile, model, loss, params, l2, rows, targets)
     rng = random.Random(seed)
     history = History()
     history.recording = _recording(record, record_limit, model)
