@@ -71,7 +71,7 @@ def non_finite_gradient(caller: str, node: Value, gradient: float,
 def derivative_error(caller: str, node: Value, error: Exception,
                      name: str | None = None) -> GradientError:
     """Rule 4, for a local derivative that could not be evaluated."""
-    primitive = node._op
+    primitive = node._primitive
     assert primitive is not None
     at = primitive.write(*(repr(i._data) for i in node.inputs))
     reason = str(error) or type(error).__name__
@@ -92,7 +92,7 @@ def backward(root: Value, gradient: object = 1.0) -> None:
     check_unchanged(order, root, "backward")
     # Two flat lists rather than (leaf, grad) pairs: a graph can have many leaves, and every
     # tuple would be one more object for the garbage collector to track.
-    leaves = [node for node in order if node._a is None and node._op is not CONSTANT]
+    leaves = [node for node in order if node._a is None and node._primitive is not CONSTANT]
     previous_grads = [leaf.grad for leaf in leaves]
     intermediate_grads = [node.grad for node in order]
     for node in order:
@@ -131,27 +131,27 @@ def _propagate(order: list[Value]) -> None:
             a = node._a
             if a is None or not upstream:
                 continue
-            op: Primitive = node._op  # type: ignore[assignment]  # a node with inputs has one
+            op: Primitive = node._primitive  # type: ignore[assignment]  # a node with inputs has one
             b = node._b
             if b is None:
-                if a._op is not CONSTANT:
+                if a._primitive is not CONSTANT:
                     a.grad += upstream * op.derivatives[0](a._data, node._data)
             elif op.swaps_inputs:
-                if a._op is not CONSTANT:
+                if a._primitive is not CONSTANT:
                     a.grad += upstream * b._data
-                if b._op is not CONSTANT:
+                if b._primitive is not CONSTANT:
                     b.grad += upstream * a._data
             elif op.constant_derivatives is not None:
                 slope_a, slope_b = op.constant_derivatives
-                if a._op is not CONSTANT:
+                if a._primitive is not CONSTANT:
                     a.grad += upstream * slope_a
-                if b._op is not CONSTANT:
+                if b._primitive is not CONSTANT:
                     b.grad += upstream * slope_b
             else:
                 derivative_a, derivative_b = op.derivatives
-                if a._op is not CONSTANT:
+                if a._primitive is not CONSTANT:
                     a.grad += upstream * derivative_a(a._data, b._data, node._data)
-                if b._op is not CONSTANT:
+                if b._primitive is not CONSTANT:
                     b.grad += upstream * derivative_b(a._data, b._data, node._data)
     except GradientError:
         raise
@@ -176,7 +176,7 @@ def local_gradients(
     try:
         for slot, (input_node, derivative) in enumerate(zip(node.inputs, derivatives,
                                                             strict=True)):
-            if input_node._op is CONSTANT:
+            if input_node._primitive is CONSTANT:
                 continue
             local = derivative(*operands, out)
             handed.append((slot, local, 0.0 if is_zero(local) else upstream * local))
@@ -202,11 +202,11 @@ def gradient_map(root: Value, seed: Any, create_graph: bool, caller: str) -> dic
         value = upstream._data if isinstance(upstream, Value) else upstream
         if value - value:
             raise non_finite_gradient(caller, node, value)
-        primitive = node._op
+        primitive = node._primitive
         if node._a is None or primitive is None:
             continue
         if create_graph:
-            operands = [i._data if i._op is CONSTANT else i for i in node.inputs]
+            operands = [i._data if i._primitive is CONSTANT else i for i in node.inputs]
             with enable_grad():
                 handed = local_gradients(caller, node, upstream, operands, node,
                                          value_derivatives(primitive))

@@ -114,7 +114,7 @@ class Value:
 
     # One slot holds both the label and the scope (a _Labelled pair when there is a label,
     # else the scope tuple itself, shared by every node of a block): 8 bytes less per node.
-    __slots__ = ("_a", "_b", "_data", "_op", "_tag", "_version", "grad")
+    __slots__ = ("_a", "_b", "_data", "_primitive", "_tag", "_version", "grad")
 
     _data: float
     grad: float
@@ -130,7 +130,7 @@ class Value:
         self._tag = _SCOPE.get()
         if label is not None:
             self.label = label
-        self._op: Primitive | None = None
+        self._primitive: Primitive | None = None
         self._a: Value | None = None
         self._b: Value | None = None
 
@@ -150,13 +150,13 @@ class Value:
     @property
     def primitive(self) -> Primitive | None:
         """The operation that produced this Value (``None`` for a leaf)."""
-        return self._op
+        return self._primitive
 
     @property
     def op(self) -> str | None:
         """The operation's name: ``"mul"``, ``"tanh"``...; ``"const"`` for a number that was
         used as an operand; ``None`` for a Value you created."""
-        return self._op.name if self._op is not None else None
+        return self._primitive.name if self._primitive is not None else None
 
     @property
     def is_leaf(self) -> bool:
@@ -168,7 +168,7 @@ class Value:
         """True for a plain number that took part in an operation (``x * 2``): gradients are
         not computed for constants, as PyTorch does not compute them for tensors that do not
         require grad."""
-        return self._op is CONSTANT
+        return self._primitive is CONSTANT
 
     def detach(self) -> Value:
         """A new leaf with the same data and no history."""
@@ -232,11 +232,11 @@ class Value:
         node._tag = _current_scope()
         node._version = _clock
         if _recording():
-            node._op = ADD
+            node._primitive = ADD
             node._a = self
             node._b = other
         else:
-            node._op = node._a = node._b = None
+            node._primitive = node._a = node._b = None
         return node
 
     def __radd__(self, other: Operand) -> Value:
@@ -260,11 +260,11 @@ class Value:
         node._tag = _current_scope()
         node._version = _clock
         if _recording():
-            node._op = MUL
+            node._primitive = MUL
             node._a = self
             node._b = other
         else:
-            node._op = node._a = node._b = None
+            node._primitive = node._a = node._b = None
         return node
 
     def __rmul__(self, other: Operand) -> Value:
@@ -376,11 +376,11 @@ def _node(data: float, op: Primitive, a: Value | None, b: Value | None) -> Value
     node._tag = _current_scope()
     node._version = _clock
     if op is CONSTANT or _recording():
-        node._op = op
+        node._primitive = op
         node._a = a
         node._b = b
     else:
-        node._op = node._a = node._b = None
+        node._primitive = node._a = node._b = None
     return node
 
 
@@ -401,11 +401,11 @@ def _unary(op: Primitive, a: Value) -> Value:
     node._tag = _current_scope()
     node._version = _clock
     if _recording():
-        node._op = op
+        node._primitive = op
         node._a = a
         node._b = None
     else:
-        node._op = node._a = node._b = None
+        node._primitive = node._a = node._b = None
     return node
 
 
@@ -422,11 +422,11 @@ def _binary(op: Primitive, a: Value, b: Value) -> Value:
     node._tag = _current_scope()
     node._version = _clock
     if _recording():
-        node._op = op
+        node._primitive = op
         node._a = a
         node._b = b
     else:
-        node._op = node._a = node._b = None
+        node._primitive = node._a = node._b = None
     return node
 
 

@@ -195,12 +195,12 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str,
         text[leaf] = names.claim(leaf_name)
     captured = [
         node for node in order
-        if node._a is None and node._op is not CONSTANT and node not in input_set
+        if node._a is None and node._primitive is not CONSTANT and node not in input_set
     ]
     for node in captured:
         text[node] = names.claim(node.label or "c")
     for node in order:
-        if node._op is CONSTANT:
+        if node._primitive is CONSTANT:
             text[node] = _literal(node._data)
         elif node not in text:
             text[node] = names.claim(node.label)
@@ -222,7 +222,7 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str,
         body.append(_guard_line(guard, text))
     checked: list[str] = []
     for index, node in enumerate(order):
-        op = node._op
+        op = node._primitive
         if node._a is not None and op is not None:
             operands = [text[i] for i in node.inputs]
             code = _fill(op.forward_code, op.input_names, operands)
@@ -290,7 +290,7 @@ def _backward(order: list[Value], trace: Trace,
     """The backward pass's lines (from the first output), and the nodes that get a gradient
     variable."""
     root = trace.outputs[0] if trace.outputs else None
-    if not isinstance(root, Value) or root._op is CONSTANT:
+    if not isinstance(root, Value) or root._primitive is CONSTANT:
         return [], set()  # a number (or a constant): every gradient is 0
     lines = ["# backward: each node hands upstream x local derivative to its inputs"]
     defined: set[Value] = {root}
@@ -299,19 +299,19 @@ def _backward(order: list[Value], trace: Trace,
     initial: list[str] = []  # gradients whose first contribution may be skipped
     gradients: list[str] = [f"d_{text[root]}"]
     for node in reversed(order):
-        op = node._op
+        op = node._primitive
         if node._a is None or op is None or node not in defined:
             continue
         upstream = f"d_{text[node]}"
         statements: list[str] = []
         conditional = False
         for slot, input_node in enumerate(node.inputs):
-            if input_node._op is CONSTANT:
+            if input_node._primitive is CONSTANT:
                 continue
             code = op.derivative_code[slot]
             conditional = conditional or _can_raise(code)
         for slot, input_node in enumerate(node.inputs):
-            if input_node._op is CONSTANT:
+            if input_node._primitive is CONSTANT:
                 continue
             statements.extend(_contribution(op, slot, node, input_node, upstream, text,
                                             first=input_node not in defined and not conditional))

@@ -189,7 +189,8 @@ class BatchProgram:
         numbers for outputs that do not depend on the samples) and the gradients."""
         np = _require_numpy()
         captured = np.array([c._data for c in self.captured], dtype=np.float64)
-        return self.run(inputs, captured, tuple(seeds))
+        result: tuple[list[Any], Any] = self.run(inputs, captured, tuple(seeds))
+        return result
 
 
 def generate(trace: Trace, wrt: Sequence[Value] | None, name: str, *,
@@ -222,11 +223,11 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str, *,
     for leaf, leaf_name in zip(trace.inputs, trace.input_names, strict=True):
         text[leaf] = names.claim(leaf_name)
     captured = [node for node in order
-                if node._a is None and node._op is not CONSTANT and node not in input_set]
+                if node._a is None and node._primitive is not CONSTANT and node not in input_set]
     for node in captured:
         text[node] = names.claim(node.label or "c")
     for node in order:
-        if node._op is CONSTANT:
+        if node._primitive is CONSTANT:
             text[node] = _literal(node._data)
         elif node not in text:
             text[node] = names.claim(node.label)
@@ -254,12 +255,12 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str, *,
         body.append(f"{_unpacked([text[v] for v in trace.inputs])} = inputs")
     guards_after: dict[int, list[Guard]] = {}
     for guard in trace.guards:
-        operands = [guard.value] + ([guard.other] if isinstance(guard.other, Value) else [])
-        guards_after.setdefault(max(position[v] for v in operands), []).append(guard)
+        compared = [guard.value] + ([guard.other] if isinstance(guard.other, Value) else [])
+        guards_after.setdefault(max(position[v] for v in compared), []).append(guard)
     body.append("with errors_raise():  # forward: an overflow or a domain error raises")
     forward = [_guard_line(g, text) for g in guards_after.get(-1, [])]
     for index, node in enumerate(order):
-        op = node._op
+        op = node._primitive
         if node in first_top:
             forward.extend(_lifted_forward(first_top[node], layers[first_top[node]], text))
         elif node in lifted:
@@ -352,7 +353,7 @@ def _backward(order: list[Value], seed_roots: Sequence[Any], text: dict[Value, s
              "with errors_ignore():  # not finite where no gradient flows is fine: masked"]
     defined: set[Value] = set()
     for k, root in enumerate(seed_roots):
-        if not isinstance(root, Value) or root._op is CONSTANT:
+        if not isinstance(root, Value) or root._primitive is CONSTANT:
             continue
         target = f"d_{text[root]}"
         lines.append(f"    {target} = {target} + seeds[{k}]" if root in defined
@@ -361,7 +362,7 @@ def _backward(order: list[Value], seed_roots: Sequence[Any], text: dict[Value, s
     for k in range(len(layers)):
         lines.append(f"    dW{k} = dB{k} = None")
     for node in reversed(order):
-        op = node._op
+        op = node._primitive
         if first_top and node in first_top:
             k = first_top[node]
             lines.extend("    " + line for line in _lifted_backward(k, layers[k], text, defined))
@@ -372,9 +373,9 @@ def _backward(order: list[Value], seed_roots: Sequence[Any], text: dict[Value, s
             continue
         upstream = f"d_{text[node]}"
         conditional = any(_can_raise(op.derivative_code[slot])
-                          for slot, i in enumerate(node.inputs) if i._op is not CONSTANT)
+                          for slot, i in enumerate(node.inputs) if i._primitive is not CONSTANT)
         for slot, input_node in enumerate(node.inputs):
-            if input_node._op is CONSTANT:
+            if input_node._primitive is CONSTANT:
                 continue
             lines.append("    " + _contribution(op, slot, node, input_node, upstream, text,
                                                 input_node not in defined, conditional))
@@ -442,7 +443,7 @@ def _find_layers(order: list[Value], roots: Sequence[Value], wrt: set[Value],
         return uses.get(v) == 1 and v not in seen
 
     def product(v: Value) -> tuple[Value, Value] | None:
-        if v._op is None or v._op.name != "mul" or not inner(v):
+        if v._primitive is None or v._primitive.name != "mul" or not inner(v):
             return None
         a, b = v.inputs
         if parameter(a) and b in varying:
@@ -455,21 +456,21 @@ def _find_layers(order: list[Value], roots: Sequence[Value], wrt: set[Value],
         members = {top}
         bias = None
         node = top
-        if node._op is not None and node._op.name == "add" and parameter(node.inputs[1]) \
-                and node.inputs[0]._op is not None and inner(node.inputs[0]):
+        if node._primitive is not None and node._primitive.name == "add" and parameter(node.inputs[1]) \
+                and node.inputs[0]._primitive is not None and inner(node.inputs[0]):
             bias, node = node.inputs[1], node.inputs[0]
             members.add(node)
         terms: list[tuple[Value, Value]] = []
         while True:
-            if node._op is None:
+            if node._primitive is None:
                 return None
-            if node._op.name == "mul":
+            if node._primitive.name == "mul":
                 term = product(node) if node is not top else _top_product(node, parameter)
                 if term is None:
                     return None
                 terms.append(term)
                 break
-            if node._op.name != "add":
+            if node._primitive.name != "add":
                 return None
             left, right = node.inputs
             term = product(right)
@@ -480,7 +481,7 @@ def _find_layers(order: list[Value], roots: Sequence[Value], wrt: set[Value],
             if bias is None and parameter(left):  # micrograd's sum(..., b): the bias first
                 bias = left
                 break
-            if left._op is None or not inner(left):
+            if left._primitive is None or not inner(left):
                 return None
             members.add(left)
             node = left
@@ -490,7 +491,7 @@ def _find_layers(order: list[Value], roots: Sequence[Value], wrt: set[Value],
     groups: dict[tuple[Value, ...], _Layer] = {}
     claimed: set[Value] = set()
     for node in reversed(order):  # tops before their inner nodes
-        if node in claimed or node._op is None or node._op.name not in ("add", "mul"):
+        if node in claimed or node._primitive is None or node._primitive.name not in ("add", "mul"):
             continue
         found = chain(node)
         if found is None:
@@ -507,12 +508,12 @@ def _find_layers(order: list[Value], roots: Sequence[Value], wrt: set[Value],
         claimed |= members
     position = {node: i for i, node in enumerate(order)}
     layers = []
-    for layer in sorted(groups.values(), key=lambda g: min(position[t] for t in g.tops)):
-        ranked = sorted(range(len(layer.tops)), key=lambda j: position[layer.tops[j]])
-        layer.tops = [layer.tops[j] for j in ranked]
-        layer.weights = [layer.weights[j] for j in ranked]
-        layer.biases = [layer.biases[j] for j in ranked]
-        layers.append(layer)
+    for group in sorted(groups.values(), key=lambda g: min(position[t] for t in g.tops)):
+        ranked = sorted(range(len(group.tops)), key=lambda j: position[group.tops[j]])
+        group.tops = [group.tops[j] for j in ranked]
+        group.weights = [group.weights[j] for j in ranked]
+        group.biases = [group.biases[j] for j in ranked]
+        layers.append(group)
     return layers
 
 
@@ -552,7 +553,7 @@ def _lifted_backward(k: int, layer: _Layer, text: dict[Value, str],
              f"dB{k} = dZ{k}.sum(axis=1)",
              f"dX{k} = W{k}.T @ dZ{k}"]
     for i, x in enumerate(layer.inputs):
-        if x._op is CONSTANT:
+        if x._primitive is CONSTANT:
             continue
         target = f"d_{text[x]}"
         lines.append(f"{target} = {target} + dX{k}[{i}]" if x in defined
@@ -601,11 +602,11 @@ class Vectorized:
                 break
         else:
             if len(self._programs.get(len(args), ())) < 8:
-                program = self._build(batch[:, 0].tolist())
-                if program is not None:
-                    self._programs.setdefault(len(args), []).append(program)
+                built = self._build(batch[:, 0].tolist())
+                if built is not None:
+                    self._programs.setdefault(len(args), []).append(built)
                     try:
-                        return self._run(program, batch)
+                        return self._run(built, batch)
                     except (GuardFailed, NonFinite, ArithmeticError):
                         pass
         return self._per_sample(batch)

@@ -153,14 +153,14 @@ class NumpySteps:
 
         model, loss, classes = self.model, self.loss, self.classes
         if classes is not None:
-            def sample(x: Any) -> list[Any]:
+            def every_class(x: Any) -> list[Any]:
                 output = _single(model(x))
                 return [*(loss([output], [c]) for c in classes), output]
 
-            traced = trace(sample, (rows[0],), "sample")
+            traced = trace(every_class, (rows[0],), "sample")
             seeded = list(range(len(classes)))
         else:
-            def sample(x: Any, target: Any) -> list[Any]:  # type: ignore[misc]
+            def sample(x: Any, target: Any) -> list[Any]:
                 output = _single(model(x))
                 return [loss([output], [target]), output]
 
