@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainrule.engine import (
-    PRIMITIVES,
     ChainruleError,
     DomainError,
     GradientError,
@@ -25,31 +24,7 @@ from chainrule.engine import (
 )
 from chainrule.engine.compile import MAX_PROGRAMS_PER_STRUCTURE
 
-from support.explain import graph_recipes
-
-
-def recipe_function(recipe: dict[str, Any]) -> Any:
-    """The recipe's graph as a function of its leaves: the sum of every node it computes, so
-    that no operation is dead code (a program leaves out what the function throws away)."""
-
-    def f(*xs: Any) -> Any:
-        nodes = list(xs)
-        for name, operands in recipe["steps"]:
-            args = [nodes[ref] if kind == "node" else ref for kind, ref in operands]
-            if not any(isinstance(a, Value) for a in args):
-                args[0] = nodes[-1]
-            nodes.append(PRIMITIVES[name](*args))
-        return sum(nodes[len(xs):], nodes[0])
-
-    return f
-
-
-def outcome(call: Any) -> tuple[str, Any]:
-    """What a call gives: ("ok", result) or ("error", (type, message without its caller))."""
-    try:
-        return "ok", call()
-    except ChainruleError as error:
-        return "error", (type(error), str(error).split(": ", 1)[1])
+from support.explain import graph_recipes, outcome, recipe_function
 
 
 @settings(max_examples=150)

@@ -22,7 +22,7 @@ from chainrule.engine import (
 )
 from chainrule.engine.primitives import FUNCTIONS
 
-from support.explain import graph_recipes
+from support.explain import graph_recipes, outcome, recipe_function
 
 np = pytest.importorskip("numpy")
 numpy_backend = pytest.importorskip("chainrule.engine.compile.numpy_backend")
@@ -31,28 +31,6 @@ vectorize = numpy_backend.vectorize
 #: The operations whose numpy form is the same IEEE computation as the float one.
 EXACT = {"add", "sub", "mul", "div", "neg", "relu", "leaky_relu", "abs", "maximum", "sqrt",
          "sin", "cos"}
-
-
-def recipe_function(recipe: dict[str, Any]) -> Any:
-    """The recipe's graph as a function of its leaves, every node used (summed)."""
-
-    def f(*xs: Any) -> Any:
-        nodes = list(xs)
-        for name, operands in recipe["steps"]:
-            args = [nodes[ref] if kind == "node" else ref for kind, ref in operands]
-            if not any(isinstance(a, Value) for a in args):
-                args[0] = nodes[-1]
-            nodes.append(PRIMITIVES[name](*args))
-        return sum(nodes[len(xs):], nodes[0])
-
-    return f
-
-
-def outcome(call: Any) -> tuple[str, Any]:
-    try:
-        return "ok", call()
-    except ChainruleError as error:
-        return "error", (type(error), str(error).split(": ", 1)[1])
 
 
 def per_sample(f: Any, argnums: tuple[int, ...], columns: list[list[float]]) -> Any:

@@ -212,11 +212,7 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str,
     if trace.inputs:
         body.append(f"{_unpacked([text[v] for v in trace.inputs])} = inputs")
 
-    guards_after: dict[int, list[Guard]] = {}
-    for guard in trace.guards:
-        compared = [guard.value] + ([guard.other] if isinstance(guard.other, Value) else [])
-        guards_after.setdefault(max(position[v] for v in compared), []).append(guard)
-
+    guards_after = guards_by_position(trace, position)
     body.append("# forward")
     for guard in guards_after.get(-1, []):
         body.append(_guard_line(guard, text))
@@ -262,6 +258,17 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str,
     lines.extend("    " + line for line in body)
     source = "\n".join(lines) + "\n"
     return Generated(source, name, captured, len(lines))
+
+
+def guards_by_position(trace: Trace, position: dict[Value, int]) -> dict[int, list[Guard]]:
+    """Each guard under the position (in the program's order) of the later of its operands:
+    a guard is checked as soon as what it compares is computed, before anything that relied
+    on it."""
+    guards_after: dict[int, list[Guard]] = {}
+    for guard in trace.guards:
+        compared = [guard.value] + ([guard.other] if isinstance(guard.other, Value) else [])
+        guards_after.setdefault(max(position[v] for v in compared), []).append(guard)
+    return guards_after
 
 
 def _guard_line(guard: Guard, text: dict[Value, str]) -> str:

@@ -46,7 +46,16 @@ from ..autograd import _argnum_tuple, _contains_value, value_and_grad
 from ..graph import topological_order
 from ..primitives import Primitive
 from ..value import CONSTANT, Value
-from .codegen import GuardFailed, NonFinite, _can_raise, _fill, _is_atom, _literal, _Names
+from .codegen import (
+    GuardFailed,
+    NonFinite,
+    _can_raise,
+    _fill,
+    _is_atom,
+    _literal,
+    _Names,
+    guards_by_position,
+)
 from .tracing import Guard, Trace, trace
 
 #: The table's functions as numpy functions of the same meaning (name in the generated code).
@@ -253,10 +262,7 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str, *,
         body.append(f"{_unpacked([text[v] for v in captured])} = captured")
     if trace.inputs:
         body.append(f"{_unpacked([text[v] for v in trace.inputs])} = inputs")
-    guards_after: dict[int, list[Guard]] = {}
-    for guard in trace.guards:
-        compared = [guard.value] + ([guard.other] if isinstance(guard.other, Value) else [])
-        guards_after.setdefault(max(position[v] for v in compared), []).append(guard)
+    guards_after = guards_by_position(trace, position)
     body.append("with errors_raise():  # forward: an overflow or a domain error raises")
     forward = [_guard_line(g, text) for g in guards_after.get(-1, [])]
     for index, node in enumerate(order):

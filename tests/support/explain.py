@@ -63,3 +63,28 @@ def load_demo(name: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def recipe_function(recipe: dict[str, Any]) -> Any:
+    """The recipe's graph as a function of its leaves: the sum of every node it computes, so
+    that no operation is dead code (a compiled program leaves out what a function throws
+    away)."""
+
+    def f(*xs: Any) -> Any:
+        nodes = list(xs)
+        for name, operands in recipe["steps"]:
+            args = [nodes[ref] if kind == "node" else ref for kind, ref in operands]
+            if not any(isinstance(a, Value) for a in args):
+                args[0] = nodes[-1]
+            nodes.append(PRIMITIVES[name](*args))
+        return sum(nodes[len(xs):], nodes[0])
+
+    return f
+
+
+def outcome(call: Any) -> tuple[str, Any]:
+    """What a call gives: ("ok", result) or ("error", (type, message without its caller))."""
+    try:
+        return "ok", call()
+    except ChainruleError as error:
+        return "error", (type(error), str(error).split(": ", 1)[1])
