@@ -23,19 +23,12 @@ from typing import Any
 
 import moons
 import workloads
-from timing import CollectorClock, interleaved
+from timing import interleaved, time_work
 
 TOLERANCE = 1e-9  # gradients and losses against eager (relative for losses)
 
 
-def _timed(work: Any) -> tuple[float, float, Any]:
-    gc.collect()
-    clock = CollectorClock()
-    with clock.installed():
-        start = time.perf_counter()
-        result = work()
-        elapsed = time.perf_counter() - start
-    return elapsed, clock.total, result
+_timed = time_work
 
 
 # -- the moons step ----------------------------------------------------------------------------

@@ -10,14 +10,12 @@ alternate which goes first, step by step. Their losses must agree to ``LOSS_TOLE
 
 from __future__ import annotations
 
-import gc
 import statistics
 import sys
-import time
 from typing import Any
 
 import microgpt
-from timing import CollectorClock, recursion_limit
+from timing import recursion_limit, time_work
 
 from chainrule.nn import GPT, Adam, CharTokenizer, datasets
 
@@ -27,14 +25,7 @@ CONFIG = {"n_embd": 16, "n_head": 4, "n_layer": 1, "block_size": 16}
 LR, BETAS, EPS, DECAY_STEPS, SEED = 0.01, (0.85, 0.99), 1e-8, 1000, 42
 
 
-def _timed(work: Any) -> tuple[float, float, Any]:
-    gc.collect()
-    clock = CollectorClock()
-    with clock.installed():
-        start = time.perf_counter()
-        result = work()
-        elapsed = time.perf_counter() - start
-    return elapsed, clock.total, result
+_timed = time_work
 
 
 def gpt_training(steps: int) -> dict[str, Any]:

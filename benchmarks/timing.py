@@ -70,7 +70,11 @@ class CollectorClock:
 
 def time_once(case: Case) -> tuple[float, float, Any]:
     """Prepare, collect garbage, then time one run: (seconds, collector seconds, result)."""
-    work = case()
+    return time_work(case())
+
+
+def time_work(work: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Collect garbage, then time ``work()``: (seconds, collector seconds, result)."""
     gc.collect()
     clock = CollectorClock()
     with clock.installed():
