@@ -181,29 +181,10 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str,
     tuples, runs the program on each, and returns the list of their outputs and the sums of
     their gradients: a training step's loop over a batch, inside the generated code.
     """
-    roots = [o for o in trace.outputs if isinstance(o, Value)]
-    for guard in trace.guards:
-        roots.append(guard.value)
-        if isinstance(guard.other, Value):
-            roots.append(guard.other)
-    order = topological_order(*roots) if roots else []
+    order = program_order(trace)
     position = {node: i for i, node in enumerate(order)}
-    input_set = set(trace.inputs)
     names = _Names()
-    text: dict[Value, str] = {}
-    for leaf, leaf_name in zip(trace.inputs, trace.input_names, strict=True):
-        text[leaf] = names.claim(leaf_name)
-    captured = [
-        node for node in order
-        if node._a is None and node._primitive is not CONSTANT and node not in input_set
-    ]
-    for node in captured:
-        text[node] = names.claim(node.label or "c")
-    for node in order:
-        if node._primitive is CONSTANT:
-            text[node] = _literal(node._data)
-        elif node not in text:
-            text[node] = names.claim(node.label)
+    text, captured = name_nodes(trace, order, names)
 
     lines = [f"def {name}({'samples' if accumulate else 'inputs'}, captured):"]
     body: list[str] = []
@@ -258,6 +239,44 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str,
     lines.extend("    " + line for line in body)
     source = "\n".join(lines) + "\n"
     return Generated(source, name, captured, len(lines))
+
+
+def program_roots(trace: Trace) -> list[Value]:
+    """What a program must compute: the outputs that are Values and what the guards compare."""
+    roots = [o for o in trace.outputs if isinstance(o, Value)]
+    for guard in trace.guards:
+        roots.append(guard.value)
+        if isinstance(guard.other, Value):
+            roots.append(guard.other)
+    return roots
+
+
+def program_order(trace: Trace) -> list[Value]:
+    """Every node a program computes, in evaluation order."""
+    roots = program_roots(trace)
+    return topological_order(*roots) if roots else []
+
+
+def name_nodes(trace: Trace, order: Sequence[Value], names: _Names
+               ) -> tuple[dict[Value, str], list[Value]]:
+    """Each node's text in a program (the argument names for inputs, labels where there are
+    any, literals for constants), and the captured leaves (read from outside the arguments)."""
+    input_set = set(trace.inputs)
+    text: dict[Value, str] = {}
+    for leaf, leaf_name in zip(trace.inputs, trace.input_names, strict=True):
+        text[leaf] = names.claim(leaf_name)
+    captured = [
+        node for node in order
+        if node._a is None and node._primitive is not CONSTANT and node not in input_set
+    ]
+    for node in captured:
+        text[node] = names.claim(node.label or "c")
+    for node in order:
+        if node._primitive is CONSTANT:
+            text[node] = _literal(node._data)
+        elif node not in text:
+            text[node] = names.claim(node.label)
+    return text, captured
 
 
 def guards_by_position(trace: Trace, position: dict[Value, int]) -> dict[int, list[Guard]]:

@@ -43,7 +43,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..autograd import _argnum_tuple, _contains_value, value_and_grad
-from ..graph import topological_order
 from ..primitives import Primitive
 from ..value import CONSTANT, Value
 from .codegen import (
@@ -55,6 +54,9 @@ from .codegen import (
     _literal,
     _Names,
     guards_by_position,
+    name_nodes,
+    program_order,
+    program_roots,
 )
 from .tracing import Guard, Trace, trace
 
@@ -218,28 +220,11 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str, *,
     share their inputs (a layer's neurons, ``w0*x0 + w1*x1 + ... + b``) run as one matrix
     product forward and two backward (see :func:`_find_layers`).
     """
-    roots = [o for o in trace.outputs if isinstance(o, Value)]
-    for guard in trace.guards:
-        roots.append(guard.value)
-        if isinstance(guard.other, Value):
-            roots.append(guard.other)
-    order = topological_order(*roots) if roots else []
+    order = program_order(trace)
     position = {node: i for i, node in enumerate(order)}
-    input_set = set(trace.inputs)
     names = _Names()
     names.taken.update(_HELPERS)
-    text: dict[Value, str] = {}
-    for leaf, leaf_name in zip(trace.inputs, trace.input_names, strict=True):
-        text[leaf] = names.claim(leaf_name)
-    captured = [node for node in order
-                if node._a is None and node._primitive is not CONSTANT and node not in input_set]
-    for node in captured:
-        text[node] = names.claim(node.label or "c")
-    for node in order:
-        if node._primitive is CONSTANT:
-            text[node] = _literal(node._data)
-        elif node not in text:
-            text[node] = names.claim(node.label)
+    text, captured = name_nodes(trace, order, names)
     # Which nodes are arrays over the batch: the inputs and everything computed from them.
     varying = set(trace.inputs)
     for node in order:
@@ -247,7 +232,7 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str, *,
             varying.add(node)
     layers: list[_Layer] = []
     if lift and summed and wrt is not None:
-        layers = _find_layers(order, roots, set(wrt), varying, set(captured))
+        layers = _find_layers(order, program_roots(trace), set(wrt), varying, set(captured))
     lifted = {node: layer for layer in layers for node in layer.members}
     first_top = {min(layer.tops, key=position.__getitem__): k for k, layer in enumerate(layers)}
     slot = {c: i for i, c in enumerate(captured)}
