@@ -44,3 +44,18 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         f"browser test: Chromium is not installed at {CHROMIUM} and `make system-deps` could "
         f"not install it without root or sudo (`sudo apt-get install chromium` enables these)"
     )
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    """Debian's headless Chromium driven by playwright (never a browser of its own download),
+    one per test module."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install 'chainrule[browser]'")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield chromium
+        chromium.close()

@@ -51,19 +51,6 @@ CONTRAST = """() => {
 
 
 @pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install 'chainrule[browser]'")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
 def moons_page(tmp_path_factory):
     model, X, y, history = moons_run()
     folder = tmp_path_factory.mktemp("explorer")
