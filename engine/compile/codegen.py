@@ -195,8 +195,6 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str,
 
     guards_after = guards_by_position(trace, position)
     body.append("# forward")
-    for guard in guards_after.get(-1, []):
-        body.append(_guard_line(guard, text))
     checked: list[str] = []
     for index, node in enumerate(order):
         op = node._primitive

@@ -249,7 +249,7 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str, *,
         body.append(f"{_unpacked([text[v] for v in trace.inputs])} = inputs")
     guards_after = guards_by_position(trace, position)
     body.append("with errors_raise():  # forward: an overflow or a domain error raises")
-    forward = [_guard_line(g, text) for g in guards_after.get(-1, [])]
+    forward: list[str] = []
     for index, node in enumerate(order):
         op = node._primitive
         if node in first_top:
