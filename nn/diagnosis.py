@@ -16,7 +16,7 @@ from typing import Any
 
 from chainrule.engine import Value, gradients
 
-from .anatomy import LayerView, layers_of, unit_activations
+from .anatomy import SATURATING, LayerView, layers_of, relative_slope, unit_activations
 from .errors import ConfigurationError
 from .losses import bce_with_logits, binary_cross_entropy, hinge
 from .module import Module
@@ -219,25 +219,20 @@ def _dead_units(layers: list[LayerView], activations: list[list[list[float]]]) -
     )
 
 
-_SLOPE = {
-    "sigmoid": lambda a: 4.0 * a * (1.0 - a),  # relative to the largest slope, 1/4 at 0
-    "tanh": lambda a: 1.0 - a * a,
-}
-
-
 def _saturated_units(layers: list[LayerView], activations: list[list[list[float]]]
                      ) -> Finding | None:
     reports = []
     for layer, outputs in zip(layers[:-1], activations[:-1], strict=True):
-        slope = _SLOPE.get(layer.activation)
-        if slope is None:
+        if layer.activation not in SATURATING:
             continue
+        activation = layer.activation
         saturated = [
             j for j, pattern in enumerate(outputs)
-            if sum(1 for a in pattern if slope(a) < SATURATED_SLOPE) >= SATURATED_SAMPLES * len(pattern)
+            if sum(1 for a in pattern if relative_slope(activation, a) < SATURATED_SLOPE)
+            >= SATURATED_SAMPLES * len(pattern)
         ]
         if saturated and len(saturated) >= DEAD_SHARE * len(outputs):
-            mean_slope = sum(slope(a) for j in saturated for a in outputs[j]) / (
+            mean_slope = sum(relative_slope(activation, a) for j in saturated for a in outputs[j]) / (
                 len(saturated) * len(outputs[0]))
             reports.append(f"{layer.name} ({layer.activation}): {len(saturated)} of "
                            f"{len(outputs)} units (neuron {_unit_list(saturated)}), mean slope "

@@ -172,3 +172,16 @@ def test_bad_arguments_are_named() -> None:
         diagnose(model, XOR_X, XOR_Y, loss=mse, history=[0.1])
     with pytest.raises(ConfigurationError, match="diagnose: loss"):
         diagnose(model, XOR_X, XOR_Y, loss="mse")
+
+
+def test_saturation_reads_the_slope_from_the_primitive_table() -> None:
+    import re
+
+    from chainrule.engine import PRIMITIVES
+    from chainrule.nn.anatomy import SATURATING, relative_slope
+
+    for name in SATURATING:  # the table writes these slopes in the output alone
+        assert set(re.findall(r"[A-Za-z_]\w*", PRIMITIVES[name].derivative_code[0])) == {"out"}
+    assert relative_slope("tanh", 0.0) == 1.0 and relative_slope("sigmoid", 0.5) == 1.0
+    assert relative_slope("tanh", 0.9) == pytest.approx(1 - 0.81)
+    assert relative_slope("sigmoid", 0.9) == pytest.approx(4 * 0.9 * 0.1)

@@ -19,13 +19,14 @@ nodes), 850 KB for a 2-8-8-1 network (315 nodes).
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from chainrule.engine import jit, sigmoid
 
-from ..anatomy import layers_of, unit_activations
+from ..anatomy import SATURATING, layers_of, relative_slope, unit_activations
+from ..diagnosis import SATURATED_SLOPE
 from ..errors import ConfigurationError, DataError
 from ..losses import DECISION_THRESHOLDS
 from ..module import Module
@@ -80,10 +81,9 @@ def _unit_summary(activation: str, pattern: list[float]) -> dict[str, Any]:
     summary: dict[str, Any] = {"mean": sum(pattern) / n, "min": min(pattern), "max": max(pattern)}
     if activation in ("relu", "leaky_relu"):
         summary["active"] = sum(1 for a in pattern if a > 0.0)
-    elif activation in ("sigmoid", "tanh"):
-        slope: Callable[[float], float] = (
-            (lambda a: 4.0 * a * (1.0 - a)) if activation == "sigmoid" else (lambda a: 1.0 - a * a))
-        summary["saturated"] = sum(1 for a in pattern if slope(a) < 0.01)
+    elif activation in SATURATING:
+        summary["saturated"] = sum(
+            1 for a in pattern if relative_slope(activation, a) < SATURATED_SLOPE)
     return summary
 
 
