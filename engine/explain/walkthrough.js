@@ -286,8 +286,11 @@
       text.setAttribute("class", "edge-label");
       text.textContent = c.edgeText;
       edge.appendChild(text);
-      // Two edges into one operation run close together: move a label up until it is clear.
-      for (var tries = 0; tries < 6 && edgeLabels.some(function (other) {
+      // Two edges into one operation run close together, and a short edge is narrower than its
+      // label: move the label up until it is clear of the other labels and of the nodes.
+      var svg = edge.ownerSVGElement;
+      var obstacles = edgeLabels.concat(svg ? Array.prototype.slice.call(svg.querySelectorAll("g.node")) : []);
+      for (var tries = 0; tries < 8 && obstacles.some(function (other) {
         var a = text.getBBox(), b = other.getBBox();
         return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
       }); tries++) {
