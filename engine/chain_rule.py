@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .errors import GradientError, OperandTypeError
-from .graph import topological_order
+from .graph import INPUT_TUPLE, topological_order
 from .primitives import FORWARD_ERRORS, PRIMITIVES, Primitive, compile_expression
 from .value import CONSTANT, Value, apply, as_float, describe, enable_grad
 
@@ -134,7 +134,9 @@ def _propagate(order: list[Value]) -> None:
             op: Primitive = node._primitive  # type: ignore[assignment]  # a node with inputs has one
             b = node._b
             if b is None:
-                if a._primitive is not CONSTANT:
+                if type(a) is INPUT_TUPLE:
+                    _propagate_n_ary(node, op, a, upstream)  # type: ignore[arg-type]
+                elif a._primitive is not CONSTANT:
                     a.grad += upstream * op.derivatives[0](a._data, node._data)
             elif op.swaps_inputs:
                 if a._primitive is not CONSTANT:
@@ -157,6 +159,25 @@ def _propagate(order: list[Value]) -> None:
         raise
     except DERIVATIVE_ERRORS as error:
         raise derivative_error("backward", node, error) from None
+
+
+def _propagate_n_ary(node: Value, op: Primitive, inputs: tuple[Value, ...],
+                     upstream: float) -> None:
+    """One n-ary node's contributions (``dot``, ``sum``), in input order."""
+    partners = op.partners
+    if partners is not None:  # dot: each weight's local derivative is its input, and back
+        for input_node, partner in zip(inputs, partners, strict=True):
+            if input_node._primitive is not CONSTANT:
+                input_node.grad += upstream * inputs[partner]._data
+    elif op.constant_derivatives is not None:  # sum: each input's local derivative is 1
+        for input_node, slope in zip(inputs, op.constant_derivatives, strict=True):
+            if input_node._primitive is not CONSTANT:
+                input_node.grad += upstream * slope
+    else:
+        operands = [i._data for i in inputs]
+        for input_node, derivative in zip(inputs, op.derivatives, strict=True):
+            if input_node._primitive is not CONSTANT:
+                input_node.grad += upstream * derivative(*operands, node._data)
 
 
 # -- the general form: any number type, no side effects ----------------------------------------------
