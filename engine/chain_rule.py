@@ -194,12 +194,22 @@ def local_gradients(
     if is_zero(upstream):
         return []
     handed = []
+    # An n-ary node's local derivatives are its operands or numbers: read them directly, not
+    # through calls that would copy all 2n operands for each input.
+    op: Primitive = node._primitive  # type: ignore[assignment]  # a node with inputs has one
+    partners = op.partners if op.family is not None else None
+    slopes = op.constant_derivatives if op.family is not None else None
     try:
         for slot, (input_node, derivative) in enumerate(zip(node.inputs, derivatives,
                                                             strict=True)):
             if input_node._primitive is CONSTANT:
                 continue
-            local = derivative(*operands, out)
+            if partners is not None:
+                local = operands[partners[slot]]
+            elif slopes is not None:
+                local = slopes[slot]
+            else:
+                local = derivative(*operands, out)
             handed.append((slot, local, 0.0 if is_zero(local) else upstream * local))
     except DERIVATIVE_ERRORS as error:
         raise derivative_error(caller, node, error, name) from None
@@ -263,6 +273,8 @@ def _value_namespace() -> dict[str, Callable[..., Any]]:
 
 def value_derivatives(primitive: Primitive) -> tuple[Callable[..., Any], ...]:
     """The primitive's derivative code compiled to work on Values (and numbers)."""
+    if primitive.family is not None:
+        return primitive.derivatives  # inputs picked and numbers: the same on Values
     compiled = _VALUE_DERIVATIVES.get(primitive)
     if compiled is None:
         namespace = _value_namespace()

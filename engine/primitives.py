@@ -165,11 +165,16 @@ class Primitive:
         derived = {
             # A family's forward code is a left fold of any length, which Python's compiler
             # would have to nest as deep as it is long: its fold function computes the same.
+            # Its local derivatives are inputs or numbers (see Family), so they are picked
+            # rather than compiled: n functions of 2n + 1 arguments each would cost O(n^2).
             "forward": self.family.fold if self.family is not None else compile_expression(
                 self.forward_code, self.input_names, FUNCTIONS, self.name),
             "derivatives": tuple(
                 compile_expression(code, (*self.input_names, "out"), FUNCTIONS, self.name)
                 for code in self.derivative_code
+            ) if self.family is None else tuple(
+                _picker(partner) if partner is not None else _constant(number)
+                for partner, number in zip(partners, numbers, strict=True)
             ),
             "constant_derivatives": (
                 tuple(numbers) if numbers and None not in numbers else None
@@ -235,6 +240,22 @@ class Primitive:
 APPLY: list[Callable[[Primitive, tuple[Any, ...]], Any]] = []
 #: Likewise, how a :class:`Family` is applied to its groups of operands.
 APPLY_FAMILY: list[Callable[[Family, tuple[Any, ...]], Any]] = []
+
+
+def _picker(slot: int) -> Callable[..., Any]:
+    """A local derivative that is one of the operands: ``d/dw2 (w1*x1 + w2*x2) = x2``."""
+    def pick(*operands: Any) -> Any:
+        return operands[slot]
+    return pick
+
+
+def _constant(number: float | None) -> Callable[..., Any]:
+    if number is None:
+        raise ValueError("a family's local derivatives must be inputs of the same term or numbers")
+
+    def constant(*operands: Any) -> float:
+        return number
+    return constant
 
 
 def _number_or_none(code: str) -> float | None:

@@ -285,3 +285,14 @@ def test_gradient_error_names_the_node_when_a_gradient_overflows() -> None:
     with pytest.raises(GradientError, match="became inf"):
         (z * 1e-100).backward(1e300)  # dz = 1e200; an input gets dz * w = 1e400: inf
     assert w.grad == 0.0
+
+
+def test_a_dot_of_twenty_thousand_pairs_and_its_gradient_of_gradient() -> None:
+    # Its local derivatives are picked, not compiled per input (which would be O(n^2)).
+    n = 20_000
+    ws = [Value(((i * 37) % 101) / 101 - 0.5) for i in range(n)]
+    squares = dot(ws, ws)
+    assert squares.data == reduce(add, (w.data * w.data for w in ws))
+    first = gradients(squares, ws[:3], create_graph=True)
+    assert [g.data for g in first] == [2.0 * w.data for w in ws[:3]]
+    assert gradients(first[0], ws[:2]) == [2.0, 0.0]
