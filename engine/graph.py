@@ -33,6 +33,13 @@ def topological_order(root: Value, *more_roots: Value) -> list[Value]:
     return order
 
 
+def size_in_binary_nodes(order: list[Value]) -> int:
+    """How many nodes ``order`` would be with every operation binary: an n-ary node (``dot`` of
+    n pairs, a sum of n terms) counts as the nodes its chain would be (2n - 1, n - 1). What a
+    step-by-step explanation writes grows with this, not with the count of nodes."""
+    return sum(max(1, len(node.inputs) - 1) for node in order)
+
+
 def _walk(root: Value, discovered: set[Value], order: list[Value]) -> None:
     stack = [root]  # the path from root down to the node being explored
     # Bound methods hoisted out of the loops: they run a few times per node of every backward().
