@@ -15,9 +15,9 @@ from typing import Any
 from chainrule.engine import walkthrough
 from chainrule.engine.explain.html import json_for_script
 
+from ..data import Loss, check_data, single
 from ..errors import ConfigurationError
 from ..module import Module
-from ..training.evaluation import Loss, _check_data, _single
 from ..training.history import History, Snapshot
 from .frames import build, evenly, parameters_of
 
@@ -79,7 +79,7 @@ class Explorer:
             snapshot = self._snapshots[k]
             with parameters_of(self._model, snapshot):
                 for i in self._samples:
-                    value = loss([_single(self._model(self._rows[i]))], [self._targets[i]])  # type: ignore[misc]
+                    value = loss([single(self._model(self._rows[i]))], [self._targets[i]])  # type: ignore[misc]
                     steps = walkthrough(value, title=f"Sample {i} (target {self._targets[i]}) "
                                                      f"at epoch {snapshot.epoch}: its loss, step by step")
                     pages.append((f"sample{i}_epoch{snapshot.epoch}.html", i, snapshot.epoch, steps))
@@ -148,7 +148,7 @@ def explore(history: History, model: Module, X: Sequence[Any], y: Sequence[Any],
     """
     data, snapshots, shown = build(history, model, X, y, loss=loss, title=title,
                                    max_frames=max_frames, grid=grid, max_points=max_points)
-    rows, targets = _check_data(model, X, y, "explore")
+    rows, targets = check_data(model, X, y, "explore")
     if isinstance(samples, bool):
         raise ConfigurationError(f"explore: samples must be a count or a list of indices, "
                                  f"got {samples!r}")
