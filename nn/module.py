@@ -293,8 +293,9 @@ class Module:
 
         Checked like :func:`~chainrule.nn.load`: names must match (with ``strict=False``,
         missing and unexpected names are returned instead), values must be finite real numbers
-        (numpy scalars are fine). Any problem raises :class:`ModelFileError` before a single
-        parameter changes.
+        (numpy scalars are fine) or Values, whose numbers are copied (as PyTorch copies the
+        tensors of ``other.state_dict()``: ``dict(other.named_parameters())`` works too). Any
+        problem raises :class:`ModelFileError` before a single parameter changes.
         """
         who = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state, Mapping):
@@ -384,7 +385,8 @@ def checked_values(stored: Mapping[Any, Any], names: Sequence[str], who: str) ->
     """The stored values of ``names`` as finite floats, or a :class:`ModelFileError`."""
     values = []
     for name in names:
-        value = as_plain(stored[name])
+        value = stored[name]
+        value = value.data if isinstance(value, Value) else as_plain(value)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ModelFileError(
                 f"{who}: parameter {name!r} must be a number, got {value!r:.40}"

@@ -30,6 +30,9 @@ from .errors import ConfigurationError, ModelFileError
 from .module import Module, as_plain, iter_parameters
 
 Params = Module | Iterable[Value] | Iterable[Mapping[str, Any]]
+#: The most steps an optimizer state may record (a 64-bit count, far beyond any run); Adam
+#: raises its betas to the step count, which Python refuses for an integer beyond a float.
+MAX_STEPS = 2**63 - 1
 #: A setting's check: ``check(value, what)`` returns the value to store or raises.
 Check = Callable[[Any, str], Any]
 
@@ -200,8 +203,10 @@ class Optimizer:
         if state["optimizer"] != name:
             raise ModelFileError(f"{who}: this is the state of {state['optimizer']!r:.40}, not {name}")
         steps = as_plain(state["steps"])
-        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
-            raise ModelFileError(f"{who}: steps must be an integer >= 0, got {steps!r:.40}")
+        if (isinstance(steps, bool) or not isinstance(steps, numbers.Integral)
+                or not 0 <= steps <= MAX_STEPS):
+            raise ModelFileError(
+                f"{who}: steps must be an integer from 0 to 2**63 - 1, got {steps!r:.40}")
         groups = state["param_groups"]
         mine = self.state_dict()["param_groups"]
         if not isinstance(groups, list) or len(groups) != len(mine):

@@ -17,6 +17,7 @@ from chainrule.engine.explain.html import json_for_script
 
 from ..data import Loss, check_data, single
 from ..errors import ConfigurationError
+from ..io import write_atomically
 from ..module import Module
 from ..training.history import History, Snapshot
 from .frames import build, evenly, parameters_of
@@ -110,9 +111,7 @@ class Explorer:
 
 
 def _write(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
+    write_atomically(path, text, "Explorer.save_html", refusal=ConfigurationError)
 
 
 def _default_samples(targets: list[Any], count: int) -> list[int]:
