@@ -173,9 +173,12 @@ class NumpySteps(Steps):
 
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem)
-        from chainrule.engine.compile import numpy_backend
-
-        self.np = numpy_backend._require_numpy()
+        try:
+            import numpy
+        except ImportError:
+            raise ImportError("fit(compile='numpy') needs numpy: "
+                              "pip install 'chainrule[fast]'") from None
+        self.np = numpy
         self.python = CompiledSteps(problem)
         self.classes: dict[Any, int] | None = None
         if self.python.static_targets:
