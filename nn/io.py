@@ -431,7 +431,8 @@ def _attention(n_embd: int, bias: bool) -> int:
 
 
 def _block(a: dict[str, Any]) -> int:
-    return _attention(a["n_embd"], False) + 2 * a["n_embd"] * a["mlp_width"]  # norms: no gain
+    n_embd, width = int(a["n_embd"]), int(a["mlp_width"])
+    return _attention(n_embd, False) + 2 * n_embd * width  # norms: no gain
 
 
 def _mlp(a: dict[str, Any]) -> int:

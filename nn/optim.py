@@ -204,7 +204,7 @@ class Optimizer:
             raise ModelFileError(f"{who}: this is the state of {state['optimizer']!r:.40}, not {name}")
         steps = as_plain(state["steps"])
         if (isinstance(steps, bool) or not isinstance(steps, numbers.Integral)
-                or not 0 <= steps <= MAX_STEPS):
+                or not 0 <= int(steps) <= MAX_STEPS):
             raise ModelFileError(
                 f"{who}: steps must be an integer from 0 to 2**63 - 1, got {steps!r:.40}")
         groups = state["param_groups"]

@@ -145,3 +145,19 @@ def test_the_strategy_is_chosen_once_from_compile(compile: Any, kind: type) -> N
     model = MLP(2, [1], seed=0)
     steps = choose_steps(compile, Problem(model, mse, model.parameters(), 0.0, [[1.0, 2.0]], [0.5]))
     assert type(steps) is kind
+
+
+def test_numpy_with_more_classes_than_one_program_holds_runs_the_python_programs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from chainrule.nn.training import compiled
+
+    monkeypatch.setattr(compiled, "MAX_NUMPY_CLASSES", 3)
+    X, y = points(12, 2), [i % 4 for i in range(12)]
+    with pytest.warns(RuntimeWarning, match="4 classes, more than the 3"):
+        assert_same_training(lambda: MLP(2, [4], seed=0), X, y, cross_entropy, "numpy")
+    model = MLP(2, [4], seed=0)
+    with pytest.warns(RuntimeWarning, match="per-sample Python programs"):
+        steps = choose_steps("numpy", Problem(model, cross_entropy, model.parameters(), 0.0, X, y))
+    assert isinstance(steps, NumpySteps) and steps.leaves is None
+    steps.gradients(list(range(12)))
+    assert steps.fallbacks == 1

@@ -31,6 +31,7 @@ says so when it does not hold. The numbers then agree with eager training to rou
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
@@ -183,9 +184,16 @@ class NumpySteps(Steps):
         self.classes: dict[Any, int] | None = None
         if self.python.static_targets:
             self.classes = {t: k for k, t in enumerate(dict.fromkeys(problem.targets))}
-        self.leaves = self._leaf_matrix()
-        if self.classes is not None and len(self.classes) > MAX_NUMPY_CLASSES:
-            self.leaves = None
+        too_many = self.classes is not None and len(self.classes) > MAX_NUMPY_CLASSES
+        #: Every sample's program inputs, or None when every batch takes the Python programs.
+        self.leaves: Any = None if too_many else self._leaf_matrix()
+        if self.leaves is None:
+            why = (f"{len(self.classes or ())} classes, more than the {MAX_NUMPY_CLASSES} one "
+                   "numpy program computes the loss for" if too_many else
+                   "the samples (or targets) differ in shape or hold Values")
+            warnings.warn(f"fit(compile='numpy'): {why}; every batch runs through the "
+                          "per-sample Python programs (compile=True) instead",
+                          RuntimeWarning, stacklevel=4)
         self.program: Any = None
         self.fallbacks = 0  # batches that left the fast path (for tests and curiosity)
 
