@@ -52,78 +52,36 @@ MAX_STATIC_TARGETS = 32
 MAX_NUMPY_CLASSES = 64
 
 
-def _hashable(targets: Sequence[Any]) -> bool:
-    return all(isinstance(t, Hashable) for t in targets)
+def _target_forms(targets: Sequence[Any]) -> list[bool]:
+    """Whether the targets select the program (True) or are its inputs (False), in the order
+    to try (see the module notes)."""
+    if not all(isinstance(t, Hashable) for t in targets):
+        return [False]
+    return [True, False] if len(set(targets)) <= MAX_STATIC_TARGETS else [False, True]
 
 
-class CompiledSteps(Steps):
-    """Per-sample programs for one model and loss (see the module docstring)."""
+class _ProgramSteps(Steps):
+    """What the compiled strategies share: the L2 penalty's program, and the first step
+    checked against the eager one."""
 
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem)
         self.eager = EagerSteps(problem)
-        self.unreached = self._unreached()
-        self.sample, self.static_targets = self._compile()
         params, l2 = problem.params, problem.l2
         self.penalty: Compiled | None = (
             compile_gradient(lambda: l2_penalty(params, l2), params) if l2 else None
         )
         self.checked = False
 
-    def _unreached(self) -> list[Any]:
-        """The parameters the first sample's loss does not depend on."""
+    def _cannot_compile(self, failure: Exception | None) -> ConfigurationError:
+        """Raises eager's own error on the first sample if eager fails too; otherwise returns
+        the error that says to train eagerly."""
         loss, _ = self.problem.sample_objective(0)
-        reached = set(topological_order(loss))
-        return [p for p in self.problem.params if p not in reached]
-
-    def _sample_function(self) -> Callable[[Any, Any], list[Any]]:
-        model, loss, unreached = self.problem.model, self.problem.loss, self.unreached
-
-        def sample(x: Any, target: Any) -> list[Any]:
-            output = single(model(x))
-            return [loss([output], [target]), output, *unreached]
-
-        return sample
-
-    def _compile(self) -> tuple[Compiled, bool]:
-        """The per-sample program, and whether the targets select it (see the module notes)."""
-        problem = self.problem
-        targets = problem.targets
-        hashable = _hashable(targets)
-        few = hashable and len(set(targets)) <= MAX_STATIC_TARGETS
-        forms = [True, False] if few else [False, True] if hashable else [False]
-        first = (problem.rows[0], targets[0])
-        failure: Exception | None = None
-        for static in forms:
-            compiled = compile_gradient(self._sample_function(), problem.params,
-                                        static_argnums=(1,) if static else ())
-            try:
-                compiled.run_batch([first])
-            except Exception as error:  # this form does not compile: try the other
-                failure = error
-                continue
-            return compiled, static
-        loss, _ = problem.sample_objective(0)
-        loss.backward()  # raises eager's own error, if eager fails too
-        problem.model.zero_grad()
-        raise ConfigurationError(
+        loss.backward()
+        self.problem.model.zero_grad()
+        return ConfigurationError(
             f"fit(compile=...): this model and loss train eagerly but cannot be compiled "
-            f"({type(failure).__name__}: {failure}); use compile=False"
-        ) from failure
-
-    def gradients(self, batch: list[int]) -> Step:
-        problem = self.problem
-        batch_targets = [problem.targets[i] for i in batch]
-        results, sums = self.sample.run_batch(
-            [(problem.rows[i], target) for i, target in zip(batch, batch_targets, strict=True)])
-        total = 0.0
-        outputs = []
-        for result in results:
-            total += result[0]
-            outputs.append(result[1])
-        size = len(batch)
-        return self._finish(batch, total / size, [s / size for s in sums], outputs,
-                            batch_targets)
+            f"({type(failure).__name__}: {failure}); use compile=False")
 
     def _finish(self, batch: list[int], objective: float, grads: list[float],
                 outputs: list[Any], batch_targets: list[Any]) -> Step:
@@ -155,7 +113,61 @@ class CompiledSteps(Steps):
         self.checked = True
 
 
-class NumpySteps(Steps):
+class CompiledSteps(_ProgramSteps):
+    """Per-sample programs for one model and loss (see the module docstring)."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem)
+        self.unreached = self._unreached()
+        self.sample, self.static_targets = self._compile()
+
+    def _unreached(self) -> list[Any]:
+        """The parameters the first sample's loss does not depend on."""
+        loss, _ = self.problem.sample_objective(0)
+        reached = set(topological_order(loss))
+        return [p for p in self.problem.params if p not in reached]
+
+    def _sample_function(self) -> Callable[[Any, Any], list[Any]]:
+        model, loss, unreached = self.problem.model, self.problem.loss, self.unreached
+
+        def sample(x: Any, target: Any) -> list[Any]:
+            output = single(model(x))
+            return [loss([output], [target]), output, *unreached]
+
+        return sample
+
+    def _compile(self) -> tuple[Compiled, bool]:
+        """The per-sample program, and whether the targets select it (see the module notes)."""
+        problem = self.problem
+        first = (problem.rows[0], problem.targets[0])
+        failure: Exception | None = None
+        for static in _target_forms(problem.targets):
+            compiled = compile_gradient(self._sample_function(), problem.params,
+                                        static_argnums=(1,) if static else ())
+            try:
+                compiled.run_batch([first])
+            except Exception as error:  # this form does not compile: try the other
+                failure = error
+                continue
+            return compiled, static
+        raise self._cannot_compile(failure) from failure
+
+    def gradients(self, batch: list[int]) -> Step:
+        problem = self.problem
+        batch_targets = [problem.targets[i] for i in batch]
+        results, sums = self.sample.run_batch(
+            [(problem.rows[i], target) for i, target in zip(batch, batch_targets, strict=True)])
+        total = 0.0
+        outputs = []
+        for result in results:
+            total += result[0]
+            outputs.append(result[1])
+        size = len(batch)
+        return self._finish(batch, total / size, [s / size for s in sums], outputs,
+                            batch_targets)
+
+
+class NumpySteps(_ProgramSteps):
     """``fit(..., compile="numpy")``: the per-sample program as numpy array code, run once per
     batch (see :mod:`chainrule.engine.compile.numpy_backend`).
 
@@ -180,22 +192,47 @@ class NumpySteps(Steps):
             raise ImportError("fit(compile='numpy') needs numpy: "
                               "pip install 'chainrule[fast]'") from None
         self.np = numpy
-        self.python = CompiledSteps(problem)
-        self.classes: dict[Any, int] | None = None
-        if self.python.static_targets:
-            self.classes = {t: k for k, t in enumerate(dict.fromkeys(problem.targets))}
-        too_many = self.classes is not None and len(self.classes) > MAX_NUMPY_CLASSES
-        #: Every sample's program inputs, or None when every batch takes the Python programs.
-        self.leaves: Any = None if too_many else self._leaf_matrix()
-        if self.leaves is None:
-            why = (f"{len(self.classes or ())} classes, more than the {MAX_NUMPY_CLASSES} one "
-                   "numpy program computes the loss for" if too_many else
-                   "the samples (or targets) differ in shape or hold Values")
-            warnings.warn(f"fit(compile='numpy'): {why}; every batch runs through the "
-                          "per-sample Python programs (compile=True) instead",
-                          RuntimeWarning, stacklevel=4)
-        self.program: Any = None
+        self._python: CompiledSteps | None = None
         self.fallbacks = 0  # batches that left the fast path (for tests and curiosity)
+        #: The label of each class when the targets select the program, else None.
+        self.classes: dict[Any, int] | None = None
+        #: Every sample's program inputs and the program; None when every batch takes the
+        #: Python programs.
+        self.leaves: Any = None
+        self.program: Any = None
+        why: list[str] = []  # why each form of the program failed
+        for static in _target_forms(problem.targets):
+            self.classes = ({t: k for k, t in enumerate(dict.fromkeys(problem.targets))}
+                            if static else None)
+            if self.classes is not None and len(self.classes) > MAX_NUMPY_CLASSES:
+                why.append(f"{len(self.classes)} classes, more than the {MAX_NUMPY_CLASSES} "
+                           f"one numpy program computes the loss for")
+                continue
+            self.leaves = self._leaf_matrix()
+            if self.leaves is None:
+                why.append("the samples (or targets) differ in shape or hold Values")
+                continue
+            try:
+                self.program = self._build()
+            except Exception as error:  # this form does not trace: try the other
+                why.append(f"{type(error).__name__}: {error}")
+                self.leaves = None
+                continue
+            return
+        self.classes = None
+        self._python = CompiledSteps(problem)  # now: any error of its comes before the first step
+        warnings.warn(f"fit(compile='numpy'): {'; '.join(why)}; every batch runs through the "
+                      "per-sample Python programs (compile=True) instead", RuntimeWarning,
+                      stacklevel=4)
+
+    @property
+    def python(self) -> CompiledSteps:
+        """The per-sample Python programs, for the batches that leave the fast path (built on
+        first use: a run that never needs them never compiles them)."""
+        if self._python is None:
+            self._python = CompiledSteps(self.problem)
+            self._python.checked = self.checked
+        return self._python
 
     def _leaf_matrix(self) -> Any:
         """Every sample's program inputs, one row each (None when samples differ in shape)."""
@@ -240,18 +277,18 @@ class NumpySteps(Steps):
         return numpy_backend.generate(traced, problem.params, "batch_step", seeded=seeded)
 
     def gradients(self, batch: list[int]) -> Step:
-        if self.leaves is not None:
+        if self.program is not None:
             try:
-                if self.program is None:
-                    self.program = self._build()
-                computed = self._numpy_step(batch)
+                objective, outputs, batch_targets, grads = self._numpy_step(batch)
             except Exception:  # a guard, a number not finite, an error: the Python programs
-                computed = None
-            if computed is not None:
-                objective, outputs, batch_targets, grads = computed
-                return self.python._finish(batch, objective, grads, outputs, batch_targets)
+                pass
+            else:
+                return self._finish(batch, objective, grads, outputs, batch_targets)
         self.fallbacks += 1
-        return self.python.gradients(batch)
+        self.python.checked = self.checked
+        step = self.python.gradients(batch)
+        self.checked = self.python.checked
+        return step
 
     def _numpy_step(self, batch: list[int]) -> tuple[float, list[Any], list[Any], list[float]]:
         np = self.np
