@@ -56,7 +56,7 @@ def evaluation_mode(model: Module) -> Iterator[None]:
 
 def predict(model: Module, X: Sequence[Any]) -> list[Any]:
     """The model's outputs for every sample, as floats (lists of floats for several outputs).
-    No graph is recorded."""
+    No graph is recorded, and the model runs in eval mode (its own mode is restored)."""
     model = check_model(model, "predict")
     rows = check_inputs(model, X, "predict")
     with evaluation_mode(model):
@@ -80,7 +80,8 @@ def accuracy(
 
 
 def evaluate(model: Module, X: Sequence[Any], y: Sequence[Any], loss: Loss) -> Evaluation:
-    """Mean ``loss`` and accuracy (``None`` for regression targets) on ``X, y``; records no graph."""
+    """Mean ``loss`` and accuracy (``None`` for regression targets) on ``X, y``; records no
+    graph and runs the model in eval mode (its own mode is restored)."""
     model = check_model(model, "evaluate")
     rows, targets = check_data(model, X, y, "evaluate")
     with evaluation_mode(model):
