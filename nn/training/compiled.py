@@ -14,11 +14,12 @@ Everything about how to compile is decided once, before the first step, on the f
   model with several outputs) when the loss can compute with a traced one; a loss that reads
   it as a Python value (``cross_entropy`` indexes the outputs with the class label) gets one
   program per target value instead. With few distinct targets (at most
-  :data:`MAX_STATIC_TARGETS`, such as class labels) the per-value programs are tried first, as
-  they fold the target into the program; with many, the input.
-* **Parameters the data never reaches** (a module built but not used by ``forward``) have the
-  gradient 0, as in eager training: the program returns them beside the loss, so that the
-  trace knows them.
+  :data:`MAX_STATIC_TARGETS`, such as class labels) the per-value programs are tried first:
+  they fold the target into the program, and a loss that compares its target (binary
+  cross-entropy's ``y == 1``) needs no guard on it; with many, the input.
+* **Parameters the first sample's loss does not reach** (a module built but not used by
+  ``forward``) have the gradient 0, as in eager training: the program returns them beside the
+  loss, so that every trace knows them.
 * When neither form compiles, the eager step on the first sample runs: its error is raised if
   it fails, else a :class:`ConfigurationError` says that ``compile=False`` is needed.
 
@@ -179,9 +180,11 @@ class NumpySteps(_ProgramSteps):
     layer's sums of products run as matrix products (the layer is lifted), so the numbers agree
     with the per-sample Python programs to rounding. When a batch leaves the fast path (a guard
     that does not hold for every sample, anything not finite, an error) it runs through the
-    Python programs of :class:`CompiledSteps`, which give eager's numbers or raise eager's
-    error; so do all batches when samples differ in shape or there are more than
-    :data:`MAX_NUMPY_CLASSES` classes.
+    Python programs of :class:`CompiledSteps` (built on first need), which give eager's
+    numbers or raise eager's error. The form of the program (targets as inputs, or a loss per
+    class) is chosen as :class:`CompiledSteps` chooses its own; when neither fits (samples that
+    differ in shape, more than :data:`MAX_NUMPY_CLASSES` classes, a loss that neither form
+    traces) every batch takes the Python programs, and a ``RuntimeWarning`` says why.
     """
 
     def __init__(self, problem: Problem) -> None:
