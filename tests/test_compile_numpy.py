@@ -199,13 +199,14 @@ def test_fit_with_numpy_programs_agrees_with_eager(case: str) -> None:
 def test_fit_numpy_on_digits_is_the_python_programs_per_sample() -> None:
     from chainrule.nn import MLP, cross_entropy, datasets
     from chainrule.nn.training.compiled import NumpySteps
+    from chainrule.nn.training.steps import Problem
 
     X, y = datasets.digits()
     X, y = X[:24], y[:24]
     model = MLP(64, [6, 10], seed=0)
-    steps = NumpySteps(model, cross_entropy, model.parameters(), 0.0, X, y)
-    steps.program = steps._build(X, y)
-    objective, outputs, _, grads = steps._numpy_step(y, list(range(24)))
+    steps = NumpySteps(Problem(model, cross_entropy, model.parameters(), 0.0, X, y))
+    steps.program = steps._build()
+    objective, outputs, _, grads = steps._numpy_step(list(range(24)))
     results, sums = steps.python.sample.run_batch([(x, t) for x, t in zip(X, y, strict=True)])
     assert close(objective, sum(r[0] for r in results) / 24)
     assert _agree(grads, [s / 24 for s in sums])
