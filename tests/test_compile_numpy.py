@@ -20,6 +20,9 @@ from chainrule.engine import (
     grad,
     value_and_grad,
 )
+from chainrule.engine.compile import RENDERINGS, CompileFallbackWarning, MissingRendering
+from chainrule.engine.compile.emit_numpy import NUMPY
+from chainrule.engine.compile.renderings import render
 from chainrule.engine.primitives import FUNCTIONS
 
 from support.explain import graph_recipes, outcome, recipe_function
@@ -84,22 +87,24 @@ def test_batches_agree_with_eager_sample_by_sample(recipe: dict[str, Any],
         assert a == b if exact else close(a, b), (a, b)
 
 
-def test_every_function_of_the_table_has_a_numpy_translation() -> None:
-    assert set(numpy_backend.NUMPY_FUNCTIONS) == set(FUNCTIONS)
+def test_every_function_of_the_table_has_a_numpy_rendering() -> None:
+    assert set(RENDERINGS) == set(FUNCTIONS)
     for primitive in PRIMITIVES.values():
         for code in (primitive.forward_code, *primitive.derivative_code):
-            numpy_backend.translate(code)  # raises Untranslatable otherwise
+            render(code, {}, NUMPY)  # raises MissingRendering otherwise
 
 
-def test_translation_of_conditionals_and_or() -> None:
-    translate = numpy_backend.translate
+def test_numpy_rendering_of_conditionals_and_or() -> None:
+    def translate(code: str) -> str:
+        return render(code, {}, NUMPY)
+
     assert translate(PRIMITIVES["pow"].derivative_code[0]) == (
         "np.where(np.logical_or(x, y), y * x ** (y - 1.0), 0.0)")
     assert translate("1.0 if x > y else 0.0 if x < y else 0.5") == (
         "np.where(x > y, 1.0, np.where(x < y, 0.0, 0.5))")
     assert translate("0.0 if a < b < c else 1.0") == (
         "np.where(np.logical_and(a < b, b < c), 0.0, 1.0)")
-    with pytest.raises(numpy_backend.Untranslatable, match="no translation"):
+    with pytest.raises(MissingRendering, match="no rendering of 'hypot'"):
         translate("hypot(x, y)")
 
 
@@ -120,7 +125,7 @@ class TestVectorize:
         for k, x in enumerate(xs.tolist()):
             value, (w_grad, b_grad) = value_and_grad(f, argnums=(0, 1))(0.5, 0.1, x)
             assert (values[k], dw[k], db[k]) == (value, w_grad, b_grad)  # bitwise
-        assert "np.where(v2 > 0.0, v2, 0.0)  # relu(v2)" in step.source(0.5, 0.1, xs)
+        assert "v5 = np.where(v4 > 0.0, v4, 0.0)  # relu(v4)" in step.source(0.5, 0.1, xs)
 
     def test_forward_only_and_grad(self) -> None:
         xs = np.array([0.25, 1.0])
@@ -130,7 +135,19 @@ class TestVectorize:
     def test_guards_must_hold_for_every_sample(self) -> None:
         f = vectorize(lambda x: x * 2.0 if x > 0 else x * 3.0)
         assert f(np.array([1.0, 2.0])).tolist() == [2.0, 4.0]
-        assert f(np.array([1.0, -1.0, 2.0])).tolist() == [2.0, -3.0, 4.0]
+        assert f.fallbacks.total == 0
+        with pytest.warns(CompileFallbackWarning, match="came out differently on some samples"):
+            assert f(np.array([1.0, -1.0, 2.0])).tolist() == [2.0, -3.0, 4.0]
+        assert f(np.array([3.0, -1.0])).tolist() == [6.0, -3.0]  # counted, not warned again
+        assert f.fallbacks.total == 2 and f.fallbacks.warned
+
+    def test_a_batch_that_leaves_numpy_for_an_error_is_counted(self) -> None:
+        f = vectorize(lambda x: x.log())
+        with pytest.warns(CompileFallbackWarning, match="not finite, or a domain error"), \
+                pytest.raises(DomainError, match=r"log\(-1.0\)"):
+            f(np.array([1.0, -1.0]))
+        (reason,) = f.fallbacks.counts
+        assert "sample by sample" in reason
 
     def test_bad_input_gives_the_eager_errors(self) -> None:
         f = vectorize(value_and_grad(lambda x: (x.log() * x).sqrt()))
