@@ -28,8 +28,16 @@ from .pytree import argnum_tuple as _argnum_tuple
 from .pytree import contains_value as _contains_value
 from .value import Value, as_float, constant, describe, enable_grad
 
-__all__ = ["Argnums", "flatten", "gradients", "grad", "hessian", "jacobian", "unflatten",
-           "value_and_grad"]
+__all__ = [
+    "Argnums",
+    "flatten",
+    "grad",
+    "gradients",
+    "hessian",
+    "jacobian",
+    "unflatten",
+    "value_and_grad",
+]
 
 
 def gradients(root: Value, wrt: Sequence[Value], create_graph: bool = False) -> list[Any]:

@@ -32,7 +32,7 @@ from typing import Any
 
 from ..value import Value
 from .emit_python import GuardFailed, NonFinite, Writer, tuple_of, unpacked
-from .plan import BackStep, Check, Layer, LayerBackward, LayerForward, Plan, Step
+from .plan import BackStep, Check, Layer, LayerBackward, Plan, Step
 from .renderings import Dialect, comment
 
 

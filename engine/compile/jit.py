@@ -87,7 +87,8 @@ class Compiled:
                         ) -> tuple[list[float], Hashable] | None:
         """The arguments' numbers and the key of their program: the nesting and lengths of
         the arguments, the values of the static ones and of the keyword arguments. None when
-        an argument holds a Value."""
+        the call runs eagerly: an argument holds a Value (inside another transformation), or
+        a static or keyword argument cannot be a key."""
         if not self.static_argnums and not keywords:
             fast = flat_leaves(args)
             if fast is not None:
@@ -96,7 +97,12 @@ class Compiled:
         structures: list[Any] = []
         for index, arg in enumerate(args):
             if index in self.static_argnums:
-                structures.append(("static", _hashable(arg)))  # its value selects the program
+                try:
+                    structures.append(("static", _hashable(arg)))  # its value selects the program
+                except TypeError:
+                    self.fallbacks.record(f"static argument {index} is not hashable, so it "
+                                          "cannot select a program", warn=True, stacklevel=4)
+                    return None
                 continue
             flat, structure = flatten(arg, f"jit({self.name})")
             leaves.extend(flat)
@@ -104,8 +110,13 @@ class Compiled:
         if any(isinstance(leaf, Value) for leaf in leaves):
             return None
         if keywords:
-            structures.append(("keywords", tuple(sorted(
-                (k, _hashable(v)) for k, v in keywords.items()))))
+            try:
+                structures.append(("keywords", tuple(sorted(
+                    (k, _hashable(v)) for k, v in keywords.items()))))
+            except TypeError:
+                self.fallbacks.record("a keyword argument is not hashable, so it cannot select "
+                                      "a program", warn=True, stacklevel=4)
+                return None
         return leaves, tuple(structures)
 
     def _bound(self, keywords: dict[str, Any]) -> Callable[..., Any]:
@@ -301,11 +312,9 @@ def _hashable(value: Any) -> Hashable:
     selects a program like a tuple would."""
     if isinstance(value, (list, tuple)):
         return (type(value), tuple(_hashable(v) for v in value))
-    try:
-        hash(value)
-    except TypeError:
-        return ("unhashable", id(value))  # an object of its own: its own program
-    return value
+    hash(value)  # a TypeError for a dict, a set...: the caller runs the function eagerly
+    hashable: Hashable = value
+    return hashable
 
 
 def _as_values(args: Sequence[Any], name: str, static: frozenset[int]) -> list[Any]:

@@ -14,8 +14,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..pytree import argnum_tuple, contains_value
 from ..autograd import value_and_grad
+from ..pytree import argnum_tuple, contains_value
 from ..value import Value
 from .cache import MAX_PROGRAMS_PER_STRUCTURE, Fallbacks, ProgramCache
 from .emit_numpy import BatchProgram, emit_numpy, require_numpy

@@ -371,7 +371,7 @@ def lift_layers(plan: Plan, parameters: Sequence[Value]) -> Plan:
     if not groups:
         return plan
     position = {s: k for k, s in enumerate(order)}
-    layers = []
+    layers: list[Layer] = []
     for inputs, rows in sorted(groups.items(), key=lambda g: min(position[t] for t, _ in g[1])):
         rows.sort(key=lambda r: position[r[0]])
         layers.append(Layer(len(layers), inputs, tuple(t for t, _ in rows),
@@ -381,11 +381,11 @@ def lift_layers(plan: Plan, parameters: Sequence[Value]) -> Plan:
     members = {s: layer for layer in layers for s in layer.members}
     first_tops = {min(layer.tops, key=position.__getitem__): layer for layer in layers}
     forward: list[ForwardItem] = []
-    for item in plan.forward:
-        if isinstance(item, Step) and item.slot in first_tops:
-            forward.append(LayerForward(first_tops[item.slot]))
-        if not (isinstance(item, Step) and item.slot in members):
-            forward.append(item)
+    for entry in plan.forward:
+        if isinstance(entry, Step) and entry.slot in first_tops:
+            forward.append(LayerForward(first_tops[entry.slot]))
+        if not (isinstance(entry, Step) and entry.slot in members):
+            forward.append(entry)
     backward: list[BackwardItem] = []
     pending = {layer.index: set(layer.tops) for layer in layers}
     for item in plan.backward:

@@ -71,7 +71,7 @@ class Dialect:
 def function_name(function: str, dialect: Dialect) -> str:
     """How ``dialect`` writes the table's ``function``; :class:`MissingRendering` if it cannot."""
     record = RENDERINGS.get(function)
-    written = getattr(record, dialect.name, None) if record is not None else None
+    written: str | None = getattr(record, dialect.name, None) if record is not None else None
     if written is None:
         known = "" if function in FUNCTIONS else " (it is not a function of the primitive table)"
         raise MissingRendering(

@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..pytree import flatten, unflatten
 from ..errors import TracingError
+from ..pytree import flatten, unflatten
 from ..value import Value, enable_grad, observing
 
 
