@@ -90,7 +90,7 @@ def test_memory_is_measured_per_node(results: dict[str, Any]) -> None:
 
 def test_targets_are_evaluated(results: dict[str, Any]) -> None:
     targets = results["targets"]
-    assert len(targets) == 11 if _has_torch() else 9
+    assert len(targets) == 13 if _has_torch() else 11
     for target in targets.values():
         assert isinstance(target["met"], bool) and math.isfinite(target["value"])
 
