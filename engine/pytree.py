@@ -20,10 +20,11 @@ from .value import Value, as_float
 Argnums = int | Sequence[int]
 
 
-def flatten(tree: Any, caller: str) -> tuple[list[Any], Any]:
+def flatten(tree: Any, caller: str, role: str = " argument") -> tuple[list[Any], Any]:
     """The numbers (or Values) of a nested list/tuple, and a description of its nesting:
     ``None`` for a single leaf, ``(type, n)`` for a sequence of n leaves, ``(type,
-    (children...))`` otherwise."""
+    (children...))`` otherwise. A leaf that is not a number is an error naming ``caller``
+    and ``role``."""
     leaves: list[Any] = []
 
     def walk(node: Any) -> Any:
@@ -35,7 +36,7 @@ def flatten(tree: Any, caller: str) -> tuple[list[Any], Any]:
         if isinstance(node, Value):
             leaves.append(node)
         else:
-            leaves.append(as_float(node, caller, " argument"))
+            leaves.append(as_float(node, caller, role))
         return None
 
     return leaves, walk(tree)

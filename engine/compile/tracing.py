@@ -155,17 +155,5 @@ def trace(function: Callable[..., Any], args: Sequence[Any], name: str,
 
 
 def flatten_outputs(result: Any, name: str) -> tuple[list[Any], Any]:
-    outputs: list[Any] = []
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, (list, tuple)):
-            return (type(node), tuple(walk(child) for child in node))
-        if isinstance(node, Value):
-            outputs.append(node)
-        else:
-            from ..value import as_float
-
-            outputs.append(as_float(node, name, " result"))
-        return None
-
-    return outputs, walk(result)
+    """A traced function's results: its Values and numbers, and their nesting."""
+    return flatten(result, name, " result")
