@@ -332,3 +332,77 @@ class TestDispatch:
         assert step(tuple(ws)) == value_and_grad(loss)(tuple(ws))  # a tuple stays a tuple
         assert step([1, *ws[1:]]) == value_and_grad(loss)([1, *ws[1:]])  # an int: the slow path
         assert grad(loss)(ws) == step(ws)[1]
+
+
+class TestLayersAsLoops:
+    """A layer's sums of products run as C loops in the Python program: the same floats as
+    eager, in eager's order, bit for bit."""
+
+    @staticmethod
+    def _mlp_loss(widths: list[list[int]]) -> Any:
+        def loss(params: Any, xs: Any, target: Any) -> Any:
+            x, k = list(xs), 0
+            for index, layer in enumerate(widths):
+                activations = []
+                for n in layer:
+                    ws, b = params[k : k + n], params[k + n]
+                    k += n + 1
+                    if index % 2:  # bias added last
+                        products = [w * xi for w, xi in zip(ws, x, strict=True)]
+                        activations.append(sum(products[1:], products[0]) + b)
+                    else:  # sum(..., b): bias first, as micrograd
+                        activations.append(sum((w * xi for w, xi in zip(ws, x, strict=True)), b))
+                x = [a.tanh() for a in activations] if index < len(widths) - 1 else activations
+            return (x[0] - target) ** 2
+
+        return loss
+
+    def test_per_sample_gradients_are_bit_identical_with_loops(self) -> None:
+        import random
+
+        widths = [[5] * 6, [6] * 4, [4]]  # 5 inputs -> 6 -> 4 -> 1
+        loss = self._mlp_loss(widths)
+        rng = random.Random(0)
+        count = sum(n + 1 for layer in widths for n in layer)
+        params = [rng.uniform(-1, 1) for _ in range(count)]
+        step = jit(value_and_grad(loss, argnums=0))
+        for _ in range(5):
+            xs = [rng.uniform(-2, 2) for _ in range(5)]
+            assert step(params, xs, 0.5) == value_and_grad(loss)(params, xs, 0.5)
+        source = step.source(params, xs, 0.5)
+        assert source.count("= reduce(add, map(mul, ") == 6 + 4 + 1
+        assert "dX1 = list(map(add, dX1, map(" in source
+
+    def test_compile_gradient_on_an_nn_model_is_bit_identical(self) -> None:
+        from chainrule.engine import gradients
+        from chainrule.nn import MLP, mse
+
+        model = MLP(6, [8, 1], activation="tanh", seed=1)
+        params = model.parameters()
+
+        def sample(x: Any, t: Any) -> Any:
+            return [mse([model(x)], [t])]
+
+        compiled = compile_gradient(sample, params)
+        x = [0.1 * k - 0.2 for k in range(6)]
+        (value,), grads = compiled(x, 0.3)
+        root = sample([Value(v) for v in x], 0.3)[0]
+        assert value == root.data and list(grads) == gradients(root, params)
+        assert "reduce(add, map(mul," in compiled.source(x, 0.3)
+
+    def test_an_input_used_elsewhere_keeps_the_line_by_line_form(self) -> None:
+        def dot(ws: Any, xs: Any) -> Any:
+            products = [w * x for w, x in zip(ws, xs, strict=True)]
+            return sum(products[1:], products[0])
+
+        def alone(ws: Any, xs: Any) -> Any:
+            return dot(ws, xs).tanh()
+
+        def shared(ws: Any, xs: Any) -> Any:
+            return dot(ws, xs) * xs[0]  # xs[0] is also used outside the sum
+
+        ws, xs = [0.5, -1.0, 2.0, 0.25], [1.5, 2.0, -0.5, 3.0]
+        for f, loops in ((alone, True), (shared, False)):
+            step = jit(value_and_grad(f, argnums=(0, 1)))
+            assert step(ws, xs) == value_and_grad(f, argnums=(0, 1))(ws, xs)
+            assert ("reduce(" in step.source(ws, xs)) is loops

@@ -11,7 +11,9 @@ the caller runs the eager engine, which raises exactly the error eager raises.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from typing import Any
 
 from ..primitives import FUNCTIONS
 from ..value import Value
-from .plan import BackStep, Check, LayerForward, Plan, Ref, Step
+from .plan import Check, Layer, LayerBackward, Plan, Ref, Step
 from .renderings import PYTHON, Dialect, MissingRendering, comment, is_atom, literal, render
 
 
@@ -43,6 +45,7 @@ class Generated:
     def compile(self) -> Any:
         namespace: dict[str, Any] = {
             **FUNCTIONS, "fsum": math.fsum, "GuardFailed": GuardFailed, "NonFinite": NonFinite,
+            "reduce": functools.reduce, "add": operator.add, "mul": operator.mul,
         }
         exec(compile(self.source, f"<chainrule program {self.name}>", "exec"), namespace)
         return namespace["program"]
@@ -133,8 +136,6 @@ def emit_python(plan: Plan, accumulate: bool = False) -> Generated:
     each, and returns the list of their outputs and the sums of their gradients: a training
     step's loop over a batch, inside the generated code.
     """
-    if plan.layers:
-        raise MissingRendering("the Python emitter does not write lifted layers")
     if plan.backward is not None and len(plan.seeds) > 1:
         raise MissingRendering("the Python emitter seeds one output")
     w = Writer(plan)
@@ -157,7 +158,7 @@ def emit_python(plan: Plan, accumulate: bool = False) -> Generated:
             body.append(f"if {negation}({w.condition(item)}): raise GuardFailed"
                         f"  # {w.check_comment(item)}")
         else:
-            assert not isinstance(item, LayerForward)
+            body.extend(_layer_forward(item.layer, w))
     if plan.overflow_checked:
         body.extend(_finite_check([w.name(s) for s in plan.overflow_checked]))
     outputs = [w.name(o) for o in plan.outputs]
@@ -193,7 +194,9 @@ def _backward(plan: Plan, w: Writer) -> list[str]:
     seed_line = len(lines)
     initial: list[str] = []  # gradients whose first contribution may be skipped
     for item in plan.backward or ():
-        assert isinstance(item, BackStep)
+        if isinstance(item, LayerBackward):
+            lines.extend(_layer_backward(item, w))
+            continue
         upstream = w.gradient(item.step.slot)
         statements = []
         for c in item.contributions:
@@ -216,6 +219,46 @@ def _backward(plan: Plan, w: Writer) -> list[str]:
         chunk = initial[start : start + 8]
         lines.insert(seed_line + start // 8, f"{' = '.join(chunk)} = 0.0")
     lines.extend(_finite_check([w.gradient(s) for s in plan.gradients]))
+    return lines
+
+
+def _layer_forward(layer: Layer, w: Writer) -> list[str]:
+    """A layer's sums of products as C loops: each row a left fold of its products in the
+    order eager adds them (``reduce``, never ``sum``, which compensates from Python 3.12)."""
+    k = layer.index
+    lines = [f"# layer {k}: {len(layer.tops)} sums of {len(layer.inputs)} products, each "
+             "folded left in eager's order",
+             f"X{k} = {tuple_of([w.name(x) for x in layer.inputs])}"]
+    for top, weights, bias, bias_first in zip(layer.tops, layer.weights, layer.biases,
+                                              layer.bias_first, strict=True):
+        products = f"map(mul, {tuple_of([w.name(s) for s in weights])}, X{k})"
+        if bias is None:
+            folded = f"reduce(add, {products})"
+        elif bias_first:
+            folded = f"reduce(add, {products}, {w.name(bias)})"
+        else:
+            folded = f"reduce(add, {products}) + {w.name(bias)}"
+        label = w.plan.labels.get(top)
+        lines.append(f"{w.name(top)} = {folded}" + (f"  # {comment(label)}" if label else ""))
+    return lines
+
+
+def _layer_backward(item: LayerBackward, w: Writer) -> list[str]:
+    """Each row (in the order eager visits them) hands its gradient times its inputs to its
+    weights, and times its weights to its inputs, whose sums start at 0.0 as ``.grad`` does."""
+    layer, k = item.layer, item.layer.index
+    lines = [f"# layer {k}: d/dw (w * x) = x to the weights, d/dx (w * x) = w to the inputs",
+             f"dX{k} = [0.0] * {len(layer.inputs)}"]
+    for j in item.rows:
+        upstream = w.gradient(layer.tops[j])
+        lines.append(f"{unpacked([w.gradient(s) for s in layer.weights[j]])} = "
+                     f"map({upstream}.__mul__, X{k})")
+        bias = layer.biases[j]
+        if bias is not None:
+            lines.append(f"{w.gradient(bias)} = {upstream}")
+        lines.append(f"dX{k} = list(map(add, dX{k}, map({upstream}.__mul__, "
+                     f"{tuple_of([w.name(s) for s in layer.weights[j]])})))")
+    lines.append(f"{unpacked([w.gradient(int(x)) for x in layer.inputs])} = dX{k}")
     return lines
 
 

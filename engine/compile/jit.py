@@ -22,10 +22,13 @@ from ..pytree import (
 from ..value import Value
 from .cache import MAX_PROGRAMS_PER_STRUCTURE, Fallbacks, ProgramCache
 from .emit_python import GuardFailed, emit_python
-from .plan import make_plan
+from .plan import lift_layers, make_plan
 from .tracing import Trace, flatten_outputs, trace
 
 _data_of = attrgetter("_data")
+#: From how many products a sum is computed by a C loop rather than line by line (below, the
+#: loop's own cost is about what it saves).
+LOOP_PRODUCTS = 4
 
 
 @dataclass
@@ -55,6 +58,8 @@ class Compiled:
         self.argnums = argnums
         self.wrt = list(wrt)  # mode "wrt": the Values (captured) to differentiate with respect to
         self.static_argnums = frozenset(static_argnums)
+        #: Whether a layer's sums of products run as C loops (the same floats, in eager's order).
+        self.lift = True
         self.cache: ProgramCache[Program] = ProgramCache()
         self.fallbacks = Fallbacks(f"jit({name})")
         self.__name__ = f"jit_{name}"
@@ -205,6 +210,9 @@ class Compiled:
                 wrt.extend(traced.inputs[offsets[n] : offsets[n + 1]])
                 groups.append((structures[n], offsets[n + 1] - offsets[n]))
         plan = make_plan(traced, wrt, self.name)
+        if self.lift and plan.backward is not None:
+            plan = lift_layers(plan, {s for s in plan.wrt if s is not None}, exact=True,
+                               min_products=LOOP_PRODUCTS)
         generated = emit_python(plan, accumulate=self.mode == "wrt")
         run = generated.compile()
         return Program(generated.source, run, generated.captured, traced,

@@ -37,7 +37,8 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str, *,
     ``lift`` (and ``summed``), a layer's sums of products run as matrix products."""
     plan = make_plan(trace, wrt, name, seeded)
     if lift and summed and wrt is not None:
-        plan = lift_layers(plan, wrt)
+        captured = set(plan.captured_slots)  # numbers broadcast over the batch: a matrix W
+        plan = lift_layers(plan, {s for s in plan.wrt if s is not None and s in captured})
     return emit_numpy(plan, summed=summed)
 
 

@@ -92,6 +92,7 @@ class Layer:
     tops: tuple[int, ...]
     weights: tuple[tuple[int, ...], ...]
     biases: tuple[int | None, ...]
+    bias_first: tuple[bool, ...]  # per row: the bias added first (sum(..., b)) or last
     members: frozenset[int]  # every slot the matrix products compute
 
 
@@ -107,6 +108,8 @@ class LayerBackward:
 
     layer: Layer
     firsts: tuple[bool, ...]
+    #: Exact lifting only: the rows in the order eager hands their gradients on.
+    rows: tuple[int, ...] = ()
 
 
 ForwardItem = Step | Check | LayerForward
@@ -255,9 +258,14 @@ def uses(plan: Plan) -> dict[int, int]:
 
 # -- layers lifted to matrix products: a rewrite of the plan --------------------------------------
 
-#: A row of a layer as the recogniser finds it: (weight, input) terms in order, the bias, and
-#: every slot the row's sum computes.
-Row = tuple[list[tuple[int, Ref]], int | None, set[int]]
+#: A row of a layer as the recogniser finds it: (weight, input) terms in order, the bias,
+#: whether the bias was added first (``sum(..., b)``) or last, and every slot the row's sum
+#: computes.
+Row = tuple[list[tuple[int, Ref]], int | None, bool, set[int]]
+
+
+def _slot(ref: Ref) -> bool:
+    return type(ref) is int  # a literal 2.0 == 2 would pass for slot 2 in a set
 
 
 class _Recogniser:
@@ -289,11 +297,14 @@ class _Recogniser:
             return None
         assert isinstance(slot, int)
         a, b = self.steps[slot].operands
-        if a in self.parameters and b in self.varying:
+        if self.parameter(a) and _slot(b) and b in self.varying:
             return int(a), b
-        if b in self.parameters and a in self.varying:
+        if self.parameter(b) and _slot(a) and a in self.varying:
             return int(b), a
         return None
+
+    def parameter(self, ref: Ref) -> bool:
+        return _slot(ref) and ref in self.parameters
 
     def dot(self, slot: Ref) -> list[tuple[int, Ref]] | None:
         if self.op(slot) != "dot":
@@ -302,18 +313,20 @@ class _Recogniser:
         operands = self.steps[slot].operands
         n = len(operands) // 2
         weights, inputs = operands[:n], operands[n:]
-        if all(w in self.parameters for w in weights) and all(x in self.varying for x in inputs):
+        if all(self.parameter(w) for w in weights) and all(_slot(x) and x in self.varying
+                                                          for x in inputs):
             return [(int(w), x) for w, x in zip(weights, inputs, strict=True)]
         return None
 
     def row(self, top: int) -> Row | None:
         members = {top}
         bias: int | None = None
+        bias_first = False
         node: Ref = top
         if self.op(top) == "add":
             left, right = self.steps[top].operands
-            if right in self.parameters and self.inner(left) and self.op(left) in ("add", "mul",
-                                                                                   "dot"):
+            if self.parameter(right) and self.inner(left) and self.op(left) in ("add", "mul",
+                                                                                "dot"):
                 bias, node = int(right), left
                 members.add(int(left))
         terms: list[tuple[int, Ref]] = []
@@ -337,26 +350,30 @@ class _Recogniser:
                 return None
             terms.insert(0, term)
             members.add(int(right))
-            if bias is None and left in self.parameters:  # sum(..., b): the bias first
-                bias = int(left)
+            if bias is None and self.parameter(left):  # sum(..., b): the bias first
+                bias, bias_first = int(left), True
                 break
             if not self.inner(left):
                 return None
             members.add(int(left))
             node = left
-        return terms, bias, members
+        return terms, bias, bias_first, members
 
 
-def lift_layers(plan: Plan, parameters: Sequence[Value]) -> Plan:
-    """``plan`` with its layers' sums of products computed as matrix products (see
-    :class:`Layer`): the rows found by the recogniser, grouped by their inputs, replace their
-    steps forward (where the first row's sum was) and their handoffs backward (after the last
-    handoff that gives a row's sum its gradient)."""
+def lift_layers(plan: Plan, parameters: set[int], exact: bool = False,
+                min_products: int = 1) -> Plan:
+    """``plan`` with its layers' sums of products computed together (see :class:`Layer`):
+    the rows the recogniser finds among ``parameters`` (slots), grouped by their inputs,
+    replace their steps forward (where the first row's sum was) and their handoffs backward
+    (after the last handoff that gives a row's sum its gradient).
+
+    With ``exact`` only layers whose result can keep eager's every float are lifted: each
+    input used by the layer's rows alone, and receiving their gradients in one order of rows
+    (recorded in :attr:`LayerBackward.rows`), so that an emitter can add them up in eager's
+    order, row after row. Rows of fewer than ``min_products`` products stay as they are."""
     if plan.backward is None:
         return plan
-    wanted = set(parameters)
-    recogniser = _Recogniser(plan, {s for c, s in zip(plan.captured, plan.captured_slots,
-                                                      strict=True) if c in wanted})
+    recogniser = _Recogniser(plan, parameters)
     order = [i.slot for i in plan.forward if isinstance(i, Step)]
     groups: dict[tuple[Ref, ...], list[tuple[int, Row]]] = {}
     claimed: set[int] = set()
@@ -364,21 +381,31 @@ def lift_layers(plan: Plan, parameters: Sequence[Value]) -> Plan:
         if top in claimed or recogniser.op(top) not in ("add", "mul", "dot"):
             continue
         found = recogniser.row(top)
-        if found is None:
+        if found is None or len(found[0]) < min_products:
             continue
-        claimed |= found[2]
+        claimed |= found[3]
         groups.setdefault(tuple(x for _, x in found[0]), []).append((top, found))
-    if not groups:
-        return plan
     position = {s: k for k, s in enumerate(order)}
+    handed_at = {item.step.slot: k for k, item in enumerate(plan.backward)
+                 if isinstance(item, BackStep)}
     layers: list[Layer] = []
+    row_orders: dict[int, tuple[int, ...]] = {}
     for inputs, rows in sorted(groups.items(), key=lambda g: min(position[t] for t, _ in g[1])):
         rows.sort(key=lambda r: position[r[0]])
-        layers.append(Layer(len(layers), inputs, tuple(t for t, _ in rows),
-                            tuple(tuple(w for w, _ in row[0]) for _, row in rows),
-                            tuple(row[1] for _, row in rows),
-                            frozenset(s for _, row in rows for s in row[2])))
+        layer = Layer(len(layers), inputs, tuple(t for t, _ in rows),
+                      tuple(tuple(w for w, _ in row[0]) for _, row in rows),
+                      tuple(row[1] for _, row in rows), tuple(row[2] for _, row in rows),
+                      frozenset(s for _, row in rows for s in row[3]))
+        if exact:
+            handed = _row_order(layer, [row[3] for _, row in rows], recogniser, handed_at)
+            if handed is None:
+                continue
+            row_orders[layer.index] = handed
+        layers.append(layer)
+    if not layers:
+        return plan
     members = {s: layer for layer in layers for s in layer.members}
+    tops = {t for layer in layers for t in layer.tops}
     first_tops = {min(layer.tops, key=position.__getitem__): layer for layer in layers}
     forward: list[ForwardItem] = []
     for entry in plan.forward:
@@ -386,25 +413,58 @@ def lift_layers(plan: Plan, parameters: Sequence[Value]) -> Plan:
             forward.append(LayerForward(first_tops[entry.slot]))
         if not (isinstance(entry, Step) and entry.slot in members):
             forward.append(entry)
-    backward: list[BackwardItem] = []
-    pending = {layer.index: set(layer.tops) for layer in layers}
-    for item in plan.backward:
-        if isinstance(item, BackStep) and item.step.slot in members:
-            continue
-        backward.append(item)
+    backward = [item for item in plan.backward
+                if not (isinstance(item, BackStep) and item.step.slot in members)]
     received = set(plan.gradients)
     for layer in reversed(layers):  # each after the last handoff reaching one of its tops
-        tops = pending[layer.index]
-        if not tops & received:
+        reaching = set(layer.tops)
+        if not reaching & received:
             continue  # no gradient reaches the layer
         last = max((k for k, item in enumerate(backward) if isinstance(item, BackStep)
-                    and any(c.target in tops for c in item.contributions)), default=-1)
-        backward.insert(last + 1, LayerBackward(layer, ()))
-    lifted = replace(plan, forward=forward, layers=layers)
+                    and any(c.target in reaching for c in item.contributions)), default=-1)
+        backward.insert(last + 1, LayerBackward(layer, (), row_orders.get(layer.index, ())))
+    lifted = replace(plan, forward=forward, layers=layers,
+                     overflow_checked=[s for s in plan.overflow_checked
+                                       if s not in members or s in tops])
     lifted.backward = _with_firsts(backward, {s for _, s in plan.seeds})
-    tops = {t for layer in layers for t in layer.tops}
     lifted.gradients = [s for s in plan.gradients if s not in members or s in tops]
     return lifted
+
+
+def _row_order(layer: Layer, row_members: list[set[int]], recogniser: _Recogniser,
+               handed_at: dict[int, int]) -> tuple[int, ...] | None:
+    """The order in which eager hands the rows' gradients to the layer's inputs (rows that
+    hand nothing on left out), if it is one order for every input and nothing else hands
+    them anything; else None."""
+    for x in layer.inputs:
+        if _slot(x) and recogniser.uses.get(int(x)) != len(layer.tops):
+            return None  # the input is used elsewhere: its gradient sums interleave
+    orders = set()
+    for i in range(len(layer.inputs)):
+        at = []
+        for j, members in enumerate(row_members):
+            products = [s for s in members if recogniser.op(s) in ("mul", "dot")]
+            handed = [handed_at[p] for p in products if p in handed_at]
+            if not handed:
+                continue
+            if recogniser.op(products[0]) == "dot" or len(products) == 1:
+                at.append((min(handed), j))
+            else:
+                term = _term_product(recogniser, members, layer.inputs[i])
+                if term is None or term not in handed_at:
+                    return None
+                at.append((handed_at[term], j))
+        orders.add(tuple(j for _, j in sorted(at)))
+    return orders.pop() if len(orders) == 1 else None
+
+
+def _term_product(recogniser: _Recogniser, members: set[int], x: Ref) -> int | None:
+    """The product node of a row that multiplies ``x``."""
+    for s in members:
+        if recogniser.op(s) == "mul" and any(_slot(o) and o == x
+                                             for o in recogniser.steps[s].operands):
+            return s
+    return None
 
 
 def _with_firsts(backward: list[BackwardItem], seeded: set[int]) -> list[BackwardItem]:
@@ -418,7 +478,7 @@ def _with_firsts(backward: list[BackwardItem], seeded: set[int]) -> list[Backwar
                 firsts.append(isinstance(x, int) and x not in received)
                 if isinstance(x, int):
                     received.add(x)
-            marked.append(LayerBackward(item.layer, tuple(firsts)))
+            marked.append(LayerBackward(item.layer, tuple(firsts), item.rows))
             continue
         contributions = []
         for c in item.contributions:
