@@ -274,6 +274,10 @@ def test_layers_are_lifted_to_matrix_products_with_the_same_numbers() -> None:
     lifted = numpy_backend.generate(traced, params, "lifted")
     assert "W @ X" not in plain.source
     assert lifted.source.count("sums of") == 3  # every layer: 5, 4 and 2 neurons
+    # The hidden layers' tanh runs on the whole layer, forward and backward, and the next
+    # layer reads the activations as its matrix X.
+    assert lifted.source.count("# tanh of every row of layer") == 2
+    assert "X1 = A0" in lifted.source and "X2 = A1" in lifted.source
     (loss_plain,), sums_plain = plain(inputs)
     (loss_lifted,), sums_lifted = lifted(inputs)
     assert np.allclose(loss_lifted, loss_plain, rtol=1e-12, atol=0)

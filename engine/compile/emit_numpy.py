@@ -32,8 +32,17 @@ from typing import Any
 
 from ..value import Value
 from .emit_python import GuardFailed, NonFinite, Writer, tuple_of, unpacked
-from .plan import BackStep, Check, Layer, LayerBackward, Plan, Step
-from .renderings import Dialect, comment
+from .plan import (
+    BackStep,
+    Check,
+    Layer,
+    LayerBackward,
+    LayerMap,
+    LayerMapBackward,
+    Plan,
+    Step,
+)
+from .renderings import Dialect, comment, render
 
 
 def require_numpy() -> Any:
@@ -165,6 +174,7 @@ def emit_numpy(plan: Plan, summed: bool = True) -> BatchProgram:
     np = require_numpy()
     constants: dict[str, Any] = {}
     at_captured = {slot: i for i, slot in enumerate(plan.captured_slots)}
+    maps = {i.layer.index: i for i in plan.forward if isinstance(i, LayerMap)}
     lines = ["def program(inputs, captured, seeds):", f"    # traced from {comment(plan.name)}"]
     body: list[str] = []
     if plan.captured_slots:
@@ -181,8 +191,10 @@ def emit_numpy(plan: Plan, summed: bool = True) -> BatchProgram:
             test = f"not np.all({condition})" if item.outcome else f"np.any({condition})"
             forward.append(f"if {test}: raise GuardFailed  # {w.check_comment(item)} "
                            "(every sample)")
+        elif isinstance(item, LayerMap):
+            forward.extend(_layer_map(item, w))
         else:
-            forward.extend(_layer_forward(item.layer, w, constants, at_captured))
+            forward.extend(_layer_forward(item.layer, w, constants, at_captured, maps))
     body.extend("    " + line for line in forward or ["pass"])
     outputs = tuple_of([w.name(o) for o in plan.outputs])
     if plan.backward is None:
@@ -212,6 +224,9 @@ def _backward(plan: Plan, w: Writer) -> list[str]:
         if isinstance(item, LayerBackward):
             lines.extend("    " + line for line in _layer_backward(item, plan, w))
             continue
+        if isinstance(item, LayerMapBackward):
+            lines.extend("    " + line for line in _layer_map_backward(item, plan))
+            continue
         upstream = w.gradient(item.step.slot)
         for c in item.contributions:
             local = w.local(item.step, c.position)
@@ -231,31 +246,33 @@ def _gradients(plan: Plan, w: Writer, summed: bool, constants: dict[str, Any]) -
     """The ``wrt`` gradients (summed over the batch, or per sample), and the check that
     every gradient where backpropagation ends is finite."""
     passing = {i.step.slot for i in plan.backward or () if isinstance(i, BackStep)}
-    lifted: dict[int, str] = {}  # wrt slot -> where a lifted layer put its gradient
-    for item in plan.backward or ():
-        if isinstance(item, LayerBackward):
-            layer = item.layer
-            passing.update(layer.tops)
-            for j, row in enumerate(layer.weights):
-                for i, weight in enumerate(row):
-                    lifted[weight] = f"dW{layer.index}[{j}, {i}]"
-                bias = layer.biases[j]
-                if bias is not None:
-                    lifted[bias] = f"dB{layer.index}[{j}]"
+    passing |= {a for i in plan.backward or () if isinstance(i, LayerMapBackward)
+                for a in i.map.outputs}
+    layers = [i.layer for i in plan.backward or () if isinstance(i, LayerBackward)]
+    lifted = {s for layer in layers for row in layer.weights for s in row} | {
+        b for layer in layers for b in layer.biases if b is not None}
+    passing |= {t for layer in layers for t in layer.tops}
     ends = [w.gradient(s) for s in plan.gradients if s not in passing and s not in lifted]
     lines = []
     if not summed:
         gradients = [f"0.0 + {w.gradient(s)}" if s is not None else "0.0" for s in plan.wrt]
         lines.append(f"gradients = [{', '.join(gradients)}]")
     else:
-        rest = [k for k, s in enumerate(plan.wrt) if s is not None and s not in lifted]
-        constants["rest_index"] = rest
+        rest = [(k, s) for k, s in enumerate(plan.wrt) if s is not None and s not in lifted]
+        constants["rest_index"] = [k for k, _ in rest]
         lines.append(f"gradients = np.zeros({len(plan.wrt)})")
         lines.append("gradients[rest_index] = sum_rows([" + ", ".join(
-            w.gradient(plan.wrt[k] or 0) for k in rest) + "], inputs.shape[1])")
-        for k, s in enumerate(plan.wrt):
-            if s is not None and s in lifted:
-                lines.append(f"gradients[{k}] = {lifted[s]} + 0.0")
+            w.gradient(s) for _, s in rest) + "], inputs.shape[1])")
+        at = {s: k for k, s in enumerate(plan.wrt) if s is not None}
+        for layer in layers:  # each a matrix of the wrt positions of its weights
+            k = layer.index
+            constants[f"layer{k}_w_at"] = [[at[s] for s in row] for row in layer.weights]
+            lines.append(f"gradients[layer{k}_w_at] = dW{k} + 0.0")
+            with_bias = [(j, b) for j, b in enumerate(layer.biases) if b is not None]
+            if with_bias:
+                constants[f"layer{k}_b_rows"] = [j for j, _ in with_bias]
+                constants[f"layer{k}_b_at"] = [at[b] for _, b in with_bias]
+                lines.append(f"gradients[layer{k}_b_at] = dB{k}[layer{k}_b_rows] + 0.0")
         ends.append("gradients")
     lines.append(f"if not all_finite([{', '.join(ends)}]): raise NonFinite"
                  "  # eager then says where")
@@ -263,30 +280,62 @@ def _gradients(plan: Plan, w: Writer, summed: bool, constants: dict[str, Any]) -
 
 
 def _layer_forward(layer: Layer, w: Writer, constants: dict[str, Any],
-                   at_captured: dict[int, int]) -> list[str]:
+                   at_captured: dict[int, int], maps: dict[int, LayerMap]) -> list[str]:
     k = layer.index
+    # The previous layer's activations, already one matrix: its rows are these inputs.
+    previous = next((f"A{m.layer.index}" for m in maps.values()
+                     if m.outputs == layer.inputs), None)
     constants[f"layer{k}_w"] = [[at_captured[s] for s in row] for row in layer.weights]
     constants[f"layer{k}_b"] = [at_captured[b] if b is not None else -1 for b in layer.biases]
     inputs = ", ".join(w.name(x) for x in layer.inputs)
     bias = (f" + np.where(layer{k}_b >= 0, captured[layer{k}_b], 0.0)[:, None]"
             if any(b is not None for b in layer.biases) else "")
-    return [
+    stacked = previous or f"np.stack(np.broadcast_arrays({inputs}, np.empty(inputs.shape[1]))[:-1])"
+    lines = [
         f"# layer {k}: {len(layer.tops)} sums of {len(layer.inputs)} products, as W @ X + b",
-        f"X{k} = np.stack(np.broadcast_arrays({inputs}, np.empty(inputs.shape[1]))[:-1])",
+        f"X{k} = {stacked}",
         f"W{k} = captured[layer{k}_w]",
         f"Z{k} = W{k} @ X{k}{bias}",
         f"if not np.isfinite(Z{k}).all(): raise NonFinite  # matmul does not raise",
-        f"{unpacked([w.name(t) for t in layer.tops])} = Z{k}",
     ]
+    if k not in maps:  # else only the activation reads the sums, as the matrix Z
+        lines.append(f"{unpacked([w.name(t) for t in layer.tops])} = Z{k}")
+    return lines
+
+
+def _layer_map(item: LayerMap, w: Writer) -> list[str]:
+    k = item.layer.index
+    code = render(item.primitive.forward_code, {item.primitive.input_names[0]: f"Z{k}"}, NUMPY)
+    return [f"A{k} = {code}  # {item.primitive.name} of every row of layer {k}",
+            f"{unpacked([w.name(a) for a in item.outputs])} = A{k}"]
+
+
+def _layer_map_backward(item: LayerMapBackward, plan: Plan) -> list[str]:
+    m = item.map
+    k = m.layer.index
+    received = set(plan.gradients)
+    w = _NumpyWriter(plan)
+    rows = ", ".join(w.gradient(a) if a in received else "0.0" for a in m.outputs)
+    local = render(m.primitive.derivative_code[0],
+                   {m.primitive.input_names[0]: f"Z{k}", "out": f"A{k}"}, NUMPY)
+    product = f"dA{k} * ({local})"
+    if m.guarded:  # rule 2: a zero upstream passes nothing on, whatever the slope
+        product = f"np.where(dA{k} != 0.0, {product}, 0.0)"
+    return [f"# layer {k}: {m.primitive.derivative_formula(0)}, for every row at once",
+            f"dA{k} = np.stack(np.broadcast_arrays({rows}, np.empty(inputs.shape[1]))[:-1])",
+            f"dZ{k} = {product}"]
 
 
 def _layer_backward(item: LayerBackward, plan: Plan, w: Writer) -> list[str]:
     layer, k = item.layer, item.layer.index
     received = set(plan.gradients)
+    mapped = any(isinstance(i, LayerMap) and i.layer.index == k for i in plan.forward)
     rows = ", ".join(w.gradient(t) if t in received else "0.0" for t in layer.tops)
-    lines = [f"# layer {k}: dW = dZ @ X.T (summed over the batch), dX = W.T @ dZ",
-             f"dZ{k} = np.stack(np.broadcast_arrays({rows}, np.empty(inputs.shape[1]))[:-1])",
-             f"dW{k} = dZ{k} @ X{k}.T",
+    lines = [f"# layer {k}: dW = dZ @ X.T (summed over the batch), dX = W.T @ dZ"]
+    if not mapped:  # else dZ is the activation's backward
+        lines.append(
+            f"dZ{k} = np.stack(np.broadcast_arrays({rows}, np.empty(inputs.shape[1]))[:-1])")
+    lines += [f"dW{k} = dZ{k} @ X{k}.T",
              f"dB{k} = dZ{k}.sum(axis=1)",
              f"dX{k} = W{k}.T @ dZ{k}"]
     for i, (x, first) in enumerate(zip(layer.inputs, item.firsts, strict=True)):

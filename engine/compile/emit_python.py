@@ -21,7 +21,16 @@ from typing import Any
 
 from ..primitives import FUNCTIONS
 from ..value import Value
-from .plan import Check, Layer, LayerBackward, Plan, Ref, Step
+from .plan import (
+    Check,
+    Layer,
+    LayerBackward,
+    LayerForward,
+    LayerMapBackward,
+    Plan,
+    Ref,
+    Step,
+)
 from .renderings import PYTHON, Dialect, MissingRendering, comment, is_atom, literal, render
 
 
@@ -157,8 +166,10 @@ def emit_python(plan: Plan, accumulate: bool = False) -> Generated:
             negation = "not " if item.outcome else ""
             body.append(f"if {negation}({w.condition(item)}): raise GuardFailed"
                         f"  # {w.check_comment(item)}")
-        else:
+        elif isinstance(item, LayerForward):
             body.extend(_layer_forward(item.layer, w))
+        else:
+            raise MissingRendering("the Python emitter writes activations row by row")
     if plan.overflow_checked:
         body.extend(_finite_check([w.name(s) for s in plan.overflow_checked]))
     outputs = [w.name(o) for o in plan.outputs]
@@ -197,6 +208,8 @@ def _backward(plan: Plan, w: Writer) -> list[str]:
         if isinstance(item, LayerBackward):
             lines.extend(_layer_backward(item, w))
             continue
+        if isinstance(item, LayerMapBackward):
+            raise MissingRendering("the Python emitter writes activations row by row")
         upstream = w.gradient(item.step.slot)
         statements = []
         for c in item.contributions:

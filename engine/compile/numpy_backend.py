@@ -20,7 +20,7 @@ from ..value import Value
 from .cache import MAX_PROGRAMS_PER_STRUCTURE, Fallbacks, ProgramCache
 from .emit_numpy import BatchProgram, emit_numpy, require_numpy
 from .emit_python import GuardFailed, NonFinite
-from .plan import lift_layers, make_plan
+from .plan import lift_activations, lift_layers, make_plan
 from .tracing import Trace, trace
 
 #: The numpy emitter's import check, under the name fit's numpy steps use.
@@ -38,7 +38,8 @@ def generate(trace: Trace, wrt: Sequence[Value] | None, name: str, *,
     plan = make_plan(trace, wrt, name, seeded)
     if lift and summed and wrt is not None:
         captured = set(plan.captured_slots)  # numbers broadcast over the batch: a matrix W
-        plan = lift_layers(plan, {s for s in plan.wrt if s is not None and s in captured})
+        plan = lift_activations(
+            lift_layers(plan, {s for s in plan.wrt if s is not None and s in captured}))
     return emit_numpy(plan, summed=summed)
 
 

@@ -112,8 +112,25 @@ class LayerBackward:
     rows: tuple[int, ...] = ()
 
 
-ForwardItem = Step | Check | LayerForward
-BackwardItem = BackStep | LayerBackward
+@dataclass(frozen=True)
+class LayerMap:
+    """The same one-input operation applied to every row of a layer's sums (its activation):
+    ``outputs[j] = primitive(tops[j])``, forward on the whole matrix at once, and backward
+    (``dZ = dA * local``) just before the layer's own backward."""
+
+    layer: Layer
+    primitive: Primitive
+    outputs: tuple[int, ...]
+    guarded: bool
+
+
+@dataclass(frozen=True)
+class LayerMapBackward:
+    map: LayerMap
+
+
+ForwardItem = Step | Check | LayerForward | LayerMap
+BackwardItem = BackStep | LayerBackward | LayerMapBackward
 
 
 @dataclass
@@ -431,6 +448,57 @@ def lift_layers(plan: Plan, parameters: set[int], exact: bool = False,
     return lifted
 
 
+def lift_activations(plan: Plan) -> Plan:
+    """``plan`` (with lifted layers) with each layer's activation applied to the whole layer at
+    once: where every row's sum is used once, by the same one-input operation (relu, tanh,
+    sigmoid...), those steps become one :class:`LayerMap`, placed right after the layer's
+    matrix product, and their handoffs one :class:`LayerMapBackward`, right before the
+    layer's own backward."""
+    if not plan.layers or plan.backward is None:
+        return plan
+    steps = {i.slot: i for i in plan.forward if isinstance(i, Step)}
+    consumers: dict[int, list[Step]] = {}
+    for step in steps.values():
+        for o in step.operands:
+            if _slot(o):
+                consumers.setdefault(int(o), []).append(step)
+    counts = uses(plan)
+    maps: dict[int, LayerMap] = {}
+    for layer in plan.layers:
+        found = [consumers.get(t, []) for t in layer.tops]
+        if not all(len(c) == 1 and counts.get(t) == 1 for c, t in zip(found, layer.tops,
+                                                                     strict=True)):
+            continue
+        activations = [c[0] for c in found]
+        primitive = activations[0].primitive
+        if primitive is None or primitive.arity != 1 or any(
+                a.primitive is not primitive for a in activations):
+            continue
+        guarded = _guarded(primitive, (Contribution(0, 0, True),))
+        maps[layer.index] = LayerMap(layer, primitive, tuple(a.slot for a in activations),
+                                     guarded)
+    if not maps:
+        return plan
+    mapped = {slot for m in maps.values() for slot in m.outputs}
+    forward: list[ForwardItem] = []
+    for entry in plan.forward:
+        if isinstance(entry, Step) and entry.slot in mapped:
+            continue
+        forward.append(entry)
+        if isinstance(entry, LayerForward) and entry.layer.index in maps:
+            forward.append(maps[entry.layer.index])
+    backward: list[BackwardItem] = []
+    for item in plan.backward:
+        if isinstance(item, BackStep) and item.step.slot in mapped:
+            continue
+        if isinstance(item, LayerBackward) and item.layer.index in maps:
+            backward.append(LayerMapBackward(maps[item.layer.index]))
+        backward.append(item)
+    tops = {t for m in maps.values() for t in m.layer.tops}
+    return replace(plan, forward=forward, backward=backward,
+                   gradients=[s for s in plan.gradients if s not in tops])
+
+
 def _row_order(layer: Layer, row_members: list[set[int]], recogniser: _Recogniser,
                handed_at: dict[int, int]) -> tuple[int, ...] | None:
     """The order in which eager hands the rows' gradients to the layer's inputs (rows that
@@ -472,6 +540,9 @@ def _with_firsts(backward: list[BackwardItem], seeded: set[int]) -> list[Backwar
     received = set(seeded)
     marked: list[BackwardItem] = []
     for item in backward:
+        if isinstance(item, LayerMapBackward):
+            marked.append(item)
+            continue
         if isinstance(item, LayerBackward):
             firsts = []
             for x in item.layer.inputs:
