@@ -23,6 +23,7 @@ from chainrule.engine.compile import (
 )
 from chainrule.engine.compile import renderings as renderings_module
 from chainrule.engine.compile.renderings import Dialect, render
+from chainrule.engine.primitives import Primitive
 from chainrule.engine.pytree import flat_leaves, flatten, unflatten
 
 
@@ -406,3 +407,71 @@ class TestLayersAsLoops:
             step = jit(value_and_grad(f, argnums=(0, 1)))
             assert step(ws, xs) == value_and_grad(f, argnums=(0, 1))(ws, xs)
             assert ("reduce(" in step.source(ws, xs)) is loops
+
+
+class TestDotLayers:
+    """The layer recogniser reads an n-ary ``dot`` node (inputs w1..wn, x1..xn) as one row,
+    with no special case elsewhere: a plan made by hand with such nodes (the engine records
+    binary chains today) lifts, and both emitters write it."""
+
+    DOT = Primitive("dot", "{w1} * {x1} + {w2} * {x2}", "w1 * x1 + w2 * x2",
+                    ("x1", "x2", "w1", "w2"), ("x1", "x2", "w1", "w2"),
+                    ("w1", "w2", "x1", "x2"))
+
+    def _plan(self) -> Any:
+        from chainrule.engine.compile.plan import BackStep, Contribution, Plan, Step
+        from chainrule.engine.primitives import ADD
+
+        weights = [Value(v) for v in (0.5, -1.0, 0.25, 2.0, 1.5, -0.75)]  # w11 w12 b1 w21 w22 b2
+        forward = [Step(8, self.DOT, (2, 3, 0, 1)), Step(9, ADD, (8, 4)),
+                   Step(10, self.DOT, (5, 6, 0, 1)), Step(11, ADD, (10, 7)),
+                   Step(12, ADD, (9, 11))]
+        by_slot = {s.slot: s for s in forward}
+
+        def back(slot: int, targets: list[tuple[int, int, bool]]) -> BackStep:
+            return BackStep(by_slot[slot], False,
+                            tuple(Contribution(p, t, first) for p, t, first in targets))
+
+        backward = [back(12, [(0, 9, True), (1, 11, True)]),
+                    back(11, [(0, 10, True), (1, 7, True)]),
+                    back(10, [(0, 5, True), (1, 6, True), (2, 0, True), (3, 1, True)]),
+                    back(9, [(0, 8, True), (1, 4, True)]),
+                    back(8, [(0, 2, True), (1, 3, True), (2, 0, False), (3, 1, False)])]
+        return Plan("dots", 13, [0, 1], weights, [2, 3, 4, 5, 6, 7], {}, list(forward),
+                    [8, 9, 10, 11, 12], [12], [(0, 12)], backward,
+                    [12, 9, 11, 10, 7, 5, 6, 0, 1, 8, 4, 2, 3], [2, 3, 4, 5, 6, 7],
+                    frozenset({0, 1, 8, 9, 10, 11, 12}))
+
+    @staticmethod
+    def _expected(x1: float, x2: float) -> tuple[float, list[float]]:
+        w11, w12, b1, w21, w22, b2 = 0.5, -1.0, 0.25, 2.0, 1.5, -0.75
+        value = (w11 * x1 + w12 * x2 + b1) + (w21 * x1 + w22 * x2 + b2)
+        return value, [x1, x2, 1.0, x1, x2, 1.0]
+
+    def test_dot_rows_form_one_layer(self) -> None:
+        from chainrule.engine.compile import lift_layers
+
+        lifted = lift_layers(self._plan(), {2, 3, 4, 5, 6, 7}, exact=True)
+        (layer,) = lifted.layers
+        assert layer.inputs == (0, 1) and layer.tops == (9, 11)
+        assert layer.weights == ((2, 3), (5, 6)) and layer.biases == (4, 7)
+
+    def test_both_emitters_write_the_lifted_dot_layer(self) -> None:
+        from chainrule.engine.compile import emit_python, lift_layers
+
+        plan = self._plan()
+        exact = lift_layers(plan, {2, 3, 4, 5, 6, 7}, exact=True)
+        generated = emit_python(exact)
+        assert generated.source.count("reduce(add, map(mul, ") == 2
+        run = generated.compile()
+        (value,), gradients = run([0.3, -0.2], [w._data for w in plan.captured])
+        expected_value, expected_gradients = self._expected(0.3, -0.2)
+        assert value == expected_value and list(gradients) == expected_gradients
+        np = pytest.importorskip("numpy")
+        from chainrule.engine.compile.emit_numpy import emit_numpy
+
+        batch = emit_numpy(lift_layers(plan, {2, 3, 4, 5, 6, 7}))
+        (values,), sums = batch(np.array([[0.3, 1.0], [-0.2, 2.0]]))
+        assert values.tolist() == pytest.approx([self._expected(0.3, -0.2)[0],
+                                                 self._expected(1.0, 2.0)[0]])
+        assert sums.tolist() == pytest.approx([1.3, 1.8, 2.0, 1.3, 1.8, 2.0])
