@@ -21,7 +21,7 @@ from chainrule.engine import (
     value_and_grad,
 )
 
-from support.explain import graph_recipes, outcome
+from support.explain import apply_operation, graph_recipes, outcome
 
 
 def _outcome(call: Any) -> Any:
@@ -32,14 +32,12 @@ def _outcome(call: Any) -> Any:
 
 
 def _replay(recipe: dict[str, Any], leaves: list[Value]) -> Value:
-    from chainrule.engine import PRIMITIVES
-
     nodes: list[Any] = list(leaves)
     for name, operands in recipe["steps"]:
         args = [nodes[ref] if kind == "node" else ref for kind, ref in operands]
         if not any(isinstance(a, Value) for a in args):
             args[0] = nodes[-1]
-        nodes.append(PRIMITIVES[name](*args))
+        nodes.append(apply_operation(name, args))
     return nodes[-1]
 
 
@@ -107,7 +105,7 @@ def twisted_recipes(draw: Any) -> dict[str, Any]:
 
 
 def _twisted(recipe: dict[str, Any]) -> Any:
-    from chainrule.engine import PRIMITIVES, no_grad
+    from chainrule.engine import no_grad
 
     def f(*xs: Any) -> Any:
         nodes: list[Any] = list(xs)
@@ -118,9 +116,9 @@ def _twisted(recipe: dict[str, Any]) -> Any:
                 args[0] = nodes[-1]
             if twist == "no_grad":
                 with no_grad():
-                    node = PRIMITIVES[name](*args)
+                    node = apply_operation(name, args)
             else:
-                node = PRIMITIVES[name](*args)
+                node = apply_operation(name, args)
                 if twist == "detach":
                     node = node.detach()
             node.label = label or None

@@ -177,9 +177,9 @@ def make_plan(trace: Trace, wrt: Sequence[Value] | None, name: str,
     input_set = set(trace.inputs)
     slot: dict[Value, int] = {leaf: i for i, leaf in enumerate(trace.inputs)}
     labels = {i: n for i, n in enumerate(trace.input_names)}
-    captured = [n for n in reachable if n._a is None and n._primitive is not CONSTANT
+    captured = [n for n in reachable if n.is_leaf and n._primitive is not CONSTANT
                 and n not in input_set and n not in made]
-    earlier = [n for n in reachable if n._a is not None and n not in made]  # made before the call
+    earlier = [n for n in reachable if not n.is_leaf and n not in made]  # made before the call
     for node in (*captured, *earlier, *made_steps):
         slot[node] = len(slot)
         if node.label:
@@ -190,7 +190,7 @@ def make_plan(trace: Trace, wrt: Sequence[Value] | None, name: str,
 
     steps: dict[Value, Step] = {}
     for node in (*earlier, *made_steps):
-        if node in trace.stopped and node._a is None:  # a detached leaf: a copy of its source
+        if node in trace.stopped and node.is_leaf:  # a detached leaf: a copy of its source
             source = trace.stopped[node]
             assert source is not None
             steps[node] = Step(slot[node], None, (ref(source),))
