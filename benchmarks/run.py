@@ -244,6 +244,10 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
     digits = results["digits_epoch"]
     found["compiled moons step within 1.25x of the hand-written float step"] = (
         moons_compiled["ratios"]["compiled/floats"], "<=", 1.25)
+    found["moons step per sample through jit(value_and_grad(...)) within 1.25x of floats"] = (
+        moons_compiled["ratios"]["jit_per_sample/floats"], "<=", 1.25)
+    found["jit dispatch per call <= 0.25x the program's own time"] = (
+        moons_compiled["dispatch"]["dispatch/program"], "<=", 0.25)
     found["trace + generate + compile of the moons programs < 10% of an eager epoch"] = (
         moons_compiled["build_over_eager_epoch"], "<=", 0.10)
     found["trace + generate + compile of one digits program < 10% of an eager epoch"] = (
@@ -327,10 +331,16 @@ def compiled_table(results: dict[str, Any]) -> str:
     m = results["moons_step_compiled"]
     e = m["engines"]
     rows = ["| moons training step (ms) | median | / floats |", "|---|---:|---:|"]
-    for name in ("floats", "compiled", "numpy_per_node", "numpy", "pytorch", "eager",
-                 "micrograd"):
+    for name in ("floats", "compiled", "jit_per_sample", "numpy_per_node", "numpy", "pytorch",
+                 "eager", "micrograd"):
         if name in e:
             rows.append(f"| {name} | {e[name]['median']:,.2f} | {m['ratios'][name + '/floats']:.2f}x |")
+    dispatch = m["dispatch"]
+    rows.append("")
+    rows.append(f"jit(value_and_grad(loss, argnums=0)) per call ({dispatch['parameters']} "
+                f"parameters as a flat list): {dispatch['call_us']:,.0f} us, of which dispatch "
+                f"{dispatch['dispatch_us']:,.0f} us = {dispatch['dispatch/program']:.2f}x the "
+                f"program's own {dispatch['program_us']:,.0f} us")
     builds = ", ".join(f"{k}: {v * 1e3:.0f} ms" for k, v in m["build_seconds"].items())
     rows.append("")
     rows.append(f"build (trace + generate + compile): {builds}; "

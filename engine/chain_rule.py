@@ -29,7 +29,8 @@ gradients (the same text compiled once more with the recorded operations as its 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import GradientError, OperandTypeError
@@ -290,3 +291,68 @@ def check_root(root: object, caller: str) -> Value:
     if not isinstance(root, Value):
         raise OperandTypeError(f"{caller}: root must be a Value, got {type(root).__name__}")
     return root
+
+
+# -- the rules as a schedule: what compiled programs run ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """Rule 1 for one node of a compiled program's backward pass: the node hands
+    ``upstream * local`` to ``inputs``, each ``(slot, input, first)``, in this order; ``first``
+    marks an input's first contribution (its running sum starts there)."""
+
+    node: Value
+    inputs: tuple[tuple[int, Value, bool], ...]
+
+
+def backward_schedule(roots: Sequence[Value], stops: Collection[Value] = ()
+                      ) -> tuple[list[Handoff], list[Value]]:
+    """Rules 1 and 3 worked out ahead of time, for code that backpropagates without a graph:
+    the handoffs in order (reverse topological order of ``roots``, first input first,
+    constants getting nothing) and every node that receives a gradient, in the order it first
+    does. Nodes in ``stops`` pass nothing on and their inputs are not walked (a detached value,
+    a value computed under ``no_grad``: eager made them leaves). Rule 2 (a zero gradient
+    passes nothing on) is the caller's to apply at run time, to the handoffs as given."""
+    order = _postorder(roots, stops)
+    order.reverse()
+    reached = [root for root in dict.fromkeys(roots) if root._primitive is not CONSTANT]
+    receiving = set(reached)
+    handoffs = []
+    for node in order:
+        if node not in receiving or node._a is None or node in stops:
+            continue
+        inputs = []
+        for slot, input_node in enumerate(node.inputs):
+            if input_node._primitive is CONSTANT:
+                continue
+            first = input_node not in receiving
+            if first:
+                receiving.add(input_node)
+                reached.append(input_node)
+            inputs.append((slot, input_node, first))
+        handoffs.append(Handoff(node, tuple(inputs)))
+    return handoffs, reached
+
+
+def _postorder(roots: Sequence[Value], leaves: Collection[Value]) -> list[Value]:
+    """:func:`~chainrule.engine.topological_order` of ``roots`` (the same depth-first
+    post-order, inputs in order), with the nodes in ``leaves`` taken as leaves."""
+    order: list[Value] = []
+    discovered: set[Value] = set()
+    for root in roots:
+        if root in discovered:
+            continue
+        discovered.add(root)
+        stack = [(root, iter(() if root in leaves else root.inputs))]
+        while stack:
+            node, pending = stack[-1]
+            for child in pending:
+                if child not in discovered:
+                    discovered.add(child)
+                    stack.append((child, iter(() if child in leaves else child.inputs)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order

@@ -180,7 +180,11 @@ class Value:
 
     def detach(self) -> Value:
         """A new leaf with the same data and no history."""
-        return Value(self._data, self.label)
+        detached = Value(self._data, self.label)
+        if _OBSERVERS:
+            for observer in list(_OBSERVERS):
+                observer.detached(self, detached)
+        return detached
 
     @property
     def label(self) -> str | None:
@@ -486,15 +490,43 @@ def _notify_compared(value: Value, operator: str, other: object, outcome: bool) 
         observer.compared(value, operator, other, outcome)
 
 
+def _observed_allocate(cls: type[Value]) -> Value:
+    node: Value = object.__new__(cls)
+    for observer in list(_OBSERVERS):
+        observer.created(node)
+    return node
+
+
+def _switch_recording(on: bool) -> bool:
+    """What ``no_grad``/``enable_grad`` set while observed: recording stays on when an
+    observer (a tracer) keeps the switch itself, so the operations keep their inputs."""
+    kept = False
+    for observer in list(_OBSERVERS):
+        kept = observer.recording_switched(on) or kept
+    return True if kept else on
+
+
+def _switched_back() -> None:
+    for observer in list(_OBSERVERS):
+        observer.recording_switched_back()
+
+
 @contextmanager
 def observing(observer: Any) -> Iterator[None]:
     """Tell ``observer`` (``number_read(value, how)``, ``compared(value, op, other,
-    outcome)``) whenever a number is read out of a Value or a Value is compared."""
+    outcome)``, ``created(node)``, ``detached(value, leaf)``, ``recording_switched(on)`` and
+    ``recording_switched_back()``) whenever a number is read out of a Value, a Value is
+    compared, a node is made, a Value detached, or recording switched off or on. Each
+    observer filters by thread itself."""
+    global _allocate
     _OBSERVERS.append(observer)
+    _allocate = _observed_allocate  # type: ignore[assignment]
     try:
         yield
     finally:
         _OBSERVERS.remove(observer)
+        if not _OBSERVERS:
+            _allocate = object.__new__
 
 
 def apply(op: Primitive, operands: tuple[Any, ...]) -> Any:
@@ -648,21 +680,27 @@ def no_grad() -> Iterator[None]:
 
     The switch is per thread and per asyncio task: other threads keep recording.
     """
-    token = _RECORDING.set(False)
-    try:
+    with _recording_set(False):
         yield
-    finally:
-        _RECORDING.reset(token)
 
 
 @contextmanager
 def enable_grad() -> Iterator[None]:
     """Record inside this block even within ``no_grad()`` (like ``torch.enable_grad``)."""
-    token = _RECORDING.set(True)
+    with _recording_set(True):
+        yield
+
+
+@contextmanager
+def _recording_set(on: bool) -> Iterator[None]:
+    observed = bool(_OBSERVERS)  # being traced: the tracer records the switch itself
+    token = _RECORDING.set(_switch_recording(on) if observed else on)
     try:
         yield
     finally:
         _RECORDING.reset(token)
+        if observed:
+            _switched_back()
 
 
 def is_recording() -> bool:
