@@ -251,7 +251,9 @@ def gradient_map(root: Value, seed: Any, create_graph: bool, caller: str) -> dic
             input_node = inputs[slot]
             previous = grads.get(input_node)
             if previous is None:
-                grads[input_node] = contribution
+                # backward() adds to a gradient that starts at 0.0, so a -0.0 contribution
+                # becomes 0.0 there: the same here (a Value stays itself: it is a function).
+                grads[input_node] = contribution if create_graph else 0.0 + contribution
             else:
                 with enable_grad():
                     grads[input_node] = previous + contribution
