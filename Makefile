@@ -25,7 +25,7 @@ test: venv system-deps
 # The fast tier, in under a minute: every test not marked slow (tests/conftest.py marks them)
 # or browser.
 check: venv
-	$(PY) -m pytest -q -m "not slow and not browser"
+	HYPOTHESIS_PROFILE=check $(PY) -m pytest -q -m "not slow and not browser"
 
 lint: venv
 	$(PY) -m ruff check .
@@ -63,9 +63,9 @@ define new-venv
 		$(APT) update -qq && $(APT) install -y -qq python3-venv && $(PYTHON) -m venv $(1); }
 endef
 
-$(STAMP): pyproject.toml .ci/constraints.txt
+$(STAMP): pyproject.toml .ci/constraints.txt .ci/constraints-docs.txt
 	$(call new-venv,$(VENV))
-	$(PY) -m pip install --quiet --disable-pip-version-check -c .ci/constraints.txt -e '.[dev,docs,torch]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c .ci/constraints.txt -c .ci/constraints-docs.txt -e '.[dev,docs,torch]'
 	touch $(STAMP)
 
 $(DEMO_STAMP): pyproject.toml .ci/constraints.txt
