@@ -86,7 +86,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             named.add(key)
     # A renamed or removed test leaves its entry behind, and the test it meant in the fast tier.
     stale = sorted(key for key in SLOW_TESTS - named if key.split("::")[0] in collected)
-    if stale and not config.getoption("keyword") and not config.getoption("deselect"):
+    chosen = (config.getoption("keyword") or config.getoption("deselect")
+              or any("::" in argument for argument in config.args))
+    if stale and not chosen:
         warnings.warn(f"tests/conftest.py: SLOW_TESTS names no collected test: {stale}",
                       pytest.PytestConfigWarning, stacklevel=1)
 
