@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from chainrule import engine, nn
+from chainrule.engine.primitives import FAMILIES
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = sorted((ROOT / "demos" / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -124,7 +125,8 @@ def _documented(site: Path, page: str) -> set[str]:
 
 
 def test_the_api_reference_covers_every_public_name(site: Path) -> None:
-    generated = {p.function for p in engine.PRIMITIVES.values() if p.function}
+    generated = {p.function for p in engine.PRIMITIVES.values() if p.function} | {
+        family.function for family in FAMILIES.values()}
     documented = _documented(site, "engine") | _documented(site, "nn")
     names = {name.rsplit(".", 1)[-1] for name in documented}
     assert set(engine.__all__) - generated - names == set()
