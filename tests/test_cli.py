@@ -331,9 +331,10 @@ def test_answers_are_checked_with_a_tolerance(answer, expected, right):
     assert (parsed is not None and is_right(parsed, expected)) is right
 
 
-def test_the_readme_quiz_session_is_real_output():
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    session = re.search(r"```\n\$ chainrule quiz (.*?)\n(.*?)```", readme, re.S)
+def test_the_documented_quiz_session_is_real_output():
+    page = Path(__file__).resolve().parent.parent / "docs" / "guide" / "walkthrough.md"
+    session = re.search(r"```\n\$ chainrule quiz (.*?)\n(.*?)```", page.read_text(encoding="utf-8"),
+                        re.S)
     assert session is not None
     command, shown = session.group(1), session.group(2)
     expression = re.match(r'"(.*?)" (.*)', command)
