@@ -28,7 +28,8 @@ from .losses import (
     mse,
     softmax,
 )
-from .module import ACTIVATIONS, INIT_SCHEMES, MLP, IncompatibleKeys, Layer, Module, Neuron
+from .activations import ACTIVATIONS, Activation
+from .module import INIT_SCHEMES, MLP, IncompatibleKeys, Layer, Module, Neuron
 from .modules import (
     GPT,
     Block,
@@ -66,6 +67,7 @@ from .training import (
 
 __all__ = [
     "ACTIVATIONS",
+    "Activation",
     "GPT",
     "INIT_SCHEMES",
     "MLP",
