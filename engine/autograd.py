@@ -274,6 +274,7 @@ def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = 
         variables = _Variables(args, argnums, "value_and_grad")
         with _differentiating(variables.values) as outer:
             output = f(*variables.call_args, **kwargs)
+        aux = None
         if has_aux:
             output, aux = _split_aux(output, caller)
         value, grads = _differentiate(output, variables, outer, caller, " result")

@@ -254,4 +254,5 @@ def test_vectorize_is_exported_by_the_engine_without_importing_numpy_with_it() -
     np = pytest.importorskip("numpy")
     values, dw = engine.vectorize(value_and_grad(lambda w, x: (w * x).tanh()))(
         np.array([0.5, -1.0]), 2.0)
+    assert values.tolist() == [math.tanh(w * 2.0) for w in (0.5, -1.0)]
     assert dw.tolist() == [grad(lambda w: (w * 2.0).tanh())(w) for w in (0.5, -1.0)]
