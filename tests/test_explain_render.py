@@ -264,7 +264,7 @@ def test_fan_out_is_said_in_words_with_each_contribution():
 
 def test_picture_text_tree_and_walkthrough_speak_one_vocabulary():
     from chainrule.engine import draw, render_text, topological_order
-    from chainrule.engine.drawing.vocabulary import node_names, node_roles
+    from chainrule.engine.naming import node_names, node_roles
     from chainrule.nn import MLP
 
     model = MLP(2, [2, 1], activation="tanh", output_activation="sigmoid", seed=0)

@@ -11,8 +11,8 @@ from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 from xml.parsers import expat
 
-from ..drawing.vocabulary import format_number
 from ..errors import ChainruleError, OperandTypeError
+from ..naming import format_number
 
 if TYPE_CHECKING:
     from ..value import Value
