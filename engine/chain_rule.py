@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .errors import GradientError, OperandTypeError
-from .graph import topological_order
+from .graph import INPUT_TUPLE, topological_order
 from .primitives import FORWARD_ERRORS, PRIMITIVES, Primitive, compile_expression
 from .value import CONSTANT, Value, apply, as_float, describe, enable_grad
 
@@ -70,13 +70,10 @@ def check_unchanged(order: list[Value], root: Value, caller: str) -> None:
             continue
         if stamp > newest:
             raise _changed_after(caller, node, root)
-        a = node._a
-        if a is not None:
-            b = node._b
-            if a._version > stamp:
-                raise _changed_after(caller, a, node)
-            if b is not None and b._version > stamp:
-                raise _changed_after(caller, b, node)
+        if node._a is not None:  # not a leaf: any number of inputs (dot, sum)
+            for changed in node.inputs:
+                if changed._version > stamp:
+                    raise _changed_after(caller, changed, node)
 
 
 def _changed_after(caller: str, changed: Value, node: Value) -> GradientError:
@@ -160,7 +157,9 @@ def _propagate(order: list[Value]) -> None:
             op: Primitive = node._primitive  # type: ignore[assignment]  # a node with inputs has one
             b = node._b
             if b is None:
-                if a._primitive is not CONSTANT:
+                if type(a) is INPUT_TUPLE:
+                    _propagate_n_ary(node, op, a, upstream)  # type: ignore[arg-type]
+                elif a._primitive is not CONSTANT:
                     a.grad += upstream * op.derivatives[0](a._data, node._data)
             elif op.swaps_inputs:
                 if a._primitive is not CONSTANT:
@@ -185,6 +184,25 @@ def _propagate(order: list[Value]) -> None:
         raise derivative_error("backward", node, error) from None
 
 
+def _propagate_n_ary(node: Value, op: Primitive, inputs: tuple[Value, ...],
+                     upstream: float) -> None:
+    """One n-ary node's contributions (``dot``, ``sum``), in input order."""
+    partners = op.partners
+    if partners is not None:  # dot: each weight's local derivative is its input, and back
+        for input_node, partner in zip(inputs, partners, strict=True):
+            if input_node._primitive is not CONSTANT:
+                input_node.grad += upstream * inputs[partner]._data
+    elif op.constant_derivatives is not None:  # sum: each input's local derivative is 1
+        for input_node, slope in zip(inputs, op.constant_derivatives, strict=True):
+            if input_node._primitive is not CONSTANT:
+                input_node.grad += upstream * slope
+    else:
+        operands = [i._data for i in inputs]
+        for input_node, derivative in zip(inputs, op.derivatives, strict=True):
+            if input_node._primitive is not CONSTANT:
+                input_node.grad += upstream * derivative(*operands, node._data)
+
+
 # -- the general form: any number type, no side effects ----------------------------------------------
 
 
@@ -199,12 +217,22 @@ def local_gradients(
     if is_zero(upstream):
         return []
     handed = []
+    # An n-ary node's local derivatives are its operands or numbers: read them directly, not
+    # through calls that would copy all 2n operands for each input.
+    op: Primitive = node._primitive  # type: ignore[assignment]  # a node with inputs has one
+    partners = op.partners if op.family is not None else None
+    slopes = op.constant_derivatives if op.family is not None else None
     try:
         for slot, (input_node, derivative) in enumerate(zip(node.inputs, derivatives,
                                                             strict=True)):
             if input_node._primitive is CONSTANT:
                 continue
-            local = derivative(*operands, out)
+            if partners is not None:
+                local = operands[partners[slot]]
+            elif slopes is not None:
+                local = slopes[slot]
+            else:
+                local = derivative(*operands, out)
             handed.append((slot, local, 0.0 if is_zero(local) else upstream * local))
     except DERIVATIVE_ERRORS as error:
         raise derivative_error(caller, node, error, name) from None
@@ -268,6 +296,8 @@ def _value_namespace() -> dict[str, Callable[..., Any]]:
 
 def value_derivatives(primitive: Primitive) -> tuple[Callable[..., Any], ...]:
     """The primitive's derivative code compiled to work on Values (and numbers)."""
+    if primitive.family is not None:
+        return primitive.derivatives  # inputs picked and numbers: the same on Values
     compiled = _VALUE_DERIVATIVES.get(primitive)
     if compiled is None:
         namespace = _value_namespace()

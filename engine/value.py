@@ -2,7 +2,8 @@
 
 Design notes (why, not what):
 
-* A node refers only to its inputs (two slots, ``_a`` and ``_b``) and to its
+* A node refers only to its inputs (two slots, ``_a`` and ``_b``; an n-ary node, ``dot`` or
+  ``sum``, keeps the tuple of its inputs in ``_a``) and to its
   :class:`~chainrule.engine.primitives.Primitive`; it holds no closure, so no node is part of a
   reference cycle. Graphs are freed by reference counting the moment they are dropped, and the
   cyclic garbage collector (most of micrograd's run time) has nothing to find.
@@ -16,23 +17,28 @@ import itertools
 import numbers
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import fields
+from itertools import chain
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Union, overload
 
 from .errors import NonFiniteError, NumericOverflowError, OperandTypeError
-from .graph import topological_order
+from .graph import INPUT_TUPLE, topological_order
 from .primitives import (
     ABS,
     ADD,
     APPLY,
+    APPLY_FAMILY,
     DIV,
+    FAMILIES,
     FORWARD_ERRORS,
     MUL,
     NEG,
     POW,
     PRIMITIVES,
     SUB,
+    Family,
     Primitive,
 )
 
@@ -146,9 +152,12 @@ class Value:
     @property
     def inputs(self) -> tuple[Value, ...]:
         """The operation's inputs, in order, duplicates kept (``a + a`` has two)."""
-        if self._a is None:
+        a = self._a
+        if a is None:
             return ()
-        return (self._a,) if self._b is None else (self._a, self._b)
+        if self._b is not None:
+            return (a, self._b)
+        return a if type(a) is INPUT_TUPLE else (a,)  # type: ignore[return-value]
 
     @property
     def primitive(self) -> Primitive | None:
@@ -418,6 +427,9 @@ def _graph_records(root: Value) -> list[Any]:
             continue
         if op is CONSTANT or PRIMITIVES.get(op.name) is op:
             reference: Any = op.name
+        elif op.family is not None and FAMILIES.get(op.family.name) is op.family:
+            # An n-ary node (dot, sum): its family's expansion for its number of terms.
+            reference = (op.family.name, len(node.inputs) // len(op.family.parameters))
         else:  # an operation that is not in the table under its name: its definition
             reference = {f.name: getattr(op, f.name) for f in fields(op) if f.init}
         records.append((node._data, node.grad, node.label, node.scope, reference,
@@ -435,6 +447,8 @@ def _graph(records: list[Any]) -> Value:
         data, grad, label, scope, reference, inputs = record
         if isinstance(reference, dict):
             op = Primitive(**reference)
+        elif isinstance(reference, tuple) and reference[0] in FAMILIES:
+            op = FAMILIES[reference[0]].at(reference[1])
         elif reference == CONSTANT.name:
             op = CONSTANT
         elif reference in PRIMITIVES:
@@ -449,8 +463,12 @@ def _graph(records: list[Any]) -> Value:
         node._tag = scope if label is None else _Labelled(label, scope)
         node._version = _clock
         node._primitive = op
-        node._a = nodes[inputs[0]] if inputs else None
-        node._b = nodes[inputs[1]] if len(inputs) > 1 else None
+        if op.family is not None:  # an n-ary node keeps its inputs' tuple
+            node._a = tuple(nodes[i] for i in inputs)  # type: ignore[assignment]
+            node._b = None
+        else:
+            node._a = nodes[inputs[0]] if inputs else None
+            node._b = nodes[inputs[1]] if len(inputs) > 1 else None
         nodes.append(node)
     return nodes[-1]
 
@@ -595,9 +613,98 @@ def apply(op: Primitive, operands: tuple[Any, ...]) -> Any:
         raise OperandTypeError(f"{op.name} takes {op.arity} operand(s), got {len(operands)}")
     if not any(isinstance(x, Value) for x in operands):
         return op.evaluate(*(as_float(x, op.name) for x in operands))
+    if op.family is not None:
+        return _variadic(op, tuple(_operand(op, x) for x in operands))
     if op.arity == 1:
         return _unary(op, operands[0])
     return _binary(op, _operand(op, operands[0]), _operand(op, operands[1]))
+
+
+def apply_family(family: Family, groups: tuple[Any, ...]) -> Any:
+    """Apply an n-ary operation to its groups of operands (``dot``: the weights and the
+    inputs, equally long): to numbers, giving a float; to Values (or a mix), a recorded Value."""
+    # The common case (every operand a Value) runs in C calls only: it is a network's hot path.
+    try:
+        n = len(groups[0])
+        operands = tuple(chain.from_iterable(groups))
+        op = family._expansions.get(n) or family.at(n)
+        data = op.forward(*map(_data_of, operands))
+    except Exception:  # numbers among the operands, or something that is not a sequence
+        return _apply_family_checked(family, groups)
+    if len(operands) != n * len(groups) or len(groups) != len(family.parameters):
+        return _apply_family_checked(family, groups)
+    if data - data:
+        raise op.forward_error(OverflowError(), tuple(map(_data_of, operands)))
+    node = _allocate(Value)
+    node._data = data
+    node.grad = 0.0
+    node._tag = _current_scope()
+    node._version = _clock
+    if _recording():
+        node._primitive = op
+        node._a = operands  # type: ignore[assignment]  # an n-ary node keeps its inputs' tuple
+        node._b = None
+    else:
+        node._primitive = node._a = node._b = None
+        node._version = ~_clock
+    return node
+
+
+def _apply_family_checked(family: Family, groups: tuple[Any, ...]) -> Any:
+    """:func:`apply_family` for any operands: numbers become constants, and anything else is
+    refused with an error that names the operation and what was wrong."""
+    if len(groups) != len(family.parameters):
+        raise OperandTypeError(
+            f"{family.function} takes {len(family.parameters)} sequence(s) "
+            f"({', '.join(family.parameters)}), got {len(groups)}"
+        )
+    sequences = []
+    for group, parameter in zip(groups, family.parameters, strict=True):
+        if isinstance(group, (Value, str, bytes)) or not hasattr(group, "__len__"):
+            raise OperandTypeError(
+                f"{family.function}: {parameter} must be a sequence (a list or tuple) of Values "
+                f"or numbers, got {type(group).__name__} {_short_repr(group)}"
+            )
+        sequences.append(list(group))
+    n = len(sequences[0])
+    if not n or any(len(sequence) != n for sequence in sequences):
+        lengths = " and ".join(str(len(sequence)) for sequence in sequences)
+        raise OperandTypeError(
+            f"{family.function}: " + (f"{' and '.join(family.parameters)} must be equally long "
+                                  f"and not empty, got lengths {lengths}"
+                                  if len(sequences) > 1 else
+                                  f"{family.parameters[0]} must not be empty")
+        )
+    op = family.at(n)
+    operands = [x for sequence in sequences for x in sequence]
+    if not any(isinstance(x, Value) for x in operands):
+        return op.evaluate(*(as_float(x, op.name) for x in operands))
+    return _variadic(op, tuple(_operand(op, x) for x in operands))
+
+
+_data_of = attrgetter("_data")
+
+
+def _variadic(op: Primitive, inputs: tuple[Value, ...]) -> Value:
+    try:
+        data = op.forward(*map(_data_of, inputs))
+    except FORWARD_ERRORS as error:  # pragma: no cover - sums of finite products cannot raise
+        raise op.forward_error(error, tuple(x._data for x in inputs)) from None
+    if data - data:
+        raise op.forward_error(OverflowError(), tuple(x._data for x in inputs))
+    node = _allocate(Value)
+    node._data = data
+    node.grad = 0.0
+    node._tag = _current_scope()
+    node._version = _clock
+    if _recording():
+        node._primitive = op
+        node._a = inputs  # type: ignore[assignment]  # an n-ary node keeps its inputs' tuple
+        node._b = None
+    else:
+        node._primitive = node._a = node._b = None
+        node._version = ~_clock
+    return node
 
 
 # -- the surface: a method per primitive, generated from the table ------------------------------
@@ -641,6 +748,7 @@ def _install_methods() -> None:
 
 _install_methods()
 APPLY.append(apply)
+APPLY_FAMILY.append(apply_family)
 
 
 # -- recording switches ------------------------------------------------------------------------
@@ -674,17 +782,26 @@ def is_recording() -> bool:
     return _RECORDING.get()
 
 
-@contextmanager
-def scope(name: str) -> Iterator[tuple[str, ...]]:
+class scope:
     """Tag every Value created inside the block with ``name`` (nested blocks make a path).
 
     nn modules use it so that a rendered graph can group a neuron's or a layer's nodes. Like
-    ``no_grad``, it is per thread and per asyncio task.
+    ``no_grad``, it is per thread and per asyncio task. (A class rather than a generator: a
+    network enters one per neuron per sample, and this costs a third as much.)
     """
-    if not isinstance(name, str) or not name:
-        raise OperandTypeError(f"scope: name must be a non-empty str, got {_short_repr(name)}")
-    token = _SCOPE.set((*_SCOPE.get(), name))
-    try:
-        yield _SCOPE.get()
-    finally:
-        _SCOPE.reset(token)
+
+    __slots__ = ("_name", "_tokens")
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise OperandTypeError(f"scope: name must be a non-empty str, got {_short_repr(name)}")
+        self._name = name
+        self._tokens: list[Token[tuple[str, ...]]] = []  # one per entry: a block may be re-entered
+
+    def __enter__(self) -> tuple[str, ...]:
+        path = (*_SCOPE.get(), self._name)
+        self._tokens.append(_SCOPE.set(path))
+        return path
+
+    def __exit__(self, *exception: object) -> None:
+        _SCOPE.reset(self._tokens.pop())

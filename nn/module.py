@@ -21,7 +21,8 @@ import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, Protocol, overload
 
-from chainrule.engine import OperandTypeError, Value, scope
+from chainrule.engine import OperandTypeError, Value, constant, dot, scope
+from chainrule.engine.value import as_float
 
 from ._checks import choice, positive_int
 from .errors import ConfigurationError, ModelFileError, ShapeError
@@ -154,6 +155,19 @@ def as_features(x: Any, nin: int, who: str) -> Sequence[Scalar]:
     if _is_row(first):
         raise ShapeError(_batch_message(x, nin, who))
     return [as_plain(element) for element in x]
+
+
+def as_inputs(x: Any, nin: int, who: str) -> list[Value]:
+    """``x`` as :func:`as_features` checks it, with each number made a constant node once, so
+    that the neurons of a layer share their inputs (one node per feature, not one per neuron)."""
+    features = as_features(x, nin, who)
+    if set(map(type, features)) == _ONLY_VALUES:
+        return list(features)  # type: ignore[arg-type]  # all Values: the usual hidden layer
+    return [feature if isinstance(feature, Value) else constant(as_float(feature, who, f" input {i}:"))
+            for i, feature in enumerate(features)]
+
+
+_ONLY_VALUES = {Value}
 
 
 def as_plain(x: Any) -> Any:
@@ -395,13 +409,12 @@ class Neuron(Module):
         return [(f"w{i}", w) for i, w in enumerate(self.weights)] + [("b", self.bias)]
 
     def __call__(self, x: Any) -> Value:
-        x = as_features(x, self.nin, f"Neuron {self.name}")
-        weights = self.weights
+        return self._forward(as_inputs(x, self.nin, f"Neuron {self.name}"))
+
+    def _forward(self, x: list[Value]) -> Value:
+        """The neuron on inputs already checked: ``activation(w . x + b)``."""
         with scope(self.name):
-            z = weights[0] * x[0]
-            for i in range(1, self.nin):
-                z = z + weights[i] * x[i]
-            z = z + self.bias
+            z = dot(self.weights, x) + self.bias
             z.label = "z"
             return z if self._activate is None else self._activate(z)
 
@@ -437,9 +450,9 @@ class Layer(Module):
         self.activation = activation
 
     def __call__(self, x: Any) -> list[Value]:
-        x = as_features(x, self.nin, f"Layer {self.name}")
+        x = as_inputs(x, self.nin, f"Layer {self.name}")
         with scope(self.name):
-            return [neuron(x) for neuron in self.neurons]
+            return [neuron._forward(x) for neuron in self.neurons]
 
     def architecture(self) -> dict[str, Any]:
         return {"type": "Layer", "nin": self.nin, "nout": self.nout, "activation": self.activation}

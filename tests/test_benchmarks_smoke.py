@@ -82,15 +82,18 @@ def test_engines_compute_the_same_thing(results: dict[str, Any]) -> None:
 
 def test_memory_is_measured_per_node(results: dict[str, Any]) -> None:
     engines = results["bytes_per_node"]["engines"]
-    for engine in ("chainrule", "micrograd"):
+    for engine in ("chainrule binary", "micrograd"):
         report = engines[engine]
-        assert report["nodes"] > 60_000  # the moons loss graph
+        assert report["nodes"] > 60_000  # the moons loss graph, one binary node per operation
         assert 16 <= report["bytes_per_node"] <= report["bytes_per_node_after_backward"] < 10_000
+    dot = engines["chainrule"]  # nn.MLP: a neuron is a dot node, an add and a relu
+    assert 5_000 < dot["nodes"] < 20_000
+    assert dot["bytes"] < engines["chainrule binary"]["bytes"]
 
 
 def test_targets_are_evaluated(results: dict[str, Any]) -> None:
     targets = results["targets"]
-    assert len(targets) == 11 if _has_torch() else 9
+    assert len(targets) == 12 if _has_torch() else 10
     for target in targets.values():
         assert isinstance(target["met"], bool) and math.isfinite(target["value"])
 

@@ -11,8 +11,10 @@ from chainrule.engine import (
     ChainruleError,
     GradientError,
     Value,
+    add_n,
     constant,
     cos,
+    dot,
     enable_grad,
     exp,
     grad,
@@ -289,6 +291,15 @@ class TestChangedData:
         w.data = 0.5
         with pytest.raises(GradientError, match="'w'"):
             (h * w.exp()).backward()  # the new exp(w) with the old tanh(2w)
+        v = Value(3.0, label="v")
+        s = dot([v, Value(2.0)], [Value(1.0), v])  # an n-ary node checks every input
+        v.data = 4.0
+        with pytest.raises(GradientError, match=r"'v' \(leaf, data=4.0\) was changed .* the dot"):
+            (s + v).backward()
+        with no_grad():
+            unrecorded = add_n([v, v, v])
+        with pytest.raises(GradientError, match=r"no_grad\(\)"):
+            unrecorded.backward()
 
     def test_changing_an_intermediate_value_is_an_error_too(self) -> None:
         x = Value(1.5)

@@ -19,7 +19,7 @@ from chainrule.engine import (
     value_and_grad,
 )
 
-from support.explain import graph_recipes
+from support.explain import apply_operation, graph_recipes
 
 
 def _outcome(call: Any) -> Any:
@@ -30,14 +30,12 @@ def _outcome(call: Any) -> Any:
 
 
 def _replay(recipe: dict[str, Any], leaves: list[Value]) -> Value:
-    from chainrule.engine import PRIMITIVES
-
     nodes: list[Any] = list(leaves)
     for name, operands in recipe["steps"]:
         args = [nodes[ref] if kind == "node" else ref for kind, ref in operands]
         if not any(isinstance(a, Value) for a in args):
             args[0] = nodes[-1]
-        nodes.append(PRIMITIVES[name](*args))
+        nodes.append(apply_operation(name, args))
     return nodes[-1]
 
 

@@ -281,8 +281,10 @@ def test_one_attention_score_drawn_one_box_per_module() -> None:
                    "layer0_attn_query", "layer0_attn_key"):
         assert f"group_{module}" in boxes
     assert "group_layer0_attn_value" not in boxes  # a score needs no values
-    # The score's own arithmetic stays visible: head_size products, their sum, / sqrt(4).
-    assert graph.group_count == 7 and graph.value_count == 4 + 3 + 1
+    # The score's own arithmetic stays visible: the dot product of q and k, then / sqrt(4).
+    assert graph.group_count == 7 and graph.value_count == 2
+    assert [v.op for v in topological_order(score) if v.scope == ("layer0.attn",)] == [
+        "dot", "const", "div"]
 
 
 def test_walkthrough_of_a_tiny_gpt_fits_the_page() -> None:

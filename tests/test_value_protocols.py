@@ -25,6 +25,8 @@ from chainrule.engine import (
     Primitive,
     TracingError,
     Value,
+    add_n,
+    dot,
     jit,
     no_grad,
     scope,
@@ -172,3 +174,22 @@ def test_a_result_of_no_grad_pickles_as_one_and_an_unknown_operation_is_named() 
     doctored = pickle.dumps(x * x).replace(b"\x8c\x03mul", b"\x8c\x03zzz")
     with pytest.raises(OperandTypeError, match="no operation named 'zzz'"):
         pickle.loads(doctored)
+
+
+def test_n_ary_nodes_pickle_as_their_familys_expansion() -> None:
+    ws = [Value(0.5, label="w1"), Value(-1.5, label="w2"), Value(2.0, label="w3")]
+    xs = [Value(1.0), Value(2.0), 3.0]
+    y = add_n([dot(ws, xs), ws[0] * 2.0, xs[1]]).tanh()
+    loaded = pickle.loads(pickle.dumps(y))
+    mine = [(n.op, n.data, len(n.inputs)) for n in topological_order(y)]
+    assert [(n.op, n.data, len(n.inputs)) for n in topological_order(loaded)] == mine
+    n_ary = [n for n in topological_order(loaded) if n.op in ("dot", "add_n", "sum")]
+    assert len(n_ary) == 2
+    for node in n_ary:  # the table's own expansion, so every consumer recognises it
+        original = next(o for o in topological_order(y) if o.op == node.op)
+        assert node.primitive is original.primitive
+    y.backward()
+    loaded.backward()
+    leaves = [n for n in topological_order(loaded) if n.is_leaf and not n.is_constant]
+    assert [n.grad for n in leaves] == [n.grad for n in topological_order(y)
+                                        if n.is_leaf and not n.is_constant]

@@ -416,7 +416,8 @@ def _find_layers(order: list[Value], roots: Sequence[Value], wrt: set[Value],
                  varying: set[Value], captured: set[Value]) -> list[_Layer]:
     """The sums of products a layer of neurons records, grouped by their inputs.
 
-    A sum qualifies when it is a chain of ``add`` nodes over ``mul`` nodes, each product of a
+    A sum qualifies when it is a ``dot`` node or a chain of ``add`` nodes over ``mul`` nodes,
+    each product of a
     parameter (a captured Value in ``wrt`` used nowhere else) and a per-sample value, plus at
     most one such parameter added at either end (the bias), and when nothing outside the chain
     uses its inner nodes. Its value is then one row of ``W @ X + b``.
@@ -455,6 +456,14 @@ def _find_layers(order: list[Value], roots: Sequence[Value], wrt: set[Value],
         while True:
             if node._primitive is None:
                 return None
+            if node._primitive.name == "dot":  # the whole sum of products in one node
+                n = len(node.inputs) // 2
+                weights, xs = node.inputs[:n], node.inputs[n:]
+                if (node is not top and not inner(node)) or not all(
+                        parameter(w) and x in varying for w, x in zip(weights, xs, strict=True)):
+                    return None
+                terms.extend(reversed(list(zip(weights, xs, strict=True))))  # reversed with the chain's
+                break
             if node._primitive.name == "mul":
                 term = product(node) if node is not top else _top_product(node, parameter)
                 if term is None:
@@ -482,7 +491,8 @@ def _find_layers(order: list[Value], roots: Sequence[Value], wrt: set[Value],
     groups: dict[tuple[Value, ...], _Layer] = {}
     claimed: set[Value] = set()
     for node in reversed(order):  # tops before their inner nodes
-        if node in claimed or node._primitive is None or node._primitive.name not in ("add", "mul"):
+        if node in claimed or node._primitive is None or \
+                node._primitive.name not in ("add", "mul", "dot"):
             continue
         found = chain(node)
         if found is None:
