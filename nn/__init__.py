@@ -12,6 +12,7 @@ and JSON save/load.
 """
 
 from . import datasets, plot
+from .activations import ACTIVATIONS, Activation
 from .datasets import train_test_split
 from .diagnosis import Diagnosis, Finding, diagnose
 from .errors import ConfigurationError, DataError, ModelFileError, ShapeError
@@ -28,7 +29,6 @@ from .losses import (
     mse,
     softmax,
 )
-from .activations import ACTIVATIONS, Activation
 from .module import INIT_SCHEMES, MLP, IncompatibleKeys, Layer, Module, Neuron
 from .modules import (
     GPT,
@@ -67,11 +67,11 @@ from .training import (
 
 __all__ = [
     "ACTIVATIONS",
-    "Activation",
     "GPT",
     "INIT_SCHEMES",
     "MLP",
     "SGD",
+    "Activation",
     "Adam",
     "AdamW",
     "Block",

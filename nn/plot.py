@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from chainrule.engine import Value, grad
 
-from .errors import ConfigurationError, DataError
 from .activations import ACTIVATIONS
+from .errors import ConfigurationError, DataError
 from .module import Module
 from .training import History, predict
 

@@ -19,8 +19,8 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from ..drawing.vocabulary import format_number
 from ..errors import ChainruleError
+from ..naming import format_number
 from . import wording
 from .picture import sanitize_svg
 from .quiz import ABSOLUTE, RELATIVE, Question, questions

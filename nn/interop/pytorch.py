@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from chainrule.engine import ChainruleError
 
-from ..errors import ConfigurationError
 from ..activations import ACTIVATIONS
+from ..errors import ConfigurationError
 from ..module import MLP, Layer, Module, Neuron
 
 if TYPE_CHECKING:  # pragma: no cover - only for type checkers
