@@ -209,6 +209,10 @@ class Compiled:
             for n in argnum_tuple(self.argnums, len(args), "jit"):  # type: ignore[arg-type]
                 wrt.extend(traced.inputs[offsets[n] : offsets[n + 1]])
                 groups.append((structures[n], offsets[n + 1] - offsets[n]))
+        root = traced.outputs[0] if traced.outputs else None
+        if wrt is not None and isinstance(root, Value) and not root.is_leaf and \
+                root in traced.stopped and traced.stopped[root] is None:
+            return None  # a root computed under no_grad has no graph: eager says so
         plan = make_plan(traced, wrt, self.name)
         if self.lift and plan.backward is not None:
             plan = lift_layers(plan, {s for s in plan.wrt if s is not None}, exact=True,
