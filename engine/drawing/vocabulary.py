@@ -198,8 +198,13 @@ def local_numbers(
     formula = primitive.formulas[slot]
     if _NUMBER.fullmatch(formula):
         return None
-    itself = primitive.write(*primitive.input_names)
-    with_output = formula.replace(itself, _OUTPUT) if itself in formula else formula
+    # The result stands for a whole call of the function in the formula (``sigmoid(x)`` in
+    # sigmoid's), never for an operator's text inside a longer term (``x / y`` in ``-x / y^2``
+    # is not the quotient: it reads -(x) / (y^2)).
+    with_output = formula
+    if _FUNCTION_CALL.match(primitive.notation):
+        itself = re.escape(primitive.write(*primitive.input_names))
+        with_output = re.sub(rf"(?<![\w.]){itself}", _OUTPUT, formula)
     filled = _fill(with_output, [operand_text(v) for v in values], primitive.input_names)
     filled = filled.replace(_OUTPUT, operand_text(output))
     # "2 sqrt(x)" means a product: written out once the operands are numbers.
