@@ -214,6 +214,7 @@ def _texts(w: Lesson) -> dict[str, Any]:
             "upstreamName": wording.gradient_of(w, step.node),
             "upstreamText": f"upstream {wording.gradient_of(w, step.node)} = {num(step.upstream)}",
             "skippedText": wording.skipped_text(w, step) if step.skipped else None,
+            "rule": None if step.skipped else step.rule,
             "contributions": contributions,
         })
     return data

@@ -56,6 +56,8 @@ def walkthrough_markdown(w: Lesson) -> str:
             f"{e(step.name)} = {e(w.forward.nodes[step.node].expression or '')}, "
             f"{e(wording.gradient_of(w, step.node))} = {num(step.upstream)}"
         )
+        if step.rule and not step.skipped:
+            head += f" — *{e(step.rule)}*"
         for c in step.contributions:
             if c.is_constant:
                 row = (e(c.input_name), "constant", "no gradient needed", "")

@@ -36,6 +36,7 @@ from ..drawing.vocabulary import (
 from ..errors import ChainruleError, OperandTypeError
 from ..graph import topological_order
 from ..value import Value, as_float
+from .rules import gate_rule, local_case
 
 __all__ = [
     "BackwardStep", "BackwardTrace", "Contribution", "ForwardStep", "ForwardTrace",
@@ -114,6 +115,8 @@ class Contribution:
     use: int = 0
     uses: int = 0
     local: float | None = None
+    #: For a piecewise derivative, the case that applies: ``0.7 < 1.3, so 0``.
+    case: str | None = None
     contribution: float | None = None  # upstream * local, the engine's exact product
     grad_before: float | None = None
     grad_after: float | None = None  # grad_before + contribution: the running sum
@@ -138,6 +141,8 @@ class BackwardStep:
     contributions: tuple[Contribution, ...]
     skipped: bool
     completed: tuple[int, ...] = ()
+    #: The gate's rule in one sentence (add distributes, mul swaps, max routes), or None.
+    rule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -421,7 +426,7 @@ def trace_backward(
             uses[i] += 1
 
     # The chain rule, in the engine's order, by the rules of engine/chain_rule.py.
-    computed: dict[int, tuple[float, tuple[Contribution, ...], bool]] = {}
+    computed: dict[int, tuple[float, tuple[Contribution, ...], bool, str | None]] = {}
     for index in range(len(order) - 1, -1, -1):
         node = order[index]
         upstream = grads[index]
@@ -466,6 +471,9 @@ def trace_backward(
             local, product = handed[slot]
             before = grads[input_index]
             grads[input_index] = before + product
+            case = local_case(primitive, slot, names, operands, digits)
+            if case is not None:
+                numbers = None  # the case that applies, not the formula's code with numbers
             if numbers is not None and numbers.strip("()") == format_number(local, digits):
                 numbers = None  # "= x = -2", not "= x = -2 = -2"
             contributions.append(
@@ -473,12 +481,14 @@ def trace_backward(
                     common,
                     numbers=numbers,
                     local=local,
+                    case=None if case is None else case.text(format_number(local, digits)),
                     contribution=product,
                     grad_before=before,
                     grad_after=grads[input_index],
                 )
             )
-        computed[index] = (upstream, tuple(contributions), skipped)
+        computed[index] = (upstream, tuple(contributions), skipped,
+                           gate_rule(primitive, names, operands))
 
     engine = list(computed)
     shown = presentation_order(order, position)
@@ -495,7 +505,7 @@ def trace_backward(
 
 def _steps_in_order(
     nodes: tuple[NodeInfo, ...],
-    computed: dict[int, tuple[float, tuple[Contribution, ...], bool]],
+    computed: dict[int, tuple[float, tuple[Contribution, ...], bool, str | None]],
     shown: list[int],
 ) -> tuple[BackwardStep, ...]:
     """The computed steps in the order shown, each with the nodes it completes."""
@@ -508,7 +518,7 @@ def _steps_in_order(
     steps = []
     for index in shown:
         info = nodes[index]
-        upstream, contributions, skipped = computed[index]
+        upstream, contributions, skipped, rule = computed[index]
         completed = []
         for input_index in info.inputs:
             waiting[input_index] -= 1
@@ -525,6 +535,7 @@ def _steps_in_order(
                 contributions=contributions,
                 skipped=skipped,
                 completed=tuple(sorted(completed)),
+                rule=rule,
             )
         )
     return tuple(steps)

@@ -378,6 +378,7 @@
       line(eq, bs.operation, "headline");
       line(eq, bs.upstreamText, "headline");
       if (bs.skippedText) { line(eq, bs.skippedText); }
+      if (bs.rule) { line(eq, bs.rule, "rule"); }
       if (asking) { renderQuestions(eq, step); }
       if (numbersShown(step)) { contributionCards(eq, bs); }
       if (state.pending.length && numbersShown(step)) {

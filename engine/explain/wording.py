@@ -36,6 +36,8 @@ def local_text(w: Lesson, c: Contribution) -> str:
     """``d/dz sigmoid(z) = sigmoid(z) * (1 - sigmoid(z)) = 0.767 * (1 - 0.767) = 0.1787``:
     the formula in the learner's names, then with the numbers, then its value."""
     assert c.local is not None
+    if c.case:
+        return f"{c.formula.split(' = ', 1)[0]}: {c.case}"  # "d/da max(a, b): 0.7 < 1.3, so 0"
     value = number(w, c.local)
     numbers = f" = {c.numbers}" if c.numbers else ""
     if not numbers and c.formula.rsplit(" = ", 1)[-1] == value:
@@ -76,15 +78,15 @@ def fan_out_text(w: Lesson, c: Contribution) -> str | None:
     name = w.forward.nodes[c.input].name
     if c.use < c.uses:
         return (
-            f"{name} is used {c.uses} times, so its gradient is the sum of one contribution "
-            f"per use: this is contribution {c.use} of {c.uses}"
+            f"fan-out sums: {name} is used {c.uses} times, so its gradient adds up "
+            f"{c.uses} contributions; this is number {c.use}"
         )
     parts = contributions_to(w, c.input)
     total = w.backward.gradients[c.input]
     assert total is not None
     terms = " + ".join(operand(w, part) for part in parts) if parts else "0"
     return (
-        f"all {c.uses} uses of {name} have now contributed; they add up: "
+        f"fan-out sums: all {c.uses} uses of {name} have contributed: "
         f"{gradient_of(w, c.input)} = {terms} = {number(w, total)}"
     )
 
