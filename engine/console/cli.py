@@ -157,7 +157,7 @@ def _parse(args: argparse.Namespace) -> Value:
     return parse_expression(args.expression, values)
 
 
-def _explain(args: argparse.Namespace) -> None:
+def _explain(args: argparse.Namespace) -> int:
     import math
     import shutil
 
@@ -199,6 +199,9 @@ def _explain(args: argparse.Namespace) -> None:
         _write(args.html, w.html())
         if w.svg is None:
             print(visible(f"chainrule explain: note: {w.graph_note}"), file=sys.stderr)
+    # As the page's summary says: a gradient that disagrees with finite differences is a
+    # failure; one of the two one-sided slopes at a kink is not.
+    return 0 if w.backward.all_checks_passed else EXIT_WRONG
 
 
 def _quiz(args: argparse.Namespace) -> int:
@@ -266,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = args.command
         if command == "quiz":
             return _quiz(args)
-        _explain(args)
+        return _explain(args)
     except UsageError as error:
         return _fail(str(error))
     except ChainruleError as error:

@@ -141,6 +141,9 @@ def _texts(w: Lesson) -> dict[str, Any]:
                 "numericText": "n/a" if c.numeric is None else num(c.numeric),
                 "passed": c.passed,
                 "error": c.error,
+                "kink": c.kink,
+                "leftText": None if c.left is None else num(c.left),
+                "rightText": None if c.right is None else num(c.right),
             }
             for c in w.backward.checks
         ],
@@ -166,10 +169,8 @@ def _texts(w: Lesson) -> dict[str, Any]:
                             enumerate(questions(w, steps=level == "steps", times="×"))]
                     for level in ("steps", "gradients")}
     data["quizTolerance"] = {"absolute": ABSOLUTE, "relative": RELATIVE}
-    passed = sum(c.passed for c in w.backward.checks)
-    data["summaryText"] = (
-        f"{passed} of {len(w.backward.checks)} leaf gradients agree with finite differences."
-    )
+    data["summaryText"] = wording.check_summary(w)
+    data["kinks"] = list(w.backward.kinks)
     for step in w.backward.steps:
         contributions = []
         for c in step.contributions:

@@ -93,11 +93,14 @@ def walkthrough_markdown(w: Lesson) -> str:
     ]
     for check in w.backward.checks:
         numeric = "n/a" if check.numeric is None else num(check.numeric)
-        verdict = "✓" if check.passed else "✗ " + e(check.error or "mismatch")
+        verdict = ("✗ " + e(check.error or "mismatch") if not check.passed
+                   else "✓ " + e(check.kink) if check.kink else "✓")
         lines.append(
             f"| {e(check.name)} | {num(w.forward.nodes[check.node].value)} "
             f"| {num(check.analytic)} | {numeric} | {verdict} |"
         )
+    lines += [""] + [f"- {e(kink)}" for kink in w.backward.kinks]
+    lines += ["", e(wording.check_summary(w))]
     if w.lr is not None:
         lines += [
             "",

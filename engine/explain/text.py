@@ -103,14 +103,17 @@ def walkthrough_text(w: Lesson, width: int = 80) -> str:
     out.line("Gradients, checked by central finite differences (h = 1e-6 * max(1, |x|))")
     for check in w.backward.checks:
         numeric = "n/a" if check.numeric is None else wording.number(w, check.numeric)
-        verdict = "ok" if check.passed else "MISMATCH"
         out.line(
             f"{wording.gradient_of(w, check.node)} = {wording.number(w, check.analytic)}"
-            f"   numeric {numeric}   {verdict}",
+            f"   numeric {numeric}   {wording.check_verdict(check)}",
             indent=2,
         )
-        if check.error:
-            out.line(check.error, indent=6)
+        for note in (check.kink, check.error):
+            if note:
+                out.line(note, indent=6, hang=2)
+    for kink in w.backward.kinks:
+        out.line(kink, indent=2, hang=2)
+    out.line(wording.check_summary(w), indent=2, hang=2)
     if w.lr is not None:
         out.line()
         out.line(f"One gradient-descent step on the parameters, lr = {wording.number(w, w.lr)}: "

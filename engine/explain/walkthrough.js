@@ -430,10 +430,12 @@
     var t = table(parent, ["leaf", "gradient", "numeric", "check"], data.checks.map(function (c) {
       return [
         { text: c.name }, { text: c.analyticText, value: c.analytic },
-        { text: c.numericText }, { text: c.passed ? "✓ pass" : "✗ fail", className: c.passed ? "pass" : "fail", title: c.error || "" },
+        { text: c.numericText }, { text: c.passed ? (c.kink ? "✓ pass at a kink" : "✓ pass") : "✗ fail", className: c.passed ? "pass" : "fail", title: c.kink || c.error || "" },
       ];
     }));
     t.id = "checks";
+    data.checks.forEach(function (c) { if (c.kink) { line(parent, c.name + ": " + c.kink, "kink"); } });
+    data.kinks.forEach(function (k) { line(parent, k, "kink"); });
     if (data.lr !== null) {
       parent.appendChild(make("h3", "One gradient-descent step: p ← p − lr × d" + data.rootName +
                               "/dp, lr = " + data.lrText));

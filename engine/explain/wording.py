@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..drawing.vocabulary import operand_text
 from .lesson import Lesson
-from .trace import BackwardStep, Contribution, NodeInfo, format_number
+from .trace import BackwardStep, Contribution, GradientCheck, NodeInfo, format_number
 
 
 def gradient_of(w: Lesson, node: int) -> str:
@@ -89,6 +89,27 @@ def fan_out_text(w: Lesson, c: Contribution) -> str | None:
         f"fan-out sums: all {c.uses} uses of {name} have contributed: "
         f"{gradient_of(w, c.input)} = {terms} = {number(w, total)}"
     )
+
+
+def check_verdict(check: GradientCheck) -> str:
+    """``ok``, ``ok at a kink`` (the gradient is one of the two one-sided slopes) or
+    ``MISMATCH``."""
+    if not check.passed:
+        return "MISMATCH"
+    return "ok at a kink" if check.kink else "ok"
+
+
+def check_summary(w: Lesson) -> str:
+    """One sentence on the whole check, as the page's summary and the command's exit status
+    (0 only when every gradient agrees) both say it."""
+    checks = w.backward.checks
+    passed = sum(check.passed for check in checks)
+    kinks = sum(bool(check.kink) for check in checks)
+    text = f"{passed} of {len(checks)} leaf gradients agree with finite differences"
+    if kinks:
+        text += (f" ({kinks} at a kink, where the slopes on the two sides differ and the "
+                 "gradient follows PyTorch's choice: not a failure)")
+    return text + "."
 
 
 def constant_text(c: Contribution) -> str:
