@@ -216,6 +216,7 @@ def _texts(w: Lesson) -> dict[str, Any]:
             "upstreamText": f"upstream {wording.gradient_of(w, step.node)} = {num(step.upstream)}",
             "skippedText": wording.skipped_text(w, step) if step.skipped else None,
             "rule": None if step.skipped else step.rule,
+            "notes": wording.shortcut_notes(w, step),
             "contributions": contributions,
         })
     return data

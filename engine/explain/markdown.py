@@ -76,6 +76,8 @@ def walkthrough_markdown(w: Lesson) -> str:
                 )
             lines.append(f"| {number} | {head} | " + " | ".join(row) + " |")
             head = ""
+        for note in wording.shortcut_notes(w, step):
+            lines.append(f"| {number} | | | *{e(note)}* | | |")
     neurons = wording.neuron_views(w, times="×")
     if neurons:
         lines += ["", "### Neuron by neuron", "",

@@ -86,6 +86,8 @@ def walkthrough_text(w: Lesson, width: int = 80) -> str:
             fan_out = wording.fan_out_text(w, c)
             if fan_out:
                 out.line(fan_out, indent=8, hang=2)
+        for note in wording.shortcut_notes(w, step):
+            out.line(note, indent=5, hang=2)
         if pending.count:
             shown = pending.first(limit=12)
             out.line("still pending: " + wording.pending_names(w, shown, pending.count), indent=5)

@@ -380,7 +380,10 @@
       if (bs.skippedText) { line(eq, bs.skippedText); }
       if (bs.rule) { line(eq, bs.rule, "rule"); }
       if (asking) { renderQuestions(eq, step); }
-      if (numbersShown(step)) { contributionCards(eq, bs); }
+      if (numbersShown(step)) {
+        contributionCards(eq, bs);
+        bs.notes.forEach(function (n) { line(eq, n, "shortcut"); });
+      }
       if (state.pending.length && numbersShown(step)) {
         pendingBox.textContent = "Still pending (more contributions to come): " +
           state.pending.map(function (i) { return nodes[i].name; }).join(", ");

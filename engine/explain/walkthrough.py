@@ -28,6 +28,7 @@ from .lesson import Lesson, Update
 from .markdown import walkthrough_markdown
 from .picture import graph_picture
 from .quiz import worksheet
+from .shortcuts import loss_shortcuts
 from .text import walkthrough_text
 from .trace import recompute, trace_backward, trace_forward
 
@@ -112,7 +113,10 @@ LOSSES = ("mse", "bce")
 def attach_loss(prediction: Value, target: float, loss: str = "mse") -> Value:
     """A loss on ``prediction`` against ``target``, built from new nodes (the user's nodes are
     not changed): ``mse`` is ``(prediction - target) ** 2``, ``bce`` the binary cross-entropy
-    ``-(target * log(prediction) + (1 - target) * log(1 - prediction))`` of a probability."""
+    ``-(target * log(prediction) + (1 - target) * log(1 - prediction))`` of a probability,
+    built as :func:`chainrule.nn.binary_cross_entropy` builds it (so with the same numbers as
+    PyTorch's): ``-log(y)`` for a target of 1 and ``-log1p(-y)`` for 0, with no term
+    multiplied by zero."""
     if loss not in LOSSES:
         raise OperandTypeError(
             f"walkthrough: loss must be one of {', '.join(LOSSES)}, got {loss!r:.40}"
@@ -127,8 +131,12 @@ def attach_loss(prediction: Value, target: float, loss: str = "mse") -> Value:
         error = prediction - t
         error.label = "error"
         result = error**2
+    elif t == 1.0:  # the term a target of 1 multiplies by 0 is left out, as nn's loss does
+        result = -prediction.log()
+    elif t == 0.0:
+        result = -(-prediction).log1p()  # log(1 - y) without the rounding of 1 - y
     else:
-        result = -(t * prediction.log() + (1.0 - t) * (1.0 - prediction).log())
+        result = -(prediction.log() * t + (-prediction).log1p() * (1.0 - t))
     result.label = "L"
     return result
 
@@ -252,6 +260,8 @@ def walkthrough(
     else:
         svg, note = None, "No graph picture was requested."
     name = forward.nodes[forward.root].name
+    shortcuts = loss_shortcuts(backward.nodes, backward.root, backward.gradients, digits,
+                               f"d{name}")
     return Walkthrough(
         title=title or f"Backpropagation through {name}",
         forward=forward,
@@ -262,4 +272,5 @@ def walkthrough(
         svg=svg,
         graph_note=note,
         loss_after=loss_after,
+        shortcuts=shortcuts,
     )

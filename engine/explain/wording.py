@@ -112,6 +112,11 @@ def check_summary(w: Lesson) -> str:
     return text + "."
 
 
+def shortcut_notes(w: Lesson, step: BackwardStep) -> list[str]:
+    """The shortcuts (``dL/dz = y - t``) for the gradients this step completes."""
+    return [w.shortcuts[i] for i in step.completed if i in w.shortcuts]
+
+
 def constant_text(c: Contribution) -> str:
     return f"{c.input_name} is a constant: no gradient needed"
 
