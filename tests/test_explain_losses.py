@@ -18,7 +18,7 @@ def _neuron() -> tuple[Value, list[Value]]:
 
 @pytest.mark.parametrize("target", [1.0, 0.0, 0.25])
 def test_bce_has_no_dead_branch_and_nn_s_numbers(target: float) -> None:
-    y, leaves = _neuron()
+    y, _ = _neuron()
     w = walkthrough(y, target=target, loss="bce", picture=False)
     # No operation multiplies by a zero target or adds a zero term.
     for node in w.forward.nodes:

@@ -32,6 +32,7 @@ _PARAMETER_NAME = re.compile(r"(w|b|weight|bias)(\d|_|$)")
 _SIMPLE_NAME = re.compile(r"[\w.#']+")
 _NUMBER = re.compile(r"-?\d+(\.\d*)?(e[-+]?\d+)?")
 _FUNCTION_CALL = re.compile(r"^\w+\(.*\)$")
+_LAYER = re.compile(r"layer(\d+)")
 _OUTPUT = "\0"  # stands for the operation's own result while a formula is being filled in
 
 
@@ -56,6 +57,42 @@ def operand_text(text: str) -> str:
     if text.startswith("-") or not _SIMPLE_NAME.fullmatch(text):
         return f"({text})"
     return text
+
+
+def layer_of(scope: Sequence[str]) -> int | None:
+    """The nn layer a scope is in (``("layer1", "neuron0")`` -> 1), or None."""
+    for part in scope:
+        match = _LAYER.fullmatch(part)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def layer_ranks(order: Sequence[Value]) -> list[int] | None:
+    """Each node's nn layer (a node outside any layer: the highest layer among its inputs, -1
+    for none), or None when no node of ``order`` (a topological order) is in an nn layer."""
+    position = {node: index for index, node in enumerate(order)}
+    ranks = [-1] * len(order)
+    any_layer = False
+    for index, node in enumerate(order):
+        layer = layer_of(node.scope)
+        if layer is not None:
+            ranks[index] = layer
+            any_layer = True
+        elif not node.is_leaf:
+            ranks[index] = max((ranks[position[u]] for u in node.inputs), default=-1)
+    return ranks if any_layer else None
+
+
+def layer_order(order: Sequence[Value]) -> list[int]:
+    """The positions of ``order`` layer by layer through an nn network (unchanged otherwise):
+    a stable sort by layer keeps every node after its inputs, whose layer is never higher, so
+    it is an evaluation order too; the root stays last."""
+    ranks = layer_ranks(order)
+    if ranks is None:
+        return list(range(len(order)))
+    last = len(order) - 1
+    return [*sorted(range(last), key=lambda i: ranks[i]), last]
 
 
 def is_parameter_name(name: str | None) -> bool:
@@ -85,7 +122,9 @@ def node_names(
     base: list[str | None] = []
     for node in order:
         if node.is_constant:
-            base.append(format_number(node.data, digits))
+            named = suggested.get(node)  # a sample's input fed to a network as a number: x1
+            base.append(named if named and named not in labels
+                        else format_number(node.data, digits))
         elif node.label:
             base.append(node.label)
         elif node in suggested and suggested[node] not in labels:
@@ -110,8 +149,11 @@ def node_names(
     taken = {name for name in names if name is not None}
     counter = 0
     seen: dict[str, int] = {}
-    result = []
-    for node, name in zip(order, names, strict=True):
+    result = [""] * len(order)
+    # Numbered in order of appearance, layer by layer through an nn network (as the
+    # walkthrough shows its forward pass).
+    for index in layer_order(order):
+        node, name = order[index], names[index]
         if name is None:
             counter += 1
             while f"n{counter}" in taken:
@@ -122,7 +164,7 @@ def node_names(
             repeats = seen[name] = seen.get(name, 0) + 1
             if repeats > 1:  # still ambiguous: the same label twice in the same scope
                 name = f"{name}#{repeats}"
-        result.append(name)
+        result[index] = name
     return result
 
 

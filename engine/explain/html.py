@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..drawing.vocabulary import format_number
 from ..errors import ChainruleError
 from . import wording
+from .layers import UNICODE, layer_views
 from .picture import sanitize_svg
 from .quiz import ABSOLUTE, RELATIVE, Question, questions
 
@@ -145,7 +146,7 @@ def _texts(w: Lesson) -> dict[str, Any]:
                 "leftText": None if c.left is None else num(c.left),
                 "rightText": None if c.right is None else num(c.right),
             }
-            for c in w.backward.checks
+            for c in wording.checks_in_order(w)
         ],
         "lr": w.lr,
         "lrText": None if w.lr is None else num(w.lr),
@@ -160,9 +161,10 @@ def _texts(w: Lesson) -> dict[str, Any]:
             for u in w.updates
         ],
         "lossChange": None if w.loss_after is None else wording.loss_change_text(w),
-        "neurons": [
-            {"scope": view.scope, "lines": list(view.lines)}
-            for view in wording.neuron_views(w, times="×")
+        "layers": [
+            {"layer": view.layer, "heading": view.heading, "lines": list(view.lines),
+             "step": view.step}
+            for view in layer_views(w, UNICODE)
         ],
     }
     data["quiz"] = {level: [_question(w, k, q) for k, q in

@@ -21,20 +21,20 @@ from functools import cache
 from ..drawing.vocabulary import format_number, operand_text
 from ..primitives import Primitive
 
-__all__ = ["Case", "gate_name", "gate_rule", "local_case", "kink_conditions"]
+__all__ = ["Case", "gate_name", "gate_rule", "kink_conditions", "local_case", "partner_slots"]
 
-_HOLDS: dict[type, Callable[[float, float], bool]] = {
+_HOLDS: dict[type[ast.cmpop], Callable[[float, float], bool]] = {
     ast.Gt: operator.gt, ast.Lt: operator.lt, ast.GtE: operator.ge, ast.LtE: operator.le,
 }
-_SYMBOL = {ast.Gt: ">", ast.Lt: "<", ast.GtE: ">=", ast.LtE: "<="}
-_NEGATION = {ast.Gt: ast.LtE, ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.LtE: ast.Gt}
+_SYMBOL: dict[type[ast.cmpop], str] = {ast.Gt: ">", ast.Lt: "<", ast.GtE: ">=", ast.LtE: "<="}
+_NEGATION: dict[type[ast.cmpop], type[ast.cmpop]] = {ast.Gt: ast.LtE, ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.LtE: ast.Gt}
 _ROUTING = frozenset({"0", "1", "1/2"})
 
 
 @dataclass(frozen=True)
 class _Comparison:
     left: str  # a placeholder of the table (x, y) or a number
-    kind: type
+    kind: type[ast.cmpop]
     right: str
 
 
@@ -112,7 +112,7 @@ def local_case(
         return None
     numbers = [format_number(v, digits) for v in operands]  # "-0.7 <= 0" needs no parentheses
 
-    def written(comparison: _Comparison, kind: type | None = None) -> str:
+    def written(comparison: _Comparison, kind: type[ast.cmpop] | None = None) -> str:
         left = _fill(comparison.left, primitive, numbers)
         right = _fill(comparison.right, primitive, numbers)
         symbol = "=" if kind is None else _SYMBOL[kind]
@@ -153,6 +153,14 @@ def gate_name(primitive: Primitive) -> str:
     return call.group(1) if call else primitive.name
 
 
+@cache
+def partner_slots(primitive: Primitive) -> tuple[int | None, ...]:
+    """For each input, the input whose value is its local derivative (mul: (1, 0); a dot's
+    w1 gets x1), or None."""
+    return tuple(primitive.input_names.index(code) if code in primitive.input_names else None
+                 for code in primitive.derivative_code)
+
+
 def gate_rule(primitive: Primitive, names: Sequence[str], operands: Sequence[float]) -> str | None:
     """The rule of the gate, in one short sentence with the step's names, or None for an
     operation that follows no rule worth naming."""
@@ -160,8 +168,7 @@ def gate_rule(primitive: Primitive, names: Sequence[str], operands: Sequence[flo
     if primitive.constant_derivatives is not None and all(
             d == 1.0 for d in primitive.constant_derivatives):
         return f"{gate} distributes: each input gets the upstream gradient unchanged"
-    partners = [primitive.input_names.index(code) if code in primitive.input_names else None
-                for code in primitive.derivative_code]
+    partners = partner_slots(primitive)
     if None not in partners and all(p != k for k, p in enumerate(partners)):
         if primitive.arity == 2:
             a, b = names

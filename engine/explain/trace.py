@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import heapq
 import math
-import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -27,6 +26,9 @@ from ..chain_rule import check_unchanged, is_zero, local_gradients, non_finite_g
 from ..drawing.vocabulary import (
     Role,
     format_number,
+    layer_of,
+    layer_order,
+    layer_ranks,
     local_formula,
     local_numbers,
     node_names,
@@ -36,14 +38,13 @@ from ..drawing.vocabulary import (
 from ..errors import ChainruleError, OperandTypeError
 from ..graph import topological_order
 from ..value import Value, as_float
-from .rules import gate_name, gate_rule, kink_conditions, local_case
+from .rules import gate_name, gate_rule, kink_conditions, local_case, partner_slots
 
 __all__ = [
     "BackwardStep", "BackwardTrace", "Contribution", "ForwardStep", "ForwardTrace",
-    "GradientCheck", "NodeInfo", "Pending", "format_number", "trace_backward", "trace_forward",
+    "GradientCheck", "NodeInfo", "Pending", "format_number", "layer_of", "trace_backward",
+    "trace_forward",
 ]
-
-_LAYER = re.compile(r"layer(\d+)")
 
 #: Relative and absolute tolerance of the finite-difference check (see docs: float64 central
 #: differences with h = 1e-6 * max(1, |x|) agree with exact gradients to about 1e-8 relative).
@@ -117,6 +118,9 @@ class Contribution:
     local: float | None = None
     #: For a piecewise derivative, the case that applies: ``0.7 < 1.3, so 0``.
     case: str | None = None
+    #: The node whose value is this input's local derivative (a mul's other input, a dot's
+    #: paired input: the x of ``dL/dw = delta x``), or None.
+    partner: int | None = None
     contribution: float | None = None  # upstream * local, the engine's exact product
     grad_before: float | None = None
     grad_after: float | None = None  # grad_before + contribution: the running sum
@@ -311,7 +315,8 @@ def trace_forward(
     parameters: Collection[Value] | None = None,
     suggested: Mapping[Value, str] | None = None,
 ) -> ForwardTrace:
-    """The forward pass of ``root``'s graph, one step per operation, in evaluation order.
+    """The forward pass of ``root``'s graph, one step per operation, in evaluation order
+    (through an nn network, layer by layer).
 
     ``parameters`` only decides which leaves are called parameters (see
     :func:`~chainrule.engine.drawing.vocabulary.node_roles`), ``suggested`` names for unlabeled
@@ -325,7 +330,8 @@ def trace_forward(
     order = topological_order(_require_value(root, "trace_forward"))
     _, nodes = _node_infos(order, parameters, digits, suggested)
     steps = []
-    for info, node in zip(nodes, order, strict=True):
+    for index in layer_order(order):
+        info, node = nodes[index], order[index]
         if info.kind != "operation":
             continue
         primitive = node.primitive
@@ -343,12 +349,6 @@ def trace_forward(
     return ForwardTrace(nodes=nodes, steps=tuple(steps), root=len(order) - 1)
 
 
-def _layer(scope: tuple[str, ...]) -> int | None:
-    for part in scope:
-        match = _LAYER.fullmatch(part)
-        if match:
-            return int(match.group(1))
-    return None
 
 
 def presentation_order(order: list[Value], position: dict[Value, int]) -> list[int]:
@@ -362,16 +362,8 @@ def presentation_order(order: list[Value], position: dict[Value, int]) -> list[i
     topological order too; and it is deterministic (no ids, no sets).
     """
     engine = [i for i in range(len(order) - 1, -1, -1) if not order[i].is_leaf]
-    ranks = [-1] * len(order)
-    any_layer = False
-    for index, node in enumerate(order):
-        layer = _layer(node.scope)
-        if layer is not None:
-            ranks[index] = layer
-            any_layer = True
-        elif not node.is_leaf:
-            ranks[index] = max((ranks[position[u]] for u in node.inputs), default=-1)
-    if not any_layer:
+    ranks = layer_ranks(order)
+    if ranks is None:
         return engine
     uses = [0] * len(order)
     for node in order:
@@ -458,6 +450,7 @@ def trace_backward(
             )
         }
         skipped = is_zero(upstream)  # rule 2: nothing is passed on from a zero gradient
+        partners = partner_slots(primitive)
         contributions = []
         for slot, input_index in enumerate(info.inputs):
             input_info = nodes[input_index]
@@ -474,6 +467,7 @@ def trace_backward(
                 is_constant=input_info.is_constant,
                 use=received[input_index],
                 uses=uses[input_index],
+                partner=None if (paired := partners[slot]) is None else info.inputs[paired],
             )
             if slot not in handed:  # a constant, or a zero gradient (rules 2 and 3)
                 contributions.append(common)

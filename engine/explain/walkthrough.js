@@ -383,6 +383,9 @@
       if (numbersShown(step)) {
         contributionCards(eq, bs);
         bs.notes.forEach(function (n) { line(eq, n, "shortcut"); });
+        data.layers.forEach(function (view) {
+          if (view.step === step.index) { layerBlock(eq, view); }
+        });
       }
       if (state.pending.length && numbersShown(step)) {
         pendingBox.textContent = "Still pending (more contributions to come): " +
@@ -419,15 +422,17 @@
     return t;
   }
 
+  function layerBlock(parent, view) {
+    var block = make("div", null, "neuron");
+    block.appendChild(make("div", view.heading, "to"));
+    view.lines.forEach(function (l) { line(block, l); });
+    parent.appendChild(block);
+  }
+
   function renderSummary(parent) {
-    if (data.neurons.length) {
-      parent.appendChild(make("h3", "Neuron by neuron: δ = dL/dz, dL/dwᵢ = δ × xᵢ, dL/db = δ"));
-      data.neurons.forEach(function (n) {
-        var block = make("div", null, "neuron");
-        block.appendChild(make("div", n.scope, "to"));
-        n.lines.forEach(function (l) { line(block, l); });
-        parent.appendChild(block);
-      });
+    if (data.layers.length) {
+      parent.appendChild(make("h3", "Layer by layer: δ = dL/dz, dL/dW = δ xᵀ, δ_prev = (Wᵀ δ) ⊙ f'(z)"));
+      data.layers.forEach(function (view) { layerBlock(parent, view); });
     }
     parent.appendChild(make("h3", "Finite-difference check (h = 1e-6 × max(1, |x|))"));
     var t = table(parent, ["leaf", "gradient", "numeric", "check"], data.checks.map(function (c) {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html as html_module
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,9 +29,10 @@ from .lesson import Lesson, Update
 from .markdown import walkthrough_markdown
 from .picture import graph_picture
 from .quiz import worksheet
+from .rules import partner_slots
 from .shortcuts import loss_shortcuts
 from .text import walkthrough_text
-from .trace import recompute, trace_backward, trace_forward
+from .trace import layer_of, recompute, trace_backward, trace_forward
 
 __all__ = [
     "LOSSES", "MAX_NODES", "Update", "Walkthrough", "WalkthroughOptionError", "attach_loss",
@@ -141,6 +143,29 @@ def attach_loss(prediction: Value, target: float, loss: str = "mse") -> Value:
     return result
 
 
+_WEIGHT = re.compile(r"w(\d+)")
+
+
+def sample_inputs(order: list[Value]) -> dict[Value, str]:
+    """Names for a sample's inputs given to an nn network as plain numbers (constants): the
+    number multiplied by a first-layer weight ``wK`` is ``x{K+1}``, as the course writes a
+    sample ``(x1, x2)``, so the walkthrough never shows an anonymous ``w0 * 1``."""
+    named: dict[Value, str] = {}
+    for node in order:
+        primitive = node.primitive
+        if primitive is None:
+            continue
+        for slot, partner in enumerate(partner_slots(primitive)):
+            weight = node.inputs[slot]
+            match = _WEIGHT.fullmatch(weight.label or "")
+            if partner is None or match is None or not weight.scope or not weight.is_leaf:
+                continue
+            value = node.inputs[partner]
+            if value.is_constant:
+                named[value] = f"x{int(match.group(1)) + 1}"
+    return named
+
+
 def walkthrough(
     root: Value,
     lr: float | None = None,
@@ -188,7 +213,7 @@ def walkthrough(
         raise OperandTypeError(
             f"walkthrough: title must be a str, got {type(title).__name__}"
         )
-    suggested = {}
+    suggested = sample_inputs(topological_order(root))
     if target is not None:
         suggested[root] = "y"  # the prediction, when it has no name of its own
         root = attach_loss(root, target, loss)
@@ -233,7 +258,7 @@ def walkthrough(
         rate = as_float(lr, "walkthrough", " lr")
         rows = []
         chosen = None if given is None else {position[p] for p in given}
-        for info in forward.nodes:
+        for info in sorted(forward.nodes, key=lambda n: layer_of(n.scope) or 0):
             if info.role != "parameter" if chosen is None else info.index not in chosen:
                 continue
             grad = backward.gradients[info.index]

@@ -14,6 +14,7 @@ comparison that states a case (``0.7 < 1.3``) must hold to the same precision.
 from __future__ import annotations
 
 import ast
+import itertools
 import math
 import operator
 import re
@@ -185,7 +186,7 @@ def check_line(line: str, digits: int = 6) -> Report:
     report = Report()
     for clause in clauses(line):
         run: list[Member] = []
-        for part in clause.split(" = ") + [""]:  # "" ends the last run
+        for part in [*clause.split(" = "), ""]:  # "" ends the last run
             try:
                 found = member(part, digits) if part.strip() else None
             except NotArithmetic:
@@ -200,7 +201,7 @@ def check_line(line: str, digits: int = 6) -> Report:
             if found is not None:
                 run.append(found)
                 continue
-            for a, b in zip(run, run[1:], strict=False):
+            for a, b in itertools.pairwise(run):
                 allowed = (a.tolerance + b.tolerance) * 1.001 + 1e-12 * max(
                     1.0, abs(a.value), abs(b.value))
                 assert abs(a.value - b.value) <= allowed, (
