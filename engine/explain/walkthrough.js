@@ -424,7 +424,7 @@
 
   function layerBlock(parent, view) {
     var block = make("div", null, "neuron");
-    block.appendChild(make("div", view.heading, "to"));
+    block.appendChild(make("div", "The layer rule for " + view.heading, "to"));
     view.lines.forEach(function (l) { line(block, l); });
     parent.appendChild(block);
   }
