@@ -129,8 +129,10 @@ def _text(cell: Any) -> str:
     return "".join(parts)
 
 
-#: What may differ between two runs of the same cell: timings and speeds.
-_VOLATILE = re.compile(r"\d+(\.\d+)? ?s\b|\d+(\.\d+)?(it|epoch)/s|\[\d\d:\d\d<\d\d:\d\d, ")
+#: What may differ between two runs of the same cell: timings, speeds and so the width of a
+#: progress bar (whose line ends with the speed).
+_VOLATILE = re.compile(
+    r"\d+(\.\d+)? ?s\b|\d+(\.\d+)?(it|epoch)/s|\[\d\d:\d\d<\d\d:\d\d, |█+")
 #: The outputs compared between a fresh run and the committed notebook (figures are PNG bytes
 #: that may differ with the font cache; everything a learner reads as text is compared).
 _TEXT_KINDS = ("text/plain", "text/markdown", "text/html", "image/svg+xml")
