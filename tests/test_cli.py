@@ -225,8 +225,8 @@ def test_installed_console_script(tmp_path):
                          capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode == 2
     assert bad.stderr == "chainrule: error: unknown function open at column 1; the functions " \
-        "are abs, add, cos, div, exp, leaky_relu, log, log1p, log_sigmoid, maximum, mul, neg, pow, power, relu, " \
-        "sigmoid, sin, softplus, sqrt, sub, tan, tanh\n"
+        "are abs, add, add_n, cos, div, dot, exp, leaky_relu, log, log1p, log_sigmoid, maximum, mul, " \
+        "neg, pow, power, relu, sigmoid, sin, softplus, sqrt, sub, sum, tan, tanh\n"
 
 
 def test_lr_updates_only_the_parameters_by_default_and_shows_the_loss_fall(capsys):

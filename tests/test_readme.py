@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from chainrule.engine import PRIMITIVES
+from chainrule.engine.primitives import FAMILIES
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -31,12 +32,21 @@ def operations_table() -> str:
         )
         code = "<br>".join(f"`{c}`" for c in primitive.derivative_code)
         rows.append(f"| `{name}` | `{written}` | {function} | {derivatives} | {code} |")
+    for name, family in FAMILIES.items():
+        written = family.at(2).write(*family.at(2).input_names) + " + ..."
+        indexed = [f"{g}_i" for g in family.groups]
+        derivatives = "<br>".join(f"d/d{v} = {f}" for v, f in
+                                  zip(indexed, family.general_formulas(), strict=True))
+        code = "<br>".join(f"`{c.format(**{g: f'{g}_i' for g in family.groups})}`"
+                           for c in family.derivative_code)
+        rows.append(f"| `{name}` | `{written}` | `{family.function}` | {derivatives} | {code} |")
     return "\n".join(rows)
 
 
 def function_list() -> str:
     """The README's list of functions, from the primitive table."""
-    return " ".join(sorted(p.function for p in PRIMITIVES.values() if p.function))
+    return " ".join(sorted([p.function for p in PRIMITIVES.values() if p.function]
+                           + [f.function for f in FAMILIES.values()]))
 
 
 def test_readme_starts_with_exactly_the_two_make_commands() -> None:
