@@ -51,11 +51,12 @@ def _sigmoid_bce(nodes: Sequence[NodeInfo], root: int) -> tuple[int, int | None,
 
 
 def _exp_terms(nodes: Sequence[NodeInfo], index: int) -> list[int] | None:
-    """The exp nodes a left-folded sum adds up (``exp(a) + exp(b) + exp(c)``), or None."""
+    """The exp nodes a sum adds up (``exp(a) + exp(b) + exp(c)``, folded from binary adds or
+    one n-ary sum), or None."""
     node = nodes[index]
     if node.op == "exp":
         return [index]
-    if node.op != "add":
+    if node.op not in ("add", "sum"):
         return None
     terms = []
     for i in node.inputs:
