@@ -258,8 +258,9 @@ def test_fan_out_is_said_in_words_with_each_contribution():
     a = Value(3.0, label="a")
     root = a * a + a
     text = " ".join(walkthrough(root, picture=False).text().split())
-    assert "a is used 3 times, so its gradient is the sum of one contribution per use" in text
-    assert "all 3 uses of a have now contributed; they add up: df/da = 1 + 3 + 3 = 7" in text
+    assert "fan-out sums: a is used 3 times, so its gradient adds up 3 contributions; this is " \
+        "number 1" in text
+    assert "fan-out sums: all 3 uses of a have contributed: df/da = 1 + 3 + 3 = 7" in text
 
 
 def test_picture_text_tree_and_walkthrough_speak_one_vocabulary():

@@ -148,7 +148,7 @@ def test_fan_out_running_sums_in_the_page(browser, tmp_path):
     sums = page.eval_on_selector_all(".contribution .sum", "els => els.map(e => e.textContent)")
     assert sums == ["dc/da = 0 + 2 = 2", "dc/da = 2 + 2 = 4"]
     fan_out = page.eval_on_selector_all(".contribution .fanout", "els => els.map(e => e.textContent)")
-    assert fan_out[-1] == "all 2 uses of a have now contributed; they add up: dc/da = 2 + 2 = 4"
+    assert fan_out[-1] == "fan-out sums: all 2 uses of a have contributed: dc/da = 2 + 2 = 4"
     assert page.text_content("#grad-table #row0 .grad") == "4"
     page.keyboard.press("ArrowLeft")  # c = b + b: b's running sum, 0 -> 1 -> 2
     sums = page.eval_on_selector_all(".contribution .sum", "els => els.map(e => e.textContent)")

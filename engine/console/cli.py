@@ -2,7 +2,8 @@
 
     chainrule explain "sigmoid(w1*x1 + w2*x2 + b)" x1=0.8 x2=0.6 w1=0.5 w2=0.7 b=0.1 --html steps.html
 
-prints the forward and backward passes step by step and writes the requested files;
+prints the forward and backward passes step by step and writes the requested files (exit
+status 0 when every gradient agrees with finite differences, a kink included, 1 otherwise);
 
     chainrule quiz "(x + y) * z" x=-2 y=5 z=-4
 
@@ -74,8 +75,9 @@ def _build_parser() -> argparse.ArgumentParser:
             "Show the forward and backward passes of EXPR step by step, with the chain rule in "
             "numbers, and check every gradient by finite differences. EXPR may use numbers, "
             f"names, + - * / ** and chainrule's functions ({' '.join(FUNCTION_NAMES)}). "
-            "If EXPR starts with '-', write it in parentheses, '(-x)*2'. "
-            f"Example: {EXAMPLE}"
+            "If EXPR starts with '-', write it in parentheses, '(-x)*2'. Exit status 0 when "
+            "every gradient agrees with finite differences (at a kink, with one side's slope), "
+            f"1 otherwise. Example: {EXAMPLE}"
         ),
     )
     explain.add_argument("expression", metavar="EXPR", help="the expression, quoted")
@@ -159,7 +161,7 @@ def _parse(args: argparse.Namespace) -> Value:
     return parse_expression(args.expression, values)
 
 
-def _explain(args: argparse.Namespace) -> None:
+def _explain(args: argparse.Namespace) -> int:
     import math
     import shutil
 
@@ -201,6 +203,9 @@ def _explain(args: argparse.Namespace) -> None:
         _write(args.html, w.html())
         if w.svg is None:
             print(visible(f"chainrule explain: note: {w.graph_note}"), file=sys.stderr)
+    # As the page's summary says: a gradient that disagrees with finite differences is a
+    # failure; one of the two one-sided slopes at a kink is not.
+    return 0 if w.backward.all_checks_passed else EXIT_WRONG
 
 
 def _quiz(args: argparse.Namespace) -> int:
@@ -271,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if command == "quiz":
             return _quiz(args)
-        _explain(args)
+        return _explain(args)
     except UsageError as error:
         return _fail(str(error))
     except ChainruleError as error:

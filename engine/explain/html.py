@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ChainruleError
 from ..naming import format_number
 from . import wording
+from .layers import UNICODE, layer_views
 from .picture import sanitize_svg
 from .quiz import ABSOLUTE, RELATIVE, Question, questions
 
@@ -141,8 +142,11 @@ def _texts(w: Lesson) -> dict[str, Any]:
                 "numericText": "n/a" if c.numeric is None else num(c.numeric),
                 "passed": c.passed,
                 "error": c.error,
+                "kink": c.kink,
+                "leftText": None if c.left is None else num(c.left),
+                "rightText": None if c.right is None else num(c.right),
             }
-            for c in w.backward.checks
+            for c in wording.checks_in_order(w)
         ],
         "lr": w.lr,
         "lrText": None if w.lr is None else num(w.lr),
@@ -157,19 +161,18 @@ def _texts(w: Lesson) -> dict[str, Any]:
             for u in w.updates
         ],
         "lossChange": None if w.loss_after is None else wording.loss_change_text(w),
-        "neurons": [
-            {"scope": view.scope, "lines": list(view.lines)}
-            for view in wording.neuron_views(w, times="×")
+        "layers": [
+            {"layer": view.layer, "heading": view.heading, "lines": list(view.lines),
+             "step": view.step}
+            for view in layer_views(w, UNICODE)
         ],
     }
     data["quiz"] = {level: [_question(w, k, q) for k, q in
                             enumerate(questions(w, steps=level == "steps", times="×"))]
                     for level in ("steps", "gradients")}
     data["quizTolerance"] = {"absolute": ABSOLUTE, "relative": RELATIVE}
-    passed = sum(c.passed for c in w.backward.checks)
-    data["summaryText"] = (
-        f"{passed} of {len(w.backward.checks)} leaf gradients agree with finite differences."
-    )
+    data["summaryText"] = wording.check_summary(w)
+    data["kinks"] = list(w.backward.kinks)
     for step in w.backward.steps:
         contributions = []
         for c in step.contributions:
@@ -214,6 +217,8 @@ def _texts(w: Lesson) -> dict[str, Any]:
             "upstreamName": wording.gradient_of(w, step.node),
             "upstreamText": f"upstream {wording.gradient_of(w, step.node)} = {num(step.upstream)}",
             "skippedText": wording.skipped_text(w, step) if step.skipped else None,
+            "rule": None if step.skipped else step.rule,
+            "notes": wording.shortcut_notes(w, step),
             "contributions": contributions,
         })
     return data

@@ -7,7 +7,8 @@ Lesson that can render itself. Data first, so that no renderer imports the build
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from .trace import BackwardStep, BackwardTrace, Contribution, ForwardTrace
@@ -38,6 +39,9 @@ class Lesson:
     svg: str | None = None  # the graph picture (inline SVG), None when it could not be drawn
     graph_note: str = ""  # why there is no picture
     loss_after: float | None = None  # the output after the update, forward pass run again
+    #: Node -> a shortcut that gives its gradient at once (``dL/dz = y - t`` under a
+    #: cross-entropy), shown with the step that completes the node's gradient.
+    shortcuts: Mapping[int, str] = field(default_factory=dict)
 
     @property
     def loss_before(self) -> float:

@@ -380,8 +380,15 @@
       line(eq, bs.operation, "headline");
       line(eq, bs.upstreamText, "headline");
       if (bs.skippedText) { line(eq, bs.skippedText); }
+      if (bs.rule) { line(eq, bs.rule, "rule"); }
       if (asking) { renderQuestions(eq, step); }
-      if (numbersShown(step)) { contributionCards(eq, bs); }
+      if (numbersShown(step)) {
+        contributionCards(eq, bs);
+        bs.notes.forEach(function (n) { line(eq, n, "shortcut"); });
+        data.layers.forEach(function (view) {
+          if (view.step === step.index) { layerBlock(eq, view); }
+        });
+      }
       if (state.pending.length && numbersShown(step)) {
         pendingBox.textContent = "Still pending (more contributions to come): " +
           state.pending.map(function (i) { return nodes[i].name; }).join(", ");
@@ -417,24 +424,28 @@
     return t;
   }
 
+  function layerBlock(parent, view) {
+    var block = make("div", null, "neuron");
+    block.appendChild(make("div", "The layer rule for " + view.heading, "to"));
+    view.lines.forEach(function (l) { line(block, l); });
+    parent.appendChild(block);
+  }
+
   function renderSummary(parent) {
-    if (data.neurons.length) {
-      parent.appendChild(make("h3", "Neuron by neuron: δ = dL/dz, dL/dwᵢ = δ × xᵢ, dL/db = δ"));
-      data.neurons.forEach(function (n) {
-        var block = make("div", null, "neuron");
-        block.appendChild(make("div", n.scope, "to"));
-        n.lines.forEach(function (l) { line(block, l); });
-        parent.appendChild(block);
-      });
+    if (data.layers.length) {
+      parent.appendChild(make("h3", "Layer by layer: δ = dL/dz, dL/dW = δ xᵀ, δ_prev = (Wᵀ δ) ⊙ f'(z)"));
+      data.layers.forEach(function (view) { layerBlock(parent, view); });
     }
     parent.appendChild(make("h3", "Finite-difference check (h = 1e-6 × max(1, |x|))"));
     var t = table(parent, ["leaf", "gradient", "numeric", "check"], data.checks.map(function (c) {
       return [
         { text: c.name }, { text: c.analyticText, value: c.analytic },
-        { text: c.numericText }, { text: c.passed ? "✓ pass" : "✗ fail", className: c.passed ? "pass" : "fail", title: c.error || "" },
+        { text: c.numericText }, { text: c.passed ? (c.kink ? "✓ pass at a kink" : "✓ pass") : "✗ fail", className: c.passed ? "pass" : "fail", title: c.kink || c.error || "" },
       ];
     }));
     t.id = "checks";
+    data.checks.forEach(function (c) { if (c.kink) { line(parent, c.name + ": " + c.kink, "kink"); } });
+    data.kinks.forEach(function (k) { line(parent, k, "kink"); });
     if (data.lr !== null) {
       parent.appendChild(make("h3", "One gradient-descent step: p ← p − lr × d" + data.rootName +
                               "/dp, lr = " + data.lrText));

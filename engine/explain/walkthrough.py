@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html as html_module
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,8 +29,10 @@ from .lesson import Lesson, Update
 from .markdown import walkthrough_markdown
 from .picture import graph_picture
 from .quiz import worksheet
+from .rules import partner_slots
+from .shortcuts import loss_shortcuts
 from .text import walkthrough_text
-from .trace import recompute, trace_backward, trace_forward
+from .trace import layer_of, recompute, trace_backward, trace_forward
 
 __all__ = [
     "LOSSES", "MAX_NODES", "Update", "Walkthrough", "WalkthroughOptionError", "attach_loss",
@@ -114,7 +117,10 @@ LOSSES = ("mse", "bce")
 def attach_loss(prediction: Value, target: float, loss: str = "mse") -> Value:
     """A loss on ``prediction`` against ``target``, built from new nodes (the user's nodes are
     not changed): ``mse`` is ``(prediction - target) ** 2``, ``bce`` the binary cross-entropy
-    ``-(target * log(prediction) + (1 - target) * log(1 - prediction))`` of a probability."""
+    ``-(target * log(prediction) + (1 - target) * log(1 - prediction))`` of a probability,
+    built as :func:`chainrule.nn.binary_cross_entropy` builds it (so with the same numbers as
+    PyTorch's): ``-log(y)`` for a target of 1 and ``-log1p(-y)`` for 0, with no term
+    multiplied by zero."""
     if loss not in LOSSES:
         raise OperandTypeError(
             f"walkthrough: loss must be one of {', '.join(LOSSES)}, got {loss!r:.40}"
@@ -129,10 +135,37 @@ def attach_loss(prediction: Value, target: float, loss: str = "mse") -> Value:
         error = prediction - t
         error.label = "error"
         result = error**2
+    elif t == 1.0:  # the term a target of 1 multiplies by 0 is left out, as nn's loss does
+        result = -prediction.log()
+    elif t == 0.0:
+        result = -(-prediction).log1p()  # log(1 - y) without the rounding of 1 - y
     else:
-        result = -(t * prediction.log() + (1.0 - t) * (1.0 - prediction).log())
+        result = -(prediction.log() * t + (-prediction).log1p() * (1.0 - t))
     result.label = "L"
     return result
+
+
+_WEIGHT = re.compile(r"w(\d+)")
+
+
+def sample_inputs(order: list[Value]) -> dict[Value, str]:
+    """Names for a sample's inputs given to an nn network as plain numbers (constants): the
+    number multiplied by a first-layer weight ``wK`` is ``x{K+1}``, as the course writes a
+    sample ``(x1, x2)``, so the walkthrough never shows an anonymous ``w0 * 1``."""
+    named: dict[Value, str] = {}
+    for node in order:
+        primitive = node.primitive
+        if primitive is None:
+            continue
+        for slot, partner in enumerate(partner_slots(primitive)):
+            weight = node.inputs[slot]
+            match = _WEIGHT.fullmatch(weight.label or "")
+            if partner is None or match is None or not weight.scope or not weight.is_leaf:
+                continue
+            value = node.inputs[partner]
+            if value.is_constant:
+                named[value] = f"x{int(match.group(1)) + 1}"
+    return named
 
 
 def walkthrough(
@@ -182,7 +215,7 @@ def walkthrough(
         raise OperandTypeError(
             f"walkthrough: title must be a str, got {type(title).__name__}"
         )
-    suggested = {}
+    suggested = sample_inputs(topological_order(root))
     if target is not None:
         suggested[root] = "y"  # the prediction, when it has no name of its own
         root = attach_loss(root, target, loss)
@@ -230,7 +263,7 @@ def walkthrough(
         rate = as_float(lr, "walkthrough", " lr")
         rows = []
         chosen = None if given is None else {position[p] for p in given}
-        for info in forward.nodes:
+        for info in sorted(forward.nodes, key=lambda n: layer_of(n.scope) or 0):
             if info.role != "parameter" if chosen is None else info.index not in chosen:
                 continue
             grad = backward.gradients[info.index]
@@ -257,6 +290,8 @@ def walkthrough(
     else:
         svg, note = None, "No graph picture was requested."
     name = forward.nodes[forward.root].name
+    shortcuts = loss_shortcuts(backward.nodes, backward.root, backward.gradients, digits,
+                               f"d{name}")
     return Walkthrough(
         title=title or f"Backpropagation through {name}",
         forward=forward,
@@ -267,4 +302,5 @@ def walkthrough(
         svg=svg,
         graph_note=note,
         loss_after=loss_after,
+        shortcuts=shortcuts,
     )
