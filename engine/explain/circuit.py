@@ -1,0 +1,663 @@
+"""The compact circuit of a small graph, in CS231n's style, laid out once in Python.
+
+Each operation is a small gate (a circle with its operation: ``+``, ``×``, ``σ``; a gate of
+many inputs, such as a weighted sum ``Σwx``, is a taller pill with one port per input); each
+value is a wire that carries ``name = value`` above it and, once known, its gradient below.
+A constant operand of a binary operation is written into its gate (``−1``, ``^2``) rather than
+drawn as a wire. The layout is layered from left to right (a node one column before its
+first consumer; an edge that skips columns runs in a lane of its own), and every edge's
+``upstream × local`` label is placed next to its edge, where it overlaps no gate, no text, no
+wire and no other label of its step (the columns are moved apart until every label fits).
+
+Everything here is deterministic and pure: :func:`layout` reads a
+:class:`~chainrule.engine.explain.Lesson` and returns a :class:`Circuit` of plain numbers,
+which :mod:`.circuit_svg` writes as SVG (for the page and for slides alike).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ..drawing.vocabulary import format_number
+from .lesson import Lesson
+from .trace import BackwardStep, Contribution, NodeInfo
+
+__all__ = [
+    "CIRCUIT_MAX_NODES", "Box", "Circuit", "Edge", "Gate", "Label", "Wire", "edge_text",
+    "gate_symbol", "layout", "picture_name", "short",
+]
+
+#: The most nodes drawn as a circuit; a larger graph keeps graphviz's graph view only.
+CIRCUIT_MAX_NODES = 80
+
+# Text metrics of the picture's font (DejaVu Sans Mono and the usual monospace fonts are about
+# 0.6 em wide per character; a little more is assumed, so that a text never outgrows its box).
+FONT = 11.0
+GATE_FONT = 13.0
+CHAR_WIDTH = 0.62
+ASCENT = 0.95
+DESCENT = 0.26
+TEXT_HEIGHT = (ASCENT + DESCENT) * FONT
+TEXT_GAP = 3.0  # between a wire and the text above or below it
+ROW_GAP = 8.0  # between the texts of two wires stacked in one column
+CONNECT = 34.0  # the horizontal run of an edge from one column to the next
+LABEL_PAD = 3.0
+MARGIN = 6.0
+
+Point = tuple[float, float]
+Cubic = tuple[Point, Point, Point, Point]
+
+
+def text_width(text: str, size: float = FONT) -> float:
+    return len(text) * CHAR_WIDTH * size
+
+
+def short(x: float) -> str:
+    """A number as the pictures write it: 4 significant digits."""
+    return format_number(x, 4)
+
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_NN_NAME = re.compile(r"layer(\d+)\.neuron(\d+)\.([A-Za-z_]+?)(\d*)")
+
+
+def picture_name(name: str) -> str:
+    """A name short enough for a picture: an nn parameter ``layer1.neuron0.w2`` is ``w¹₀₂``
+    (layer as a superscript, neuron and input as subscripts), ``layer0.neuron1.tanh`` is
+    ``tanh⁰₁``; every other name stays as it is.
+
+    >>> picture_name("layer1.neuron0.w2"), picture_name("layer0.neuron1.b"), picture_name("q")
+    ('w¹₀₂', 'b⁰₁', 'q')
+    """
+    match = _NN_NAME.fullmatch(name)
+    if match is None:
+        return name
+    layer, neuron, base, index = match.groups()
+    return base + layer.translate(_SUPERSCRIPT) + (neuron + index).translate(_SUBSCRIPT)
+
+
+# How a gate writes its operation; any other operation is written with its name.
+_SYMBOLS = {
+    "add": "+", "sub": "−", "mul": "×", "div": "÷", "pow": "^", "neg": "−", "sqrt": "√",
+    "sigmoid": "σ", "log_sigmoid": "logσ", "maximum": "max", "leaky_relu": "lrelu",
+    "dot": "Σwx", "sum": "Σ",
+}
+_INFIX = frozenset({"add", "sub", "mul", "div", "pow"})
+
+
+def gate_symbol(op: str, constants: Sequence[str | None] = ()) -> str:
+    """The text in a gate: ``+``, ``σ``, ``tanh``; with a constant operand written into it,
+    ``−1`` (x - 1), ``1−`` (1 - x), ``^2`` (x ** 2), ``max 0``."""
+    symbol = _SYMBOLS.get(op, op)
+    if len(constants) == 2 and sum(c is not None for c in constants) == 1:
+        first, second = constants
+        if op in _INFIX:
+            return f"{symbol}{second}" if second is not None else f"{first}{symbol}"
+        return f"{symbol} {first if first is not None else second}"
+    return symbol
+
+
+def edge_text(step: BackwardStep, c: Contribution) -> str | None:
+    """What the edge of a contribution says during its step: ``1 × -4 = -4``."""
+    if c.local is None or c.contribution is None:
+        return None
+    return f"{short(step.upstream)} × {short(c.local)} = {short(c.contribution)}"
+
+
+# -- geometry ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned rectangle in the picture's coordinates (y grows downwards)."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    def overlaps(self, other: Box, gap: float = 0.0) -> bool:
+        return (self.left < other.right + gap and other.left < self.right + gap
+                and self.top < other.bottom + gap and other.top < self.bottom + gap)
+
+    def crosses(self, p: Point, q: Point) -> bool:
+        """Whether the segment pq passes through the box (Liang-Barsky clipping)."""
+        (x0, y0), (x1, y1) = p, q
+        dx, dy = x1 - x0, y1 - y0
+        low, high = 0.0, 1.0
+        for step, distance in ((-dx, x0 - self.left), (dx, self.right - x0),
+                               (-dy, y0 - self.top), (dy, self.bottom - y0)):
+            if step == 0:
+                if distance < 0:
+                    return False
+                continue
+            t = distance / step
+            if step < 0:
+                low = max(low, t)
+            else:
+                high = min(high, t)
+            if low > high:
+                return False
+        return True
+
+    def nearest(self, p: Point) -> Point:
+        return (min(max(p[0], self.left), self.right), min(max(p[1], self.top), self.bottom))
+
+    def union(self, other: Box) -> Box:
+        return Box(min(self.left, other.left), min(self.top, other.top),
+                   max(self.right, other.right), max(self.bottom, other.bottom))
+
+
+def _sample(curve: Cubic, count: int = 12) -> list[Point]:
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = curve
+    points = []
+    for k in range(count + 1):
+        t = k / count
+        u = 1 - t
+        a, b, c, d = u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t
+        points.append((a * x0 + b * x1 + c * x2 + d * x3, a * y0 + b * y1 + c * y2 + d * y3))
+    return points
+
+
+def polyline(curves: Iterable[Cubic]) -> list[Point]:
+    """An edge's curves as a polyline fine enough for geometry checks."""
+    points: list[Point] = []
+    for curve in curves:
+        sampled = _sample(curve) if curve[1] != curve[0] or curve[2] != curve[3] else [
+            curve[0], curve[3]]
+        points.extend(sampled if not points else sampled[1:])
+    return points
+
+
+def _bounds(points: Sequence[Point]) -> Box:
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return Box(min(xs), min(ys), max(xs), max(ys))
+
+
+# -- the circuit ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gate:
+    """An operation: a circle (``rx == ry``) or a pill of many ports, centred at (cx, cy)."""
+
+    node: int
+    cx: float
+    cy: float
+    rx: float
+    ry: float
+    symbol: str
+    font: float
+
+    @property
+    def box(self) -> Box:
+        return Box(self.cx - self.rx, self.cy - self.ry, self.cx + self.rx, self.cy + self.ry)
+
+
+@dataclass(frozen=True)
+class Wire:
+    """A value's wire from ``left`` to ``right`` at height ``y``: ``name = value`` above it
+    (in ``value_box``), its gradient below (in ``grad_box``, sized for the longest text it
+    ever shows)."""
+
+    node: int
+    y: float
+    left: float
+    right: float
+    name: str
+    value_box: Box
+    grad_box: Box | None  # None for a constant: it gets no gradient
+
+
+@dataclass(frozen=True)
+class Label:
+    """An ``upstream × local`` label: its box, and a leader line to its edge when it does not
+    touch the edge."""
+
+    text: str
+    box: Box
+    leader: tuple[Point, Point] | None
+
+
+@dataclass(frozen=True)
+class Edge:
+    """Input ``slot`` of ``target`` receiving ``source``'s value, drawn as cubic curves."""
+
+    source: int
+    target: int
+    slot: int
+    curves: tuple[Cubic, ...]
+    label: Label | None
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """A laid-out circuit: everything in the picture's coordinates, ``view`` its extent."""
+
+    gates: tuple[Gate, ...]
+    wires: tuple[Wire, ...]
+    edges: tuple[Edge, ...]
+    view: Box
+    names: tuple[str, ...]  # each node's name in the picture (see picture_name)
+
+    @property
+    def width(self) -> float:
+        return self.view.right - self.view.left
+
+    @property
+    def height(self) -> float:
+        return self.view.bottom - self.view.top
+
+    def obstacles(self) -> list[Box]:
+        """The boxes no label may overlap: gates and the texts of the wires."""
+        boxes = [gate.box for gate in self.gates]
+        for wire in self.wires:
+            boxes.append(wire.value_box)
+            if wire.grad_box is not None:
+                boxes.append(wire.grad_box)
+        return boxes
+
+
+# -- the structure: which nodes are drawn, their columns and their order ----------------------
+
+
+@dataclass
+class _Item:
+    """One thing in a column: a node's gate or leaf wire, or a lane of a long edge."""
+
+    key: tuple[int, ...]  # (node,) or (target, slot, column) for a lane
+    column: int
+    order: int
+    top: float  # extent above and below its wire
+    bottom: float
+    width: float = 0.0  # gate and wire, for a node
+    y: float = 0.0
+
+
+@dataclass
+class _Structure:
+    nodes: tuple[NodeInfo, ...]
+    drawn: list[int]
+    ports: dict[int, list[int]]  # gate -> its drawn input slots, top to bottom
+    symbols: dict[int, str]
+    value_texts: dict[int, list[str]]
+    grad_texts: dict[int, list[str]]
+    columns: dict[int, int]
+
+
+def _folded(nodes: Sequence[NodeInfo]) -> dict[int, list[str | None]]:
+    """For each operation, the number written into its gate for each input (None: drawn)."""
+    folded = {}
+    for info in nodes:
+        if info.kind != "operation":
+            continue
+        constants = [short(nodes[i].value) if nodes[i].is_constant else None
+                     for i in info.inputs]
+        if not (len(constants) == 2 and sum(c is not None for c in constants) == 1):
+            constants = [None] * len(constants)
+        folded[info.index] = constants
+    return folded
+
+
+def _port_order(info: NodeInfo, drawn_slots: list[int]) -> list[int]:
+    """Top to bottom; a weighted sum's inputs w1..wn, x1..xn pair up as w1, x1, w2, x2..."""
+    n = len(info.inputs)
+    if info.op == "dot" and n % 2 == 0 and len(drawn_slots) == n:
+        half = n // 2
+        return [slot for k in range(half) for slot in (k, k + half)]
+    return drawn_slots
+
+
+def _structure(w: Lesson) -> _Structure:
+    nodes = w.forward.nodes
+    folded = _folded(nodes)
+    uses_drawn: set[int] = set()
+    ports: dict[int, list[int]] = {}
+    symbols: dict[int, str] = {}
+    for index, constants in folded.items():
+        info = nodes[index]
+        slots = [s for s, c in enumerate(constants) if c is None]
+        ports[index] = _port_order(info, slots)
+        uses_drawn.update(info.inputs[s] for s in slots)
+        symbols[index] = gate_symbol(info.op or "", constants)
+    root = w.forward.root
+    drawn = [i for i in range(len(nodes)) if i == root or i in uses_drawn]
+    # Columns: a node sits one column before its leftmost consumer.
+    depth = {root: 0}
+    for index in range(len(nodes) - 1, -1, -1):
+        if index not in depth:
+            continue
+        for slot in ports.get(index, []):
+            source = nodes[index].inputs[slot]
+            depth[source] = max(depth.get(source, 0), depth[index] + 1)
+    deepest = max(depth.values())
+    columns = {i: deepest - depth[i] for i in drawn}
+    value_texts: dict[int, list[str]] = {}
+    grad_texts: dict[int, list[str]] = {i: [] for i in drawn}
+    for i in drawn:
+        info = nodes[i]
+        name = picture_name(info.name)
+        value_texts[i] = ([info.name] if info.is_constant
+                          else [f"{name} = ?", f"{name} = {short(info.value)}"])
+    grad_texts[root].append(short(w.backward.seed))
+    for step in w.backward.steps:
+        for c in step.contributions:
+            if c.grad_after is not None and c.input in grad_texts:
+                grad_texts[c.input].append(short(c.grad_after) + " + …")
+    for i in drawn:
+        final = w.backward.gradients[i]
+        if final is not None:
+            grad_texts[i].append(short(final))
+    return _Structure(nodes, drawn, ports, symbols, value_texts, grad_texts, columns)
+
+
+def _gate_size(symbol: str, ports: int) -> tuple[float, float, float]:
+    """(rx, ry, font) of a gate."""
+    font = GATE_FONT if len(symbol) <= 2 else FONT
+    radius = max(13.0, text_width(symbol, font) / 2 + 5)
+    if ports <= 3:
+        return radius, radius, font
+    return radius, max(radius, (ports - 1) * 6 + 8), font
+
+
+def _port_offsets(count: int, rx: float, ry: float) -> list[float]:
+    if count <= 1:
+        return [0.0] * count
+    if rx == ry:
+        spacing = min(14.0, 1.5 * rx / (count - 1))
+    else:
+        spacing = (2 * ry - 16) / (count - 1)
+    return [(k - (count - 1) / 2) * spacing for k in range(count)]
+
+
+# -- vertical placement -----------------------------------------------------------------------
+
+
+def _place(items: list[_Item], desired: list[float]) -> None:
+    """Set the y of a column's items (in order) as close as possible to ``desired`` (least
+    squares) while keeping each pair apart: isotonic regression by pooling adjacent
+    violators, on y minus the cumulative separation."""
+    offsets = [0.0]
+    for a, b in zip(items, items[1:], strict=False):
+        offsets.append(offsets[-1] + a.bottom + b.top + ROW_GAP)
+    blocks: list[list[float]] = []  # [sum, count]
+    for target, offset in zip(desired, offsets, strict=True):
+        blocks.append([target - offset, 1.0])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
+            total, count = blocks.pop()
+            blocks[-1][0] += total
+            blocks[-1][1] += count
+    k = 0
+    for total, count in blocks:
+        for _ in range(int(count)):
+            items[k].y = total / count + offsets[k]
+            k += 1
+
+
+def _vertical(columns: list[list[_Item]],
+              links: list[tuple[_Item, _Item, float]]) -> None:
+    """Alternate sweeps: align each item with the ports it feeds (right to left) and each gate
+    with its inputs (left to right), keeping every column's items apart."""
+    incoming: dict[int, list[tuple[_Item, float]]] = {}
+    outgoing: dict[int, list[tuple[_Item, float]]] = {}
+    for source, target, offset in links:
+        incoming.setdefault(id(target), []).append((source, offset))
+        outgoing.setdefault(id(source), []).append((target, offset))
+    for column in columns:
+        _place(column, [0.0] * len(column))
+    for _ in range(12):
+        for column in reversed(columns):
+            _place(column, [
+                sum(t.y + off for t, off in outgoing[id(i)]) / len(outgoing[id(i)])
+                if id(i) in outgoing else i.y for i in column])
+        for column in columns:
+            _place(column, [
+                sum(s.y - off for s, off in incoming[id(i)]) / len(incoming[id(i)])
+                if id(i) in incoming else i.y for i in column])
+
+
+# -- the whole layout -------------------------------------------------------------------------
+
+
+def layout(w: Lesson) -> Circuit:
+    """The circuit of ``w``'s graph, with every edge label placed (see the module docstring)."""
+    s = _structure(w)
+    extra: dict[int, float] = {}  # more room after a column, where a label did not fit
+    for _ in range(40):
+        circuit, misfit = _attempt(w, s, extra)
+        if misfit is None:
+            return circuit
+        extra[misfit] = extra.get(misfit, 0.0) + 24.0
+    raise AssertionError("circuit layout: the labels never fitted")  # pragma: no cover
+
+
+def _attempt(w: Lesson, s: _Structure, extra: dict[int, float]) -> tuple[Circuit, int | None]:
+    nodes = s.nodes
+    count = max(s.columns.values()) + 1
+    columns: list[list[_Item]] = [[] for _ in range(count)]
+    items: dict[int, _Item] = {}
+    lanes: dict[tuple[int, int], list[_Item]] = {}
+    sizes: dict[int, tuple[float, float, float]] = {}
+    order = 0
+
+    def text_extent(i: int) -> float:
+        widths = [text_width(t) for t in s.value_texts[i] + s.grad_texts[i]]
+        return max(30.0, max(widths) + 8)
+
+    def add(key: tuple[int, ...], column: int, top: float, bottom: float,
+            width: float) -> _Item:
+        nonlocal order
+        item = _Item(key, column, order, top, bottom, width)
+        order += 1
+        columns[column].append(item)
+        return item
+
+    def visit(i: int) -> None:
+        if i in items:
+            return
+        half = TEXT_GAP + TEXT_HEIGHT
+        if i in s.ports:
+            rx, ry, font = sizes[i] = _gate_size(s.symbols[i], len(s.ports[i]))
+            items[i] = add((i,), s.columns[i], max(ry, half), max(ry, half),
+                           2 * rx + text_extent(i))
+            for slot in s.ports[i]:
+                source = nodes[i].inputs[slot]
+                span = range(s.columns[source] + 1, s.columns[i])
+                lanes[(i, slot)] = [add((i, slot, c), c, 5.0, 5.0, 0.0) for c in span]
+                visit(source)
+        else:
+            items[i] = add((i,), s.columns[i], half, half, text_extent(i))
+
+    visit(w.forward.root)
+    for column in columns:
+        column.sort(key=lambda item: item.order)
+    links: list[tuple[_Item, _Item, float]] = []
+    offsets: dict[tuple[int, int], float] = {}
+    for gate, slots in s.ports.items():
+        if gate not in items:
+            continue
+        rx, ry, _ = sizes[gate]
+        for slot, offset in zip(slots, _port_offsets(len(slots), rx, ry), strict=True):
+            offsets[(gate, slot)] = offset
+            chain = [items[nodes[gate].inputs[slot]], *lanes[(gate, slot)], items[gate]]
+            for a, b in zip(chain, chain[1:], strict=False):
+                links.append((a, b, offset if b is items[gate] else 0.0))
+    _vertical(columns, links)
+
+    # Horizontal: each column as wide as its widest item, then the run to the next column.
+    lefts, rights = [], []
+    x = MARGIN
+    for c, column in enumerate(columns):
+        lefts.append(x)
+        rights.append(x + max((item.width for item in column), default=0.0))
+        x = rights[-1] + CONNECT + extra.get(c, 0.0)
+
+    gates, wires = [], []
+    for i in s.drawn:
+        item = items[i]
+        c = item.column
+        left = lefts[c]
+        if i in s.ports:
+            rx, ry, font = sizes[i]
+            gates.append(Gate(i, left + rx, item.y, rx, ry, s.symbols[i], font))
+            left += 2 * rx
+        name = picture_name(nodes[i].name)
+        value_width = max(text_width(t) for t in s.value_texts[i])
+        value_box = Box(left + 4, item.y - TEXT_GAP - TEXT_HEIGHT, left + 4 + value_width,
+                        item.y - TEXT_GAP)
+        grad_box = None
+        if not nodes[i].is_constant:
+            grad_width = max((text_width(t) for t in s.grad_texts[i]), default=0.0)
+            grad_box = Box(left + 4, item.y + TEXT_GAP, left + 4 + grad_width,
+                           item.y + TEXT_GAP + TEXT_HEIGHT)
+        wires.append(Wire(i, item.y, left, rights[c], name, value_box, grad_box))
+
+    gate_at = {g.node: g for g in gates}
+    wire_at = {wire.node: wire for wire in wires}
+    routes: list[tuple[int, int, int, tuple[Cubic, ...]]] = []
+    for gate, slots in s.ports.items():
+        g = gate_at[gate]
+        for slot in slots:
+            source = nodes[gate].inputs[slot]
+            dy = offsets[(gate, slot)]
+            if g.rx == g.ry:
+                port = (g.cx - math.sqrt(max(g.rx * g.rx - dy * dy, 0.0)), g.cy + dy)
+            else:
+                port = (g.cx - g.rx, g.cy + dy)
+            points = [(wire_at[source].right, wire_at[source].y)]
+            curves: list[Cubic] = []
+            for lane in lanes[(gate, slot)]:
+                start, end = (lefts[lane.column], lane.y), (rights[lane.column], lane.y)
+                curves.append(_connector(points[-1], start))
+                curves.append((start, start, end, end))
+                points.append(end)
+            curves.append(_connector(points[-1], port))
+            routes.append((source, gate, slot, tuple(curves)))
+
+    edges, misfit = _place_labels(w, routes, gates, wires, s)
+    view = _view(gates, wires, edges)
+    circuit = Circuit(tuple(gates), tuple(wires), tuple(edges), view,
+                      tuple(picture_name(n.name) for n in nodes))
+    return circuit, misfit
+
+
+def _connector(start: Point, end: Point) -> Cubic:
+    half = (end[0] - start[0]) / 2
+    return (start, (start[0] + half, start[1]), (end[0] - half, end[1]), end)
+
+
+def _view(gates: Sequence[Gate], wires: Sequence[Wire], edges: Sequence[Edge]) -> Box:
+    view = gates[0].box if gates else wires[0].value_box
+    for gate in gates:
+        view = view.union(gate.box)
+    for wire in wires:
+        view = view.union(wire.value_box).union(Box(wire.left, wire.y, wire.right, wire.y))
+        if wire.grad_box is not None:
+            view = view.union(wire.grad_box)
+    for edge in edges:
+        view = view.union(_bounds(polyline(edge.curves)))
+        if edge.label is not None:
+            view = view.union(edge.label.box)
+    return Box(view.left - MARGIN, view.top - MARGIN, view.right + MARGIN, view.bottom + MARGIN)
+
+
+# -- the labels -------------------------------------------------------------------------------
+
+
+def _place_labels(
+    w: Lesson,
+    routes: list[tuple[int, int, int, tuple[Cubic, ...]]],
+    gates: Sequence[Gate],
+    wires: Sequence[Wire],
+    s: _Structure,
+) -> tuple[list[Edge], int | None]:
+    """Each edge with the label of its step, or the column after which a label did not fit."""
+    fixed: list[Box] = [g.box for g in gates]
+    for wire in wires:
+        fixed.append(wire.value_box)
+        if wire.grad_box is not None:
+            fixed.append(wire.grad_box)
+    lines: list[tuple[Box, list[Point]]] = []
+    for wire in wires:
+        segment = [(wire.left, wire.y), (wire.right, wire.y)]
+        lines.append((_bounds(segment), segment))
+    paths = {}
+    for source, target, slot, curves in routes:
+        points = polyline(curves)
+        paths[(target, slot)] = points
+        lines.append((_bounds(points), points))
+    texts = {}
+    for step in w.backward.steps:
+        for slot, c in enumerate(step.contributions):
+            text = edge_text(step, c)
+            if text is not None and (step.node, slot) in paths:
+                texts[(step.node, slot)] = text
+    placed: dict[tuple[int, int], Label] = {}
+    for step in w.backward.steps:
+        this_step: list[Box] = []
+        for slot in s.ports.get(step.node, []):
+            key = (step.node, slot)
+            if key not in texts:
+                continue
+            label = _fit(texts[key], paths[key], fixed + this_step, lines)
+            if label is None:
+                return [], s.columns[step.node] - 1
+            placed[key] = label
+            this_step.append(label.box)
+    edges = [Edge(source, target, slot, curves, placed.get((target, slot)))
+             for source, target, slot, curves in routes]
+    return edges, None
+
+
+def _at(points: Sequence[Point], fraction: float) -> Point:
+    lengths = [math.dist(a, b) for a, b in zip(points, points[1:], strict=False)]
+    remaining = fraction * sum(lengths)
+    for (a, b), length in zip(zip(points, points[1:], strict=False), lengths, strict=True):
+        if remaining <= length and length > 0:
+            t = remaining / length
+            return (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
+        remaining -= length
+    return points[-1]
+
+
+_FRACTIONS = (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8)
+_DISTANCES = (2.0, 8.0, 15.0, 24.0, 34.0)
+_ATTACHED = 4.0  # a label this close to its edge needs no leader line
+
+
+def _fit(text: str, path: Sequence[Point], boxes: Sequence[Box],
+         lines: Sequence[tuple[Box, Sequence[Point]]]) -> Label | None:
+    width = text_width(text) + 2 * LABEL_PAD
+    height = TEXT_HEIGHT + 2
+    candidates = []
+    for rank, fraction in enumerate(_FRACTIONS):
+        ax, ay = _at(path, fraction)
+        for distance in _DISTANCES:
+            for shift in (0.0, -0.3, 0.3, -0.5, 0.5):
+                left = ax - width / 2 + shift * width
+                for side, top in ((0, ay - distance - height), (1, ay + distance)):
+                    score = distance + abs(shift) * 20 + rank * 3 + side
+                    candidates.append((score, Box(left, top, left + width, top + height),
+                                       (ax, ay)))
+    candidates.sort(key=lambda c: c[0])
+    for _, box, anchor in candidates:
+        if any(box.overlaps(other, 2.0) for other in boxes):
+            continue
+        grown = Box(box.left - 1, box.top - 1, box.right + 1, box.bottom + 1)
+        if any(bounds.overlaps(grown) and any(grown.crosses(a, b) for a, b in
+                                               zip(points, points[1:], strict=False))
+               for bounds, points in lines):
+            continue
+        nearest = box.nearest(anchor)
+        leader = None
+        if math.dist(nearest, anchor) > _ATTACHED:
+            leader = (anchor, nearest)
+            inner = [b for b in boxes]
+            if any(b.crosses(*leader) for b in inner):
+                continue
+        return Label(text, box, leader)
+    return None
