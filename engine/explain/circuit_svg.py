@@ -159,26 +159,27 @@ def circuit_svg(w: Lesson, circuit: Circuit, step: int, interactive: bool = Fals
     ]
     for edge in circuit.edges:
         active = edge.target == active_gate
-        stroke, width = (CURRENT, "2.2") if active else (WIRE, "1.2")
-        classes = "c-edge active" if active else "c-edge"
-        out.append(f'<g id="c-e{edge.target}-{edge.slot}" class="{classes}" '
+        stroke, width = (CURRENT, "2.2") if active and not interactive else (WIRE, "1.2")
+        out.append(f'<g id="c-e{edge.target}-{edge.slot}" '
+                   f'class="{"c-edge active" if active else "c-edge"}" '
                    f'data-source="{edge.source}" data-target="{edge.target}">'
                    f'<path d="{_path(edge.curves)}" fill="none" stroke="{stroke}" '
                    f'stroke-width="{width}"/></g>')
     for wire in circuit.wires:
         i = wire.node
         known = state.known[i]
-        role = "current" if i == current and state.phase != "forward" else (
-            "source" if i in sources else "")
-        if state.phase == "forward" and i == current:
-            role = "current"
-        stroke = CURRENT if role == "current" else SOURCE if role == "source" else WIRE
-        dim = "" if known else ' opacity="0.45"'
-        classes = f"c-wire {role}" if role else "c-wire"
-        out.append(f'<g id="c-w{i}" class="{classes}" data-node="{i}"><title>{escape(nodes[i].name)}</title>'
+        role = "current" if i == current else "source" if i in sources else ""
+        classes = " ".join(c for c in ("c-wire", role, "" if known else "unknown") if c)
+        if interactive or not role:
+            stroke, width = WIRE, "1.2"
+        else:
+            stroke, width = (CURRENT if role == "current" else SOURCE), "2.2"
+        dim = "" if known or interactive else ' opacity="0.45"'
+        out.append(f'<g id="c-w{i}" class="{classes}" data-node="{i}"><title>'
+                   f'{escape(nodes[i].name)}</title>'
                    f'<line x1="{_number(wire.left)}" y1="{_number(wire.y)}" '
                    f'x2="{_number(wire.right)}" y2="{_number(wire.y)}" stroke="{stroke}" '
-                   f'stroke-width="{"2.2" if role else "1.2"}"{dim}/>')
+                   f'stroke-width="{width}"{dim}/>')
         box = wire.value_box
         out.append(_text(box.left, box.bottom - DESCENT * FONT, value_text(w, circuit, i, known),
                          f"c-v{i}", "c-value", VALUE_INK))
@@ -190,19 +191,20 @@ def circuit_svg(w: Lesson, circuit: Circuit, step: int, interactive: bool = Fals
     for gate in circuit.gates:
         i = gate.node
         is_current = i == active_gate
-        fill, stroke = ("#fff0e6", CURRENT) if is_current else ("#ffffff", INK)
-        dim = "" if state.known[i] else ' opacity="0.45"'
+        classes = " ".join(c for c in ("c-gate", "current" if is_current else "",
+                                       "" if state.known[i] else "unknown") if c)
+        fill, stroke, width = ("#fff0e6", CURRENT, "2.5") if is_current and not interactive \
+            else ("#ffffff", INK, "1.5")
+        dim = "" if state.known[i] or interactive else ' opacity="0.45"'
         shape = (f'<circle cx="{_number(gate.cx)}" cy="{_number(gate.cy)}" r="{_number(gate.rx)}"'
                  if gate.rx == gate.ry else
                  f'<rect x="{_number(gate.cx - gate.rx)}" y="{_number(gate.cy - gate.ry)}" '
                  f'width="{_number(2 * gate.rx)}" height="{_number(2 * gate.ry)}" '
                  f'rx="{_number(gate.rx)}"')
         baseline = gate.cy + (ASCENT - DESCENT) * gate.font / 2
-        out.append(f'<g id="c-op{i}" class="c-gate{" current" if is_current else ""}" '
-                   f'data-node="{i}"><title>{escape(nodes[i].name)} = '
-                   f'{escape(nodes[i].expression or "")}</title>'
-                   f'{shape} fill="{fill}" stroke="{stroke}" '
-                   f'stroke-width="{"2.5" if is_current else "1.5"}"{dim}/>'
+        out.append(f'<g id="c-op{i}" class="{classes}" data-node="{i}"><title>'
+                   f'{escape(nodes[i].name)} = {escape(nodes[i].expression or "")}</title>'
+                   f'{shape} fill="{fill}" stroke="{stroke}" stroke-width="{width}"{dim}/>'
                    + _text(gate.cx, baseline, gate.symbol, f"c-s{i}", "c-symbol", INK,
                            gate.font, "middle") + "</g>")
     for edge in circuit.edges:

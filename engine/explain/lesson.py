@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from .trace import BackwardStep, BackwardTrace, Contribution, ForwardTrace
+
+if TYPE_CHECKING:
+    from .circuit import Circuit
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Lesson:
     svg: str | None = None  # the graph picture (inline SVG), None when it could not be drawn
     graph_note: str = ""  # why there is no picture
     loss_after: float | None = None  # the output after the update, forward pass run again
+    circuit: Circuit | None = None  # the compact circuit of a small graph (see .circuit)
 
     @property
     def loss_before(self) -> float:
