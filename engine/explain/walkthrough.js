@@ -360,7 +360,8 @@
     showView(true);
     el("circuit-key").textContent = "Above each wire: its name and value; below: its gradient " +
       "once known (“+ …” while more contributions are to come)." +
-      (data.circuit.legend.length ? " Short names: " + data.circuit.legend.join(", ") + "." : "");
+      (data.circuit.legend.length ? " Network names are shortened: the superscript is the " +
+        "layer, the subscripts the neuron and its input (" + data.circuit.legend.join(", ") + ")." : "");
     setZoom(fitZoom(), true);
     el("view-circuit").addEventListener("click", function () { showView(true); });
     el("view-graph").addEventListener("click", function () { showView(false); });
