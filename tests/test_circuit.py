@@ -278,3 +278,16 @@ def test_save_svg_and_pdf(tmp_path):
         pytest.skip("no SVG to PDF converter installed")
     pdf = w.save_svg(tmp_path / "c.pdf", step=2)
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_explain_writes_the_circuit_at_a_step(tmp_path, capsys):
+    from chainrule.engine.console.cli import main
+
+    path = tmp_path / "c.svg"
+    assert main(["explain", "a/b", "a=3", "b=2", "-q", "--circuit", str(path), "--step", "3"]) == 0
+    labels = [v for k, v in texts(path.read_text(encoding="utf-8")).items() if k.startswith("c-t")]
+    assert labels == ["1 × 0.5 = 0.5", "1 × -0.75 = -0.75"]
+    assert main(["explain", "a/b", "a=3", "b=2", "-q", "--circuit", str(path), "--step", "9"]) == 2
+    assert "--step must be from 1 to 4, got 9" in capsys.readouterr().err
+    assert main(["explain", "a/b", "a=3", "b=2", "-q", "--step", "2"]) == 2
+    assert "--step needs --circuit" in capsys.readouterr().err

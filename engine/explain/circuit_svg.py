@@ -245,6 +245,13 @@ class PdfRendererError(ChainruleError, RuntimeError):
 def svg_to_pdf(svg: str, path: Path) -> Path:
     """Write ``svg`` as a PDF at ``path`` with the first converter available: rsvg-convert
     (librsvg, cairo), cairosvg, or headless Chromium."""
+    try:
+        return _convert(svg, path)
+    except (OSError, subprocess.SubprocessError) as error:
+        raise PdfRendererError(f"writing the PDF {path} failed ({error})") from None
+
+
+def _convert(svg: str, path: Path) -> Path:
     data = svg.encode("utf-8")
     if shutil.which("rsvg-convert"):
         pdf = subprocess.run(["rsvg-convert", "-f", "pdf"], input=data, capture_output=True,
@@ -274,7 +281,8 @@ def _chromium_pdf(chromium: str, svg: str, path: Path) -> Path:
     width = float(re.search(r'width="([\d.]+)"', svg).group(1))  # type: ignore[union-attr]
     height = float(re.search(r'height="([\d.]+)"', svg).group(1))  # type: ignore[union-attr]
     page = (f"<!DOCTYPE html><html><head><style>@page {{ size: {math.ceil(width)}px "
-            f"{math.ceil(height)}px; margin: 0 }} body {{ margin: 0 }}</style></head>"
+            f"{math.ceil(height)}px; margin: 0 }} html, body {{ margin: 0; overflow: hidden }} "
+            f"svg {{ display: block }}</style></head>"
             f"<body>{svg}</body></html>")
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "circuit.html"
