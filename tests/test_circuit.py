@@ -8,6 +8,7 @@ import re
 import shutil
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
+from itertools import pairwise
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -25,7 +26,6 @@ from chainrule.engine.explain.circuit import (
 )
 from chainrule.engine.explain.circuit_svg import (
     CircuitStepError,
-    circuit_svg,
     state_at,
     step_count,
 )
@@ -136,11 +136,11 @@ def check_geometry(w: Lesson, circuit: Circuit) -> int:
             assert view.top <= box.top and box.bottom <= view.bottom
             assert not any(box.overlaps(other) for other in obstacles + boxes), text
             for points in lines:
-                assert not any(box.crosses(p, q) for p, q in zip(points, points[1:])), text
+                assert not any(box.crosses(p, q) for p, q in pairwise(points)), text
             if edge.label.leader is not None:  # a leader runs from its edge to its label
                 start, end = edge.label.leader
                 points = polyline(edge.curves)
-                assert min(to_segment(start, p, q) for p, q in zip(points, points[1:])) < 1e-6
+                assert min(to_segment(start, p, q) for p, q in pairwise(points)) < 1e-6
                 assert math.dist(box.nearest(end), end) < 1e-9
                 assert not any(o.crosses(start, end) for o in obstacles + boxes)
             boxes.append(box)
@@ -170,7 +170,7 @@ def test_gates_and_texts_never_overlap_and_edges_avoid_other_gates():
                     continue
                 inner = Box(gate.cx - gate.rx + 2, gate.cy - gate.ry + 2, gate.cx + gate.rx - 2,
                             gate.cy + gate.ry - 2)
-                assert not any(inner.crosses(p, q) for p, q in zip(points, points[1:])), (
+                assert not any(inner.crosses(p, q) for p, q in pairwise(points)), (
                     name, edge.source, edge.target, gate.node)
 
 

@@ -504,11 +504,11 @@ def circuit_graphs():
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_circuit_labels_sit_on_their_edges_at_every_step(browser, tmp_path, width):
+    problems: list[str] = []
     for name, w in circuit_graphs():
         assert w.circuit is not None
         page = browser.new_page(viewport={"width": width, "height": 860 if width > 400 else 844})
         page.set_default_timeout(10_000)
-        problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))
         page.goto(w.save_html(tmp_path / f"{name}.html").resolve().as_uri())
         assert page.is_visible("#circuit") and not page.is_visible("#graph")

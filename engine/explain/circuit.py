@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from ..drawing.vocabulary import format_number
+from .geometry import Box, Circuit, Cubic, Edge, Gate, Label, Point, Wire, bounds, polyline
 from .lesson import Lesson
 from .trace import BackwardStep, Contribution, NodeInfo
 
 __all__ = [
     "CIRCUIT_MAX_NODES", "Box", "Circuit", "Edge", "Gate", "Label", "Wire", "edge_text",
-    "gate_symbol", "layout", "picture_name", "short",
+    "gate_symbol", "layout", "picture_name", "polyline", "short",
 ]
 
 #: The most nodes drawn as a circuit; a larger graph keeps graphviz's graph view only.
@@ -46,10 +48,6 @@ ROW_GAP = 8.0  # between the texts of two wires stacked in one column
 CONNECT = 34.0  # the horizontal run of an edge from one column to the next
 LABEL_PAD = 3.0
 MARGIN = 6.0
-
-Point = tuple[float, float]
-Cubic = tuple[Point, Point, Point, Point]
-
 
 def text_width(text: str, size: float = FONT) -> float:
     return len(text) * CHAR_WIDTH * size
@@ -106,160 +104,6 @@ def edge_text(step: BackwardStep, c: Contribution) -> str | None:
     if c.local is None or c.contribution is None:
         return None
     return f"{short(step.upstream)} × {short(c.local)} = {short(c.contribution)}"
-
-
-# -- geometry ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Box:
-    """An axis-aligned rectangle in the picture's coordinates (y grows downwards)."""
-
-    left: float
-    top: float
-    right: float
-    bottom: float
-
-    def overlaps(self, other: Box, gap: float = 0.0) -> bool:
-        return (self.left < other.right + gap and other.left < self.right + gap
-                and self.top < other.bottom + gap and other.top < self.bottom + gap)
-
-    def crosses(self, p: Point, q: Point) -> bool:
-        """Whether the segment pq passes through the box (Liang-Barsky clipping)."""
-        (x0, y0), (x1, y1) = p, q
-        dx, dy = x1 - x0, y1 - y0
-        low, high = 0.0, 1.0
-        for step, distance in ((-dx, x0 - self.left), (dx, self.right - x0),
-                               (-dy, y0 - self.top), (dy, self.bottom - y0)):
-            if step == 0:
-                if distance < 0:
-                    return False
-                continue
-            t = distance / step
-            if step < 0:
-                low = max(low, t)
-            else:
-                high = min(high, t)
-            if low > high:
-                return False
-        return True
-
-    def nearest(self, p: Point) -> Point:
-        return (min(max(p[0], self.left), self.right), min(max(p[1], self.top), self.bottom))
-
-    def union(self, other: Box) -> Box:
-        return Box(min(self.left, other.left), min(self.top, other.top),
-                   max(self.right, other.right), max(self.bottom, other.bottom))
-
-
-def _sample(curve: Cubic, count: int = 12) -> list[Point]:
-    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = curve
-    points = []
-    for k in range(count + 1):
-        t = k / count
-        u = 1 - t
-        a, b, c, d = u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t
-        points.append((a * x0 + b * x1 + c * x2 + d * x3, a * y0 + b * y1 + c * y2 + d * y3))
-    return points
-
-
-def polyline(curves: Iterable[Cubic]) -> list[Point]:
-    """An edge's curves as a polyline fine enough for geometry checks."""
-    points: list[Point] = []
-    for curve in curves:
-        sampled = _sample(curve) if curve[1] != curve[0] or curve[2] != curve[3] else [
-            curve[0], curve[3]]
-        points.extend(sampled if not points else sampled[1:])
-    return points
-
-
-def _bounds(points: Sequence[Point]) -> Box:
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    return Box(min(xs), min(ys), max(xs), max(ys))
-
-
-# -- the circuit ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Gate:
-    """An operation: a circle (``rx == ry``) or a pill of many ports, centred at (cx, cy)."""
-
-    node: int
-    cx: float
-    cy: float
-    rx: float
-    ry: float
-    symbol: str
-    font: float
-
-    @property
-    def box(self) -> Box:
-        return Box(self.cx - self.rx, self.cy - self.ry, self.cx + self.rx, self.cy + self.ry)
-
-
-@dataclass(frozen=True)
-class Wire:
-    """A value's wire from ``left`` to ``right`` at height ``y``: ``name = value`` above it
-    (in ``value_box``), its gradient below (in ``grad_box``, sized for the longest text it
-    ever shows)."""
-
-    node: int
-    y: float
-    left: float
-    right: float
-    name: str
-    value_box: Box
-    grad_box: Box | None  # None for a constant: it gets no gradient
-
-
-@dataclass(frozen=True)
-class Label:
-    """An ``upstream × local`` label: its box, and a leader line to its edge when it does not
-    touch the edge."""
-
-    text: str
-    box: Box
-    leader: tuple[Point, Point] | None
-
-
-@dataclass(frozen=True)
-class Edge:
-    """Input ``slot`` of ``target`` receiving ``source``'s value, drawn as cubic curves."""
-
-    source: int
-    target: int
-    slot: int
-    curves: tuple[Cubic, ...]
-    label: Label | None
-
-
-@dataclass(frozen=True)
-class Circuit:
-    """A laid-out circuit: everything in the picture's coordinates, ``view`` its extent."""
-
-    gates: tuple[Gate, ...]
-    wires: tuple[Wire, ...]
-    edges: tuple[Edge, ...]
-    view: Box
-    names: tuple[str, ...]  # each node's name in the picture (see picture_name)
-
-    @property
-    def width(self) -> float:
-        return self.view.right - self.view.left
-
-    @property
-    def height(self) -> float:
-        return self.view.bottom - self.view.top
-
-    def obstacles(self) -> list[Box]:
-        """The boxes no label may overlap: gates and the texts of the wires."""
-        boxes = [gate.box for gate in self.gates]
-        for wire in self.wires:
-            boxes.append(wire.value_box)
-            if wire.grad_box is not None:
-                boxes.append(wire.grad_box)
-        return boxes
 
 
 # -- the structure: which nodes are drawn, their columns and their order ----------------------
@@ -367,10 +211,7 @@ def _gate_size(symbol: str, ports: int) -> tuple[float, float, float]:
 def _port_offsets(count: int, rx: float, ry: float) -> list[float]:
     if count <= 1:
         return [0.0] * count
-    if rx == ry:
-        spacing = min(14.0, 1.5 * rx / (count - 1))
-    else:
-        spacing = (2 * ry - 16) / (count - 1)
+    spacing = min(14.0, 1.5 * rx / (count - 1)) if rx == ry else (2 * ry - 16) / (count - 1)
     return [(k - (count - 1) / 2) * spacing for k in range(count)]
 
 
@@ -382,7 +223,7 @@ def _place(items: list[_Item], desired: list[float]) -> None:
     squares) while keeping each pair apart: isotonic regression by pooling adjacent
     violators, on y minus the cumulative separation."""
     offsets = [0.0]
-    for a, b in zip(items, items[1:], strict=False):
+    for a, b in pairwise(items):
         offsets.append(offsets[-1] + a.bottom + b.top + ROW_GAP)
     blocks: list[list[float]] = []  # [sum, count]
     for target, offset in zip(desired, offsets, strict=True):
@@ -461,7 +302,7 @@ def _attempt(w: Lesson, s: _Structure, extra: dict[int, float]) -> tuple[Circuit
             return
         half = TEXT_GAP + TEXT_HEIGHT
         if i in s.ports:
-            rx, ry, font = sizes[i] = _gate_size(s.symbols[i], len(s.ports[i]))
+            rx, ry, _ = sizes[i] = _gate_size(s.symbols[i], len(s.ports[i]))
             items[i] = add((i,), s.columns[i], max(ry, half), max(ry, half),
                            2 * rx + text_extent(i))
             for slot in s.ports[i]:
@@ -484,7 +325,7 @@ def _attempt(w: Lesson, s: _Structure, extra: dict[int, float]) -> tuple[Circuit
         for slot, offset in zip(slots, _port_offsets(len(slots), rx, ry), strict=True):
             offsets[(gate, slot)] = offset
             chain = [items[nodes[gate].inputs[slot]], *lanes[(gate, slot)], items[gate]]
-            for a, b in zip(chain, chain[1:], strict=False):
+            for a, b in pairwise(chain):
                 links.append((a, b, offset if b is items[gate] else 0.0))
     _vertical(columns, links)
 
@@ -559,7 +400,7 @@ def _view(gates: Sequence[Gate], wires: Sequence[Wire], edges: Sequence[Edge]) -
         if wire.grad_box is not None:
             view = view.union(wire.grad_box)
     for edge in edges:
-        view = view.union(_bounds(polyline(edge.curves)))
+        view = view.union(bounds(polyline(edge.curves)))
         if edge.label is not None:
             view = view.union(edge.label.box)
     return Box(view.left - MARGIN, view.top - MARGIN, view.right + MARGIN, view.bottom + MARGIN)
@@ -584,12 +425,12 @@ def _place_labels(
     lines: list[tuple[Box, list[Point]]] = []
     for wire in wires:
         segment = [(wire.left, wire.y), (wire.right, wire.y)]
-        lines.append((_bounds(segment), segment))
+        lines.append((bounds(segment), segment))
     paths = {}
-    for source, target, slot, curves in routes:
+    for _, target, slot, curves in routes:
         points = polyline(curves)
         paths[(target, slot)] = points
-        lines.append((_bounds(points), points))
+        lines.append((bounds(points), points))
     texts = {}
     for step in w.backward.steps:
         for slot, c in enumerate(step.contributions):
@@ -614,9 +455,9 @@ def _place_labels(
 
 
 def _at(points: Sequence[Point], fraction: float) -> Point:
-    lengths = [math.dist(a, b) for a, b in zip(points, points[1:], strict=False)]
+    lengths = [math.dist(a, b) for a, b in pairwise(points)]
     remaining = fraction * sum(lengths)
-    for (a, b), length in zip(zip(points, points[1:], strict=False), lengths, strict=True):
+    for (a, b), length in zip(pairwise(points), lengths, strict=True):
         if remaining <= length and length > 0:
             t = remaining / length
             return (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
@@ -649,7 +490,7 @@ def _fit(text: str, path: Sequence[Point], boxes: Sequence[Box],
             continue
         grown = Box(box.left - 1, box.top - 1, box.right + 1, box.bottom + 1)
         if any(bounds.overlaps(grown) and any(grown.crosses(a, b) for a, b in
-                                               zip(points, points[1:], strict=False))
+                                               pairwise(points))
                for bounds, points in lines):
             continue
         nearest = box.nearest(anchor)

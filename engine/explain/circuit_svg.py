@@ -15,7 +15,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from ..errors import ChainruleError, OperandTypeError
-from .circuit import ASCENT, DESCENT, FONT, Circuit, Cubic, short
+from .circuit import ASCENT, DESCENT, FONT, short
+from .geometry import Circuit, Cubic
 from .lesson import Lesson
 from .trace import Pending
 

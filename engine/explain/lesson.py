@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .trace import BackwardStep, BackwardTrace, Contribution, ForwardTrace
 
 if TYPE_CHECKING:
-    from .circuit import Circuit
+    from .geometry import Circuit
 
 
 @dataclass(frozen=True)
