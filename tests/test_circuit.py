@@ -291,3 +291,25 @@ def test_explain_writes_the_circuit_at_a_step(tmp_path, capsys):
     assert "--step must be from 1 to 4, got 9" in capsys.readouterr().err
     assert main(["explain", "a/b", "a=3", "b=2", "-q", "--step", "2"]) == 2
     assert "--step needs --circuit" in capsys.readouterr().err
+
+
+def test_the_circuit_inks_read_on_its_white_card():
+    # The circuit keeps a white card in the light and the dark theme alike (as graphviz's
+    # picture does), so each ink is measured against white, and the symbol of the current gate
+    # against its highlight.
+    from chainrule.engine.explain import circuit_svg as inks
+
+    def luminance(colour: str) -> float:
+        def channel(c: int) -> float:
+            v = c / 255
+            return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+        r, g, b = (int(colour[k:k + 2], 16) for k in (1, 3, 5))
+        return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+    def ratio(a: str, b: str) -> float:
+        hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+        return (hi + 0.05) / (lo + 0.05)
+
+    for ink in (inks.VALUE_INK, inks.GRAD_INK, inks.LABEL_INK, inks.INK):
+        assert ratio(ink, "#ffffff") >= 4.5, ink
+    assert ratio(inks.INK, "#fff0e6") >= 4.5

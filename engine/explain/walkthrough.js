@@ -358,10 +358,16 @@
     el("view-graph").hidden = !data.circuit.graph;
     el("view-circuit").hidden = !data.circuit.graph;
     showView(true);
-    el("circuit-key").textContent = "Above each wire: its name and value; below: its gradient " +
-      "once known (“+ …” while more contributions are to come)." +
-      (data.circuit.legend.length ? " Network names are shortened: the superscript is the " +
-        "layer, the subscripts the neuron and its input (" + data.circuit.legend.join(", ") + ")." : "");
+    var key = el("circuit-key");
+    key.appendChild(make("span", "Above each wire: its name and value; below: its gradient " +
+      "once known (“+ …” while more contributions are to come)."));
+    if (data.circuit.legend.length) {  // folded away: a phone shows the steps first
+      var names = make("details", null, "short-names");
+      names.appendChild(make("summary", "Short names: the superscript is the layer, the " +
+        "subscripts the neuron and its input"));
+      names.appendChild(make("span", data.circuit.legend.join(", ") + "."));
+      key.appendChild(names);
+    }
     setZoom(fitZoom(), true);
     el("view-circuit").addEventListener("click", function () { showView(true); });
     el("view-graph").addEventListener("click", function () { showView(false); });
