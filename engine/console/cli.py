@@ -210,7 +210,7 @@ def _explain(args: argparse.Namespace) -> None:
         _write(args.worksheet, w.worksheet())
     if args.html is not None:
         _write(args.html, w.html())
-        if w.svg is None:
+        if w.svg is None and w.circuit is None:  # a small graph's circuit needs no graphviz
             print(visible(f"chainrule explain: note: {w.graph_note}"), file=sys.stderr)
 
 
