@@ -313,3 +313,17 @@ def test_the_circuit_inks_read_on_its_white_card():
     for ink in (inks.VALUE_INK, inks.GRAD_INK, inks.LABEL_INK, inks.INK):
         assert ratio(ink, "#ffffff") >= 4.5, ink
     assert ratio(inks.INK, "#fff0e6") >= 4.5
+
+
+def test_a_large_graph_keeps_the_graph_view_and_says_why_it_has_no_circuit(tmp_path):
+    from chainrule.engine.explain.circuit import CIRCUIT_MAX_NODES, CircuitLayoutError
+
+    x = Value(0.5, label="x")
+    big = sum((x * k for k in range(1, 45)), Value(0.0))
+    w = walkthrough(big, picture=False)
+    assert len(w.forward.nodes) > CIRCUIT_MAX_NODES
+    assert walkthrough(big).circuit is None
+    with pytest.raises(CircuitLayoutError, match=r"more than a compact circuit shows \(80\); "
+                       r"draw it with draw\(\) instead"):
+        w.save_svg(tmp_path / "big.svg")
+    assert not (tmp_path / "big.svg").exists()

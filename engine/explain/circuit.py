@@ -23,17 +23,24 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from ..drawing.vocabulary import format_number
+from ..errors import ChainruleError
 from .geometry import Box, Circuit, Cubic, Edge, Gate, Label, Point, Wire, bounds, polyline
 from .lesson import Lesson
 from .trace import BackwardStep, Contribution, NodeInfo
 
 __all__ = [
-    "CIRCUIT_MAX_NODES", "Box", "Circuit", "Edge", "Gate", "Label", "Wire", "edge_text",
+    "CIRCUIT_MAX_NODES", "Box", "Circuit", "CircuitLayoutError", "Edge", "Gate", "Label", "Wire", "edge_text",
     "gate_symbol", "layout", "picture_name", "polyline", "short",
 ]
 
 #: The most nodes drawn as a circuit; a larger graph keeps graphviz's graph view only.
 CIRCUIT_MAX_NODES = 80
+#: How many times the layout makes room for labels that do not fit before it gives up.
+MAX_ROUNDS = 40
+
+
+class CircuitLayoutError(ChainruleError, ValueError):
+    """A graph too large or too dense to lay out as a compact circuit."""
 
 # Text metrics of the picture's font (DejaVu Sans Mono and the usual monospace fonts are about
 # 0.6 em wide per character; a little more is assumed, so that a text never outgrows its box).
@@ -218,13 +225,13 @@ def _port_offsets(count: int, rx: float, ry: float) -> list[float]:
 # -- vertical placement -----------------------------------------------------------------------
 
 
-def _place(items: list[_Item], desired: list[float]) -> None:
+def _place(items: list[_Item], desired: list[float], row_gap: float) -> None:
     """Set the y of a column's items (in order) as close as possible to ``desired`` (least
     squares) while keeping each pair apart: isotonic regression by pooling adjacent
     violators, on y minus the cumulative separation."""
     offsets = [0.0]
     for a, b in pairwise(items):
-        offsets.append(offsets[-1] + a.bottom + b.top + ROW_GAP)
+        offsets.append(offsets[-1] + a.bottom + b.top + row_gap)
     blocks: list[list[float]] = []  # [sum, count]
     for target, offset in zip(desired, offsets, strict=True):
         blocks.append([target - offset, 1.0])
@@ -239,8 +246,8 @@ def _place(items: list[_Item], desired: list[float]) -> None:
             k += 1
 
 
-def _vertical(columns: list[list[_Item]],
-              links: list[tuple[_Item, _Item, float]]) -> None:
+def _vertical(columns: list[list[_Item]], links: list[tuple[_Item, _Item, float]],
+              row_gap: float) -> None:
     """Alternate sweeps: align each item with the ports it feeds (right to left) and each gate
     with its inputs (left to right), keeping every column's items apart."""
     incoming: dict[int, list[tuple[_Item, float]]] = {}
@@ -249,34 +256,53 @@ def _vertical(columns: list[list[_Item]],
         incoming.setdefault(id(target), []).append((source, offset))
         outgoing.setdefault(id(source), []).append((target, offset))
     for column in columns:
-        _place(column, [0.0] * len(column))
+        _place(column, [0.0] * len(column), row_gap)
     for _ in range(12):
         for column in reversed(columns):
             _place(column, [
                 sum(t.y + off for t, off in outgoing[id(i)]) / len(outgoing[id(i)])
-                if id(i) in outgoing else i.y for i in column])
+                if id(i) in outgoing else i.y for i in column], row_gap)
         for column in columns:
             _place(column, [
                 sum(s.y - off for s, off in incoming[id(i)]) / len(incoming[id(i)])
-                if id(i) in incoming else i.y for i in column])
+                if id(i) in incoming else i.y for i in column], row_gap)
 
 
 # -- the whole layout -------------------------------------------------------------------------
 
 
 def layout(w: Lesson) -> Circuit:
-    """The circuit of ``w``'s graph, with every edge label placed (see the module docstring)."""
+    """The circuit of ``w``'s graph, with every edge label placed (see the module docstring).
+
+    Raises :class:`CircuitLayoutError` for a graph of more than :data:`CIRCUIT_MAX_NODES`
+    nodes, or one whose labels still do not fit after :data:`MAX_ROUNDS` rounds of making
+    room (the page then shows graphviz's graph view only)."""
+    if len(w.forward.nodes) > CIRCUIT_MAX_NODES:
+        raise CircuitLayoutError(
+            f"circuit: {w.root_name}'s graph has {len(w.forward.nodes)} nodes, more than a "
+            f"compact circuit shows ({CIRCUIT_MAX_NODES}); draw it with draw() instead")
     s = _structure(w)
     extra: dict[int, float] = {}  # more room after a column, where a label did not fit
-    for _ in range(40):
-        circuit, misfit = _attempt(w, s, extra)
-        if misfit is None:
+    misses: dict[int, int] = {}
+    row_gap = ROW_GAP
+    for _ in range(MAX_ROUNDS):  # each round makes room where labels did not fit
+        circuit, misfits = _attempt(w, s, extra, row_gap)
+        if not misfits:
             return circuit
-        extra[misfit] = extra.get(misfit, 0.0) + 24.0
-    raise AssertionError("circuit layout: the labels never fitted")  # pragma: no cover
+        crowded = False
+        for column in misfits:  # a little room at a time: the picture stays compact
+            misses[column] = misses.get(column, 0) + 1
+            extra[column] = extra.get(column, 0.0) + 24.0
+            crowded = crowded or misses[column] % 3 == 0
+        if crowded:  # room across did not help: more room between the rows too
+            row_gap += 8.0
+    raise CircuitLayoutError(
+        f"circuit: the labels of {w.root_name}'s graph do not fit a compact circuit after "
+        f"{MAX_ROUNDS} rounds of making room; draw it with draw() instead")
 
 
-def _attempt(w: Lesson, s: _Structure, extra: dict[int, float]) -> tuple[Circuit, int | None]:
+def _attempt(w: Lesson, s: _Structure, extra: dict[int, float],
+             row_gap: float) -> tuple[Circuit, set[int]]:
     nodes = s.nodes
     count = max(s.columns.values()) + 1
     columns: list[list[_Item]] = [[] for _ in range(count)]
@@ -327,7 +353,7 @@ def _attempt(w: Lesson, s: _Structure, extra: dict[int, float]) -> tuple[Circuit
             chain = [items[nodes[gate].inputs[slot]], *lanes[(gate, slot)], items[gate]]
             for a, b in pairwise(chain):
                 links.append((a, b, offset if b is items[gate] else 0.0))
-    _vertical(columns, links)
+    _vertical(columns, links, row_gap)
 
     # Horizontal: each column as wide as its widest item, then the run to the next column.
     lefts, rights = [], []
@@ -379,11 +405,11 @@ def _attempt(w: Lesson, s: _Structure, extra: dict[int, float]) -> tuple[Circuit
             curves.append(_connector(points[-1], port))
             routes.append((source, gate, slot, tuple(curves)))
 
-    edges, misfit = _place_labels(w, routes, gates, wires, s)
+    edges, misfits = _place_labels(w, routes, gates, wires, s)
     view = _view(gates, wires, edges)
     circuit = Circuit(tuple(gates), tuple(wires), tuple(edges), view,
                       tuple(picture_name(n.name) for n in nodes))
-    return circuit, misfit
+    return circuit, misfits
 
 
 def _connector(start: Point, end: Point) -> Cubic:
@@ -415,8 +441,9 @@ def _place_labels(
     gates: Sequence[Gate],
     wires: Sequence[Wire],
     s: _Structure,
-) -> tuple[list[Edge], int | None]:
-    """Each edge with the label of its step, or the column after which a label did not fit."""
+) -> tuple[list[Edge], set[int]]:
+    """Each edge with the label of its step, and the columns after which labels did not fit
+    (none when every label fits)."""
     fixed: list[Box] = [g.box for g in gates]
     for wire in wires:
         fixed.append(wire.value_box)
@@ -438,6 +465,7 @@ def _place_labels(
             if text is not None and (step.node, slot) in paths:
                 texts[(step.node, slot)] = text
     placed: dict[tuple[int, int], Label] = {}
+    misfits: set[int] = set()
     for step in w.backward.steps:
         this_step: list[Box] = []
         for slot in s.ports.get(step.node, []):
@@ -446,12 +474,13 @@ def _place_labels(
                 continue
             label = _fit(texts[key], paths[key], fixed + this_step, lines)
             if label is None:
-                return [], s.columns[step.node] - 1
+                misfits.add(s.columns[step.node] - 1)
+                continue
             placed[key] = label
             this_step.append(label.box)
     edges = [Edge(source, target, slot, curves, placed.get((target, slot)))
              for source, target, slot, curves in routes]
-    return edges, None
+    return edges, misfits
 
 
 def _at(points: Sequence[Point], fraction: float) -> Point:
@@ -466,39 +495,44 @@ def _at(points: Sequence[Point], fraction: float) -> Point:
 
 
 _FRACTIONS = (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8)
-_DISTANCES = (2.0, 8.0, 15.0, 24.0, 34.0)
+_DISTANCES = (2.0, 8.0, 15.0, 24.0, 34.0, 46.0, 60.0)
 _ATTACHED = 4.0  # a label this close to its edge needs no leader line
+# Where a label is tried, nearest first: (anchor, distance from the edge, shift along it in
+# label widths, below the edge); a label sits best close to the middle of its edge, above it.
+_CANDIDATES = sorted(
+    ((rank, distance, shift, below)
+     for rank in range(len(_FRACTIONS)) for distance in _DISTANCES
+     for shift in (0.0, -0.3, 0.3, -0.5, 0.5) for below in (False, True)),
+    key=lambda c: c[1] + abs(c[2]) * 20 + c[0] * 3 + c[3])
 
 
 def _fit(text: str, path: Sequence[Point], boxes: Sequence[Box],
          lines: Sequence[tuple[Box, Sequence[Point]]]) -> Label | None:
     width = text_width(text) + 2 * LABEL_PAD
     height = TEXT_HEIGHT + 2
-    candidates = []
-    for rank, fraction in enumerate(_FRACTIONS):
-        ax, ay = _at(path, fraction)
-        for distance in _DISTANCES:
-            for shift in (0.0, -0.3, 0.3, -0.5, 0.5):
-                left = ax - width / 2 + shift * width
-                for side, top in ((0, ay - distance - height), (1, ay + distance)):
-                    score = distance + abs(shift) * 20 + rank * 3 + side
-                    candidates.append((score, Box(left, top, left + width, top + height),
-                                       (ax, ay)))
-    candidates.sort(key=lambda c: c[0])
-    for _, box, anchor in candidates:
-        if any(box.overlaps(other, 2.0) for other in boxes):
+    anchors = [_at(path, fraction) for fraction in _FRACTIONS]
+    # Only what lies near the edge can be in the way.
+    reach = bounds(path)
+    reach = Box(reach.left - width - 4, reach.top - _DISTANCES[-1] - height - 4,
+                reach.right + width + 4, reach.bottom + _DISTANCES[-1] + height + 4)
+    near = [b for b in boxes if b.overlaps(reach)]
+    near_lines = [(b, points) for b, points in lines if b.overlaps(reach)]
+    for rank, distance, shift, below in _CANDIDATES:
+        anchor = ax, ay = anchors[rank]
+        left = ax - width / 2 + shift * width
+        top = ay + distance if below else ay - distance - height
+        box = Box(left, top, left + width, top + height)
+        if any(box.overlaps(other, 2.0) for other in near):
             continue
         grown = Box(box.left - 1, box.top - 1, box.right + 1, box.bottom + 1)
-        if any(bounds.overlaps(grown) and any(grown.crosses(a, b) for a, b in
-                                               pairwise(points))
-               for bounds, points in lines):
+        if any(b.overlaps(grown) and any(grown.crosses(p, q) for p, q in pairwise(points))
+               for b, points in near_lines):
             continue
         nearest = box.nearest(anchor)
         leader = None
         if math.dist(nearest, anchor) > _ATTACHED:
             leader = (anchor, nearest)
-            inner = [b for b in boxes]
-            if any(b.crosses(*leader) for b in inner):
+            if any(b.crosses(*leader) for b in near):
                 continue
         return Label(text, box, leader)
     return None

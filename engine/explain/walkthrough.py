@@ -7,6 +7,7 @@ text, Markdown or a self-contained HTML page and displays inline in Jupyter.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import html as html_module
 import math
@@ -24,7 +25,7 @@ from ..errors import (
 )
 from ..graph import topological_order
 from ..value import Value, as_float
-from .circuit import CIRCUIT_MAX_NODES, layout
+from .circuit import CIRCUIT_MAX_NODES, CircuitLayoutError, layout
 from .circuit_svg import circuit_svg, step_count, svg_to_pdf
 from .html import walkthrough_html
 from .lesson import Lesson, Update
@@ -290,5 +291,6 @@ def walkthrough(
         loss_after=loss_after,
     )
     if picture and len(order) <= CIRCUIT_MAX_NODES:  # small enough to read as a circuit
-        steps = dataclasses.replace(steps, circuit=layout(steps))
+        with contextlib.suppress(CircuitLayoutError):  # too dense: the graph view only
+            steps = dataclasses.replace(steps, circuit=layout(steps))
     return steps
