@@ -91,7 +91,7 @@ def _build_parser() -> argparse.ArgumentParser:
                          help="write the graph picture (needs graphviz's dot)")
     explain.add_argument("--circuit", metavar="FILE", type=Path,
                          help="write the compact circuit for a slide or a handout: SVG, or PDF "
-                         "if FILE ends in .pdf (needs rsvg-convert, cairosvg or chromium)")
+                         "if FILE ends in .pdf (needs rsvg-convert or chromium)")
     explain.add_argument("--step", metavar="K", type=int,
                          help="with --circuit: the circuit at step K of the page (from 1; "
                          "default: the last step, every gradient known)")

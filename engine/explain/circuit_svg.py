@@ -244,8 +244,8 @@ class PdfRendererError(ChainruleError, RuntimeError):
 
 
 def svg_to_pdf(svg: str, path: Path) -> Path:
-    """Write ``svg`` as a PDF at ``path`` with the first converter available: rsvg-convert
-    (librsvg, cairo), cairosvg, or headless Chromium."""
+    """Write ``svg`` as a PDF at ``path`` with the first converter installed: rsvg-convert
+    (librsvg, cairo) or headless Chromium."""
     try:
         return _convert(svg, path)
     except (OSError, subprocess.SubprocessError) as error:
@@ -259,19 +259,12 @@ def _convert(svg: str, path: Path) -> Path:
                              check=True).stdout
         path.write_bytes(pdf)
         return path
-    try:
-        import cairosvg  # type: ignore[import-not-found]
-    except ImportError:
-        cairosvg = None
-    if cairosvg is not None:
-        path.write_bytes(cairosvg.svg2pdf(bytestring=data))
-        return path
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium:
         return _chromium_pdf(chromium, svg, path)
     raise PdfRendererError(
-        "no program to write a PDF is installed (rsvg-convert from librsvg2-bin, the cairosvg "
-        "package, or chromium); write an .svg instead"
+        "no program to write a PDF is installed (rsvg-convert from librsvg2-bin, or "
+        "chromium); write an .svg instead"
     )
 
 

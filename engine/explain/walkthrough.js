@@ -377,8 +377,14 @@
     window.addEventListener("resize", function () { if (fitting) { setZoom(fitZoom(), true); } });
     circuitBox.addEventListener("keydown", function (event) {
       var keys = { "+": 1.25, "=": 1.25, "-": 0.8, "−": 0.8 };
+      var pans = { ArrowLeft: [-60, 0], ArrowRight: [60, 0], ArrowUp: [0, -40], ArrowDown: [0, 40] };
       if (keys[event.key]) { event.preventDefault(); setZoom(zoom * keys[event.key]); }
       else if (event.key === "0") { event.preventDefault(); setZoom(fitZoom(), true); }
+      else if (pans[event.key]) {  // at once, not the browser's animated scroll
+        event.preventDefault();
+        circuitBox.scrollLeft += pans[event.key][0];
+        circuitBox.scrollTop += pans[event.key][1];
+      }
     });
     // Drag to pan.
     var drag = null;

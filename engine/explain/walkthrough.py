@@ -98,7 +98,7 @@ class Walkthrough(Lesson):
 
     def save_svg(self, path: str | Path, step: int | None = None, legend: bool = True) -> Path:
         """Write the circuit at ``step`` (see :meth:`circuit_svg`) to ``path``: SVG, or PDF when
-        ``path`` ends in ``.pdf`` (needs rsvg-convert, cairosvg or Chromium). Returns the path."""
+        ``path`` ends in ``.pdf`` (needs rsvg-convert or Chromium). Returns the path."""
         path = Path(path)
         svg = self.circuit_svg(step, legend)
         if path.suffix.lower() == ".pdf":
