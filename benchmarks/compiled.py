@@ -7,6 +7,9 @@ Two workloads, each verified against the eager engine in every run:
   backend), as one numpy program over the batch (the numpy backend), eagerly, in micrograd,
   on hand-written floats and in PyTorch float64 batched on one thread. Also what building
   the per-sample programs costs (trace + generate + compile).
+  The same step through the public per-sample loop (``jit(value_and_grad(loss,
+  argnums=0))`` once per point, 337 parameters as a flat list) and what its dispatch costs
+  beside the program (``dispatch``: a call against the program run on prepared arguments).
 * **digits epoch**: one epoch of ``fit`` on the 8x8 digits (an MLP(64, [32, 10]) with softmax
   cross-entropy, Adam, batches of 32) eagerly, with ``compile=True``, with
   ``compile="numpy"``, and the same loop in PyTorch float64.
@@ -78,6 +81,93 @@ def _update(model: moons.ScalarMLP, loss: float, grads: list[float], rate: float
     for p, g in zip(model.parameters, grads, strict=True):
         p.data -= rate * g
     return moons.StepResult(loss, math.nan, grads)
+
+
+class JitPerSampleMoons:
+    """The moons step through the public per-sample loop a JAX user writes:
+    ``jit(value_and_grad(loss, argnums=0))`` called once per point with the 337 parameters
+    as a flat list of floats, the gradients summed in Python."""
+
+    def __init__(self, weights: list[moons.Layer]) -> None:
+        from chainrule.engine import jit, value_and_grad
+
+        self.widths = [[len(ws) for ws, _ in layer] for layer in weights]
+        self.params = [float(p) for layer in weights for ws, b in layer for p in (*ws, b)]
+        widths = self.widths
+
+        def loss(params: Any, x0: Any, x1: Any, label: Any) -> Any:
+            x, k, last = [x0, x1], 0, len(widths) - 1
+            for index, layer in enumerate(widths):
+                activations = []
+                for n in layer:
+                    ws, b = params[k : k + n], params[k + n]
+                    k += n + 1
+                    activations.append(sum((w * xi for w, xi in zip(ws, x, strict=True)), b))
+                x = activations if index == last else [a.relu() for a in activations]
+            return (1 + -label * x[0]).relu()  # as ScalarMLP.loss writes it
+
+        def penalty(params: Any) -> Any:
+            return moons.ALPHA * sum(p * p for p in params)
+
+        self.sample = jit(value_and_grad(loss, argnums=0))
+        self.penalty = jit(value_and_grad(penalty, argnums=0))
+
+    def build(self, data: moons.Moons) -> float:
+        for label in sorted(set(data.labels)):
+            point = data.points[data.labels.index(label)]
+            self.sample(self.params, point[0], point[1], float(label))
+        self.penalty(self.params)
+        return sum(p.build_seconds for p in self.sample.programs + self.penalty.programs)
+
+    def step(self, data: moons.Moons, rate: float) -> moons.StepResult:
+        params, sample = self.params, self.sample
+        total = 0.0
+        sums = [0.0] * len(params)
+        for (x0, x1), label in zip(data.points, data.labels, strict=True):
+            value, grads = sample(params, x0, x1, float(label))
+            total += value
+            sums = list(map(float.__add__, sums, grads))
+        scale = 1.0 / len(data.points)
+        penalty, penalty_grads = self.penalty(params)
+        loss = total * scale + penalty
+        grads = [s * scale + g for s, g in zip(sums, penalty_grads, strict=True)]
+        self.params = [p - rate * g for p, g in zip(params, grads, strict=True)]
+        return moons.StepResult(loss, math.nan, grads)
+
+
+def dispatch_share(repeats: int) -> dict[str, Any]:
+    """What calling ``jit(value_and_grad(loss, argnums=0))`` costs beside its program, on the
+    moons step's 100 per-sample calls: the calls through ``Compiled.__call__`` against the
+    program run directly on prepared arguments (interleaved, medians)."""
+    data, weights = moons.make_moons(), moons.initial_weights()
+    engine = JitPerSampleMoons(weights)
+    engine.build(data)
+    params, sample = engine.params, engine.sample
+    calls = [(params, x0, x1, float(label))
+             for (x0, x1), label in zip(data.points, data.labels, strict=True)]
+    programs = {label: sample.program(params, 0.0, 0.0, float(label)) for label in (-1, 1)}
+    direct = [(programs[int(label)].run, [*params, x0, x1, label])
+              for _, x0, x1, label in calls]
+
+    def through_jit() -> Any:
+        def work() -> Any:
+            for args in calls:
+                result = sample(*args)
+            return result
+        return work
+
+    def program_alone() -> Any:
+        def work() -> Any:
+            for run, leaves in direct:
+                result = run(leaves, ())
+            return result
+        return work
+
+    timed = interleaved({"call": through_jit, "program": program_alone}, repeats)
+    call, program = timed["call"].median / len(calls), timed["program"].median / len(calls)
+    return {"call_us": call * 1e6, "program_us": program * 1e6,
+            "dispatch_us": (call - program) * 1e6, "dispatch/program": (call - program) / program,
+            "calls_per_step": len(calls), "parameters": len(params), "repeats": repeats}
 
 
 class NumpyMoons:
@@ -181,7 +271,7 @@ def moons_compiled(step_repeats: int, steps: int) -> dict[str, Any]:
     engines: dict[str, Any] = {
         "eager": moons.chainrule_model, "micrograd": moons.micrograd_model,
         "floats": moons.float_model, "compiled": CompiledMoons, "numpy": NumpyMoons,
-        "numpy_per_node": NumpyPerNodeMoons,
+        "numpy_per_node": NumpyPerNodeMoons, "jit_per_sample": JitPerSampleMoons,
     }
     try:
         import torch  # noqa: F401
@@ -248,6 +338,7 @@ def moons_compiled(step_repeats: int, steps: int) -> dict[str, Any]:
                   and all(d <= TOLERANCE for d in loss_differences.values())},
         "repeats": step_repeats, "steps_per_sample": steps,
         "pytorch_threads": 1 if "pytorch" in summary else None,
+        "dispatch": dispatch_share(step_repeats),
     }
 
 

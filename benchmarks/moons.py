@@ -214,13 +214,40 @@ def chainrule_model(weights: list[Layer]) -> ScalarMLP:
     return ScalarMLP(Value, weights)
 
 
+class NetworkMLP(ScalarMLP):
+    """chainrule's own ``nn.MLP`` (each neuron one ``dot`` node, an add and a relu), loaded
+    with the same weights, with ``nn.hinge`` and ``nn.l2_penalty``: what a chainrule user
+    trains. It adds in another order than micrograd's ``sum(..., b)``, so losses and
+    gradients agree to rounding."""
+
+    def __init__(self, weights: list[Layer]) -> None:
+        from chainrule.nn import MLP
+
+        self.model = MLP(LAYER_SIZES[0], list(LAYER_SIZES[1:]), activation="relu", seed=0)
+        self.parameters = self.model.parameters()
+        initial = [p for layer in weights for ws, b in layer for p in (*ws, b)]
+        for parameter, number in zip(self.parameters, initial, strict=True):
+            parameter.data = number
+
+    def loss(self, moons: Moons) -> tuple[object, float]:
+        from chainrule.nn import hinge, l2_penalty
+
+        scores = [self.model(point) for point in moons.points]
+        total = hinge(scores, moons.labels) + l2_penalty(self.parameters, ALPHA)
+        return total, accuracy(moons.labels, [s.data for s in scores])
+
+
+def network_model(weights: list[Layer]) -> NetworkMLP:
+    return NetworkMLP(weights)
+
+
 def float_model(weights: list[Layer]) -> FloatMLP:
     return FloatMLP(weights)
 
 
 #: Engine name -> a function building a fresh model from the initial weights.
 MODELS: dict[str, Callable[[list[Layer]], ScalarMLP | FloatMLP]] = {
-    "chainrule": chainrule_model,
+    "chainrule": network_model,
     "micrograd": micrograd_model,
     "floats": float_model,
 }

@@ -205,9 +205,12 @@ def sum_of_products_cases(count: int) -> dict[str, Case]:
 
 
 def bytes_per_node(engine: str, data: moons.Moons, weights: list[moons.Layer]) -> dict[str, float]:
-    """Memory allocated while recording the moons loss graph (tracemalloc), per graph node;
-    and after backward() (which gives every node a gradient)."""
-    model = moons.MODELS[engine](weights)
+    """Memory allocated while recording the moons loss graph (tracemalloc): in all, and per
+    graph node; and after backward() (which gives every node a gradient). ``"chainrule
+    binary"`` is chainrule's engine recording micrograd's graph (each weighted sum a chain of
+    binary nodes), beside ``"chainrule"``'s network of ``dot`` nodes."""
+    model = (moons.chainrule_model(weights) if engine == "chainrule binary"
+             else moons.MODELS[engine](weights))
     gc.collect()
     tracemalloc.start()
     try:
@@ -219,7 +222,7 @@ def bytes_per_node(engine: str, data: moons.Moons, weights: list[moons.Layer]) -
         after_backward = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
-    if engine == "chainrule":
+    if engine.startswith("chainrule"):
         nodes = count_nodes(total, lambda v: v.inputs)
     else:
         nodes = count_nodes(total, lambda v: v._prev)
@@ -227,6 +230,7 @@ def bytes_per_node(engine: str, data: moons.Moons, weights: list[moons.Layer]) -
     nodes -= len(model.parameters)
     return {
         "nodes": nodes,
+        "bytes": built - before,
         "bytes_per_node": (built - before) / nodes,
         "bytes_per_node_after_backward": (after_backward - before) / nodes,
     }

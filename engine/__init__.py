@@ -84,6 +84,8 @@ if TYPE_CHECKING:
         walkthrough_text,
     )
     from .functional import Function
+    from .functional import add_n as add_n
+    from .functional import dot as dot
 
 __all__ = [
     "PRIMITIVES",

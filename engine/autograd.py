@@ -23,9 +23,21 @@ from typing import Any
 from .chain_rule import check_root, gradient_map
 from .errors import GradientError, OperandTypeError
 from .graph import topological_order
+from .pytree import Argnums, flatten, unflatten
+from .pytree import argnum_tuple as _argnum_tuple
+from .pytree import contains_value as _contains_value
 from .value import Value, as_float, constant, describe, enable_grad
 
-Argnums = int | Sequence[int]
+__all__ = [
+    "Argnums",
+    "flatten",
+    "grad",
+    "gradients",
+    "hessian",
+    "jacobian",
+    "unflatten",
+    "value_and_grad",
+]
 
 
 def gradients(root: Value, wrt: Sequence[Value], create_graph: bool = False) -> list[Any]:
@@ -64,58 +76,6 @@ def _gradients(root: Value, wrt: Sequence[Value], create_graph: bool, caller: st
         else:
             results.append(float(g))
     return results
-
-
-# -- argument structures ------------------------------------------------------------------------------
-
-
-def flatten(tree: Any, caller: str) -> tuple[list[Any], Any]:
-    """The numbers (or Values) of a nested list/tuple, and a description of its nesting."""
-    leaves: list[Any] = []
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, (list, tuple)):
-            return (type(node), tuple(walk(child) for child in node))
-        if isinstance(node, Value):
-            leaves.append(node)
-        else:
-            leaves.append(as_float(node, caller, " argument"))
-        return None
-
-    return leaves, walk(tree)
-
-
-def unflatten(structure: Any, leaves: Sequence[Any]) -> Any:
-    """The inverse of :func:`flatten`: ``leaves`` in the nesting ``structure`` describes."""
-    position = 0
-
-    def build(node: Any) -> Any:
-        nonlocal position
-        if node is None:
-            position += 1
-            return leaves[position - 1]
-        kind, children = node
-        return kind(build(child) for child in children)
-
-    return build(structure)
-
-
-def _argnum_tuple(argnums: Argnums, count: int, caller: str) -> tuple[int, ...]:
-    numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    if not numbers or not all(isinstance(n, int) for n in numbers):
-        raise OperandTypeError(f"{caller}: argnums must be an int or a tuple of ints, got {argnums!r}")
-    for n in numbers:
-        if not -count <= n < count:
-            raise OperandTypeError(f"{caller}: argnums {n} but only {count} argument(s)")
-    return tuple(n % count for n in numbers)
-
-
-def _contains_value(tree: Any) -> bool:
-    if isinstance(tree, Value):
-        return True
-    if isinstance(tree, (list, tuple)):
-        return any(_contains_value(child) for child in tree)
-    return False
 
 
 #: The variables of the transformations being evaluated right now (per thread and task): a

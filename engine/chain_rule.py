@@ -29,11 +29,12 @@ gradients (the same text compiled once more with the recorded operations as its 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import GradientError, OperandTypeError
-from .graph import topological_order
+from .graph import INPUT_TUPLE, topological_order
 from .primitives import FORWARD_ERRORS, PRIMITIVES, Primitive, compile_expression
 from .value import CONSTANT, Value, apply, as_float, describe, enable_grad
 
@@ -134,7 +135,9 @@ def _propagate(order: list[Value]) -> None:
             op: Primitive = node._primitive  # type: ignore[assignment]  # a node with inputs has one
             b = node._b
             if b is None:
-                if a._primitive is not CONSTANT:
+                if type(a) is INPUT_TUPLE:
+                    _propagate_n_ary(node, op, a, upstream)  # type: ignore[arg-type]
+                elif a._primitive is not CONSTANT:
                     a.grad += upstream * op.derivatives[0](a._data, node._data)
             elif op.swaps_inputs:
                 if a._primitive is not CONSTANT:
@@ -159,6 +162,25 @@ def _propagate(order: list[Value]) -> None:
         raise derivative_error("backward", node, error) from None
 
 
+def _propagate_n_ary(node: Value, op: Primitive, inputs: tuple[Value, ...],
+                     upstream: float) -> None:
+    """One n-ary node's contributions (``dot``, ``sum``), in input order."""
+    partners = op.partners
+    if partners is not None:  # dot: each weight's local derivative is its input, and back
+        for input_node, partner in zip(inputs, partners, strict=True):
+            if input_node._primitive is not CONSTANT:
+                input_node.grad += upstream * inputs[partner]._data
+    elif op.constant_derivatives is not None:  # sum: each input's local derivative is 1
+        for input_node, slope in zip(inputs, op.constant_derivatives, strict=True):
+            if input_node._primitive is not CONSTANT:
+                input_node.grad += upstream * slope
+    else:
+        operands = [i._data for i in inputs]
+        for input_node, derivative in zip(inputs, op.derivatives, strict=True):
+            if input_node._primitive is not CONSTANT:
+                input_node.grad += upstream * derivative(*operands, node._data)
+
+
 # -- the general form: any number type, no side effects ----------------------------------------------
 
 
@@ -173,12 +195,22 @@ def local_gradients(
     if is_zero(upstream):
         return []
     handed = []
+    # An n-ary node's local derivatives are its operands or numbers: read them directly, not
+    # through calls that would copy all 2n operands for each input.
+    op: Primitive = node._primitive  # type: ignore[assignment]  # a node with inputs has one
+    partners = op.partners if op.family is not None else None
+    slopes = op.constant_derivatives if op.family is not None else None
     try:
         for slot, (input_node, derivative) in enumerate(zip(node.inputs, derivatives,
                                                             strict=True)):
             if input_node._primitive is CONSTANT:
                 continue
-            local = derivative(*operands, out)
+            if partners is not None:
+                local = operands[partners[slot]]
+            elif slopes is not None:
+                local = slopes[slot]
+            else:
+                local = derivative(*operands, out)
             handed.append((slot, local, 0.0 if is_zero(local) else upstream * local))
     except DERIVATIVE_ERRORS as error:
         raise derivative_error(caller, node, error, name) from None
@@ -219,7 +251,9 @@ def gradient_map(root: Value, seed: Any, create_graph: bool, caller: str) -> dic
             input_node = inputs[slot]
             previous = grads.get(input_node)
             if previous is None:
-                grads[input_node] = contribution
+                # backward() adds to a gradient that starts at 0.0, so a -0.0 contribution
+                # becomes 0.0 there: the same here (a Value stays itself: it is a function).
+                grads[input_node] = contribution if create_graph else 0.0 + contribution
             else:
                 with enable_grad():
                     grads[input_node] = previous + contribution
@@ -242,6 +276,8 @@ def _value_namespace() -> dict[str, Callable[..., Any]]:
 
 def value_derivatives(primitive: Primitive) -> tuple[Callable[..., Any], ...]:
     """The primitive's derivative code compiled to work on Values (and numbers)."""
+    if primitive.family is not None:
+        return primitive.derivatives  # inputs picked and numbers: the same on Values
     compiled = _VALUE_DERIVATIVES.get(primitive)
     if compiled is None:
         namespace = _value_namespace()
@@ -257,3 +293,68 @@ def check_root(root: object, caller: str) -> Value:
     if not isinstance(root, Value):
         raise OperandTypeError(f"{caller}: root must be a Value, got {type(root).__name__}")
     return root
+
+
+# -- the rules as a schedule: what compiled programs run ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """Rule 1 for one node of a compiled program's backward pass: the node hands
+    ``upstream * local`` to ``inputs``, each ``(slot, input, first)``, in this order; ``first``
+    marks an input's first contribution (its running sum starts there)."""
+
+    node: Value
+    inputs: tuple[tuple[int, Value, bool], ...]
+
+
+def backward_schedule(roots: Sequence[Value], stops: Collection[Value] = ()
+                      ) -> tuple[list[Handoff], list[Value]]:
+    """Rules 1 and 3 worked out ahead of time, for code that backpropagates without a graph:
+    the handoffs in order (reverse topological order of ``roots``, first input first,
+    constants getting nothing) and every node that receives a gradient, in the order it first
+    does. Nodes in ``stops`` pass nothing on and their inputs are not walked (a detached value,
+    a value computed under ``no_grad``: eager made them leaves). Rule 2 (a zero gradient
+    passes nothing on) is the caller's to apply at run time, to the handoffs as given."""
+    order = _postorder(roots, stops)
+    order.reverse()
+    reached = [root for root in dict.fromkeys(roots) if root._primitive is not CONSTANT]
+    receiving = set(reached)
+    handoffs = []
+    for node in order:
+        if node not in receiving or node._a is None or node in stops:
+            continue
+        inputs = []
+        for slot, input_node in enumerate(node.inputs):
+            if input_node._primitive is CONSTANT:
+                continue
+            first = input_node not in receiving
+            if first:
+                receiving.add(input_node)
+                reached.append(input_node)
+            inputs.append((slot, input_node, first))
+        handoffs.append(Handoff(node, tuple(inputs)))
+    return handoffs, reached
+
+
+def _postorder(roots: Sequence[Value], leaves: Collection[Value]) -> list[Value]:
+    """:func:`~chainrule.engine.topological_order` of ``roots`` (the same depth-first
+    post-order, inputs in order), with the nodes in ``leaves`` taken as leaves."""
+    order: list[Value] = []
+    discovered: set[Value] = set()
+    for root in roots:
+        if root in discovered:
+            continue
+        discovered.add(root)
+        stack = [(root, iter(() if root in leaves else root.inputs))]
+        while stack:
+            node, pending = stack[-1]
+            for child in pending:
+                if child not in discovered:
+                    discovered.add(child)
+                    stack.append((child, iter(() if child in leaves else child.inputs)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order

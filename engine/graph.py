@@ -8,6 +8,11 @@ if TYPE_CHECKING:
     from .value import Value
 
 
+#: The type of an n-ary node's ``_a``: the tuple of its inputs. (The slot is declared a Value,
+#: as it is for every other node; comparing with this name keeps type checkers content.)
+INPUT_TUPLE: type = tuple
+
+
 def topological_order(root: Value, *more_roots: Value) -> list[Value]:
     """Every node ``root`` (and ``more_roots``) depend on, inputs before the nodes computed
     from them.
@@ -28,26 +33,49 @@ def topological_order(root: Value, *more_roots: Value) -> list[Value]:
     return order
 
 
+def size_in_binary_nodes(order: list[Value]) -> int:
+    """How many nodes ``order`` would be with every operation binary: an n-ary node (``dot`` of
+    n pairs, a sum of n terms) counts as the nodes its chain would be (2n - 1, n - 1). What a
+    step-by-step explanation writes grows with this, not with the count of nodes."""
+    return sum(max(1, len(node.inputs) - 1) for node in order)
+
+
 def _walk(root: Value, discovered: set[Value], order: list[Value]) -> None:
     stack = [root]  # the path from root down to the node being explored
     # Bound methods hoisted out of the loops: they run a few times per node of every backward().
     discover, push, pop, emit = discovered.add, stack.append, stack.pop, order.append
+    # For an n-ary node on the stack (its inputs are a tuple in _a): the next input to look at.
+    resume: dict[Value, int] = {}
     node = root
     while True:
         # Go down through first inputs as long as they are new: a long chain of operations
         # (a sum, a deep network) is walked here without going round the outer loop.
         a = node._a
+        if type(a) is INPUT_TUPLE:
+            a = a[0]  # type: ignore[index]  # the first of its inputs
         while a is not None and a not in discovered:
             discover(a)
             push(a)
             node, a = a, a._a
-        # `node`'s first input is finished (or it has none). Emit it if its second input is
-        # finished too; then do the same for the node below it on the stack, whose first input
-        # is also finished now (the node just emitted was its first or its second input), and
-        # so on until one has a second input not yet discovered.
+            if type(a) is INPUT_TUPLE:
+                a = a[0]  # type: ignore[index]
+        # `node`'s first input is finished (or it has none). Emit it if its other inputs are
+        # finished too; then do the same for the node below it on the stack, whose input just
+        # emitted is finished now, and so on until one has an input not yet discovered.
         while True:
             b = node._b
-            if b is not None and b not in discovered:
+            if b is None and type(node._a) is INPUT_TUPLE:
+                inputs: tuple[Value, ...] = node._a  # type: ignore[assignment]
+                # Every input before `resume` was discovered, and a discovered input of a node
+                # on the stack is finished (the graph has no cycles).
+                i = resume.get(node, 1)
+                while i < len(inputs) and inputs[i] in discovered:
+                    i += 1
+                if i < len(inputs):
+                    resume[node] = i + 1
+                    b = inputs[i]
+                    break
+            elif b is not None and b not in discovered:
                 break
             emit(pop())
             if not stack:

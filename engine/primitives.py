@@ -10,6 +10,13 @@ A :class:`Primitive` holds everything chainrule knows about an operation:
 * the same derivatives as a person writes them (``formulas``: ``"1 - tanh(x)^2"``);
 * the name under which it is a function of ``chainrule.engine`` and a method of ``Value``.
 
+Operations of any number of inputs (the weighted sum ``dot`` and the n-ary ``sum``) are a
+:class:`Family`: one record that says what each term is and what each input's derivative is,
+expanded at each arity into an ordinary :class:`Primitive` (``dot`` of three pairs has the
+inputs ``w1 w2 w3 x1 x2 x3``, the forward code ``w1 * x1 + w2 * x2 + w3 * x3`` and the local
+derivative ``x2`` for ``w2``). A recorded node holds its expansion, so every consumer reads an
+n-ary node exactly as it reads a binary one.
+
 Every consumer reads these texts: eager backward and the walkthrough evaluate the derivative
 code compiled on floats, gradients of gradients evaluate the same code on Values, the compiler
 pastes it into the programs it generates, and labels and the README table print the formulas.
@@ -25,6 +32,8 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import reduce
+from operator import add, mul
 from typing import Any
 
 from .errors import DivisionByZeroError, DomainError, NumericOverflowError
@@ -131,6 +140,8 @@ class Primitive:
     function: str | None = None
     #: A line of documentation for the function and the method.
     doc: str = ""
+    #: The :class:`Family` this primitive is an expansion of (``dot``, ``sum``), else None.
+    family: Family | None = None
 
     # Derived from the code above at import, never typed.
     #: The forward function on floats.
@@ -141,30 +152,43 @@ class Primitive:
     constant_derivatives: tuple[float, ...] | None = field(init=False, repr=False)
     #: The derivative with respect to each of two inputs is the other input (``mul``).
     swaps_inputs: bool = field(init=False, repr=False)
+    #: Where each local derivative is one of the inputs, that input's position (``mul``: (1,
+    #: 0); ``dot`` of n pairs: each weight's partner is its input, and each input's its weight).
+    partners: tuple[int, ...] | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not len(self.derivative_code) == len(self.formulas) == len(self.input_names):
             raise ValueError(f"primitive {self.name}: one derivative and formula per input")
         numbers = [_number_or_none(code) for code in self.derivative_code]
+        slots = {name: slot for slot, name in enumerate(self.input_names)}
+        partners = [slots.get(code) for code in self.derivative_code]
         derived = {
-            "forward": compile_expression(self.forward_code, self.input_names, FUNCTIONS,
-                                          self.name),
+            # A family's forward code is a left fold of any length, which Python's compiler
+            # would have to nest as deep as it is long: its fold function computes the same.
+            # Its local derivatives are inputs or numbers (see Family), so they are picked
+            # rather than compiled: n functions of 2n + 1 arguments each would cost O(n^2).
+            "forward": self.family.fold if self.family is not None else compile_expression(
+                self.forward_code, self.input_names, FUNCTIONS, self.name),
             "derivatives": tuple(
                 compile_expression(code, (*self.input_names, "out"), FUNCTIONS, self.name)
                 for code in self.derivative_code
+            ) if self.family is None else tuple(
+                _picker(partner) if partner is not None else _constant(number)
+                for partner, number in zip(partners, numbers, strict=True)
             ),
             "constant_derivatives": (
                 tuple(numbers) if numbers and None not in numbers else None
             ),
             "swaps_inputs": self.arity == 2
             and self.derivative_code == tuple(reversed(self.input_names)),
+            "partners": tuple(partners) if partners and None not in partners else None,
         }
         for name, value in derived.items():
             object.__setattr__(self, name, value)  # frozen: set once, here
 
     @property
     def arity(self) -> int:
-        """How many inputs the operation takes (1 or 2)."""
+        """How many inputs the operation takes (1 or 2; an expanded :class:`Family`, any)."""
         return len(self.input_names)
 
     def write(self, *operands: object) -> str:
@@ -214,6 +238,24 @@ class Primitive:
 #: How a primitive is applied to operands; ``value.py``, which defines Values, puts its
 #: ``apply`` here when it loads (this module knows nothing of Values).
 APPLY: list[Callable[[Primitive, tuple[Any, ...]], Any]] = []
+#: Likewise, how a :class:`Family` is applied to its groups of operands.
+APPLY_FAMILY: list[Callable[[Family, tuple[Any, ...]], Any]] = []
+
+
+def _picker(slot: int) -> Callable[..., Any]:
+    """A local derivative that is one of the operands: ``d/dw2 (w1*x1 + w2*x2) = x2``."""
+    def pick(*operands: Any) -> Any:
+        return operands[slot]
+    return pick
+
+
+def _constant(number: float | None) -> Callable[..., Any]:
+    if number is None:
+        raise ValueError("a family's local derivatives must be inputs of the same term or numbers")
+
+    def constant(*operands: Any) -> float:
+        return number
+    return constant
 
 
 def _number_or_none(code: str) -> float | None:
@@ -293,3 +335,97 @@ PRIMITIVES: dict[str, Primitive] = {
     for p in (ADD, SUB, MUL, DIV, POW, NEG, EXP, LOG, LOG1P, SQRT, TANH, SIGMOID, SOFTPLUS,
               LOG_SIGMOID, RELU, LEAKY_RELU, ABS, SIN, COS, TAN, MAXIMUM)
 }
+
+
+# -- operations of any number of inputs ------------------------------------------------------------
+
+
+def _dot_fold(*operands: float) -> float:
+    # w1*x1 + w2*x2 + ... folded left, one product and one addition at a time: the same float
+    # operations in the same order as the chain of binary nodes (builtin sum() is compensated
+    # from Python 3.12 on, so it would not be), in C loops.
+    n = len(operands) // 2
+    total: float = reduce(add, map(mul, operands[:n], operands[n:]))
+    return total
+
+
+def _sum_fold(*operands: float) -> float:
+    total: float = reduce(add, operands)
+    return total
+
+
+@dataclass(frozen=True, eq=False)
+class Family:
+    """An operation of any number of inputs, written as a sum of terms, one per index i.
+
+    Its inputs come in ``groups`` of n each (``dot``: the weights ``w1..wn``, then the inputs
+    ``x1..xn``); ``term`` is the i-th term in the groups' names, and ``derivative_code`` and
+    ``formulas`` give, per group, the local derivative of its i-th input (``dot``: ``{x}`` for
+    the weight, ``{w}`` for the input). :meth:`at` expands it into the :class:`Primitive` of n
+    terms that a recorded node holds.
+    """
+
+    name: str
+    groups: tuple[str, ...]
+    term: str
+    derivative_code: tuple[str, ...]
+    formulas: tuple[str, ...]
+    #: Computes the sum of terms on floats, operands in input order (group by group).
+    fold: Callable[..., float]
+    function: str
+    #: The function's parameters, one sequence per group (``dot(weights, inputs)``).
+    parameters: tuple[str, ...]
+    doc: str
+    _expansions: dict[int, Primitive] = field(default_factory=dict, init=False, repr=False)
+
+    def at(self, n: int) -> Primitive:
+        """The primitive of ``n`` terms (n >= 1), made once per n."""
+        primitive = self._expansions.get(n)
+        if primitive is None:
+            if n < 1:
+                raise ValueError(f"{self.name} needs at least one term, got {n}")
+            indices = range(1, n + 1)
+
+            def per_term(template: str, name_of: Callable[[str, int], str]) -> list[str]:
+                return [template.format(**{g: name_of(g, i) for g in self.groups})
+                        for i in indices]
+
+            def per_input(templates: tuple[str, ...]) -> tuple[str, ...]:
+                return tuple(text for template in templates
+                             for text in per_term(template, lambda g, i: f"{g}{i}"))
+
+            primitive = Primitive(
+                self.name,
+                " + ".join(per_term(self.term, lambda g, i: f"{{{g}{i}}}")),
+                " + ".join(per_term(self.term, lambda g, i: f"{g}{i}")),
+                per_input(self.derivative_code), per_input(self.formulas),
+                tuple(f"{g}{i}" for g in self.groups for i in indices),
+                doc=self.doc, family=self,
+            )
+            self._expansions[n] = primitive
+        return primitive
+
+    def apply(self, *groups: Any) -> Any:
+        """Apply to the groups of operands (``DOT.apply(weights, inputs)``): numbers give a
+        float, Values a recorded node."""
+        return APPLY_FAMILY[0](self, groups)
+
+    def general_formulas(self) -> tuple[str, ...]:
+        """Each group's local derivative with the index written ``i``: ``("x_i", "w_i")``."""
+        return tuple(formula.format(**{g: f"{g}_i" for g in self.groups})
+                     for formula in self.formulas)
+
+    def __repr__(self) -> str:
+        return f"<family {self.name}>"
+
+
+DOT = Family("dot", ("w", "x"), "{w} * {x}", ("{x}", "{w}"), ("{x}", "{w}"), _dot_fold,
+             function="dot", parameters=("weights", "inputs"),
+             doc="The weighted sum w1*x1 + w2*x2 + ... of two equally long sequences, as one "
+                 "node (the same floats as the chain of products and sums).")
+SUM = Family("sum", ("a",), "{a}", ("1.0",), ("1",), _sum_fold, function="add_n",
+             parameters=("terms",), doc="The sum a1 + a2 + ... of a sequence, as one node (the same floats as the "
+                 "chain of additions).")
+
+#: The operations of any number of inputs, by name.
+FAMILIES: dict[str, Family] = {f.name: f for f in (DOT, SUM)}

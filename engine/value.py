@@ -2,7 +2,8 @@
 
 Design notes (why, not what):
 
-* A node refers only to its inputs (two slots, ``_a`` and ``_b``) and to its
+* A node refers only to its inputs (two slots, ``_a`` and ``_b``; an n-ary node, ``dot`` or
+  ``sum``, keeps the tuple of its inputs in ``_a``) and to its
   :class:`~chainrule.engine.primitives.Primitive`; it holds no closure, so no node is part of a
   reference cycle. Graphs are freed by reference counting the moment they are dropped, and the
   cyclic garbage collector (most of micrograd's run time) has nothing to find.
@@ -16,15 +17,18 @@ import itertools
 import numbers
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
+from itertools import chain
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Union
 
 from .errors import NonFiniteError, NumericOverflowError, OperandTypeError
-from .graph import topological_order
+from .graph import INPUT_TUPLE, topological_order
 from .primitives import (
     ABS,
     ADD,
     APPLY,
+    APPLY_FAMILY,
     DIV,
     FORWARD_ERRORS,
     MUL,
@@ -32,6 +36,7 @@ from .primitives import (
     POW,
     PRIMITIVES,
     SUB,
+    Family,
     Primitive,
 )
 
@@ -143,9 +148,12 @@ class Value:
     @property
     def inputs(self) -> tuple[Value, ...]:
         """The operation's inputs, in order, duplicates kept (``a + a`` has two)."""
-        if self._a is None:
+        a = self._a
+        if a is None:
             return ()
-        return (self._a,) if self._b is None else (self._a, self._b)
+        if self._b is not None:
+            return (a, self._b)
+        return a if type(a) is INPUT_TUPLE else (a,)  # type: ignore[return-value]
 
     @property
     def primitive(self) -> Primitive | None:
@@ -172,7 +180,11 @@ class Value:
 
     def detach(self) -> Value:
         """A new leaf with the same data and no history."""
-        return Value(self._data, self.label)
+        detached = Value(self._data, self.label)
+        if _OBSERVERS:
+            for observer in list(_OBSERVERS):
+                observer.detached(self, detached)
+        return detached
 
     @property
     def label(self) -> str | None:
@@ -478,15 +490,43 @@ def _notify_compared(value: Value, operator: str, other: object, outcome: bool) 
         observer.compared(value, operator, other, outcome)
 
 
+def _observed_allocate(cls: type[Value]) -> Value:
+    node: Value = object.__new__(cls)
+    for observer in list(_OBSERVERS):
+        observer.created(node)
+    return node
+
+
+def _switch_recording(on: bool) -> bool:
+    """What ``no_grad``/``enable_grad`` set while observed: recording stays on when an
+    observer (a tracer) keeps the switch itself, so the operations keep their inputs."""
+    kept = False
+    for observer in list(_OBSERVERS):
+        kept = observer.recording_switched(on) or kept
+    return True if kept else on
+
+
+def _switched_back() -> None:
+    for observer in list(_OBSERVERS):
+        observer.recording_switched_back()
+
+
 @contextmanager
 def observing(observer: Any) -> Iterator[None]:
     """Tell ``observer`` (``number_read(value, how)``, ``compared(value, op, other,
-    outcome)``) whenever a number is read out of a Value or a Value is compared."""
+    outcome)``, ``created(node)``, ``detached(value, leaf)``, ``recording_switched(on)`` and
+    ``recording_switched_back()``) whenever a number is read out of a Value, a Value is
+    compared, a node is made, a Value detached, or recording switched off or on. Each
+    observer filters by thread itself."""
+    global _allocate
     _OBSERVERS.append(observer)
+    _allocate = _observed_allocate  # type: ignore[assignment]
     try:
         yield
     finally:
         _OBSERVERS.remove(observer)
+        if not _OBSERVERS:
+            _allocate = object.__new__
 
 
 def apply(op: Primitive, operands: tuple[Any, ...]) -> Any:
@@ -495,9 +535,96 @@ def apply(op: Primitive, operands: tuple[Any, ...]) -> Any:
         raise OperandTypeError(f"{op.name} takes {op.arity} operand(s), got {len(operands)}")
     if not any(isinstance(x, Value) for x in operands):
         return op.evaluate(*(as_float(x, op.name) for x in operands))
+    if op.family is not None:
+        return _variadic(op, tuple(_operand(op, x) for x in operands))
     if op.arity == 1:
         return _unary(op, operands[0])
     return _binary(op, _operand(op, operands[0]), _operand(op, operands[1]))
+
+
+def apply_family(family: Family, groups: tuple[Any, ...]) -> Any:
+    """Apply an n-ary operation to its groups of operands (``dot``: the weights and the
+    inputs, equally long): to numbers, giving a float; to Values (or a mix), a recorded Value."""
+    # The common case (every operand a Value) runs in C calls only: it is a network's hot path.
+    try:
+        n = len(groups[0])
+        operands = tuple(chain.from_iterable(groups))
+        op = family._expansions.get(n) or family.at(n)
+        data = op.forward(*map(_data_of, operands))
+    except Exception:  # numbers among the operands, or something that is not a sequence
+        return _apply_family_checked(family, groups)
+    if len(operands) != n * len(groups) or len(groups) != len(family.parameters):
+        return _apply_family_checked(family, groups)
+    if data - data:
+        raise op.forward_error(OverflowError(), tuple(map(_data_of, operands)))
+    node = _allocate(Value)
+    node._data = data
+    node.grad = 0.0
+    node._tag = _current_scope()
+    node._version = _clock
+    if _recording():
+        node._primitive = op
+        node._a = operands  # type: ignore[assignment]  # an n-ary node keeps its inputs' tuple
+        node._b = None
+    else:
+        node._primitive = node._a = node._b = None
+    return node
+
+
+def _apply_family_checked(family: Family, groups: tuple[Any, ...]) -> Any:
+    """:func:`apply_family` for any operands: numbers become constants, and anything else is
+    refused with an error that names the operation and what was wrong."""
+    if len(groups) != len(family.parameters):
+        raise OperandTypeError(
+            f"{family.function} takes {len(family.parameters)} sequence(s) "
+            f"({', '.join(family.parameters)}), got {len(groups)}"
+        )
+    sequences = []
+    for group, parameter in zip(groups, family.parameters, strict=True):
+        if isinstance(group, (Value, str, bytes)) or not hasattr(group, "__len__"):
+            raise OperandTypeError(
+                f"{family.function}: {parameter} must be a sequence (a list or tuple) of Values "
+                f"or numbers, got {type(group).__name__} {_short_repr(group)}"
+            )
+        sequences.append(list(group))
+    n = len(sequences[0])
+    if not n or any(len(sequence) != n for sequence in sequences):
+        lengths = " and ".join(str(len(sequence)) for sequence in sequences)
+        raise OperandTypeError(
+            f"{family.function}: " + (f"{' and '.join(family.parameters)} must be equally long "
+                                  f"and not empty, got lengths {lengths}"
+                                  if len(sequences) > 1 else
+                                  f"{family.parameters[0]} must not be empty")
+        )
+    op = family.at(n)
+    operands = [x for sequence in sequences for x in sequence]
+    if not any(isinstance(x, Value) for x in operands):
+        return op.evaluate(*(as_float(x, op.name) for x in operands))
+    return _variadic(op, tuple(_operand(op, x) for x in operands))
+
+
+_data_of = attrgetter("_data")
+
+
+def _variadic(op: Primitive, inputs: tuple[Value, ...]) -> Value:
+    try:
+        data = op.forward(*map(_data_of, inputs))
+    except FORWARD_ERRORS as error:  # pragma: no cover - sums of finite products cannot raise
+        raise op.forward_error(error, tuple(x._data for x in inputs)) from None
+    if data - data:
+        raise op.forward_error(OverflowError(), tuple(x._data for x in inputs))
+    node = _allocate(Value)
+    node._data = data
+    node.grad = 0.0
+    node._tag = _current_scope()
+    node._version = _clock
+    if _recording():
+        node._primitive = op
+        node._a = inputs  # type: ignore[assignment]  # an n-ary node keeps its inputs' tuple
+        node._b = None
+    else:
+        node._primitive = node._a = node._b = None
+    return node
 
 
 # -- the surface: a method per primitive, generated from the table ------------------------------
@@ -541,6 +668,7 @@ def _install_methods() -> None:
 
 _install_methods()
 APPLY.append(apply)
+APPLY_FAMILY.append(apply_family)
 
 
 # -- recording switches ------------------------------------------------------------------------
@@ -552,21 +680,27 @@ def no_grad() -> Iterator[None]:
 
     The switch is per thread and per asyncio task: other threads keep recording.
     """
-    token = _RECORDING.set(False)
-    try:
+    with _recording_set(False):
         yield
-    finally:
-        _RECORDING.reset(token)
 
 
 @contextmanager
 def enable_grad() -> Iterator[None]:
     """Record inside this block even within ``no_grad()`` (like ``torch.enable_grad``)."""
-    token = _RECORDING.set(True)
+    with _recording_set(True):
+        yield
+
+
+@contextmanager
+def _recording_set(on: bool) -> Iterator[None]:
+    observed = bool(_OBSERVERS)  # being traced: the tracer records the switch itself
+    token = _RECORDING.set(_switch_recording(on) if observed else on)
     try:
         yield
     finally:
         _RECORDING.reset(token)
+        if observed:
+            _switched_back()
 
 
 def is_recording() -> bool:
@@ -574,17 +708,26 @@ def is_recording() -> bool:
     return _RECORDING.get()
 
 
-@contextmanager
-def scope(name: str) -> Iterator[tuple[str, ...]]:
+class scope:
     """Tag every Value created inside the block with ``name`` (nested blocks make a path).
 
     nn modules use it so that a rendered graph can group a neuron's or a layer's nodes. Like
-    ``no_grad``, it is per thread and per asyncio task.
+    ``no_grad``, it is per thread and per asyncio task. (A class rather than a generator: a
+    network enters one per neuron per sample, and this costs a third as much.)
     """
-    if not isinstance(name, str) or not name:
-        raise OperandTypeError(f"scope: name must be a non-empty str, got {_short_repr(name)}")
-    token = _SCOPE.set((*_SCOPE.get(), name))
-    try:
-        yield _SCOPE.get()
-    finally:
-        _SCOPE.reset(token)
+
+    __slots__ = ("_name", "_tokens")
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise OperandTypeError(f"scope: name must be a non-empty str, got {_short_repr(name)}")
+        self._name = name
+        self._tokens: list[Token[tuple[str, ...]]] = []  # one per entry: a block may be re-entered
+
+    def __enter__(self) -> tuple[str, ...]:
+        path = (*_SCOPE.get(), self._name)
+        self._tokens.append(_SCOPE.set(path))
+        return path
+
+    def __exit__(self, *exception: object) -> None:
+        _SCOPE.reset(self._tokens.pop())

@@ -9,6 +9,12 @@ from typing import Any
 from .errors import ConfigurationError
 
 
+def flag(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{what} must be True or False, got {value!r:.40}")
+    return value
+
+
 def positive_int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ConfigurationError(f"{what} must be a positive integer, got {value!r}")

@@ -6,12 +6,16 @@ gives the same data on every run and platform, and ``seed=None`` gives fresh dat
 
 ``moons``, ``circles`` and ``blobs`` follow scikit-learn's constructions (``make_moons`` and
 so on), so the tutorials built on them reproduce; the random numbers themselves differ from
-numpy's.
+numpy's. They, ``spiral`` and :func:`train_test_split` also take scikit-learn's argument names:
+``n_samples`` for ``n``, ``random_state`` (an int or None) for ``seed``, and ``test_size`` for
+``test_fraction`` (a fraction, or as in scikit-learn an int: that many test samples). Giving
+both names of one argument is an error.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import random
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -39,6 +43,15 @@ def _noise(noise: float | None) -> float:
     return 0.0 if noise is None else non_negative_float(noise, "noise")
 
 
+def _either(ours: Any, theirs: Any, default: Any, names: tuple[str, str]) -> Any:
+    """The argument given under our name or scikit-learn's (``names``), else ``default``."""
+    if ours is not None and theirs is not None:
+        raise ConfigurationError(
+            f"{names[0]} and {names[1]} are the same argument (scikit-learn's name for it is "
+            f"the second); give one of them")
+    return default if ours is None and theirs is None else theirs if ours is None else ours
+
+
 def _finish(X: Points, y: Labels, rng: random.Random, shuffle: bool, noise: float) -> tuple[Points, Labels]:
     """scikit-learn's order of operations: shuffle the samples, then add Gaussian noise."""
     if shuffle:
@@ -58,15 +71,24 @@ def xor() -> tuple[Points, Labels]:
 
 
 def moons(
-    n: int = 100, noise: float | None = None, *, shuffle: bool = True, seed: int | None = None
+    n: int | None = None,
+    noise: float | None = None,
+    *,
+    shuffle: bool = True,
+    seed: int | None = None,
+    n_samples: int | None = None,
+    random_state: int | None = None,
 ) -> tuple[Points, Labels]:
-    """Two interleaving half circles (``sklearn.datasets.make_moons``).
+    """Two interleaving half circles (``sklearn.datasets.make_moons``), ``n`` points in all
+    (100 by default).
 
     The upper moon (label 0) is ``(cos t, sin t)``, the lower one (label 1) is
     ``(1 - cos t, 0.5 - sin t)``, for t evenly spaced in [0, pi]; then optional Gaussian noise
-    with standard deviation ``noise``. micrograd's demo uses ``moons(100, noise=0.1)``.
+    with standard deviation ``noise``. micrograd's demo uses ``moons(100, noise=0.1)``;
+    ``moons(n_samples=100, noise=0.1, random_state=0)`` is scikit-learn's spelling.
     """
-    n = positive_int(n, "moons: n")
+    n = positive_int(_either(n, n_samples, 100, ("moons: n", "n_samples")), "moons: n")
+    seed = _either(seed, random_state, None, ("moons: seed", "random_state"))
     if n < 2:
         raise ConfigurationError(f"moons: n must be at least 2 (one point per moon), got {n}")
     noise_std = _noise(noise)
@@ -79,16 +101,19 @@ def moons(
 
 
 def circles(
-    n: int = 100,
+    n: int | None = None,
     noise: float | None = None,
     *,
     factor: float = 0.8,
     shuffle: bool = True,
     seed: int | None = None,
+    n_samples: int | None = None,
+    random_state: int | None = None,
 ) -> tuple[Points, Labels]:
     """A circle of radius 1 (label 0) around one of radius ``factor`` (label 1)
-    (``sklearn.datasets.make_circles``)."""
-    n = positive_int(n, "circles: n")
+    (``sklearn.datasets.make_circles``), ``n`` points in all (100 by default)."""
+    n = positive_int(_either(n, n_samples, 100, ("circles: n", "n_samples")), "circles: n")
+    seed = _either(seed, random_state, None, ("circles: seed", "random_state"))
     if n < 2:
         raise ConfigurationError(f"circles: n must be at least 2 (one point per circle), got {n}")
     factor = finite_float(factor, "circles: factor")
@@ -111,6 +136,7 @@ def spiral(
     *,
     shuffle: bool = True,
     seed: int | None = None,
+    random_state: int | None = None,
 ) -> tuple[Points, Labels]:
     """Interleaved spiral arms, one per class (the spiral of Stanford's CS231n notes, with the
     arms evenly spaced): point i of class j lies at radius r = i / (n - 1) and angle
@@ -118,7 +144,7 @@ def spiral(
     n_per_class = positive_int(n_per_class, "spiral: n_per_class")
     classes = positive_int(classes, "spiral: classes")
     noise_std = non_negative_float(noise, "spiral: noise")
-    rng = random.Random(seed)
+    rng = random.Random(_either(seed, random_state, None, ("spiral: seed", "random_state")))
     X: Points = []
     y: Labels = []
     for j in range(classes):
@@ -130,7 +156,7 @@ def spiral(
 
 
 def blobs(
-    n: int = 100,
+    n: int | None = None,
     centers: int | Sequence[Sequence[float]] = 3,
     *,
     std: float = 1.0,
@@ -138,13 +164,16 @@ def blobs(
     box: tuple[float, float] = (-10.0, 10.0),
     shuffle: bool = True,
     seed: int | None = None,
+    n_samples: int | None = None,
+    random_state: int | None = None,
 ) -> tuple[Points, Labels]:
     """Gaussian clusters (``sklearn.datasets.make_blobs``): ``centers`` random centres drawn
-    uniformly in ``box`` (or the given centre points), and the n samples shared out among them
-    as evenly as possible, each centre plus Gaussian noise of standard deviation ``std``."""
-    n = positive_int(n, "blobs: n")
+    uniformly in ``box`` (or the given centre points), and the n samples (100 by default)
+    shared out among them as evenly as possible, each centre plus Gaussian noise of standard
+    deviation ``std``."""
+    n = positive_int(_either(n, n_samples, 100, ("blobs: n", "n_samples")), "blobs: n")
     std = non_negative_float(std, "blobs: std")
-    rng = random.Random(seed)
+    rng = random.Random(_either(seed, random_state, None, ("blobs: seed", "random_state")))
     if isinstance(centers, int) and not isinstance(centers, bool):
         features = positive_int(features, "blobs: features")
         low, high = (finite_float(b, "blobs: box") for b in box)
@@ -193,31 +222,40 @@ def signed_labels(y: Sequence[int]) -> list[int]:
 def train_test_split(
     X: Sequence[T],
     y: Sequence[L] | None = None,
-    test_fraction: float = 0.25,
+    test_fraction: float | None = None,
     *,
     shuffle: bool = True,
     seed: int | None = None,
+    test_size: float | int | None = None,
+    random_state: int | None = None,
 ) -> Any:
     """``X_train, X_test, y_train, y_test`` (scikit-learn's order): ``ceil(n * test_fraction)``
-    samples are held out, chosen at random (from ``seed``) unless ``shuffle`` is false.
+    samples (a quarter by default) are held out, chosen at random (from ``seed``) unless
+    ``shuffle`` is false. scikit-learn's ``test_size`` (a fraction, or an int: the number of
+    test samples) and ``random_state`` work too.
 
     Without labels (``y=None``, as for a list of texts) it returns ``X_train, X_test``."""
+    who = "train_test_split"
+    seed = _either(seed, random_state, None, (f"{who}: seed", "random_state"))
+    size = _either(test_fraction, test_size, 0.25, (f"{who}: test_fraction", "test_size"))
     if y is None:
-        train, test, _, _ = train_test_split(X, X, test_fraction, shuffle=shuffle, seed=seed)
+        train, test, _, _ = train_test_split(X, X, test_fraction, shuffle=shuffle, seed=seed,
+                                             test_size=test_size)
         return train, test
     if len(X) != len(y):
-        raise DataError(f"train_test_split: X has {len(X)} samples but y has {len(y)}")
+        raise DataError(f"{who}: X has {len(X)} samples but y has {len(y)}")
     n = len(X)
-    test_fraction = finite_float(test_fraction, "train_test_split: test_fraction")
-    if not 0.0 < test_fraction < 1.0:
-        raise ConfigurationError(
-            f"train_test_split: test_fraction must lie in (0, 1), got {test_fraction!r}"
-        )
-    n_test = math.ceil(n * test_fraction)
+    if isinstance(size, numbers.Integral) and not isinstance(size, bool) and test_size is not None:
+        n_test = positive_int(size, f"{who}: test_size (a number of samples)")
+    else:
+        size = finite_float(size, f"{who}: test_fraction")
+        if not 0.0 < size < 1.0:
+            raise ConfigurationError(f"{who}: test_fraction must lie in (0, 1), got {size!r}")
+        n_test = math.ceil(n * size)
     if n < 2 or n_test >= n:
         raise DataError(
-            f"train_test_split: {n} samples cannot be split with test_fraction={test_fraction}: "
-            f"both parts need at least one sample"
+            f"{who}: {n} samples cannot be split into {n - n_test} for training and {n_test} "
+            f"for testing: both parts need at least one sample"
         )
     order = list(range(n))
     if shuffle:

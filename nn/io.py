@@ -26,11 +26,15 @@ import math
 import os
 import secrets
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
+
+from chainrule.engine import ChainruleError
 
 from .errors import ConfigurationError, ModelFileError
 from .module import ACTIVATIONS, MLP, Layer, Module, Neuron, check_names, checked_values
+from .modules import GPT, Block, Embedding, FeedForward, LayerNorm, Linear, RMSNorm, SelfAttention
 
 FORMAT = "chainrule.nn/model"
 VERSION = 1
@@ -56,13 +60,9 @@ _KINDS = {
 
 
 def save(model: Module, path: PathLike) -> None:
-    """Write ``model`` to ``path`` as JSON, atomically.
-
-    The file is written to a temporary file next to its target and then moved into place with
-    ``os.replace``, so a save that fails part-way leaves any previous file intact. An existing
-    file keeps its permission bits (a new one gets 0644 less the umask, like any file Python
-    creates), and a symbolic link is written through: its target is replaced, the link stays.
-    """
+    """Write ``model`` to ``path`` as JSON, atomically (see :func:`write_atomically`: a save
+    that fails part-way leaves any previous file intact, an existing file keeps its permission
+    bits, a symbolic link is written through)."""
     if not isinstance(model, Module):
         raise TypeError(f"save: expected a chainrule.nn Module, got {type(model).__name__}")
     try:
@@ -76,18 +76,33 @@ def save(model: Module, path: PathLike) -> None:
         "parameters": model.state_dict(),
     }
     text = json.dumps(document, indent=1, allow_nan=False) + "\n"
+    write_atomically(path, text, "save")
+
+
+def write_atomically(path: PathLike, text: str, who: str, *,
+                     refusal: type[ChainruleError] = ModelFileError) -> None:
+    """Write ``text`` (UTF-8) to ``path`` whole or not at all.
+
+    The text goes to a new temporary file beside the target (created exclusively, so a
+    symbolic link planted at its name is never followed), then ``os.replace`` moves it into
+    place, so a write that fails part-way leaves any previous file intact. An existing file
+    keeps its permission bits (a new one gets 0644 less the umask, like any file Python
+    creates), and a symbolic link at ``path`` is written through: its target is replaced, the
+    link stays. Anything at ``path`` that is not a regular file is refused (``refusal`` is the
+    error raised, naming ``who``).
+    """
     target = os.path.realpath(os.fspath(path))
     try:
         existing: os.stat_result | None = os.stat(target)
     except FileNotFoundError:
         existing = None
     if existing is not None and not stat.S_ISREG(existing.st_mode):
-        raise ModelFileError(
-            f"save: {os.fspath(path)} is {_kind(existing.st_mode)}, not a regular file; "
+        raise refusal(
+            f"{who}: {os.fspath(path)} is {_kind(existing.st_mode)}, not a regular file; "
             f"refusing to replace it"
         )
     directory, name = os.path.split(target)
-    descriptor, temporary = _create_temporary(directory or ".", name)
+    descriptor, temporary = _create_temporary(directory or ".", name, who)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
             if existing is not None:
@@ -103,7 +118,7 @@ def save(model: Module, path: PathLike) -> None:
     _sync_directory(directory or ".")
 
 
-def _create_temporary(directory: str, name: str) -> tuple[int, str]:
+def _create_temporary(directory: str, name: str, who: str) -> tuple[int, str]:
     """A new file beside the target, created with mode 0644 so the umask applies to it."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
@@ -112,7 +127,7 @@ def _create_temporary(directory: str, name: str) -> tuple[int, str]:
             return os.open(temporary, flags, 0o644), temporary
         except FileExistsError:
             continue
-    raise FileExistsError(f"save: could not create a temporary file in {directory}")
+    raise FileExistsError(f"{who}: could not create a temporary file in {directory}")
 
 
 def _sync_directory(directory: str) -> None:
@@ -240,7 +255,8 @@ def _parse(data: bytes, where: str) -> dict[str, Any]:
             f"handful (at most {MAX_CONTAINERS:,} are read)"
         )
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        document = json.loads(text, parse_constant=_reject_constant,
+                              object_pairs_hook=_object_without_duplicates)
     except json.JSONDecodeError as error:
         raise ModelFileError(f"load: {where} is not valid JSON: {error}") from None
     except ValueError as error:  # a non-finite constant, or an integer with too many digits
@@ -254,17 +270,62 @@ def _parse(data: bytes, where: str) -> dict[str, Any]:
     return document
 
 
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict, refused when a key appears twice: JSON leaves the meaning of a
+    repeated key open, and Python's parser silently keeps the last one."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise ValueError(f"the key {key!r:.60} appears more than once in one object")
+        seen.add(key)
+    return dict(pairs)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a finite number (parameters must be finite)")
 
 
-# -- architectures -----------------------------------------------------------------------------
+# -- the module types a file may hold -----------------------------------------------------------
+# load() reads the architecture's "type" and finds it in MODULE_TYPES: no type is named in the
+# code that checks and builds, and a module of your own becomes loadable with one call to
+# register_module_type.
 
-_FIELDS = {
-    "Neuron": {"type", "nin", "activation"},
-    "Layer": {"type", "nin", "nout", "activation"},
-    "MLP": {"type", "nin", "sizes", "activation", "output_activation"},
-}
+#: A field's check: ``check(architecture, key, where)`` returns the value or raises.
+FieldCheck = Callable[[dict[str, Any], str, str], Any]
+
+
+@dataclass(frozen=True)
+class ModuleType:
+    """How :func:`load` checks and builds one type of module from its architecture (the dict
+    its :meth:`~chainrule.nn.Module.architecture` returns).
+
+    ``fields`` maps every field but ``"type"`` to its check; ``build`` is called with the checked
+    fields as keyword arguments (and ``seed=0`` when ``seeded``: its initial weights are thrown
+    away, so they are drawn without touching global state); ``count`` gives the number of
+    parameters from the checked fields, before anything is built; ``describe`` names the
+    architecture in messages (by default ``Type(field=value, ...)``).
+    """
+
+    build: Callable[..., Module]
+    fields: Mapping[str, FieldCheck]
+    count: Callable[[dict[str, Any]], int]
+    seeded: bool = True
+    describe: Callable[[dict[str, Any]], str] | None = None
+
+
+#: Every module type a model file may hold, by its architecture's ``"type"``.
+MODULE_TYPES: dict[str, ModuleType] = {}
+
+
+def register_module_type(name: str, module_type: ModuleType) -> None:
+    """Make :func:`save`'d modules whose architecture has ``"type": name`` loadable."""
+    if not isinstance(name, str) or not name:
+        raise ConfigurationError(f"register_module_type: name must be a non-empty string, "
+                                 f"got {name!r:.40}")
+    if not isinstance(module_type, ModuleType):
+        raise ConfigurationError(f"register_module_type: expected a ModuleType, "
+                                 f"got {type(module_type).__name__}")
+    MODULE_TYPES[name] = module_type
 
 
 def _architecture(architecture: Any, where: str) -> tuple[dict[str, Any], str, int]:
@@ -274,38 +335,35 @@ def _architecture(architecture: Any, where: str) -> tuple[dict[str, Any], str, i
             f"load: {where}: 'architecture' must be an object, got {architecture!r:.60}"
         )
     kind = _field(architecture, "type", where)
-    if isinstance(kind, str) and kind in SEQUENCE_MODELS:
-        return (architecture, *_sequence_architecture(architecture, where))
-    if not isinstance(kind, str) or kind not in _FIELDS:
-        known = ", ".join([*_FIELDS, *SEQUENCE_MODELS])
+    module_type = MODULE_TYPES.get(kind) if isinstance(kind, str) else None
+    if module_type is None:
+        known = ", ".join(MODULE_TYPES)
         raise ModelFileError(f"load: {where}: unknown model type {kind!r:.40} (known: {known})")
-    unexpected = set(architecture) - _FIELDS[kind]
+    unexpected = set(architecture) - {"type", *module_type.fields}
     if unexpected:
         raise ModelFileError(
             f"load: {where}: unexpected architecture field(s) {sorted(unexpected)!r:.80} "
             f"for {kind}"
         )
-    nin = _size(architecture, "nin", where)
-    activation = _activation(architecture, "activation", where)
-    if kind == "Neuron":
-        return architecture, f"Neuron({nin}, activation={activation!r})", nin + 1
-    if kind == "Layer":
-        nout = _size(architecture, "nout", where)
-        return (architecture, f"Layer({nin}, {nout}, activation={activation!r})",
-                nout * (nin + 1))
-    sizes = _field(architecture, "sizes", where)
-    if (not isinstance(sizes, list) or not sizes
-            or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes)):
-        raise ModelFileError(
-            f"load: {where}: architecture 'sizes' must be a non-empty list of positive "
-            f"integers, got {sizes!r:.60}"
-        )
-    output = _activation(architecture, "output_activation", where)
-    widths = [nin, *sizes]
-    count = sum(widths[i + 1] * (widths[i] + 1) for i in range(len(sizes)))
-    description = (f"MLP({nin}, {sizes!r:.60}, activation={activation!r}, "
-                   f"output_activation={output!r})")
-    return architecture, description, count
+    values = {key: check(architecture, key, where) for key, check in module_type.fields.items()}
+    describe = module_type.describe or (
+        lambda v: f"{kind}({', '.join(f'{key}={value!r}' for key, value in v.items())})")
+    return architecture, describe(values), module_type.count(values)
+
+
+def _build(architecture: dict[str, Any], where: str) -> Module:
+    """A module of a checked architecture (its parameters are overwritten next)."""
+    module_type = MODULE_TYPES[architecture["type"]]
+    values = {key: architecture[key] for key in module_type.fields}
+    try:
+        if module_type.seeded:
+            return module_type.build(**values, seed=0)
+        return module_type.build(**values)
+    except ConfigurationError as error:
+        raise ModelFileError(f"load: {where}: {error}") from None
+
+
+# -- field checks ------------------------------------------------------------------------------
 
 
 def _field(architecture: dict[str, Any], key: str, where: str) -> Any:
@@ -323,6 +381,17 @@ def _size(architecture: dict[str, Any], key: str, where: str) -> int:
     return value
 
 
+def _sizes(architecture: dict[str, Any], key: str, where: str) -> list[int]:
+    sizes = _field(architecture, key, where)
+    if (not isinstance(sizes, list) or not sizes
+            or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes)):
+        raise ModelFileError(
+            f"load: {where}: architecture {key!r} must be a non-empty list of positive "
+            f"integers, got {sizes!r:.60}"
+        )
+    return sizes
+
+
 def _activation(architecture: dict[str, Any], key: str, where: str) -> str:
     value = _field(architecture, key, where)
     if not isinstance(value, str) or value not in ACTIVATIONS:
@@ -331,39 +400,6 @@ def _activation(architecture: dict[str, Any], key: str, where: str) -> str:
             f"load: {where}: unknown activation {value!r:.40} for {key!r} (known: {known})"
         )
     return value
-
-
-def _build(architecture: dict[str, Any], where: str) -> Module:
-    """A model of a checked architecture (its parameters are overwritten next).
-
-    ``seed=0``: the initial weights are thrown away, so draw them without touching global state.
-    """
-    if architecture["type"] in SEQUENCE_MODELS:  # see "sequence models" at the end of this file
-        return _build_sequence_model(architecture, where)
-    kind, nin, activation = architecture["type"], architecture["nin"], architecture["activation"]
-    if kind == "Neuron":
-        return Neuron(nin, activation, seed=0)
-    if kind == "Layer":
-        return Layer(nin, architecture["nout"], activation, seed=0)
-    return MLP(nin, architecture["sizes"], activation, architecture["output_activation"], seed=0)
-
-
-# -- sequence models (GPT) ---------------------------------------------------------------------
-# A separate section so that it merges cleanly with changes to the code above: the file format
-# is the same; only the architecture differs.
-
-#: The architecture fields of each sequence model and module: positive integers, except
-#: ``bias``/``affine`` (true or false) and ``eps`` (a positive number).
-SEQUENCE_MODELS = {
-    "GPT": ("vocab_size", "n_embd", "n_head", "n_layer", "block_size", "mlp_width"),
-    "Linear": ("nin", "nout", "bias"),
-    "Embedding": ("num", "dim"),
-    "RMSNorm": ("dim", "eps", "affine"),
-    "LayerNorm": ("dim", "eps", "affine"),
-    "SelfAttention": ("n_embd", "n_head", "bias"),
-    "FeedForward": ("n_embd", "width"),
-    "Block": ("n_embd", "n_head", "mlp_width"),
-}
 
 
 def _flag(architecture: dict[str, Any], key: str, where: str) -> bool:
@@ -383,68 +419,66 @@ def _positive_number(architecture: dict[str, Any], key: str, where: str) -> floa
     return float(value)
 
 
-def _parameter_count(kind: str, a: dict[str, Any]) -> int:
-    """How many parameters the architecture asks for, computed before building anything."""
-    def linear(nin: int, nout: int, bias: bool) -> int:
-        return nout * nin + (nout if bias else 0)
-
-    def attention(n: int, bias: bool) -> int:
-        return 4 * linear(n, n, bias)  # query, key, value and output projections
-
-    if kind == "Linear":
-        return linear(a["nin"], a["nout"], a["bias"])
-    if kind == "Embedding":
-        return int(a["num"] * a["dim"])
-    if kind == "RMSNorm":
-        return int(a["dim"]) if a["affine"] else 0
-    if kind == "LayerNorm":
-        return 2 * int(a["dim"]) if a["affine"] else 0
-    if kind == "SelfAttention":
-        return attention(a["n_embd"], a["bias"])
-    if kind == "FeedForward":
-        return 2 * int(a["n_embd"]) * int(a["width"])
-    block: int = attention(a["n_embd"], False) + 2 * a["n_embd"] * a["mlp_width"]  # norms: no gain
-    if kind == "Block":
-        return block
-    n: int = a["n_embd"]
-    gpt: int = (2 * a["vocab_size"] + a["block_size"]) * n + a["n_layer"] * block
-    return gpt
+# -- the built-in module types -----------------------------------------------------------------
 
 
-def _sequence_architecture(architecture: dict[str, Any], where: str) -> tuple[str, int]:
-    """A sequence model's architecture checked field by field: its description and parameter
-    count (nothing is built)."""
-    kind = architecture["type"]
-    fields = SEQUENCE_MODELS[kind]
-    unexpected = set(architecture) - {"type", *fields}
-    if unexpected:
-        raise ModelFileError(
-            f"load: {where}: unexpected architecture field(s) {sorted(unexpected)} for {kind}"
-        )
-    values: dict[str, Any] = {}
-    for key in fields:
-        if key in ("bias", "affine"):
-            values[key] = _flag(architecture, key, where)
-        elif key == "eps":
-            values[key] = _positive_number(architecture, key, where)
-        else:
-            values[key] = _size(architecture, key, where)
-    description = f"{kind}({', '.join(f'{k}={v!r}' for k, v in values.items())})"
-    return description, _parameter_count(kind, values)
+def _linear(nin: int, nout: int, bias: bool) -> int:
+    return nout * nin + (nout if bias else 0)
 
 
-def _build_sequence_model(architecture: dict[str, Any], where: str) -> Module:
-    """A sequence model of a checked architecture (its parameters are overwritten next)."""
-    from . import modules
-    from .errors import ConfigurationError
+def _attention(n_embd: int, bias: bool) -> int:
+    return 4 * _linear(n_embd, n_embd, bias)  # query, key, value and output projections
 
-    kind = architecture["type"]
-    values = {key: architecture[key] for key in SEQUENCE_MODELS[kind]}
-    try:
-        # seed=0: the initial weights are thrown away, so draw them without touching global state.
-        build: Callable[..., Module] = getattr(modules, kind)
-        if kind in ("RMSNorm", "LayerNorm"):
-            return build(**values)
-        return build(**values, seed=0)
-    except ConfigurationError as error:
-        raise ModelFileError(f"load: {where}: {error}") from None
+
+def _block(a: dict[str, Any]) -> int:
+    n_embd, width = int(a["n_embd"]), int(a["mlp_width"])
+    return _attention(n_embd, False) + 2 * n_embd * width  # norms: no gain
+
+
+def _mlp(a: dict[str, Any]) -> int:
+    widths = [a["nin"], *a["sizes"]]
+    return sum(widths[i + 1] * (widths[i] + 1) for i in range(len(a["sizes"])))
+
+
+def _register_built_in_types() -> None:
+
+    size, flag, positive = _size, _flag, _positive_number
+    norm = {"dim": size, "eps": positive, "affine": flag}
+    types = {
+        "Neuron": ModuleType(
+            Neuron, {"nin": size, "activation": _activation}, lambda a: a["nin"] + 1,
+            describe=lambda a: f"Neuron({a['nin']}, activation={a['activation']!r})"),
+        "Layer": ModuleType(
+            Layer, {"nin": size, "nout": size, "activation": _activation},
+            lambda a: a["nout"] * (a["nin"] + 1),
+            describe=lambda a: f"Layer({a['nin']}, {a['nout']}, activation={a['activation']!r})"),
+        "MLP": ModuleType(
+            MLP, {"nin": size, "sizes": _sizes, "activation": _activation,
+                  "output_activation": _activation}, _mlp,
+            describe=lambda a: (f"MLP({a['nin']}, {a['sizes']!r:.60}, "
+                                f"activation={a['activation']!r}, "
+                                f"output_activation={a['output_activation']!r})")),
+        "GPT": ModuleType(
+            GPT, dict.fromkeys(("vocab_size", "n_embd", "n_head", "n_layer", "block_size",
+                                "mlp_width"), size),
+            lambda a: ((2 * a["vocab_size"] + a["block_size"]) * a["n_embd"]
+                       + a["n_layer"] * _block(a))),
+        "Linear": ModuleType(Linear, {"nin": size, "nout": size, "bias": flag},
+                             lambda a: _linear(a["nin"], a["nout"], a["bias"])),
+        "Embedding": ModuleType(Embedding, {"num": size, "dim": size},
+                                lambda a: a["num"] * a["dim"]),
+        "RMSNorm": ModuleType(RMSNorm, norm, lambda a: a["dim"] if a["affine"] else 0,
+                              seeded=False),
+        "LayerNorm": ModuleType(LayerNorm, norm, lambda a: 2 * a["dim"] if a["affine"] else 0,
+                                seeded=False),
+        "SelfAttention": ModuleType(SelfAttention, {"n_embd": size, "n_head": size, "bias": flag},
+                                    lambda a: _attention(a["n_embd"], a["bias"])),
+        "FeedForward": ModuleType(FeedForward, {"n_embd": size, "width": size},
+                                  lambda a: 2 * a["n_embd"] * a["width"]),
+        "Block": ModuleType(Block, {"n_embd": size, "n_head": size, "mlp_width": size}, _block),
+    }
+    for name, module_type in types.items():
+        register_module_type(name, module_type)
+
+
+_register_built_in_types()

@@ -16,7 +16,7 @@ import numbers
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from chainrule.engine import DomainError, Value
+from chainrule.engine import DomainError, Value, add_n, dot
 
 from ._checks import choice, non_negative_float
 from .errors import DataError, ShapeError
@@ -74,9 +74,7 @@ def _samples(predictions: Any, targets: Any, loss: str) -> tuple[list[Any], list
 
 def _reduce(terms: list[Any], reduction: str, loss: str) -> Value:
     choice(reduction, _REDUCTIONS, f"{loss} reduction")
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
+    total = add_n(terms) if len(terms) > 1 else terms[0]
     if reduction == "mean" and len(terms) > 1:
         total = total / len(terms)
     # Every term can be a clamped constant (a float); the loss is still a Value.
@@ -242,9 +240,8 @@ def _shifted(logits: list[Value]) -> tuple[list[Value], Value]:
     to rounding. m stays in the graph (see :func:`running_maximum`)."""
     m = running_maximum(logits)
     shifted = [z - m for z in logits]
-    total = shifted[0].exp()
-    for s in shifted[1:]:
-        total = total + s.exp()
+    exps = [s.exp() for s in shifted]
+    total = add_n(exps) if len(exps) > 1 else exps[0]
     return shifted, total.log()
 
 
@@ -258,9 +255,7 @@ def softmax(logits: Sequence[Value | float]) -> list[Value]:
     values = _logit_list(logits, "softmax", 0)
     m = running_maximum(values)
     exps = [(z - m).exp() for z in values]
-    total = exps[0]
-    for e in exps[1:]:
-        total = total + e
+    total = add_n(exps) if len(exps) > 1 else exps[0]
     return [e / total for e in exps]
 
 
@@ -312,10 +307,7 @@ def l2_penalty(parameters: Module | Iterable[Value], alpha: float = 1.0) -> Valu
     params = iter_parameters(parameters, "l2_penalty")
     if not params:
         raise DataError("l2_penalty: no parameters")
-    total = params[0] * params[0]
-    for p in params[1:]:
-        total = total + p * p
-    return total * alpha
+    return dot(params, params) * alpha
 
 
 #: How a single-output model's prediction becomes a class label for each loss: the output is

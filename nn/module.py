@@ -21,9 +21,10 @@ import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, Protocol, overload
 
-from chainrule.engine import OperandTypeError, Value, scope
+from chainrule.engine import OperandTypeError, Value, constant, dot, scope
+from chainrule.engine.value import as_float
 
-from ._checks import choice, positive_int
+from ._checks import choice, flag, positive_int
 from .errors import ConfigurationError, ModelFileError, ShapeError
 
 Scalar = Value | int | float
@@ -156,6 +157,19 @@ def as_features(x: Any, nin: int, who: str) -> Sequence[Scalar]:
     return [as_plain(element) for element in x]
 
 
+def as_inputs(x: Any, nin: int, who: str) -> list[Value]:
+    """``x`` as :func:`as_features` checks it, with each number made a constant node once, so
+    that the neurons of a layer share their inputs (one node per feature, not one per neuron)."""
+    features = as_features(x, nin, who)
+    if set(map(type, features)) == _ONLY_VALUES:
+        return list(features)  # type: ignore[arg-type]  # all Values: the usual hidden layer
+    return [feature if isinstance(feature, Value) else constant(as_float(feature, who, f" input {i}:"))
+            for i, feature in enumerate(features)]
+
+
+_ONLY_VALUES = {Value}
+
+
 def as_plain(x: Any) -> Any:
     """A numpy array or scalar (anything with ``tolist()``, except a Value) as plain Python."""
     tolist = getattr(x, "tolist", None)
@@ -198,10 +212,21 @@ class Module:
     listed once. A subclass may override :meth:`named_parameters` to choose its own names
     (:class:`Neuron` does: ``"w0"``, ``"b"``).
 
-    Subclasses implement :meth:`__call__`, and set ``nin`` if they check their input size.
+    Subclasses implement :meth:`forward` (calling a module calls it, as in PyTorch) or
+    :meth:`__call__` itself (the built-in modules do), and set ``nin`` if they take a fixed
+    number of inputs: :func:`~chainrule.nn.fit` then checks every sample against it (without
+    ``nin``, samples reach ``forward`` as they are given).
+
+    ``training`` is True until :meth:`eval` (or ``train(False)``) turns it off, for this module
+    and every sub-module; no built-in module behaves differently in the two modes (none has
+    dropout or batch statistics), but a module of yours may read it. :func:`~chainrule.nn.fit`
+    trains in training mode and validates in eval mode; :func:`~chainrule.nn.predict` and
+    :func:`~chainrule.nn.evaluate` run in eval mode. Each restores the mode it found.
     """
 
     nin: int
+    #: Whether the module is in training mode (see :meth:`train` and :meth:`eval`).
+    training: bool = True
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """``(dotted name, parameter)`` pairs, always in the same order."""
@@ -247,10 +272,31 @@ class Module:
         """How many parameters (scalars) the module has."""
         return len(self.named_parameters())
 
-    def zero_grad(self) -> None:
-        """Set every parameter's gradient to 0 (gradients accumulate across ``backward()``)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Set every parameter's gradient to 0 (gradients accumulate across ``backward()``).
+
+        ``set_to_none`` is accepted so that PyTorch code runs, and both values do the same: a
+        chainrule gradient is a float, always, so that ``backward()`` and the optimizers can
+        add to it and read it; ``None`` would break that arithmetic. PyTorch's ``None`` frees a
+        tensor's memory and makes its optimizers skip the parameter; a float needs no freeing,
+        and chainrule's optimizers update every parameter they hold (a zero gradient still
+        moves momentum and Adam's averages, as it does in PyTorch with ``set_to_none=False``).
+        """
+        flag(set_to_none, "zero_grad: set_to_none")
         for p in self.parameters():
             p.grad = 0.0
+
+    def train(self, mode: bool = True) -> Module:
+        """Put this module and every sub-module in training mode (``mode=False``: eval
+        mode); returns the module, as PyTorch's does."""
+        flag(mode, "train: mode")
+        for _, module in self.named_modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        """Put this module and every sub-module in eval mode: ``train(False)``."""
+        return self.train(False)
 
     def state_dict(self) -> dict[str, float]:
         """Every parameter's value by its dotted name, in order: plain JSON data, a copy."""
@@ -261,8 +307,9 @@ class Module:
 
         Checked like :func:`~chainrule.nn.load`: names must match (with ``strict=False``,
         missing and unexpected names are returned instead), values must be finite real numbers
-        (numpy scalars are fine). Any problem raises :class:`ModelFileError` before a single
-        parameter changes.
+        (numpy scalars are fine) or Values, whose numbers are copied (as PyTorch copies the
+        tensors of ``other.state_dict()``: ``dict(other.named_parameters())`` works too). Any
+        problem raises :class:`ModelFileError` before a single parameter changes.
         """
         who = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state, Mapping):
@@ -292,9 +339,15 @@ class Module:
             f"and rebuild it in code instead"
         )
 
-    def __call__(self, x: Any) -> Any:
-        """The module's output for input ``x`` (each subclass says what it takes and returns)."""
-        raise NotImplementedError(f"{type(self).__name__} does not define __call__")
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The module's output for its input (each subclass says what it takes and returns)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} defines neither forward() nor __call__(): define "
+            f"forward(self, x) to say what the module computes")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Calls :meth:`forward`, as a PyTorch module does."""
+        return self.forward(*args, **kwargs)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.num_parameters} parameters)"
@@ -346,7 +399,8 @@ def checked_values(stored: Mapping[Any, Any], names: Sequence[str], who: str) ->
     """The stored values of ``names`` as finite floats, or a :class:`ModelFileError`."""
     values = []
     for name in names:
-        value = as_plain(stored[name])
+        value = stored[name]
+        value = value.data if isinstance(value, Value) else as_plain(value)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ModelFileError(
                 f"{who}: parameter {name!r} must be a number, got {value!r:.40}"
@@ -395,13 +449,12 @@ class Neuron(Module):
         return [(f"w{i}", w) for i, w in enumerate(self.weights)] + [("b", self.bias)]
 
     def __call__(self, x: Any) -> Value:
-        x = as_features(x, self.nin, f"Neuron {self.name}")
-        weights = self.weights
+        return self._forward(as_inputs(x, self.nin, f"Neuron {self.name}"))
+
+    def _forward(self, x: list[Value]) -> Value:
+        """The neuron on inputs already checked: ``activation(w . x + b)``."""
         with scope(self.name):
-            z = weights[0] * x[0]
-            for i in range(1, self.nin):
-                z = z + weights[i] * x[i]
-            z = z + self.bias
+            z = dot(self.weights, x) + self.bias
             z.label = "z"
             return z if self._activate is None else self._activate(z)
 
@@ -437,9 +490,9 @@ class Layer(Module):
         self.activation = activation
 
     def __call__(self, x: Any) -> list[Value]:
-        x = as_features(x, self.nin, f"Layer {self.name}")
+        x = as_inputs(x, self.nin, f"Layer {self.name}")
         with scope(self.name):
-            return [neuron(x) for neuron in self.neurons]
+            return [neuron._forward(x) for neuron in self.neurons]
 
     def architecture(self) -> dict[str, Any]:
         return {"type": "Layer", "nin": self.nin, "nout": self.nout, "activation": self.activation}

@@ -25,19 +25,16 @@ from typing import Any, ClassVar
 
 from chainrule.engine import NonFiniteError, Value
 
-from ._checks import fraction, non_negative_float, positive_float, positive_int
+from ._checks import flag, fraction, non_negative_float, positive_float, positive_int
 from .errors import ConfigurationError, ModelFileError
 from .module import Module, as_plain, iter_parameters
 
 Params = Module | Iterable[Value] | Iterable[Mapping[str, Any]]
+#: The most steps an optimizer state may record (a 64-bit count, far beyond any run); Adam
+#: raises its betas to the step count, which Python refuses for an integer beyond a float.
+MAX_STEPS = 2**63 - 1
 #: A setting's check: ``check(value, what)`` returns the value to store or raises.
 Check = Callable[[Any, str], Any]
-
-
-def _flag(value: Any, what: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigurationError(f"{what} must be True or False, got {value!r}")
-    return value
 
 
 def _betas(value: Any, what: str) -> tuple[float, float]:
@@ -133,8 +130,10 @@ class Optimizer:
             group["lr"] = lr
         self.defaults["lr"] = lr
 
-    def zero_grad(self) -> None:
-        """Set every parameter's gradient to 0; call before each ``backward()``."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Set every parameter's gradient to 0; call before each ``backward()``.
+        ``set_to_none`` changes nothing: see :meth:`chainrule.nn.Module.zero_grad` for why."""
+        flag(set_to_none, "zero_grad: set_to_none")
         for p in self.params:
             p.grad = 0.0
 
@@ -204,8 +203,10 @@ class Optimizer:
         if state["optimizer"] != name:
             raise ModelFileError(f"{who}: this is the state of {state['optimizer']!r:.40}, not {name}")
         steps = as_plain(state["steps"])
-        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
-            raise ModelFileError(f"{who}: steps must be an integer >= 0, got {steps!r:.40}")
+        if (isinstance(steps, bool) or not isinstance(steps, numbers.Integral)
+                or not 0 <= int(steps) <= MAX_STEPS):
+            raise ModelFileError(
+                f"{who}: steps must be an integer from 0 to 2**63 - 1, got {steps!r:.40}")
         groups = state["param_groups"]
         mine = self.state_dict()["param_groups"]
         if not isinstance(groups, list) or len(groups) != len(mine):
@@ -285,7 +286,7 @@ class SGD(Optimizer):
         "momentum": non_negative_float,
         "dampening": non_negative_float,
         "weight_decay": non_negative_float,
-        "nesterov": _flag,
+        "nesterov": flag,
     }
     momentum = _setting("momentum")
     dampening = _setting("dampening")
@@ -542,7 +543,7 @@ class CosineDecay(Schedule):
         self.start = positive_float(start, "CosineDecay: start")
         self.end = positive_float(end, "CosineDecay: end")
         self.steps = positive_int(steps, "CosineDecay: steps")
-        self.cycle = _flag(cycle, "CosineDecay: cycle")
+        self.cycle = flag(cycle, "CosineDecay: cycle")
         self._rates = [self.start]
 
     def _rate(self, step: int) -> float:

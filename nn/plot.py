@@ -83,7 +83,7 @@ def loss_curves(
 def _named_curves(curves: Any) -> dict[str, list[float]]:
     if isinstance(curves, History):
         named: dict[str, Any] = {"training": curves.loss}
-        if curves.val_loss:
+        if any(v is not None for v in curves.val_loss):  # fit without validation: all None
             named["validation"] = curves.val_loss
     elif isinstance(curves, Mapping):
         named = {str(name): c.loss if isinstance(c, History) else c for name, c in curves.items()}

@@ -84,6 +84,16 @@ def test_walkthrough_refuses_a_graph_over_max_nodes_with_a_hint():
     assert MAX_NODES == 20_000
 
 
+def test_max_nodes_counts_an_n_ary_node_as_the_binary_nodes_it_stands_for():
+    from chainrule.engine import dot
+
+    root = dot([Value(0.1 * i) for i in range(20)], [Value(0.2 * i) for i in range(20)])
+    with pytest.raises(GraphTooLargeError, match=r"has 79 nodes \(41 nodes, some n-ary: as "
+                       r"many steps and lines as 79 binary ones\), more than max_nodes=78"):
+        walkthrough(root, max_nodes=78, picture=False)
+    assert walkthrough(root, max_nodes=79, picture=False).backward.all_checks_passed
+
+
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True, "10"])
 def test_max_nodes_must_be_a_positive_int(bad):
     with pytest.raises(TypeError, match="walkthrough: max_nodes must be a positive int"):

@@ -82,15 +82,18 @@ def test_engines_compute_the_same_thing(results: dict[str, Any]) -> None:
 
 def test_memory_is_measured_per_node(results: dict[str, Any]) -> None:
     engines = results["bytes_per_node"]["engines"]
-    for engine in ("chainrule", "micrograd"):
+    for engine in ("chainrule binary", "micrograd"):
         report = engines[engine]
-        assert report["nodes"] > 60_000  # the moons loss graph
+        assert report["nodes"] > 60_000  # the moons loss graph, one binary node per operation
         assert 16 <= report["bytes_per_node"] <= report["bytes_per_node_after_backward"] < 10_000
+    dot = engines["chainrule"]  # nn.MLP: a neuron is a dot node, an add and a relu
+    assert 5_000 < dot["nodes"] < 20_000
+    assert dot["bytes"] < engines["chainrule binary"]["bytes"]
 
 
 def test_targets_are_evaluated(results: dict[str, Any]) -> None:
     targets = results["targets"]
-    assert len(targets) == 11 if _has_torch() else 9
+    assert len(targets) == 14 if _has_torch() else 12
     for target in targets.values():
         assert isinstance(target["met"], bool) and math.isfinite(target["value"])
 
@@ -116,7 +119,8 @@ def _has_torch() -> bool:
 
 def test_compiled_moons_step_against_every_engine(results: dict[str, Any]) -> None:
     report = results["moons_step_compiled"]
-    engines = {"eager", "micrograd", "floats", "compiled", "numpy", "numpy_per_node"} | (
+    engines = {"eager", "micrograd", "floats", "compiled", "numpy", "numpy_per_node",
+               "jit_per_sample"} | (
         {"pytorch"} if _has_torch() else set())
     assert set(report["engines"]) == engines
     for name in engines:
@@ -124,6 +128,9 @@ def test_compiled_moons_step_against_every_engine(results: dict[str, Any]) -> No
     assert report["check"]["agree"]  # every engine's gradients equal eager's to 1e-9
     assert all(d <= 1e-12 for d in report["check"]["loss_relative_difference"].values())
     assert all(0 < seconds < 60 for seconds in report["build_seconds"].values())
+    dispatch = report["dispatch"]
+    assert dispatch["program_us"] > 0 and dispatch["call_us"] > 0
+    assert dispatch["parameters"] == 337 and dispatch["calls_per_step"] == 100
 
 
 def test_digits_epoch_engines_agree(results: dict[str, Any]) -> None:

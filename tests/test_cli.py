@@ -228,8 +228,8 @@ def test_installed_console_script(tmp_path):
                          capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode == 2
     assert bad.stderr == "chainrule: error: unknown function open at column 1; the functions " \
-        "are abs, add, cos, div, exp, leaky_relu, log, log1p, log_sigmoid, maximum, mul, neg, pow, power, relu, " \
-        "sigmoid, sin, softplus, sqrt, sub, tan, tanh\n"
+        "are abs, add, add_n, cos, div, dot, exp, leaky_relu, log, log1p, log_sigmoid, maximum, mul, " \
+        "neg, pow, power, relu, sigmoid, sin, softplus, sqrt, sub, sum, tan, tanh\n"
 
 
 def test_lr_updates_only_the_parameters_by_default_and_shows_the_loss_fall(capsys):
@@ -336,9 +336,10 @@ def test_answers_are_checked_with_a_tolerance(answer, expected, right):
     assert (parsed is not None and is_right(parsed, expected)) is right
 
 
-def test_the_readme_quiz_session_is_real_output():
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    session = re.search(r"```\n\$ chainrule quiz (.*?)\n(.*?)```", readme, re.S)
+def test_the_documented_quiz_session_is_real_output():
+    page = Path(__file__).resolve().parent.parent / "docs" / "guide" / "walkthrough.md"
+    session = re.search(r"```\n\$ chainrule quiz (.*?)\n(.*?)```", page.read_text(encoding="utf-8"),
+                        re.S)
     assert session is not None
     command, shown = session.group(1), session.group(2)
     expression = re.match(r'"(.*?)" (.*)', command)

@@ -278,3 +278,15 @@ class TestBookkeeping:
         with pytest.raises(GradientError):
             y.backward()
         assert (x.grad, h.grad, y.grad) == before
+
+
+def test_gradients_and_value_and_grad_start_from_zero_as_backward_does() -> None:
+    """A contribution that underflows to -0.0 gives a leaf the gradient 0.0 (0.0 + -0.0), on
+    every path, as backward() gives it."""
+    from chainrule.engine import gradients, value_and_grad
+
+    a, b, s = Value(1.0), Value(-1e-200), Value(1e-200)
+    ((a * b) * s).backward()
+    (by_gradients,) = gradients((a * b) * s, [a])
+    _, by_value_and_grad = value_and_grad(lambda a: (a * -1e-200) * 1e-200)(1.0)
+    assert str(a.grad) == str(by_gradients) == str(by_value_and_grad) == "0.0"

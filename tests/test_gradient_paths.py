@@ -4,9 +4,11 @@ compiled code give the same numbers (``==``) or the same error on the same graph
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chainrule.engine import (
     ChainruleError,
@@ -19,7 +21,7 @@ from chainrule.engine import (
     value_and_grad,
 )
 
-from support.explain import graph_recipes
+from support.explain import apply_operation, graph_recipes, outcome
 
 
 def _outcome(call: Any) -> Any:
@@ -30,14 +32,12 @@ def _outcome(call: Any) -> Any:
 
 
 def _replay(recipe: dict[str, Any], leaves: list[Value]) -> Value:
-    from chainrule.engine import PRIMITIVES
-
     nodes: list[Any] = list(leaves)
     for name, operands in recipe["steps"]:
         args = [nodes[ref] if kind == "node" else ref for kind, ref in operands]
         if not any(isinstance(a, Value) for a in args):
             args[0] = nodes[-1]
-        nodes.append(PRIMITIVES[name](*args))
+        nodes.append(apply_operation(name, args))
     return nodes[-1]
 
 
@@ -78,3 +78,86 @@ def test_every_gradient_path_gives_the_same_numbers_or_the_same_error(recipe: di
 def _graph(recipe: dict[str, Any]) -> tuple[Value, list[Value]]:
     leaves = [Value(x) for x in recipe["leaves"]]
     return _replay(recipe, leaves), leaves
+
+
+# -- what a traced function may do that a plain graph does not show ----------------------------
+
+#: Labels a teacher or a hostile user may give: program names, Python's own, names that
+#: normalise to another (mathematical italic x is x), that are not identifiers, or that would
+#: end a comment.
+HOSTILE_LABELS = ["total", "fsum", "checked", "inputs", "captured", "program", "v0", "d_v1",
+                  "\U0001d465", "x", "x\u2081", "w\u00b2", "lambda", "it's", 'say "hi"',
+                  "a\nreturn 0", "# not code", "results", "s0", "\u2028", ""]
+
+
+@st.composite
+def twisted_recipes(draw: Any) -> dict[str, Any]:
+    """A random graph whose nodes get hostile labels, some of them detached or computed under
+    no_grad, with operations whose results are thrown away."""
+    recipe = draw(graph_recipes())
+    count = len(recipe["steps"])
+    twists = draw(st.lists(st.sampled_from(["plain", "detach", "no_grad"]), min_size=count,
+                           max_size=count))
+    labels = draw(st.lists(st.sampled_from(HOSTILE_LABELS), min_size=count, max_size=count))
+    unused = draw(st.lists(st.tuples(st.sampled_from(["log", "sqrt", "exp", "div"]),
+                                     st.integers(0, 50)), max_size=2))
+    return {**recipe, "twists": twists, "labels": labels, "unused": unused}
+
+
+def _twisted(recipe: dict[str, Any]) -> Any:
+    from chainrule.engine import no_grad
+
+    def f(*xs: Any) -> Any:
+        nodes: list[Any] = list(xs)
+        for (name, operands), twist, label in zip(recipe["steps"], recipe["twists"],
+                                                  recipe["labels"], strict=True):
+            args = [nodes[ref] if kind == "node" else ref for kind, ref in operands]
+            if not any(isinstance(a, Value) for a in args):
+                args[0] = nodes[-1]
+            if twist == "no_grad":
+                with no_grad():
+                    node = apply_operation(name, args)
+            else:
+                node = apply_operation(name, args)
+                if twist == "detach":
+                    node = node.detach()
+            node.label = label or None
+            nodes.append(node)
+        for name, ref in recipe["unused"]:  # computed, then thrown away
+            operand = nodes[ref % len(nodes)]
+            operand.log() if name == "log" else operand.sqrt() if name == "sqrt" else \
+                operand.exp() if name == "exp" else 1.0 / operand
+        return nodes[-1]
+
+    return f
+
+
+def _signed(numbers: Any) -> Any:
+    return [(x, math.copysign(1.0, x)) if isinstance(x, float) else x for x in numbers]
+
+
+@settings(max_examples=200, deadline=None)
+@given(recipe=twisted_recipes(),
+       fresh=st.lists(st.floats(-3, 3, allow_nan=False), min_size=4, max_size=4))
+def test_detach_no_grad_unused_operations_and_hostile_labels_on_every_path(
+        recipe: dict[str, Any], fresh: list[float]) -> None:
+    f = _twisted(recipe)
+    count = len(recipe["leaves"])
+    argnums = tuple(range(count))
+    compiled = jit(value_and_grad(f, argnums))
+    for point in (recipe["leaves"], fresh[:count]):  # traced at the first, replayed at the second
+        def by_backward(point: list[float] = point) -> Any:
+            leaves = [Value(x) for x in point]
+            root = f(*leaves)
+            root.backward()
+            return root.data, [leaf.grad for leaf in leaves]
+
+        expected = outcome(by_backward)
+        got = outcome(lambda point=point: compiled(*point))
+        eager = outcome(lambda point=point: value_and_grad(f, argnums)(*point))
+        if expected[0] == "error":
+            assert got == eager  # the same error as eager's (never a number)
+            continue
+        assert got[0] == "ok", got
+        value, gradients = got[1]
+        assert value == expected[1][0] and _signed(gradients) == _signed(expected[1][1])

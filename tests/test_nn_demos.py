@@ -50,5 +50,5 @@ def test_neuron_demo_keeps_its_output_and_takes_gradient_descent_steps() -> None
     assert "w1 <- w1 - lr * dL/dw1 = 0.5000 - 1.0 * (-0.0667) = 0.5667" in out
     losses = [float(line.split("L = ")[1]) for line in out.splitlines() if ", L = " in line]
     assert len(losses) == 4 and losses == sorted(losses, reverse=True)  # 3 steps, then the result
-    assert "d_w1 = d_v1 * x1  # d/dw1 (w1 * x1) = x1" in out  # the compiled program
+    assert "d_v0 = d_v7 * v4  # d/dw1 (w1 * x1) = x1" in out  # the compiled program
     assert "the same numbers as the eager engine" in out

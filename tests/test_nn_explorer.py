@@ -21,6 +21,7 @@ from chainrule.nn import (
     explore,
     predict,
 )
+from chainrule.nn import io as nn_io
 from chainrule.nn.explorer.frames import evenly, parameters_of
 
 from support.explorer import moons_run, regression_run, xor_run
@@ -94,6 +95,22 @@ def test_save_html_writes_the_page_and_its_walkthroughs(tmp_path) -> None:
     script = re.search(r"<script>(.*)</script>", page, re.S).group(1)
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
     assert f"script-src 'sha256-{digest}'" in page and "default-src 'none'" in page
+
+
+def test_save_html_never_follows_a_symbolic_link_at_its_temporary_name(tmp_path, monkeypatch
+                                                                      ) -> None:
+    model, X, y, history = xor_run(epochs=3)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me", encoding="utf-8")
+    # The names a page was written through: the old fixed one, and the next random ones.
+    (tmp_path / "xor.html.partial").symlink_to(victim)
+    tokens = iter(["planted", "fresh"])
+    monkeypatch.setattr(nn_io.secrets, "token_hex", lambda n: next(tokens))
+    (tmp_path / ".xor.html.planted.tmp").symlink_to(victim)
+    path = history.save_html(tmp_path / "xor.html", model, X, y, grid=4)
+    assert victim.read_text(encoding="utf-8") == "keep me"
+    assert "<script>" in path.read_text(encoding="utf-8")
+    assert not (tmp_path / ".xor.html.fresh.tmp").exists()
 
 
 def test_inline_in_jupyter_and_without_two_inputs() -> None:

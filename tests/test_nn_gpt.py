@@ -185,6 +185,23 @@ def test_bad_configuration() -> None:
         GPT(10, n_layer=0)
 
 
+@pytest.mark.parametrize("temperature", [1e-320, 1e-300, 5e-324])
+def test_a_tiny_temperature_samples_the_most_likely_token(temperature: float) -> None:
+    tok = CharTokenizer(["abcd", "bcda"])
+    model = GPT(**{**TINY, "vocab_size": tok.vocab_size}, seed=0)
+    greedy = []
+    for _ in range(3):  # the argmax path, by hand
+        caches, token, text = model.new_cache(), tok.bos, []
+        for _ in range(model.block_size):
+            logits = [z.data for z in model.step(token, caches)]
+            token = logits.index(max(logits))
+            if token == tok.bos:
+                break
+            text.append(token)
+        greedy.append(tok.decode(text))
+    assert model.generate(tok, count=3, temperature=temperature, seed=0) == greedy
+
+
 def test_generation_stops_at_block_size() -> None:
     tok = CharTokenizer(["abcd"])
     model = GPT(**TINY, seed=0)
@@ -281,8 +298,10 @@ def test_one_attention_score_drawn_one_box_per_module() -> None:
                    "layer0_attn_query", "layer0_attn_key"):
         assert f"group_{module}" in boxes
     assert "group_layer0_attn_value" not in boxes  # a score needs no values
-    # The score's own arithmetic stays visible: head_size products, their sum, / sqrt(4).
-    assert graph.group_count == 7 and graph.value_count == 4 + 3 + 1
+    # The score's own arithmetic stays visible: the dot product of q and k, then / sqrt(4).
+    assert graph.group_count == 7 and graph.value_count == 2
+    assert [v.op for v in topological_order(score) if v.scope == ("layer0.attn",)] == [
+        "dot", "const", "div"]
 
 
 def test_walkthrough_of_a_tiny_gpt_fits_the_page() -> None:

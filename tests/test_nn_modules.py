@@ -89,8 +89,11 @@ def test_parameters_and_forward_nodes_carry_layer_and_neuron_scopes() -> None:
         assert p.is_leaf
     out = model([0.3, -0.7])
     assert out.scope == ("layer1", "neuron0")
-    scopes = {node.scope for node in topological_order(out)}
+    scopes = {node.scope for node in topological_order(out) if not node.is_constant}
     assert scopes == {("layer0", "neuron0"), ("layer0", "neuron1"), ("layer1", "neuron0")}
+    # The sample's numbers are made constants once, outside every neuron, and shared.
+    inputs = [node for node in topological_order(out) if node.is_constant]
+    assert [(c.data, c.scope) for c in inputs] == [(0.3, ()), (-0.7, ())]
     hidden = [node for node in topological_order(out) if node.op == "relu"]
     assert [node.scope for node in hidden] == [("layer0", "neuron0"), ("layer0", "neuron1")]
     # Nothing leaks out of the scope afterwards.
@@ -191,9 +194,12 @@ def test_wrong_input_sizes_are_named(call, message: str) -> None:
         call()
 
 
-def test_non_numeric_input_names_the_operation() -> None:
-    with pytest.raises(OperandTypeError, match="mul"):
+def test_non_numeric_input_names_the_module_and_the_input() -> None:
+    with pytest.raises(OperandTypeError, match=r"^Neuron neuron0: input 1: expected a real "
+                                               r"number \(int, float or bool\), got str 'x'$"):
         Neuron(2, seed=0)([1.0, "x"])
+    with pytest.raises(OperandTypeError, match=r"^Layer layer0: input 0: expected"):
+        Layer(1, 2, seed=0)([None])
 
 
 @pytest.mark.parametrize(

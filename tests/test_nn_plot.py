@@ -62,6 +62,19 @@ def test_a_history_shows_its_validation_curve_and_zero_losses_keep_a_linear_axis
     assert plot.loss_curves([1.0, 0.0]).axes[0].get_yscale() == "linear"
 
 
+def test_loss_curves_of_a_history_from_fit_with_and_without_validation() -> None:
+    X, y = datasets.xor()
+    curves = []
+    for validation in (None, (X, y)):
+        model = MLP(2, [3, 1], activation="tanh", output_activation="sigmoid", seed=0)
+        history = fit(model, X, y, loss=binary_cross_entropy, optimizer=Adam(model, lr=0.05),
+                      epochs=5, progress=False, validation=validation)
+        lines = plot.loss_curves(history).axes[0].get_lines()
+        curves.append({line.get_label(): list(line.get_ydata()) for line in lines})
+    assert curves[0] == {"training": history.loss}  # val_loss is [None] * 5: no curve
+    assert curves[1] == {"training": history.loss, "validation": history.val_loss}
+
+
 @pytest.mark.parametrize("bad", [[], "loss", [1.0, math.nan], {"a": []}])
 def test_loss_curves_refuses_what_is_not_a_list_of_finite_losses(bad: object) -> None:
     with pytest.raises(DataError, match="loss_curves: curve"):

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from chainrule.nn import MLP, SGD, datasets, fit, mse
-from chainrule.nn.training import loop
+from chainrule.nn.training import progress as progress_module
 
 tqdm_std = pytest.importorskip("tqdm.std")
 
@@ -34,7 +34,7 @@ tqdm_std = pytest.importorskip("tqdm.std")
 def test_the_bar_style_depends_on_where_fit_runs(
         progress: bool | None, kernel: bool, terminal: bool, widgets: bool, style: str | None
 ) -> None:
-    assert loop._bar_style(progress, kernel=kernel, terminal=terminal, widgets=widgets) == style
+    assert progress_module._bar_style(progress, kernel=kernel, terminal=terminal, widgets=widgets) == style
 
 
 def _fake_ipython(shell: Any) -> types.ModuleType:
@@ -46,19 +46,19 @@ def _fake_ipython(shell: Any) -> types.ModuleType:
 def test_a_jupyter_kernel_is_recognised_by_its_ipkernelapp_config(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(sys.modules, "IPython", raising=False)
-    assert not loop._in_jupyter_kernel()  # IPython never imported: a plain Python
+    assert not progress_module._in_jupyter_kernel()  # IPython never imported: a plain Python
     kernel = types.SimpleNamespace(config={"IPKernelApp": {"connection_file": "kernel.json"}})
     monkeypatch.setitem(sys.modules, "IPython", _fake_ipython(kernel))
-    assert loop._in_jupyter_kernel()
+    assert progress_module._in_jupyter_kernel()
     terminal_ipython = types.SimpleNamespace(config={"TerminalInteractiveShell": {}})
     monkeypatch.setitem(sys.modules, "IPython", _fake_ipython(terminal_ipython))
-    assert not loop._in_jupyter_kernel()
+    assert not progress_module._in_jupyter_kernel()
     monkeypatch.setitem(sys.modules, "IPython", _fake_ipython(None))  # imported, not running
-    assert not loop._in_jupyter_kernel()
+    assert not progress_module._in_jupyter_kernel()
 
 
 def test_widgets_are_used_only_when_ipywidgets_imports() -> None:
-    assert loop._widgets_available() == (importlib.util.find_spec("ipywidgets") is not None)
+    assert progress_module._widgets_available() == (importlib.util.find_spec("ipywidgets") is not None)
 
 
 def _train(epochs: int = 30, **options: Any) -> Any:
@@ -72,8 +72,8 @@ SUMMARY = r"training: 30 epochs in \d+\.\d s, loss 0\.\d{4}, accuracy \d+\.\d%\n
 
 def test_in_a_kernel_without_widgets_the_bar_is_text_on_stdout_then_a_summary(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(loop, "_in_jupyter_kernel", lambda: True)
-    monkeypatch.setattr(loop, "_widgets_available", lambda: False)
+    monkeypatch.setattr(progress_module, "_in_jupyter_kernel", lambda: True)
+    monkeypatch.setattr(progress_module, "_widgets_available", lambda: False)
     history = _train()
     out, err = capsys.readouterr()
     assert err == ""  # no "IProgress not found" warning, nothing that reads as an error
@@ -98,8 +98,8 @@ def test_in_a_kernel_with_widgets_the_notebook_bar_is_used_then_a_summary(
             built.append(options)
             super().__init__(**options, file=drawn)
 
-    monkeypatch.setattr(loop, "_in_jupyter_kernel", lambda: True)
-    monkeypatch.setattr(loop, "_widgets_available", lambda: True)
+    monkeypatch.setattr(progress_module, "_in_jupyter_kernel", lambda: True)
+    monkeypatch.setattr(progress_module, "_widgets_available", lambda: True)
     monkeypatch.setattr(notebook, "tqdm", Widget)
     _train()
     out, err = capsys.readouterr()
@@ -110,8 +110,8 @@ def test_in_a_kernel_with_widgets_the_notebook_bar_is_used_then_a_summary(
 
 def test_a_summary_says_when_training_stopped_early(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(loop, "_in_jupyter_kernel", lambda: True)
-    monkeypatch.setattr(loop, "_widgets_available", lambda: False)
+    monkeypatch.setattr(progress_module, "_in_jupyter_kernel", lambda: True)
+    monkeypatch.setattr(progress_module, "_widgets_available", lambda: False)
     _train(epochs=50, callback=lambda epoch, history: epoch == 11)
     summary = capsys.readouterr().out.splitlines()[-1]
     assert re.fullmatch(r"training: 12 of 50 epochs in \d+\.\d s, loss 0\.\d{4}, "
@@ -120,6 +120,6 @@ def test_a_summary_says_when_training_stopped_early(
 
 def test_a_script_whose_output_is_redirected_trains_silently(
         capsys: pytest.CaptureFixture[str]) -> None:
-    assert not sys.stderr.isatty() and not loop._in_jupyter_kernel()
+    assert not sys.stderr.isatty() and not progress_module._in_jupyter_kernel()
     _train()
     assert capsys.readouterr() == ("", "")

@@ -98,7 +98,11 @@ def test_linear_computes_w_x_plus_b_and_names_its_parameters() -> None:
     assert repr(layer) == "Linear(3, 2, bias=True)"
     assert all(p.scope == ("linear",) for p in layer.parameters())
     assert all(node.scope == ("linear",) for node in topological_order(out[0])
-               if not node.is_leaf or node.is_constant)
+               if not node.is_leaf)
+    # The input numbers are made constants once, outside the layer, and shared by its outputs.
+    constants = [node for node in topological_order(out[0]) if node.is_constant]
+    assert [c.scope for c in constants] == [(), (), ()]
+    assert constants == [node for node in topological_order(out[1]) if node.is_constant]
 
 
 def test_linear_initialisation() -> None:

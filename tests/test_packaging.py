@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from chainrule.engine import __version__ as VERSION
+
 ROOT = Path(__file__).resolve().parent.parent
-VERSION = "0.1.0"
 REPOSITORY = "https://github.com/chainrule/chainrule"
 RAW = "https://raw.githubusercontent.com/chainrule/chainrule/main/"
 BLOB = f"{REPOSITORY}/blob/main/"
@@ -85,6 +86,27 @@ def test_nothing_generic_at_the_top_of_site_packages(wheel_names: set[str]) -> N
     assert tops == {"chainrule", f"chainrule-{VERSION}.dist-info"}
 
 
+def test_the_course_ships_in_the_wheel(wheel_names: set[str]) -> None:
+    course = sorted(path.name for path in (ROOT / "demos" / "notebooks").glob("*.ipynb"))
+    assert len(course) == 7
+    assert {f"chainrule/course/{name}" for name in course} <= wheel_names
+
+
+def test_the_version_is_written_once(metadata: email.message.Message) -> None:
+    """engine/__init__.py holds it; pyproject, the Makefile's stamp and the CLI derive it."""
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "chainrule.engine.__version__"}
+    assert metadata["Version"] == VERSION
+    assignments = [path for folder in ("engine", "nn") for path in (ROOT / folder).rglob("*.py")
+                   if re.search(r"^__version__ =", path.read_text(), flags=re.M)]
+    assert assignments == [ROOT / "engine" / "__init__.py"]
+    makefile = (ROOT / "Makefile").read_text()
+    assert VERSION not in makefile and "engine/__init__.py" in makefile
+
+
 def test_typed_with_a_console_script_and_a_license(wheel_names: set[str]) -> None:
     assert {"chainrule/engine/py.typed", "chainrule/nn/py.typed"} <= wheel_names
     assert f"chainrule-{VERSION}.dist-info/entry_points.txt" in wheel_names
@@ -111,9 +133,14 @@ def test_metadata_license_urls_and_extras(metadata: email.message.Message) -> No
     assert metadata["Description-Content-Type"] == "text/markdown"
     urls = dict(url.split(", ", 1) for url in metadata.get_all("Project-URL"))
     assert urls == {"Homepage": REPOSITORY, "Repository": REPOSITORY,
-                    "Issues": f"{REPOSITORY}/issues", "Documentation": f"{REPOSITORY}#readme"}
-    assert set(metadata.get_all("Provides-Extra")) == {
-        "viz", "nn", "plot", "text", "browser", "bench", "torch", "digits", "fast", "dev"}
+                    "Issues": f"{REPOSITORY}/issues", "Documentation": f"{REPOSITORY}/tree/main/docs",
+                    "Changelog": f"{BLOB}CHANGELOG.md"}
+    assert set(metadata.get_all("Provides-Extra")) == {*EXTRA_USERS, *TOOL_EXTRAS}
+    classifiers = metadata.get_all("Classifier")
+    assert any(c.startswith("Development Status :: ") for c in classifiers)
+    versions = [c.rsplit(" ", 1)[1] for c in classifiers
+                if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)]
+    assert versions and versions[0] == metadata["Requires-Python"].removeprefix(">=")
     # Zero dependencies: every requirement belongs to an extra.
     assert all("extra ==" in requirement for requirement in metadata.get_all("Requires-Dist"))
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
@@ -203,21 +230,46 @@ print(json.dumps({
 """
 
 
+@pytest.fixture(scope="module")
+def clean_venv(dist: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtualenv holding nothing but the wheel (installed offline, without dependencies)."""
+    venv = tmp_path_factory.mktemp("clean") / "venv"
+    _run(sys.executable, "-m", "venv", "--without-pip", venv)
+    _run(sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "--quiet",
+         "--no-index", "--no-deps", "--disable-pip-version-check", dist[1])
+    return venv
+
+
+#: The environment of a program run in the clean virtualenv: nothing of this checkout.
+CLEAN_ENV = {key: value for key, value in os.environ.items()
+             if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+
+
 def test_the_wheel_installs_and_works_in_a_clean_venv_without_extras(
-        dist: tuple[Path, Path], tmp_path: Path) -> None:
+        clean_venv: Path, tmp_path: Path) -> None:
     import json
 
-    venv = tmp_path / "venv"
-    _run(sys.executable, "-m", "venv", "--without-pip", venv)
-    python = venv / "bin" / "python"
-    _run(sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-index",
-         "--no-deps", "--disable-pip-version-check", dist[1])
-    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME")}
-    result = json.loads(_run(python, "-I", "-c", CLEAN_USE, cwd=tmp_path, env=env).stdout)
+    python = clean_venv / "bin" / "python"
+    result = json.loads(_run(python, "-I", "-c", CLEAN_USE, cwd=tmp_path, env=CLEAN_ENV).stdout)
     assert result == {
         "accuracy": 1.0, "hint": "fit(progress=True) needs tqdm: pip install 'chainrule[nn]'",
         "distributions": ["chainrule"], "third_party": []}
-    assert "usage: chainrule" in _run(venv / "bin" / "chainrule", "--help", env=env).stdout
+    assert "usage: chainrule" in _run(clean_venv / "bin" / "chainrule", "--help",
+                                      env=CLEAN_ENV).stdout
+
+
+def test_chainrule_course_from_the_wheel_in_a_clean_venv(clean_venv: Path, tmp_path: Path) -> None:
+    command = clean_venv / "bin" / "chainrule"
+    out = _run(command, "course", "lessons", cwd=tmp_path, env=CLEAN_ENV).stdout
+    course = sorted((ROOT / "demos" / "notebooks").glob("*.ipynb"))
+    copied = sorted((tmp_path / "lessons").iterdir())
+    assert [path.name for path in copied] == [path.name for path in course]
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(copied, course, strict=True))
+    assert "pip install 'chainrule[course]'" in out and "jupyter notebook lessons" in out
+    refused = subprocess.run([command, "course", "lessons"], cwd=tmp_path, env=CLEAN_ENV,
+                             capture_output=True, text=True)
+    assert refused.returncode == 2 and "use --force" in refused.stderr
+    _run(command, "course", "lessons", "--force", cwd=tmp_path, env=CLEAN_ENV)
 
 
 # -- extras match the imports ----------------------------------------------------------------
@@ -235,6 +287,8 @@ EXTRA_USERS = {
     "digits": ("nn", "tests"),
     "fast": ("engine", "nn"),
 }
+#: Extras for working on or with chainrule rather than for its code: no import is their reason.
+TOOL_EXTRAS = {"dev", "docs", "course"}
 #: Import names of distributions whose name differs.
 IMPORT_NAMES: dict[str, str] = {"scikit-learn": "sklearn"}
 
@@ -295,7 +349,7 @@ def _names(requirements: list[str]) -> set[str]:
 
 def test_every_extra_is_imported_where_it_says(metadata: email.message.Message) -> None:
     extras = _extras(metadata)
-    assert set(extras) == {*EXTRA_USERS, "dev"}
+    assert set(extras) == {*EXTRA_USERS, *TOOL_EXTRAS}
     for extra, users in EXTRA_USERS.items():
         imported = _third_party(users)
         for distribution in _names(extras[extra]):
@@ -314,3 +368,18 @@ def test_the_library_imports_only_what_its_extras_install(
     # The test suite needs every extra but torch (`make test` installs torch==2.13.0 itself).
     assert "chainrule[bench,browser,digits,fast,nn,plot,text,viz]" in extras["dev"]
     assert {"pytest", "hypothesis", "ruff", "build", "twine", "setuptools"} <= _names(extras["dev"])
+
+
+def test_the_course_and_docs_extras(metadata: email.message.Message) -> None:
+    extras = _extras(metadata)
+    # The notebooks draw figures and graphs, show fit's progress bar as a widget, use numpy.
+    assert "chainrule[fast,nn,plot,viz]" in extras["course"]
+    assert {"notebook", "ipywidgets"} <= _names(extras["course"])
+    # Every theme and plugin mkdocs.yml names, each with an upper bound on its major version.
+    config = (ROOT / "mkdocs.yml").read_text()
+    assert "name: material" in config and "- mkdocs-jupyter:" in config
+    assert "- mkdocstrings:" in config and "default_handler: python" in config
+    assert _names(extras["docs"]) == {"mkdocs", "mkdocs-material", "mkdocstrings",
+                                      "mkdocs-jupyter"}
+    assert "mkdocstrings[python]" in " ".join(extras["docs"])
+    assert all("<" in requirement for requirement in extras["docs"])

@@ -19,6 +19,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from chainrule.engine import PRIMITIVES, Value, gradients
+from chainrule.engine.primitives import DOT, FAMILIES, SUM
 
 from support.strategies import DOMAINS, reals
 
@@ -64,6 +65,16 @@ TORCH: dict[str, Callable[..., Any]] = {
     "cos": torch.cos,
     "tan": torch.tan,
     "maximum": torch.maximum,
+    # The n-ary operations, on their operands in input order (weights, then inputs).
+    "dot": lambda *o: torch.dot(torch.stack(o[:len(o) // 2]), torch.stack(o[len(o) // 2:])),
+    "sum": lambda *o: torch.stack(o).sum(),
+}
+#: chainrule's side of the same table: the primitives, and the n-ary operations called on
+#: their operands in input order.
+OURS: dict[str, Callable[..., Any]] = {
+    **PRIMITIVES,
+    "dot": lambda *o: DOT.apply(o[:len(o) // 2], o[len(o) // 2:]),
+    "sum": lambda *o: SUM.apply(o),
 }
 #: PyTorch's derivative of x ** y in x is masked to 0 where y == 0 (``torch.where``), so its
 #: mixed second derivative d/dy d/dx there is 0; the true value, which chainrule gives, is 1 / x.
@@ -74,9 +85,10 @@ SOFTPLUS_THRESHOLD = 20.0
 
 
 def test_every_primitive_has_a_torch_counterpart_and_a_graph_step() -> None:
-    missing = sorted(set(P) - set(TORCH))
+    missing = sorted((set(P) | set(FAMILIES)) - set(TORCH))
     assert not missing, f"map these primitives to their torch function in TORCH: {missing}"
-    assert not sorted(set(P) - set(STEPS)), "give every primitive a step in STEPS"
+    assert not sorted((set(P) | set(FAMILIES)) - set(STEPS)), "give every primitive a step in STEPS"
+    assert set(OURS) == set(TORCH)
     assert set(DOMAINS) == set(P)
 
 
@@ -213,6 +225,8 @@ STEPS: dict[str, Step] = {
     "cos": (1, lambda o, x: o["cos"](x), None),
     "tan": (1, lambda o, x: o["tan"](o["mul"](0.5, o["sin"](x))), None),  # |input| <= 1/2
     "maximum": (2, lambda o, x, y: o["maximum"](x, y), lambda x, y: abs(x - y) >= 1e-6),
+    "dot": (4, lambda o, w1, w2, x1, x2: o["dot"](w1, w2, x1, x2), None),
+    "sum": (3, lambda o, a, b, c: o["sum"](a, b, c), None),
 }
 Recipe = tuple[list[float], list[tuple[str, tuple[int, ...]]]]
 
@@ -254,7 +268,7 @@ def well_posed(recipe: Recipe) -> bool:
         if guard is not None and not guard(*args):
             return False
         try:
-            nodes.append(STEPS[name][1](P, *args))
+            nodes.append(STEPS[name][1](OURS, *args))
         except (ArithmeticError, ValueError):
             return False
         if abs(nodes[-1]) > 1e4:
@@ -267,5 +281,5 @@ def well_posed(recipe: Recipe) -> bool:
 def test_random_graphs_match_torch_autograd_to_second_order(recipe: Recipe) -> None:
     assume(well_posed(recipe))
     values, recipe_steps = recipe
-    assert_same_derivatives(build(recipe_steps, P), build(recipe_steps, TORCH), values,
+    assert_same_derivatives(build(recipe_steps, OURS), build(recipe_steps, TORCH), values,
                             f"graph {recipe_steps} at {values}")

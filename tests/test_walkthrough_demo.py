@@ -20,7 +20,7 @@ def test_walkthrough_demo_writes_pages_markdown_and_a_worksheet(tmp_path: Path) 
         "neuron-worksheet.md", "neuron.html", "neuron.md", "xor.html", "xor.md"]
     out = finished.stdout
     assert "neuron: 9 forward and 9 backward steps; 7 of 7 gradients agree" in out
-    assert "xor: 17 forward and 17 backward steps; 11 of 11 gradients agree" in out
+    assert "xor: 11 forward and 11 backward steps; 11 of 11 gradients agree" in out
     assert re.search(r"L = 0\.0544097 before, 0\.0453482\s+after \(it went down\)", out)
     sheet = (tmp_path / "neuron-worksheet.md").read_text(encoding="utf-8")
     questions, key = sheet.split("## Answer key")

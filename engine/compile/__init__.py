@@ -1,28 +1,42 @@
-"""Compiling a recorded computation into straight-line Python: :func:`jit`.
+"""Compiling a recorded computation into programs: :func:`jit` and :func:`vectorize`.
 
-A function is run once on Values (:mod:`.tracing`), and the graph it records is written out
-as a Python program (:mod:`.codegen`) whose every line comes from the primitive table: the
-forward functions, then the backward pass by the chain-rule module's rules with each local
-derivative's code pasted in. The program runs on plain floats and gives exactly the eager
-engine's numbers. :mod:`.numpy_backend` writes the same trace as numpy array code over a
-batch (:func:`vectorize`, and ``fit(..., compile="numpy")``).
+A function is run once on Values (:mod:`.tracing`), and what it recorded becomes one
+backend-neutral :class:`~.plan.Plan` (:mod:`.plan`): the forward steps in eager's order, the
+guards, the finiteness checks and the backward pass by the chain-rule module's rules. Emitters
+write the plan down, each line through the per-function table of :mod:`.renderings`: as
+straight-line Python on floats (:mod:`.emit_python`, what :func:`jit` runs, exactly eager's
+numbers) or as numpy array code over a batch (:mod:`.emit_numpy`, for :func:`vectorize` and
+``fit(..., compile="numpy")``, with layers lifted to matrix products by a rewrite of the plan).
+Both share one program cache and one fallback policy (:mod:`.cache`).
 """
 
-from .codegen import Generated, generate
-from .jit import MAX_PROGRAMS_PER_STRUCTURE, Compiled, Program, compile_gradient, jit
+from .cache import MAX_PROGRAMS_PER_STRUCTURE, MAX_STRUCTURES, CompileFallbackWarning, Fallbacks
+from .emit_python import Generated, emit_python
+from .jit import Compiled, Program, compile_gradient, jit
 from .numpy_backend import vectorize  # numpy is imported only when a program is built
+from .plan import Plan, lift_layers, make_plan
+from .renderings import RENDERINGS, MissingRendering, Rendering
 from .tracing import Guard, Trace, trace
 
 __all__ = [
     "MAX_PROGRAMS_PER_STRUCTURE",
+    "MAX_STRUCTURES",
+    "RENDERINGS",
+    "CompileFallbackWarning",
     "Compiled",
+    "Fallbacks",
     "Generated",
     "Guard",
+    "MissingRendering",
+    "Plan",
     "Program",
+    "Rendering",
     "Trace",
     "compile_gradient",
-    "generate",
+    "emit_python",
     "jit",
+    "lift_layers",
+    "make_plan",
     "trace",
     "vectorize",
 ]

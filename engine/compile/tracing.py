@@ -7,6 +7,11 @@ the function runs:
   operations were recorded. Each becomes a *guard*: the compiled program checks that the
   comparison still comes out the same way, and the function is traced again when it does not
   (as TorchDynamo's guards do).
+* **Values that stop the gradient**: ``x.detach()`` and what ``no_grad()`` computes inside the
+  function are recorded with where their numbers come from, marked as passing no gradient
+  on (eager makes them leaves); the program computes them from the arguments at every call.
+* **Every node made**, used or not: eager computes them all and may fail on any (``log`` of a
+  negative number on a branch whose result is thrown away), so the program does too.
 * **Numbers read out of Values** (``x.data``, ``float(x)``, ``x.item()``, ``f"{x:.3f}"``) leave
   the graph: whatever the function did with them would be frozen into the program. Reading one
   while tracing raises :class:`~chainrule.engine.TracingError` (as JAX's tracers do).
@@ -19,9 +24,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..autograd import flatten, unflatten
 from ..errors import TracingError
-from ..value import Value, observing
+from ..pytree import flatten, unflatten
+from ..value import Value, enable_grad, observing
 
 
 @dataclass(frozen=True)
@@ -36,13 +41,18 @@ class Guard:
 
 @dataclass
 class Trace:
-    """One traced call: the leaves made from its arguments, its outputs and its guards."""
+    """One traced call: the leaves made from its arguments, its outputs and its guards, and
+    every node it made, in order (used or not: eager computes them all, and may fail on any)."""
 
     inputs: list[Value]
     input_names: list[str]
     outputs: list[Any]  # Values, or numbers the function returned as they are
     output_structure: Any
     guards: list[Guard] = field(default_factory=list)
+    made: list[Value] = field(default_factory=list)
+    #: Values that flow forward and stop the gradient: each detached leaf with the Value it is
+    #: a copy of, each node computed under ``no_grad()`` inside the function with None.
+    stopped: dict[Value, Value | None] = field(default_factory=dict)
 
 
 class _Watcher:
@@ -52,6 +62,9 @@ class _Watcher:
         self.thread = threading.get_ident()
         self.function_name = function_name
         self.guards: list[Guard] = []
+        self.made: list[Value] = []
+        self.stopped: dict[Value, Value | None] = {}
+        self.recording: list[bool] = [True]  # the function's own no_grad/enable_grad blocks
 
     def number_read(self, value: Value, how: str) -> None:
         if threading.get_ident() != self.thread:
@@ -70,6 +83,29 @@ class _Watcher:
         if not isinstance(other, Value):
             other = float(other)  # type: ignore[arg-type]
         self.guards.append(Guard(value, operator, other, outcome))
+
+    def created(self, node: Value) -> None:
+        if threading.get_ident() != self.thread:
+            return
+        self.made.append(node)
+        if not self.recording[-1]:
+            self.stopped[node] = None
+
+    def detached(self, value: Value, leaf: Value) -> None:
+        if threading.get_ident() != self.thread:
+            return
+        self.made.append(leaf)
+        self.stopped[leaf] = value
+
+    def recording_switched(self, on: bool) -> bool:
+        if threading.get_ident() != self.thread:
+            return False
+        self.recording.append(on)
+        return True  # keep recording: what no_grad computes is recorded as stopping the gradient
+
+    def recording_switched_back(self) -> None:
+        if threading.get_ident() == self.thread and len(self.recording) > 1:
+            self.recording.pop()
 
 
 def argument_names(function: Callable[..., Any], count: int) -> list[str]:
@@ -110,24 +146,14 @@ def trace(function: Callable[..., Any], args: Sequence[Any], name: str,
         input_names.extend(v.label for v in made)  # type: ignore[misc]
         call_args.append(unflatten(structure, made))
     watcher = _Watcher(name)
-    with observing(watcher):
+    # Recorded whatever the caller's no_grad says: the program is the function's graph.
+    with enable_grad(), observing(watcher):
         result = function(*call_args)
     outputs, output_structure = flatten_outputs(result, name)
-    return Trace(inputs, input_names, outputs, output_structure, watcher.guards)
+    return Trace(inputs, input_names, outputs, output_structure, watcher.guards, watcher.made,
+                 watcher.stopped)
 
 
 def flatten_outputs(result: Any, name: str) -> tuple[list[Any], Any]:
-    outputs: list[Any] = []
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, (list, tuple)):
-            return (type(node), tuple(walk(child) for child in node))
-        if isinstance(node, Value):
-            outputs.append(node)
-        else:
-            from ..value import as_float
-
-            outputs.append(as_float(node, name, " result"))
-        return None
-
-    return outputs, walk(result)
+    """A traced function's results: its Values and numbers, and their nesting."""
+    return flatten(result, name, " result")

@@ -25,6 +25,7 @@ from ..errors import ChainruleError
 from ..graph import topological_order
 from ..primitives import PRIMITIVES
 from ..value import Value
+from . import course
 
 if TYPE_CHECKING:
     from ..explain import Walkthrough
@@ -126,6 +127,7 @@ def _build_parser() -> argparse.ArgumentParser:
     quiz.add_argument("--steps", action="store_true",
                       help="also ask each local derivative and each contribution upstream x local")
     _add_loss_arguments(quiz)
+    course.add_command(commands)
     return parser
 
 
@@ -294,6 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return EXIT_USAGE
         command = args.command
+        if command == "course":
+            sys.stdout.write(course.copy_course(args.folder, force=args.force))
+            return 0
         if command == "quiz":
             return _quiz(args)
         _explain(args)

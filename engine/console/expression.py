@@ -1,8 +1,9 @@
 """Safe parsing of expressions such as ``"sigmoid(w1*x1 + b)"`` into a chainrule graph.
 
 The text is parsed with :mod:`ast` and walked against a whitelist: numbers, variable names, the
-operators ``+ - * / **`` and unary ``-``/``+``, and calls of chainrule's primitives by name
-(``exp``, ``tanh``, ``leaky_relu``...). Anything else is an :class:`ExpressionError` naming
+operators ``+ - * / **`` and unary ``-``/``+``, calls of chainrule's primitives by name
+(``exp``, ``tanh``, ``leaky_relu``...) and of its n-ary operations, whose arguments are lists
+(``dot([w1, w2], [x1, x2])``, ``add_n([a, b, c])``, also written ``sum(a, b, c)``). Anything else is an :class:`ExpressionError` naming
 what was found and where. Nothing is ever passed to ``eval`` or ``exec``.
 """
 
@@ -14,8 +15,8 @@ import math
 from collections.abc import Mapping
 
 from ..errors import ChainruleError
-from ..primitives import PRIMITIVES, Primitive
-from ..value import Value
+from ..primitives import FAMILIES, PRIMITIVES, Family, Primitive
+from ..value import Value, apply_family
 
 #: Longer expressions are refused before parsing (the parser's work grows with the text).
 MAX_EXPRESSION_LENGTH = 2_000
@@ -32,8 +33,9 @@ _OPERATOR_SYMBOLS = {
 }
 
 #: What users may call: every primitive by its name (exp, log, tanh, ..., add, mul, pow).
-FUNCTIONS: Mapping[str, Primitive] = {
-    **PRIMITIVES, **{p.function: p for p in PRIMITIVES.values() if p.function}
+FUNCTIONS: Mapping[str, Primitive | Family] = {
+    **PRIMITIVES, **{p.function: p for p in PRIMITIVES.values() if p.function},
+    **FAMILIES, **{f.function: f for f in FAMILIES.values()},
 }
 
 
@@ -182,6 +184,8 @@ def _call(node: ast.Call, leaves: Mapping[str, Value], used: set[str]) -> Value 
         raise ExpressionError(f"{name}{_where(node)}: keyword arguments are not supported")
     if any(isinstance(argument, ast.Starred) for argument in node.args):
         raise ExpressionError(f"{name}{_where(node)}: *arguments are not supported")
+    if isinstance(primitive, Family):
+        return _call_family(name, primitive, node, leaves, used)
     # Trailing inputs with defaults in the table may be left out: leaky_relu(x) is
     # leaky_relu(x, 0.01).
     defaults = tuple(primitive.defaults[n] for n in primitive.input_names if n in primitive.defaults)
@@ -194,6 +198,29 @@ def _call(node: ast.Call, leaves: Mapping[str, Value], used: set[str]) -> Value 
     arguments = [_build(argument, leaves, used) for argument in node.args]
     arguments += defaults[len(arguments) - primitive.arity + len(defaults):]
     applied: Value | float = primitive(*arguments)
+    return applied
+
+
+def _call_family(name: str, family: Family, node: ast.Call, leaves: Mapping[str, Value],
+                 used: set[str]) -> Value | float:
+    """``dot([w1, w2], [x1, x2])``, ``add_n([a, b])``; the one-group ``sum`` may also take its
+    terms as arguments, ``sum(a, b, c)``."""
+    arguments = node.args
+    lists = all(isinstance(argument, (ast.List, ast.Tuple)) for argument in arguments)
+    if len(family.groups) == 1 and not lists:
+        groups = [arguments]
+    elif len(arguments) == len(family.groups) and lists:
+        groups = [argument.elts for argument in arguments]  # type: ignore[attr-defined]
+    else:
+        shape = ", ".join(f"[{g}1, {g}2, ...]" for g in family.groups)
+        raise ExpressionError(f"{name}{_where(node)} takes {name}({shape})")
+    built = [[_build(element, leaves, used) for element in group] for group in groups]
+    if any(len(group) != len(built[0]) for group in built) or not built[0]:
+        raise ExpressionError(
+            f"{name}{_where(node)}: its lists must be equally long and not empty, got "
+            + " and ".join(str(len(group)) for group in built)
+        )
+    applied: Value | float = apply_family(family, tuple(built))
     return applied
 
 

@@ -23,7 +23,7 @@ from ..errors import (
     NumericOverflowError,
     OperandTypeError,
 )
-from ..graph import topological_order
+from ..graph import size_in_binary_nodes, topological_order
 from ..value import Value, as_float
 from .circuit import CIRCUIT_MAX_NODES, CircuitLayoutError, layout
 from .circuit_svg import circuit_svg, step_count, svg_to_pdf
@@ -40,7 +40,9 @@ __all__ = [
     "walkthrough",
 ]
 
-#: The most nodes :func:`walkthrough` steps through unless told otherwise (``max_nodes=``). Time
+#: The most nodes :func:`walkthrough` steps through unless told otherwise (``max_nodes=``),
+#: counting an n-ary node as the binary nodes it stands for (a ``dot`` of n pairs as 2n - 1:
+#: its step writes a line per input). Time
 #: and memory grow linearly (about 0.2 ms and 2 KB per node, and 3 KB per node of HTML page), so
 #: the limit is about what a person can step through: one sample's loss through a network of a
 #: few thousand parameters, not a whole batch.
@@ -212,12 +214,15 @@ def walkthrough(
         suggested[root] = "y"  # the prediction, when it has no name of its own
         root = attach_loss(root, target, loss)
     order = topological_order(root)
-    if max_nodes is not None and len(order) > max_nodes:
+    size = size_in_binary_nodes(order)
+    if max_nodes is not None and size > max_nodes:
+        counted = "" if size == len(order) else (
+            f" ({len(order)} nodes, some n-ary: as many steps and lines as {size} binary ones)")
         raise GraphTooLargeError(
-            f"walkthrough: the graph has {len(order)} nodes, more than max_nodes={max_nodes}: "
+            f"walkthrough: the graph has {size} nodes{counted}, more than max_nodes={max_nodes}: "
             "too many steps to follow one by one (and about 3 MB of page per 1,000 nodes). "
             "Walk through one sample's loss rather than a whole batch's, or raise the limit "
-            f"(walkthrough(root, max_nodes={len(order)}), or max_nodes=None)"
+            f"(walkthrough(root, max_nodes={size}), or max_nodes=None)"
         )
     position = {node: index for index, node in enumerate(order)}
     if isinstance(parameters, Value):  # one parameter, as draw() takes it

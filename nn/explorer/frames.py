@@ -26,11 +26,11 @@ from typing import Any
 from chainrule.engine import jit, sigmoid
 
 from ..anatomy import SATURATING, layers_of, relative_slope, unit_activations
+from ..data import Loss, check_data, check_model, is_integral, single
 from ..diagnosis import SATURATED_SLOPE
 from ..errors import ConfigurationError, DataError
 from ..losses import DECISION_THRESHOLDS
 from ..module import Module
-from ..training.evaluation import Loss, _check_data, _check_model, _is_integral, _single
 from ..training.history import History, Snapshot
 
 CURVE_POINTS = 400
@@ -97,7 +97,7 @@ class Classes:
         self.mode = "none"
         self.threshold = 0.0
         self.probability = probability
-        if not all(_is_integral(t) for t in targets):
+        if not all(is_integral(t) for t in targets):
             return
         found = sorted({int(t) for t in targets})
         if outputs > 1:
@@ -124,8 +124,8 @@ def build(history: History, model: Module, X: Sequence[Any], y: Sequence[Any], *
           loss: Loss | None, title: str | None, max_frames: int, grid: int,
           max_points: int) -> tuple[dict[str, Any], list[Snapshot], list[int]]:
     """The page's data, the frames' snapshots and the indices of the shown data points."""
-    model = _check_model(model, "explore")
-    rows, targets = _check_data(model, X, y, "explore")
+    model = check_model(model, "explore")
+    rows, targets = check_data(model, X, y, "explore")
     if not isinstance(history, History):
         raise ConfigurationError(f"explore: history must be a History from fit, got "
                                  f"{type(history).__name__}")
@@ -168,7 +168,7 @@ def build(history: History, model: Module, X: Sequence[Any], y: Sequence[Any], *
 
     # The heat map runs the model on every cell of every frame: one compiled forward pass (the
     # same numbers as predict(), each call reading the parameters the frame has set).
-    forward = jit(lambda x: _single(model(x)))
+    forward = jit(lambda x: single(model(x)))
     frames = []
     for snapshot in chosen:
         with parameters_of(model, snapshot):

@@ -15,9 +15,10 @@ from typing import Any
 from chainrule.engine import walkthrough
 from chainrule.engine.explain.html import json_for_script
 
+from ..data import Loss, check_data, single
 from ..errors import ConfigurationError
+from ..io import write_atomically
 from ..module import Module
-from ..training.evaluation import Loss, _check_data, _single
 from ..training.history import History, Snapshot
 from .frames import build, evenly, parameters_of
 
@@ -79,7 +80,7 @@ class Explorer:
             snapshot = self._snapshots[k]
             with parameters_of(self._model, snapshot):
                 for i in self._samples:
-                    value = loss([_single(self._model(self._rows[i]))], [self._targets[i]])  # type: ignore[misc]
+                    value = loss([single(self._model(self._rows[i]))], [self._targets[i]])  # type: ignore[misc]
                     steps = walkthrough(value, title=f"Sample {i} (target {self._targets[i]}) "
                                                      f"at epoch {snapshot.epoch}: its loss, step by step")
                     pages.append((f"sample{i}_epoch{snapshot.epoch}.html", i, snapshot.epoch, steps))
@@ -110,9 +111,7 @@ class Explorer:
 
 
 def _write(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
+    write_atomically(path, text, "Explorer.save_html", refusal=ConfigurationError)
 
 
 def _default_samples(targets: list[Any], count: int) -> list[int]:
@@ -148,7 +147,7 @@ def explore(history: History, model: Module, X: Sequence[Any], y: Sequence[Any],
     """
     data, snapshots, shown = build(history, model, X, y, loss=loss, title=title,
                                    max_frames=max_frames, grid=grid, max_points=max_points)
-    rows, targets = _check_data(model, X, y, "explore")
+    rows, targets = check_data(model, X, y, "explore")
     if isinstance(samples, bool):
         raise ConfigurationError(f"explore: samples must be a count or a list of indices, "
                                  f"got {samples!r}")

@@ -1,23 +1,15 @@
-"""What the sequence modules share: dot products and parameter matrices."""
+"""What the sequence modules share: initialisers and parameter matrices."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from functools import reduce
-from operator import add, mul
+from collections.abc import Callable
 
 from chainrule.engine import Value
 
 from .._checks import finite_float
 from ..errors import ConfigurationError
 from ..module import RandomSource
-
-
-def dot(weights: Sequence[Value], xs: Sequence[Value | float]) -> Value:
-    """``w0*x0 + w1*x1 + ...`` as a chain of mul and add nodes (no leading ``0 +``)."""
-    total: Value = reduce(add, map(mul, weights, xs))
-    return total
 
 
 def normal_init(std: float, what: str) -> Callable[[RandomSource], float]:

@@ -15,13 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chainrule.engine import Value, constant, scope
+from chainrule.engine import Value, constant, dot, scope
 
 from .._checks import positive_int
 from ..errors import ConfigurationError
 from ..losses import softmax
 from ..module import Module, as_features, random_source
-from ._parts import dot
 
 
 @dataclass
@@ -118,11 +117,7 @@ class SelfAttention(Module):
                 scores_by_head.append(scores)
                 weights_by_head.append(weights)
                 for j in range(start, end):
-                    terms = [w * v[j] for w, v in zip(weights, cache.values, strict=True)]
-                    total = terms[0]
-                    for term in terms[1:]:
-                        total = total + term
-                    mixed.append(total)
+                    mixed.append(dot(weights, [v[j] for v in cache.values]))
             cache.scores.append(scores_by_head)
             cache.weights.append(weights_by_head)
             return self.proj(mixed)

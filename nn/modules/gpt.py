@@ -265,7 +265,9 @@ class GPT(Module):
     ) -> list[str]:
         """``count`` texts sampled one token at a time, starting from BOS and stopping at BOS
         (or after ``block_size`` tokens). Lower ``temperature`` is more conservative
-        (probabilities ``softmax(logits / temperature)``). Sampling uses a private
+        (probabilities ``softmax(logits / temperature)``; as it tends to 0, sampling tends to
+        always picking the most likely token, and a temperature as small as 1e-320 does that,
+        sharing the choice among tied tokens). Sampling uses a private
         ``random.Random(seed)``: the same seed gives the same texts. Records no graph."""
         count = positive_int(count, "GPT.generate: count")
         temperature = positive_float(temperature, "GPT.generate: temperature")
@@ -283,9 +285,14 @@ class GPT(Module):
                 token = tokenizer.bos
                 sampled: list[int] = []
                 for _ in range(self.block_size):
-                    scaled = [z.data / temperature for z in self.step(token, caches)]
+                    logits = [z.data for z in self.step(token, caches)]
+                    scaled = [z / temperature for z in logits]
                     top = max(scaled)
-                    weights = [math.exp(s - top) for s in scaled]
+                    if math.isfinite(top):
+                        weights = [math.exp(s - top) for s in scaled]
+                    else:  # z / T overflowed: T is so small that only the largest logit counts
+                        largest = max(logits)
+                        weights = [1.0 if z == largest else 0.0 for z in logits]
                     token = rng.choices(choices, weights=weights)[0]
                     if token == tokenizer.bos:
                         break

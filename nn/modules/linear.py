@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from chainrule.engine import Value, scope
+from chainrule.engine import Value, dot, scope
 
 from .._checks import positive_int
-from ..module import Module, as_features, random_source
-from ._parts import dot, inverse_sqrt, matrix, normal_init, uniform_init
+from ..module import Module, as_inputs, random_source
+from ._parts import inverse_sqrt, matrix, normal_init, uniform_init
 
 
 class Linear(Module):
@@ -55,11 +55,11 @@ class Linear(Module):
         return [p for _, p in self.named_parameters()]
 
     def __call__(self, x: Any) -> list[Value]:
-        x = as_features(x, self.nin, f"Linear {self.name}")
+        inputs = as_inputs(x, self.nin, f"Linear {self.name}")
         with scope(self.name):
             if self.bias is None:
-                return [dot(row, x) for row in self.weight]
-            return [dot(row, x) + b for row, b in zip(self.weight, self.bias, strict=True)]
+                return [dot(row, inputs) for row in self.weight]
+            return [dot(row, inputs) + b for row, b in zip(self.weight, self.bias, strict=True)]
 
     def architecture(self) -> dict[str, Any]:
         return {"type": "Linear", "nin": self.nin, "nout": self.nout,

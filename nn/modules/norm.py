@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from functools import reduce
-from operator import add
 from typing import Any
 
-from chainrule.engine import Value, scope
+from chainrule.engine import Value, add_n, dot, scope
 
 from .._checks import positive_float, positive_int
 from ..module import Module, as_features
@@ -69,7 +67,7 @@ class RMSNorm(_Norm):
     def __call__(self, x: Any) -> list[Value]:
         x = as_features(x, self.dim, f"RMSNorm {self.name}")
         with scope(self.name):
-            mean_square = reduce(add, [xi * xi for xi in x]) / self.dim
+            mean_square = dot(x, x) / self.dim
             scale = (mean_square + self.eps) ** -0.5
             return self._scale([xi * scale for xi in x])
 
@@ -88,8 +86,8 @@ class LayerNorm(_Norm):
     def __call__(self, x: Any) -> list[Value]:
         x = as_features(x, self.dim, f"LayerNorm {self.name}")
         with scope(self.name):
-            mean = reduce(add, x) / self.dim
+            mean = add_n(x) / self.dim
             centred = [xi - mean for xi in x]
-            variance = reduce(add, [c * c for c in centred]) / self.dim
+            variance = dot(centred, centred) / self.dim
             scale = (variance + self.eps) ** -0.5
             return self._scale([c * scale for c in centred])

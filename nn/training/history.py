@@ -4,14 +4,42 @@ it records on request (parameters, loss, accuracy and per-layer gradient norms).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from ..explorer import Explorer
     from ..module import Module
+
+
+class Page(Protocol):
+    """A page that shows a recorded run: what :meth:`History.explorer` returns (the training
+    explorer's :class:`~chainrule.nn.Explorer`)."""
+
+    def html(self) -> str: ...
+
+    def save_html(self, path: str | Path) -> Path: ...
+
+    def _repr_html_(self) -> str: ...
+
+
+#: Makes a run's page: ``maker(history, model, X, y, **options)``.
+PageMaker = Callable[..., Page]
+#: Set by :func:`register_page`. The record does not know its page: the explorer package,
+#: which depends on this module, registers itself here when imported (as importing
+#: ``chainrule.nn`` does), so the dependency points from the page to the record.
+_page_makers: list[PageMaker] = []
+
+
+def register_page(maker: PageMaker) -> None:
+    """Make ``maker`` what :meth:`History.explorer` and :meth:`History.save_html` use
+    (:func:`chainrule.nn.explorer.explore` is registered when the explorer is imported)."""
+    if not callable(maker):
+        raise ConfigurationError(f"register_page: expected a callable, got {maker!r:.40}")
+    _page_makers[:] = [maker]
 
 
 @dataclass(frozen=True)
@@ -137,11 +165,12 @@ class History:
                                              columns=["epoch", *(f.name for f in fields(self))])
 
     def explorer(self, model: Module, X: Sequence[Any], y: Sequence[Any], **options: Any
-                 ) -> Explorer:
+                 ) -> Page:
         """The training explorer of this run (see :func:`chainrule.nn.explorer.explore`)."""
-        from ..explorer import explore
-
-        return explore(self, model, X, y, **options)
+        if not _page_makers:
+            raise ConfigurationError("History.explorer: no page is registered; "
+                                     "import chainrule.nn.explorer")
+        return _page_makers[0](self, model, X, y, **options)
 
     def save_html(self, path: str | Path, model: Module, X: Sequence[Any], y: Sequence[Any],
                   **options: Any) -> Path:

@@ -8,122 +8,20 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chainrule.engine import Value
 from chainrule.engine import fewer_collections as relaxed_collector
+from chainrule.engine import is_recording
 
 from .._checks import choice, non_negative_float, positive_int
 from ..anatomy import gradient_norms
+from ..data import Classifier, Loss, check_data, check_model, classifier, count_correct
 from ..errors import ConfigurationError, DataError
-from ..losses import l2_penalty
 from ..module import Module
 from ..optim import Optimizer
 from .callbacks import Callback
-from .compiled import CompiledSteps, NumpySteps
-from .evaluation import (
-    Classifier,
-    Loss,
-    _check_data,
-    _check_model,
-    _classifier,
-    _correct,
-    _single,
-    evaluate,
-)
+from .evaluation import evaluate
 from .history import History, Recording, Snapshot
-
-
-def _in_jupyter_kernel() -> bool:
-    """Whether this Python runs as a Jupyter kernel (the test tqdm.autonotebook makes)."""
-    ipython = sys.modules.get("IPython")  # never imported here: a kernel has done it already
-    if ipython is None:
-        return False
-    try:
-        shell = ipython.get_ipython()
-        return shell is not None and "IPKernelApp" in shell.config
-    except Exception:  # an IPython too old or too odd to say: treat it as no kernel
-        return False
-
-
-def _widgets_available() -> bool:
-    """Whether tqdm's notebook bar can draw itself: it is an ipywidgets widget, which
-    tqdm.notebook imports if it can (IProgress is None when it could not)."""
-    try:
-        from tqdm.notebook import IProgress  # type: ignore[attr-defined]
-    except ImportError:
-        return False
-    return IProgress is not None
-
-
-def _bar_style(progress: bool | None, *, kernel: bool, terminal: bool, widgets: bool
-               ) -> str | None:
-    """Which bar ``fit`` shows: ``"widget"`` (tqdm's notebook bar), ``"text"`` (plain tqdm on
-    stdout: a kernel without ipywidgets, where tqdm.auto would warn "IProgress not found"),
-    ``"terminal"`` (plain tqdm on stderr) or None. ``progress=None`` shows one in a Jupyter
-    kernel or on a terminal, not in a script whose output goes to a file or a pipe."""
-    if progress is False:
-        return None
-    if kernel:
-        return "widget" if widgets else "text"
-    if progress or terminal:
-        return "terminal"
-    return None
-
-
-class _KernelBar:
-    """A bar in a Jupyter kernel that ends with one line of text saying how training ended:
-    a saved notebook keeps a widget bar as it was first drawn, at 0%, forever."""
-
-    def __init__(self, bar: Any) -> None:
-        self._bar = bar
-        self._postfix: dict[str, Any] = {}
-        self._closed = False
-
-    def set_postfix(self, postfix: dict[str, Any], refresh: bool = True) -> None:
-        self._postfix = dict(postfix)
-        self._bar.set_postfix(postfix, refresh=refresh)
-
-    def update(self, n: int = 1) -> None:
-        self._bar.update(n)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        done, total = self._bar.n, self._bar.total
-        elapsed = self._bar.format_dict["elapsed"]
-        self._bar.close()
-        print(_summary(done, total, elapsed, self._postfix), file=sys.stdout, flush=True)
-
-
-def _summary(done: int, total: int, elapsed: float, postfix: dict[str, Any]) -> str:
-    """``training: 3,000 epochs in 0.6 s, loss 0.2503, accuracy 50.0%``."""
-    epochs = f"{done:,} epochs" if done == total else f"{done:,} of {total:,} epochs"
-    measures = "".join(f", {name} {value}" for name, value in postfix.items())
-    return f"training: {epochs} in {elapsed:.1f} s{measures}"
-
-
-def _progress_bar(progress: bool | None, epochs: int) -> Any:
-    """A tqdm bar (see :func:`_bar_style` for which), or None without tqdm installed."""
-    kernel = _in_jupyter_kernel()
-    style = _bar_style(progress, kernel=kernel, terminal=not kernel and sys.stderr.isatty(),
-                       widgets=kernel and _widgets_available())
-    if style is None:
-        return None
-    try:
-        from tqdm.std import tqdm
-    except ImportError:
-        if progress:
-            raise ImportError("fit(progress=True) needs tqdm: pip install 'chainrule[nn]'") from None
-        return None
-    options: dict[str, Any] = {"total": epochs, "desc": "training", "unit": "epoch"}
-    if style == "terminal":
-        return tqdm(**options)
-    if style == "widget":
-        from tqdm.notebook import tqdm as notebook_tqdm
-
-        return _KernelBar(notebook_tqdm(**options))
-    # 100 columns: room for the bar next to the epochs, the rate, the loss and the accuracy.
-    return _KernelBar(tqdm(**options, file=sys.stdout, ncols=100))
+from .progress import progress_bar, show_epoch
+from .steps import Problem, choose_steps
 
 
 def _callbacks(callback: Any, callbacks: Any) -> list[Callback]:
@@ -159,42 +57,6 @@ def _snapshot(epoch: int, model: Module, history: History, norms: bool) -> Snaps
         val_loss=last(history.val_loss), val_accuracy=last(history.val_accuracy),
         gradient_norms=gradient_norms(model) if norms else None,
     )
-
-
-def _train_step(model: Module, rows: list[Any], targets: list[Any], batch: list[int],
-                loss: Loss, params: list[Value], l2: float, optimizer: Optimizer
-                ) -> tuple[Value, list[Any], list[Any]]:
-    """One gradient-descent step on one batch; returns the objective, outputs and targets."""
-    objective, outputs, batch_targets = _gradients(model, rows, targets, batch, loss, params, l2)
-    optimizer.step()
-    return objective, outputs, batch_targets
-
-
-def _gradients(model: Module, rows: list[Any], targets: list[Any], batch: list[int],
-               loss: Loss, params: list[Value], l2: float) -> tuple[Value, list[Any], list[Any]]:
-    """The objective on one batch, with every parameter's .grad set to its gradient."""
-    outputs = [_single(model(rows[i])) for i in batch]
-    batch_targets = [targets[i] for i in batch]
-    objective = loss(outputs, batch_targets)
-    if l2:
-        objective = objective + l2_penalty(params, l2)
-    model.zero_grad()
-    objective.backward()
-    return objective, outputs, batch_targets
-
-
-def _compiled_steps(compile: bool | str, model: Module, loss: Loss, params: list[Value],
-                    l2: float, rows: list[Any], targets: list[Any]
-                    ) -> CompiledSteps | NumpySteps | None:
-    """What ``fit(compile=...)`` trains through: None (eager), Python or numpy programs."""
-    if compile is False or compile is None:
-        return None
-    if compile is True or compile == "python":
-        return CompiledSteps(model, loss, params, l2, targets)
-    if compile == "numpy":
-        return NumpySteps(model, loss, params, l2, rows, targets)
-    raise ConfigurationError(
-        f"fit: compile must be False, True, 'python' or 'numpy', got {compile!r:.40}")
 
 
 def fit(
@@ -248,17 +110,30 @@ def fit(
       ``compile="python"`` is the same; ``compile="numpy"`` runs the per-sample program as
       numpy array code over the whole batch (every node an array, the parameters broadcast;
       needs numpy, ``pip install 'chainrule[fast]'``), falling back to the Python programs
-      for a batch whenever the fast path cannot vouch for its numbers.
+      for a batch whenever the fast path cannot vouch for its numbers. Whatever trains eagerly
+      trains compiled (any number of classes, targets that are lists, parameters the data
+      never reaches, which get the gradient 0); how to compile is decided on the first sample,
+      before the first step, and a model that cannot be compiled gets a
+      :class:`ConfigurationError` then (see :mod:`chainrule.nn.training.compiled`).
     * ``fewer_collections`` (on by default) lets Python's cyclic garbage collector run less often
       while training: chainrule's graphs hold no reference cycles, so its scans find nothing
       (see :func:`chainrule.engine.fewer_collections`; restored when ``fit`` returns).
+
+    The model is in training mode (``model.train()``) for the steps and in eval mode for the
+    validation pass; ``fit`` restores the mode it found. Called inside ``no_grad()``, where no
+    graph is recorded and nothing could be learned, ``fit`` raises a :class:`ConfigurationError`
+    (PyTorch would raise at ``backward()``) rather than return an untrained model.
 
     Interrupted training keeps what it learned: on Ctrl-C (KeyboardInterrupt) ``fit`` prints a
     note and returns the History of the completed epochs with ``history.interrupted`` set; any
     other exception propagates with that History attached as ``error.history``.
     """
-    model = _check_model(model, "fit")
-    rows, targets = _check_data(model, X, y, "fit")
+    model = check_model(model, "fit")
+    if not is_recording():
+        raise ConfigurationError(
+            "fit: called inside no_grad(), where no graph is recorded and so nothing could be "
+            "learned; call fit outside the no_grad() block")
+    rows, targets = check_data(model, X, y, "fit")
     if not callable(loss):
         raise ConfigurationError(f"fit: loss must be a loss function, got {loss!r:.40}")
     if not isinstance(optimizer, Optimizer):
@@ -282,24 +157,25 @@ def fit(
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise DataError("fit: validation must be a pair (X_val, y_val)")
-        val_rows, val_targets = _check_data(model, validation[0], validation[1], "fit: validation")
+        val_rows, val_targets = check_data(model, validation[0], validation[1], "fit: validation")
     hooks = _callbacks(callback, callbacks)
     for hook in hooks:
         set_model = getattr(hook, "set_model", None)
         if set_model is not None:
             set_model(model)
 
-    params = model.parameters()
-    compiled = _compiled_steps(compile, model, loss, params, l2, rows, targets)
+    steps = choose_steps(compile, Problem(model, loss, model.parameters(), l2, rows, targets))
     rng = random.Random(seed)
     history = History()
     history.recording = _recording(record, record_limit, model)
     if history.recording is not None:
         history.recording.add(_snapshot(0, model, history, norms=False))
-    bar = _progress_bar(progress, epochs)
+    bar = progress_bar(progress, epochs)
     order = list(range(n))
     classify: Classifier | None = None
     step = 0
+    was_training = model.training
+    model.train()
     settings = contextlib.ExitStack()
     if fewer_collections:
         settings.enter_context(relaxed_collector())
@@ -314,22 +190,14 @@ def fit(
                 if schedule is not None and per_step:
                     optimizer.lr = schedule(step)
                 batch = order[start : start + size]
-                if compiled is None:
-                    objective, outputs, batch_targets = _train_step(
-                        model, rows, targets, batch, loss, params, l2, optimizer)
-                    objective_value = objective.data
-                else:
-                    def eager(batch: list[int] = batch) -> float:
-                        return _gradients(model, rows, targets, batch, loss, params, l2)[0].data
-
-                    objective_value, outputs, batch_targets = compiled.step(
-                        rows, targets, batch, optimizer, eager)
+                done = steps.gradients(batch)
+                optimizer.step()
                 step += 1
-                total += objective_value * len(batch)
+                total += done.objective * len(batch)
                 if classify is None and epoch == 0 and start == 0:
-                    classify = _classifier(isinstance(outputs[0], list), targets, loss)
+                    classify = classifier(isinstance(done.outputs[0], list), targets, loss)
                 if classify is not None:
-                    correct += _correct(classify, outputs, batch_targets)
+                    correct += count_correct(classify, done.outputs, done.targets)
             history.loss.append(total / n)
             history.accuracy.append(None if classify is None else correct / n)
             history.learning_rate.append(optimizer.lr)
@@ -342,12 +210,7 @@ def fit(
                 history.val_accuracy.append(None)
             if history.recording is not None and history.recording.wants(epoch + 1):
                 history.recording.add(_snapshot(epoch + 1, model, history, norms=True))
-            if bar is not None:
-                postfix = {"loss": f"{history.loss[-1]:.4f}"}
-                if history.accuracy[-1] is not None:
-                    postfix["accuracy"] = f"{history.accuracy[-1]:.1%}"
-                bar.set_postfix(postfix, refresh=False)
-                bar.update(1)
+            show_epoch(bar, history.loss[-1], history.accuracy[-1])
             stops = [hook for hook in hooks if hook(epoch, history)]
             if stops:
                 history.stop_reason = getattr(stops[0], "reason", None) or (
@@ -373,6 +236,7 @@ def fit(
         raise
     finally:
         settings.close()
+        model.train(was_training)
         if bar is not None:
             bar.close()
         if history.recording is not None and history.epochs and not history.interrupted:

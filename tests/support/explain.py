@@ -9,12 +9,24 @@ from typing import Any
 from hypothesis import strategies as st
 
 from chainrule.engine import PRIMITIVES, ChainruleError, Value
+from chainrule.engine.primitives import FAMILIES
 
 ROOT = Path(__file__).resolve().parents[2]  # tests/support/explain.py -> the repository
 
 #: Operations a random graph may use, with their arity. Domain errors are allowed to happen
-#: while building (the example is then discarded), so every primitive can take part.
-OPERATIONS = {name: p.arity for name, p in PRIMITIVES.items()}
+#: while building (the example is then discarded), so every primitive can take part, and the
+#: n-ary operations too, at a small arity each (``dot`` of two pairs, a ``sum`` of three).
+OPERATIONS = {name: p.arity for name, p in PRIMITIVES.items()} | {"dot": 4, "sum": 3}
+
+
+def apply_operation(name: str, args: list[Any]) -> Any:
+    """One step of a recipe: a primitive on its operands, or an n-ary operation on its
+    operands split into its groups (``dot``'s weights, then its inputs)."""
+    family = FAMILIES.get(name)
+    if family is None:
+        return PRIMITIVES[name](*args)
+    n = len(args) // len(family.groups)
+    return family.apply(*(args[g * n:(g + 1) * n] for g in range(len(family.groups))))
 
 
 @st.composite
@@ -49,7 +61,7 @@ def build(recipe: dict[str, Any]) -> tuple[Value, list[Value]] | None:
             args = [nodes[ref] if kind == "node" else ref for kind, ref in operands]
             if not any(isinstance(a, Value) for a in args):
                 args[0] = nodes[-1]
-            nodes.append(PRIMITIVES[name](*args))
+            nodes.append(apply_operation(name, args))
     except ChainruleError:
         return None
     return nodes[-1], leaves
@@ -76,7 +88,7 @@ def recipe_function(recipe: dict[str, Any]) -> Any:
             args = [nodes[ref] if kind == "node" else ref for kind, ref in operands]
             if not any(isinstance(a, Value) for a in args):
                 args[0] = nodes[-1]
-            nodes.append(PRIMITIVES[name](*args))
+            nodes.append(apply_operation(name, args))
         return sum(nodes[len(xs):], nodes[0])
 
     return f
