@@ -13,7 +13,7 @@ from itertools import pairwise
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
-from chainrule.engine import Value, walkthrough
+from chainrule.engine import Value, dot, walkthrough
 from chainrule.engine.explain import Lesson
 from chainrule.engine.explain.circuit import (
     Box,
@@ -50,6 +50,14 @@ def small_graphs() -> Iterator[tuple[str, Lesson]]:
     yield "neuron", walkthrough(y, lr=0.5, parameters=params.values(), target=1.0, picture=False)
     yield "xor", load_demo("walkthrough").xor_walkthrough()
     yield "dot", dot_lesson(3)
+    yield "dot neuron", walkthrough(dot_neuron(), target=1.0, picture=False)
+
+
+def dot_neuron() -> Value:
+    """The 3-input neuron with its weighted sum as one n-ary node: sigmoid(dot(w, x) + b)."""
+    ws = [Value(v, label=f"w{k + 1}") for k, v in enumerate((0.5, 0.7, 0.3))]
+    xs = [Value(v, label=f"x{k + 1}") for k, v in enumerate((0.8, 0.6, 0.9))]
+    return (dot(ws, xs) + Value(0.1, label="b")).sigmoid()
 
 
 def dot_lesson(n: int) -> Lesson:
@@ -148,7 +156,7 @@ def check_geometry(w: Lesson, circuit: Circuit) -> int:
     return seen
 
 
-@pytest.mark.parametrize("name", ["a/b", "x*x + x", "neuron", "xor", "dot"])
+@pytest.mark.parametrize("name", ["a/b", "x*x + x", "neuron", "xor", "dot", "dot neuron"])
 def test_every_label_is_placed_clear_of_everything(name):
     w = dict(small_graphs())[name]
     circuit = layout(w)
@@ -210,6 +218,13 @@ def test_a_weighted_sum_is_one_gate_with_a_port_per_input():
     assert sorted(ports, key=ports.__getitem__) == [0, 3, 1, 4, 2, 5]
     wires = {wire.node: wire.y for wire in circuit.wires}
     assert sorted(range(6), key=wires.__getitem__) == [0, 3, 1, 4, 2, 5]
+
+
+def test_the_engines_dot_node_is_one_gate_too():
+    circuit = layout(dict(small_graphs())["dot neuron"])
+    assert [g.symbol for g in circuit.gates] == ["Σwx", "+", "σ", "−1", "^2"]
+    (gate,) = [g for g in circuit.gates if g.symbol == "Σwx"]
+    assert sum(e.target == gate.node for e in circuit.edges) == 6
 
 
 def test_a_constant_operand_is_written_into_its_gate():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chainrule.engine import Value, topological_order, walkthrough
+from chainrule.engine import Value, dot, topological_order, walkthrough
 from chainrule.engine.explain import wording
 
 from support.explain import load_demo
@@ -500,6 +500,9 @@ def circuit_graphs():
     y, _, params = load_demo("neuron").build_neuron()
     yield "neuron", walkthrough(y, lr=0.5, parameters=params.values(), target=1.0)
     yield "xor", load_demo("walkthrough").xor_walkthrough()
+    ws = [Value(v, label=f"w{k + 1}") for k, v in enumerate((0.5, 0.7, 0.3))]
+    xs = [Value(v, label=f"x{k + 1}") for k, v in enumerate((0.8, 0.6, 0.9))]
+    yield "dot-neuron", walkthrough((dot(ws, xs) + Value(0.1, label="b")).sigmoid(), target=1.0)
 
 
 @pytest.mark.parametrize("width", [1280, 390])
