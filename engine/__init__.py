@@ -49,6 +49,7 @@ _LAZY = {
     "walkthrough_markdown": ".explain",
     "walkthrough_text": ".explain",
     "jit": ".compile",
+    "vectorize": ".compile",  # JAX's vmap, as numpy array code: numpy is imported on first use
 }
 
 
@@ -72,7 +73,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .compile import jit
+    from .compile import jit, vectorize
     from .drawing import draw, render_text
     from .explain import (
         Walkthrough,
@@ -117,6 +118,7 @@ __all__ = [
     "trace_backward",
     "trace_forward",
     "value_and_grad",
+    "vectorize",
     "walkthrough",
     "walkthrough_html",
     "walkthrough_markdown",

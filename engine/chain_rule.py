@@ -18,9 +18,9 @@ trace and the compiler's generated code all backpropagate by these rules:
 4. **Errors.** A gradient that is not finite when its node is reached, or a local derivative
    that cannot be evaluated (``sqrt`` at 0, ``log`` of a negative base in ``d/dy x ** y``),
    raises :class:`~chainrule.engine.GradientError` naming the node.
-5. **Unchanged data.** A graph in which some Value's ``.data`` was set after the root was
-   computed is refused (the optimizer's update between one step's backward and the next step's
-   forward is the usual, correct order).
+5. **Unchanged data.** A graph in which some Value's ``.data`` was set after a node was
+   computed from it is refused (the optimizer's update between one step's backward and the next
+   step's forward is the usual, correct order), and so is a root computed under ``no_grad()``.
 
 The local derivatives come from the primitive table as code: evaluated on floats here (the
 functions compiled in :mod:`~chainrule.engine.primitives`) and on Values for gradients of
@@ -50,16 +50,39 @@ def reverse_order(root: Value) -> list[Value]:
 
 
 def check_unchanged(order: list[Value], root: Value, caller: str) -> None:
-    """Rule 5: refuse a graph in which a Value's data was set after the root was computed (the
-    local derivatives would mix old and new numbers), as PyTorch's version counter does."""
-    stamp = root._version
+    """Rule 5: refuse a graph in which a Value's data was set after a node was computed from it
+    (the local derivatives would mix old and new numbers), as PyTorch's version counter does;
+    and a root computed under ``no_grad()``, which has no graph (PyTorch raises too)."""
+    if root._version < 0:
+        raise GradientError(
+            f"{caller}: {describe(root)} was computed under no_grad(), so no graph was "
+            "recorded and there is nothing to backpropagate through; compute it outside "
+            "no_grad() (or inside enable_grad())"
+        )
+    # Each node against its own inputs: a node is stamped with the data clock when it is
+    # created, so an input whose data was set later is newer than its consumer. Nodes stamped
+    # with the root's own time (in a training step, every node of the forward pass) can only
+    # have inputs that are newer than the root, which the first test finds on the input itself:
+    # they are skipped, which keeps this loop as cheap as one comparison per node.
+    newest = root._version
     for node in order:
-        if node._version > stamp:
-            raise GradientError(
-                f"{caller}: {describe(node)} was changed (its .data set) after "
-                f"{describe(root)} was computed from it, so its gradient would mix old and new "
-                "numbers; compute the result again from the new data, then backpropagate"
-            )
+        stamp = node._version
+        if stamp == newest:
+            continue
+        if stamp > newest:
+            raise _changed_after(caller, node, root)
+        if node._a is not None:  # not a leaf: any number of inputs (dot, sum)
+            for changed in node.inputs:
+                if changed._version > stamp:
+                    raise _changed_after(caller, changed, node)
+
+
+def _changed_after(caller: str, changed: Value, node: Value) -> GradientError:
+    return GradientError(
+        f"{caller}: {describe(changed)} was changed (its .data set) after {describe(node)} was "
+        "computed from it, so its gradient would mix old and new numbers; compute the result "
+        "again from the new data, then backpropagate"
+    )
 
 
 def non_finite_gradient(caller: str, node: Value, gradient: float,

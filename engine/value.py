@@ -18,9 +18,10 @@ import numbers
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
+from dataclasses import fields
 from itertools import chain
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Union, overload
 
 from .errors import NonFiniteError, NumericOverflowError, OperandTypeError
 from .graph import INPUT_TUPLE, topological_order
@@ -30,6 +31,7 @@ from .primitives import (
     APPLY,
     APPLY_FAMILY,
     DIV,
+    FAMILIES,
     FORWARD_ERRORS,
     MUL,
     NEG,
@@ -125,7 +127,9 @@ class Value:
     grad: float
     _tag: tuple[str, ...] | _Labelled
     #: The data clock when this Value was created or its data last set: backward refuses a
-    #: graph in which a Value changed after its root was computed (PyTorch's version counter).
+    #: graph in which a Value changed after a node was computed from it (PyTorch's version
+    #: counter). Its complement (a negative number) for a result computed under no_grad(),
+    #: which backward refuses as a root (its data, once set, makes it a leaf of yours).
     _version: int
 
     def __init__(self, data: Number, label: str | None = None) -> None:
@@ -249,6 +253,7 @@ class Value:
             node._b = other
         else:
             node._primitive = node._a = node._b = None
+            node._version = ~_clock
         return node
 
     def __radd__(self, other: Operand) -> Value:
@@ -277,6 +282,7 @@ class Value:
             node._b = other
         else:
             node._primitive = node._a = node._b = None
+            node._version = ~_clock
         return node
 
     def __rmul__(self, other: Operand) -> Value:
@@ -326,6 +332,23 @@ class Value:
             _notify_number_read(self, "float()")
         return self._data
 
+    def __int__(self) -> int:
+        """The data truncated toward zero, as ``int()`` of a float (and a one-element tensor)."""
+        if _OBSERVERS:
+            _notify_number_read(self, "int()")
+        return int(self._data)
+
+    @overload
+    def __round__(self, ndigits: None = None) -> int: ...
+    @overload
+    def __round__(self, ndigits: int) -> float: ...
+
+    def __round__(self, ndigits: int | None = None) -> int | float:
+        """``round()`` of the data: an int, or a float with ``ndigits``, as for a float."""
+        if _OBSERVERS:
+            _notify_number_read(self, "round()")
+        return round(self._data, ndigits)
+
     def __bool__(self) -> bool:
         """True unless the data is 0, as for a one-element tensor (and a float)."""
         return _compare(self, "!=", 0.0)
@@ -341,6 +364,15 @@ class Value:
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label is not None else ""
         return f"Value(data={self._data!r}, grad={self.grad!r}{label})"
+
+    # -- pickling --------------------------------------------------------------------------
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A leaf pickles as its data, grad, label and scope; a computed Value as its whole
+        graph, one record per node (so no depth is too deep), each operation by its name."""
+        if self._primitive is None:  # a leaf, or a result computed under no_grad()
+            return _leaf, (self._data, self.grad, self.label, self.scope, self._version < 0)
+        return _graph, (_graph_records(self),)
 
     # -- backpropagation -------------------------------------------------------------------
 
@@ -370,6 +402,81 @@ def describe(node: Value) -> str:
     return f"the {node.op or 'leaf'} node with data={node._data!r}"
 
 
+# -- pickling ----------------------------------------------------------------------------------
+# Nodes refer to their operation, whose functions are compiled from the table's code and cannot
+# be pickled: a record names the operation instead, and loading finds it in the table again.
+
+
+def _leaf(data: float, grad: float, label: str | None, scope: tuple[str, ...],
+          unrecorded: bool) -> Value:
+    value = Value(data, label)
+    value.grad = as_float(grad, "Value (unpickled)", " grad")
+    value._tag = scope if label is None else _Labelled(label, scope)
+    if unrecorded:
+        value._version = ~_clock
+    return value
+
+
+def _graph_records(root: Value) -> list[Any]:
+    """``root``'s graph in topological order: a leaf as itself (pickled by ``_leaf``, and the
+    same object wherever it is used), any other node as ``(data, grad, label, scope,
+    operation, positions of its inputs)``."""
+    order = topological_order(root)
+    position = {node: k for k, node in enumerate(order)}
+    records: list[Any] = []
+    for node in order:
+        op = node._primitive
+        if op is None:
+            records.append(node)
+            continue
+        if op is CONSTANT or PRIMITIVES.get(op.name) is op:
+            reference: Any = op.name
+        elif op.family is not None and FAMILIES.get(op.family.name) is op.family:
+            # An n-ary node (dot, sum): its family's expansion for its number of terms.
+            reference = (op.family.name, len(node.inputs) // len(op.family.parameters))
+        else:  # an operation that is not in the table under its name: its definition
+            reference = {f.name: getattr(op, f.name) for f in fields(op) if f.init}
+        records.append((node._data, node.grad, node.label, node.scope, reference,
+                        tuple(position[i] for i in node.inputs)))
+    return records
+
+
+def _graph(records: list[Any]) -> Value:
+    """The inverse of :func:`_graph_records`: the graph rebuilt, its root returned."""
+    nodes: list[Value] = []
+    for record in records:
+        if isinstance(record, Value):
+            nodes.append(record)
+            continue
+        data, grad, label, scope, reference, inputs = record
+        if isinstance(reference, dict):
+            op = Primitive(**reference)
+        elif isinstance(reference, tuple) and reference[0] in FAMILIES:
+            op = FAMILIES[reference[0]].at(reference[1])
+        elif reference == CONSTANT.name:
+            op = CONSTANT
+        elif reference in PRIMITIVES:
+            op = PRIMITIVES[reference]
+        else:
+            raise OperandTypeError(
+                f"Value (unpickled): no operation named {_short_repr(reference)} in the table"
+            )
+        node = _allocate(Value)
+        node._data = as_float(data, "Value (unpickled)")
+        node.grad = as_float(grad, "Value (unpickled)", " grad")
+        node._tag = scope if label is None else _Labelled(label, scope)
+        node._version = _clock
+        node._primitive = op
+        if op.family is not None:  # an n-ary node keeps its inputs' tuple
+            node._a = tuple(nodes[i] for i in inputs)  # type: ignore[assignment]
+            node._b = None
+        else:
+            node._a = nodes[inputs[0]] if inputs else None
+            node._b = nodes[inputs[1]] if len(inputs) > 1 else None
+        nodes.append(node)
+    return nodes[-1]
+
+
 # -- recording ---------------------------------------------------------------------------------
 
 # A number used as an operand: a leaf with an operation of its own, so that it is told apart
@@ -393,6 +500,7 @@ def _node(data: float, op: Primitive, a: Value | None, b: Value | None) -> Value
         node._b = b
     else:
         node._primitive = node._a = node._b = None
+        node._version = ~_clock
     return node
 
 
@@ -418,6 +526,7 @@ def _unary(op: Primitive, a: Value) -> Value:
         node._b = None
     else:
         node._primitive = node._a = node._b = None
+        node._version = ~_clock
     return node
 
 
@@ -439,6 +548,7 @@ def _binary(op: Primitive, a: Value, b: Value) -> Value:
         node._b = b
     else:
         node._primitive = node._a = node._b = None
+        node._version = ~_clock
     return node
 
 
@@ -568,6 +678,7 @@ def apply_family(family: Family, groups: tuple[Any, ...]) -> Any:
         node._b = None
     else:
         node._primitive = node._a = node._b = None
+        node._version = ~_clock
     return node
 
 
@@ -624,6 +735,7 @@ def _variadic(op: Primitive, inputs: tuple[Value, ...]) -> Value:
         node._b = None
     else:
         node._primitive = node._a = node._b = None
+        node._version = ~_clock
     return node
 
 

@@ -12,6 +12,7 @@ and JSON save/load.
 """
 
 from . import datasets, plot
+from .activations import ACTIVATIONS, Activation
 from .datasets import train_test_split
 from .diagnosis import Diagnosis, Finding, diagnose
 from .errors import ConfigurationError, DataError, ModelFileError, ShapeError
@@ -28,7 +29,7 @@ from .losses import (
     mse,
     softmax,
 )
-from .module import ACTIVATIONS, INIT_SCHEMES, MLP, IncompatibleKeys, Layer, Module, Neuron
+from .module import INIT_SCHEMES, MLP, IncompatibleKeys, Layer, Module, Neuron
 from .modules import (
     GPT,
     Block,
@@ -70,6 +71,7 @@ __all__ = [
     "INIT_SCHEMES",
     "MLP",
     "SGD",
+    "Activation",
     "Adam",
     "AdamW",
     "Block",

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chainrule.engine import PRIMITIVES, Value, no_grad
+from chainrule.engine import Value, no_grad
 
+from .activations import ACTIVATIONS
 from .module import MLP, Layer, Module, Neuron
 
 
@@ -72,14 +73,12 @@ def unit_activations(layers: Sequence[LayerView], rows: Sequence[Sequence[Any]]
     return result
 
 
-#: Activations whose slope the primitive table writes in their output alone (tanh: 1 - out^2,
-#: sigmoid: out (1 - out)), so a unit's recorded output is enough to read its slope.
-SATURATING = ("sigmoid", "tanh")
+def saturates(activation: str) -> bool:
+    """Whether units of this activation go flat at both ends (sigmoid, tanh)."""
+    return ACTIVATIONS[activation].kind == "saturating"
 
 
 def relative_slope(activation: str, output: float) -> float:
-    """The slope of a ``sigmoid`` or ``tanh`` unit whose output is ``output``, as a fraction of
-    the activation's largest slope (at 0): the primitive table's own derivative, evaluated."""
-    primitive = PRIMITIVES[activation]
-    slope = primitive.derivatives[0]  # reads only its output (see SATURATING)
-    return slope(0.0, output) / slope(0.0, primitive.evaluate(0.0))
+    """The slope of a saturating unit whose output is ``output``, as a fraction of the
+    activation's largest slope (see :meth:`Activation.relative_slope`)."""
+    return ACTIVATIONS[activation].relative_slope(output)

@@ -16,7 +16,8 @@ from typing import Any
 
 from chainrule.engine import Value, gradients
 
-from .anatomy import SATURATING, LayerView, layers_of, relative_slope, unit_activations
+from .activations import ACTIVATIONS
+from .anatomy import LayerView, layers_of, relative_slope, saturates, unit_activations
 from .errors import ConfigurationError
 from .losses import bce_with_logits, binary_cross_entropy, hinge
 from .module import Module
@@ -133,7 +134,8 @@ def _labels_against_loss(targets: list[Any], loss: Loss, layers: list[LayerView]
         )
     if layers is not None:
         output = layers[-1].activation
-        low, high = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}.get(output, (-math.inf, math.inf))
+        low, high = (ACTIVATIONS[output].output_range if saturates(output)
+                     else (-math.inf, math.inf))
         outside = [v for v in values if v < low or v > high]
         if outside:
             return Finding(
@@ -197,7 +199,7 @@ def _single_neuron_on_curved_data(layers: list[LayerView] | None, rows: list[lis
 def _dead_units(layers: list[LayerView], activations: list[list[list[float]]]) -> Finding | None:
     reports, total_dead, total = [], 0, 0
     for layer, outputs in zip(layers[:-1], activations[:-1], strict=True):
-        if layer.activation != "relu":
+        if not ACTIVATIONS[layer.activation].dies:
             continue
         dead = [j for j, pattern in enumerate(outputs) if all(a == 0.0 for a in pattern)]
         total += len(outputs)
@@ -214,7 +216,7 @@ def _dead_units(layers: list[LayerView], activations: list[list[list[float]]]) -
         "weights and they never recover.",
         f"{'; '.join(reports)} output exactly 0 on all {samples} samples "
         f"({total_dead} of {total} relu units dead).",
-        "lower the learning rate, initialise with init='he_uniform', or use "
+        f"lower the learning rate, initialise with init='{ACTIVATIONS['relu'].init}', or use "
         "activation='leaky_relu' so a negative input still passes a small gradient.",
     )
 
@@ -223,7 +225,7 @@ def _saturated_units(layers: list[LayerView], activations: list[list[list[float]
                      ) -> Finding | None:
     reports = []
     for layer, outputs in zip(layers[:-1], activations[:-1], strict=True):
-        if layer.activation not in SATURATING:
+        if not saturates(layer.activation):
             continue
         activation = layer.activation
         saturated = [
@@ -245,8 +247,8 @@ def _saturated_units(layers: list[LayerView], activations: list[list[list[float]
         "gradient passes through them.",
         "; ".join(reports) + f" (slope below {SATURATED_SLOPE:g} of the largest on at least "
         f"{SATURATED_SAMPLES:.0%} of the samples).",
-        "scale the inputs to about [-1, 1], initialise with init='xavier_uniform', or lower "
-        "the learning rate.",
+        "scale the inputs to about [-1, 1], initialise with "
+        f"init='{ACTIVATIONS[layers[0].activation].init}', or lower the learning rate.",
     )
 
 

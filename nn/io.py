@@ -32,8 +32,9 @@ from typing import Any
 
 from chainrule.engine import ChainruleError
 
+from .activations import ACTIVATIONS
 from .errors import ConfigurationError, ModelFileError
-from .module import ACTIVATIONS, MLP, Layer, Module, Neuron, check_names, checked_values
+from .module import MLP, Layer, Module, Neuron, check_names, checked_values
 from .modules import GPT, Block, Embedding, FeedForward, LayerNorm, Linear, RMSNorm, SelfAttention
 
 FORMAT = "chainrule.nn/model"

@@ -25,6 +25,7 @@ from chainrule.engine import OperandTypeError, Value, constant, dot, scope
 from chainrule.engine.value import as_float
 
 from ._checks import choice, flag, positive_int
+from .activations import ACTIVATIONS
 from .errors import ConfigurationError, ModelFileError, ShapeError
 
 Scalar = Value | int | float
@@ -48,22 +49,6 @@ class RandomSource(Protocol):
     def uniform(self, a: float, b: float) -> float: ...
 
     def gauss(self, mu: float, sigma: float) -> float: ...
-
-
-def _method(name: str) -> Callable[[Value], Value]:
-    """Value's method ``name``, generated from the primitive table (typed on instances only)."""
-    method: Callable[[Value], Value] = getattr(Value, name)
-    return method
-
-
-#: Activation functions by name; ``None`` means the identity.
-ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
-    "relu": _method("relu"),
-    "tanh": _method("tanh"),
-    "sigmoid": _method("sigmoid"),
-    "leaky_relu": _method("leaky_relu"),  # slope 0.01, PyTorch's default
-    "linear": None,
-}
 
 
 def _uniform(rng: RandomSource, fan_in: int, fan_out: int) -> float:
@@ -456,7 +441,7 @@ class Neuron(Module):
         with scope(self.name):
             z = dot(self.weights, x) + self.bias
             z.label = "z"
-            return z if self._activate is None else self._activate(z)
+            return self._activate(z)
 
     def architecture(self) -> dict[str, Any]:
         return {"type": "Neuron", "nin": self.nin, "activation": self.activation}

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from chainrule.engine import Value, grad
 
+from .activations import ACTIVATIONS
 from .errors import ConfigurationError, DataError
-from .module import ACTIVATIONS, Module
+from .module import Module
 from .training import History, predict
 
 if TYPE_CHECKING:
@@ -192,11 +193,11 @@ def activations(
 ) -> Figure:
     """Each activation function (left) and, with ``derivatives``, its slope (right), both
     computed by the engine: the values by the function itself, the slopes by :func:`grad`."""
-    unknown = [n for n in names if n not in ACTIVATIONS or n == "linear"]
+    unknown = [n for n in names if n not in ACTIVATIONS or ACTIVATIONS[n].kind == "linear"]
     if unknown or not names:
         raise ConfigurationError(
             f"activations: unknown activation {unknown[0] if unknown else None!r}; choose from "
-            + ", ".join(n for n in ACTIVATIONS if n != "linear")
+            + ", ".join(n for n, a in ACTIVATIONS.items() if a.kind != "linear")
         )
     if isinstance(points, bool) or not isinstance(points, int) or points < 2:
         raise ConfigurationError(f"activations: points must be an int >= 2, got {points!r}")
@@ -211,7 +212,6 @@ def activations(
                                   squeeze=False)
     for name, colour in zip(names, COLOURS * len(names), strict=False):
         function = ACTIVATIONS[name]  # the very function a Neuron applies (Value -> Value)
-        assert function is not None  # "linear" was refused above
         panels[0][0].plot(xs, [function(Value(x)).data for x in xs], label=name, color=colour)
         if derivatives:
             slope = grad(function)

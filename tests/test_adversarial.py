@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
-from chainrule.engine import ChainruleError, Value, grad, gradients, no_grad, scope
+from chainrule.engine import ChainruleError, Value, explain, grad, gradients, no_grad, scope
 from chainrule.engine.console.cli import main
 from chainrule.engine.drawing import GraphTooLargeError
 from chainrule.engine.explain import MAX_NODES, Pending, trace_backward, walkthrough
 from chainrule.engine.explain.html import json_for_script
-from chainrule.engine.explain.picture import SvgError, sanitize_svg
+from chainrule.engine.explain.picture import PICTURE_ID_PREFIX, SvgError, sanitize_svg
 
 SVG = '<svg xmlns="http://www.w3.org/2000/svg">{}</svg>'
 
@@ -155,10 +157,35 @@ def test_sanitize_svg_keeps_only_drawing_attributes():
         'xmlns:xlink="http://www.w3.org/1999/xlink" xlink:title="tip">'
         '<rect width="2" fill="url(#grad)" stroke="url(https://example.com/#g)"/></a></g>'
     ))
-    assert 'id="n1"' in clean and 'class="node"' in clean and 'fill="url(#grad)"' in clean
-    assert 'xlink:href="#n2"' in clean and 'xlink:title="tip"' in clean
+    assert 'id="svg-n1"' in clean and 'class="node"' in clean and 'fill="url(#svg-grad)"' in clean
+    assert 'xlink:href="#svg-n2"' in clean and 'xlink:title="tip"' in clean
     for gone in ("style", "onclick", "onmouseover", "example.com", "stroke="):
         assert gone not in clean
+
+
+def test_sanitize_svg_puts_every_id_and_reference_in_the_pictures_own_namespace():
+    # Issue 25: an id the page uses (its data block, a panel) would have made the picture's
+    # element the one the page's script finds.
+    clean = sanitize_svg(SVG.format(
+        '<defs><marker id="arrow"/><linearGradient id="shade"/></defs>'
+        '<g id="walkthrough-data"><path marker-end="url(#arrow)" fill="URL( #shade)"/>'
+        '<a href="#equation"><text>{"forward": []}</text></a></g>'
+    ))
+    assert 'id="svg-arrow"' in clean and 'id="svg-shade"' in clean
+    assert 'id="svg-walkthrough-data"' in clean and 'marker-end="url(#svg-arrow)"' in clean
+    assert 'fill="URL( #svg-shade)"' in clean and 'href="#svg-equation"' in clean
+    assert re.findall(r'id="(?!svg-)', clean) == [] and sanitize_svg(clean) == clean
+    w = walkthrough(Value(2.0, label="x") * 3, picture=False)
+    assert w.html(svg=SVG.format('<g id="walkthrough-data"/>')).count('id="walkthrough-data"') == 1
+
+
+def test_no_id_of_the_walkthrough_page_is_in_the_pictures_namespace():
+    folder = Path(explain.__file__).parent
+    template = (folder / "walkthrough.html").read_text(encoding="utf-8")
+    script = (folder / "walkthrough.js").read_text(encoding="utf-8")
+    ids = re.findall(r'\bid="([^"{]+)"', template) + re.findall(r'\bid = "([^"]*)"', script)
+    assert "walkthrough-data" in ids and "q-" in ids and "row" in ids
+    assert not [i for i in ids if i.startswith(PICTURE_ID_PREFIX)]
 
 
 @pytest.mark.parametrize("svg", [

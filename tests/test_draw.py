@@ -277,7 +277,9 @@ def test_legend_lists_the_roles_drawn_only_when_asked() -> None:
         ({"parameters": [1.0]}, OperandTypeError, "draw: parameters must hold Values, got float"),
         ({"highlight": ["a"]}, OperandTypeError, "draw: highlight must hold Values, got str"),
         ({"max_nodes": 0}, DrawOptionError, "max_nodes must be a positive int or None, got 0"),
-        ({"collapse": "brain"}, DrawOptionError, "collapse must be 'neuron', 'layer', a scope"),
+        ({"collapse": "brain"}, DrawOptionError, "collapse='brain' names none of the graph's "
+                                                  "scopes (it has none)"),
+        ({"collapse": ""}, DrawOptionError, "collapse must be a word naming scopes"),
         ({"collapse": 0}, DrawOptionError, "got 0"),
     ],
 )
@@ -441,7 +443,8 @@ def test_a_graph_above_max_nodes_is_refused_with_advice() -> None:
         draw(chain(400))
     message = str(caught.value)
     assert "the graph has 401 nodes to draw, more than max_nodes=300" in message
-    assert "collapse='neuron'" in message and "max_nodes=401" in message
+    # No scope to collapse in a plain chain: the advice is the limit or the text tree.
+    assert "collapse" not in message and "Raise the limit (draw(root, max_nodes=401))" in message
     assert "render_text(root)" in message
     assert isinstance(caught.value, ValueError)
 

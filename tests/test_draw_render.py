@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from chainrule.engine import Value, draw, scope, topological_order
 from chainrule.engine.drawing import DrawOptionError, GraphvizError, GraphvizNotFoundError
-from chainrule.engine.drawing.labels import visible_lines
+from chainrule.engine.naming import visible_lines
 
 from support.draw import hand_mlp, svg_group_ids, svg_root, svg_texts
 

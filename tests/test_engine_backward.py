@@ -11,7 +11,11 @@ from chainrule.engine import (
     ChainruleError,
     GradientError,
     Value,
+    add_n,
+    constant,
     cos,
+    dot,
+    enable_grad,
     exp,
     grad,
     gradients,
@@ -143,8 +147,37 @@ class TestRecordingSwitches:
             y = x * 3 + 1
         assert is_recording()
         assert y.is_leaf and y.inputs == () and y.op is None and y.data == 7.0
-        y.backward()
-        assert x.grad == 0.0
+
+    def test_backward_from_a_result_computed_under_no_grad_is_refused(self) -> None:
+        # PyTorch raises too ("element 0 of tensors does not require grad"): silently giving
+        # every parameter a zero gradient would look like a network that learns nothing.
+        x = Value(2.0, label="x")
+        with no_grad():
+            y = (x * 3 + 1).tanh()
+            y.label = "y"
+        for refused in (y.backward, lambda: gradients(y, [x])):
+            with pytest.raises(GradientError, match=r"'y' \(leaf, data=.*\) was computed under "
+                                                    r"no_grad\(\), so no graph was recorded"):
+                refused()
+        assert x.grad == 0.0 and y.grad == 0.0
+        with no_grad(), enable_grad():
+            z = x * 3
+        z.backward()
+        assert x.grad == 3.0
+
+    def test_a_result_of_no_grad_can_still_be_used_and_a_leaf_of_yours_is_a_root(self) -> None:
+        x, w = Value(2.0), Value(0.5)
+        with no_grad():
+            features = x * 3  # as a model's frozen part would compute them
+        (features * w).backward()
+        assert w.grad == 6.0 and x.grad == 0.0 and features.grad == 0.5  # a leaf of that graph
+        Value(4.0).backward()  # a Value you created is a root of its own (gradient 1)
+        with no_grad():
+            c = constant(2.0)
+        c.backward()  # a constant is a leaf too, whatever the mode it was made in
+        features.data = 7.0  # setting its data makes it a Value of yours
+        features.backward()
+        assert features.grad == 0.5 + 1.0
 
     def test_no_grad_is_restored_after_an_exception(self) -> None:
         with pytest.raises(RuntimeError), no_grad():
@@ -240,6 +273,33 @@ class TestChangedData:
             loss.backward()
             w.data -= 0.1 * w.grad  # the update comes after backward and before the next forward
         assert w.data < 0.7
+
+    def test_a_leaf_changed_between_a_node_and_the_root_is_refused_and_named(self) -> None:
+        # The root (y + 1) is computed after x changed, y before: comparing every node with the
+        # root's time alone missed it and gave x.grad == 10, mixing the old y with the new x.
+        x = Value(3.0, label="x")
+        y = x * x
+        x.data = 5.0
+        z = y + 1
+        for refused in (z.backward, lambda: gradients(z, [x])):
+            with pytest.raises(GradientError, match=r"'x' \(leaf, data=5.0\) was changed \(its "
+                                                    r"\.data set\) after the mul node with data=9.0"):
+                refused()
+        assert x.grad == 0.0 and y.grad == 0.0 and z.grad == 0.0
+        w = Value(1.0, label="w")
+        h = (w * 2.0).tanh()
+        w.data = 0.5
+        with pytest.raises(GradientError, match="'w'"):
+            (h * w.exp()).backward()  # the new exp(w) with the old tanh(2w)
+        v = Value(3.0, label="v")
+        s = dot([v, Value(2.0)], [Value(1.0), v])  # an n-ary node checks every input
+        v.data = 4.0
+        with pytest.raises(GradientError, match=r"'v' \(leaf, data=4.0\) was changed .* the dot"):
+            (s + v).backward()
+        with no_grad():
+            unrecorded = add_n([v, v, v])
+        with pytest.raises(GradientError, match=r"no_grad\(\)"):
+            unrecorded.backward()
 
     def test_changing_an_intermediate_value_is_an_error_too(self) -> None:
         x = Value(1.5)

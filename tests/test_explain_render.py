@@ -133,7 +133,7 @@ def test_sanitize_svg_keeps_drawing_and_drops_active_content():
     clean = sanitize_svg(svg)
     assert "evil" not in clean and "script" not in clean and "foreignObject" not in clean
     assert "https://" not in clean and "DOCTYPE" not in clean
-    assert 'id="n0"' in clean and "a&lt;b" in clean and 'xlink:title="tip"' in clean
+    assert 'id="svg-n0"' in clean and "a&lt;b" in clean and 'xlink:title="tip"' in clean
 
 
 def test_html_has_the_graph_with_node_ids(neuron_walk):
@@ -141,8 +141,8 @@ def test_html_has_the_graph_with_node_ids(neuron_walk):
         pytest.skip(f"no graph picture: {neuron_walk.graph_note}")
     page = neuron_walk.html()
     for i in range(len(neuron_walk.forward.nodes)):
-        assert f'id="n{i}"' in page
-    assert f'id="op{neuron_walk.forward.root}"' in page
+        assert f'id="svg-n{i}"' in page
+    assert f'id="svg-op{neuron_walk.forward.root}"' in page
     assert ">n2<" in page  # unlabeled nodes are drawn with their walkthrough names
     assert ">w2 * x2<" in page  # operations in the operands' own names
     assert ">grad 0.1431<" in page  # the trace's gradients, though y.grad was never set
@@ -269,7 +269,7 @@ def test_fan_out_is_said_in_words_with_each_contribution():
 
 def test_picture_text_tree_and_walkthrough_speak_one_vocabulary():
     from chainrule.engine import draw, render_text, topological_order
-    from chainrule.engine.drawing.vocabulary import node_names, node_roles
+    from chainrule.engine.naming import node_names, node_roles
     from chainrule.nn import MLP
 
     model = MLP(2, [2, 1], activation="tanh", output_activation="sigmoid", seed=0)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chainrule.engine import Value, dot, topological_order, walkthrough
+from chainrule.engine import Value, dot, draw, topological_order, walkthrough
 from chainrule.engine.explain import wording
 
 from support.explain import load_demo
@@ -36,9 +36,13 @@ def equation_lines(page) -> list[str]:
     return page.eval_on_selector_all("#equation .line", "els => els.map(e => e.textContent)")
 
 
+#: The ids of the picture's elements, without the prefix every picture id has on the page.
+PICTURE_IDS = "els => els.map(e => e.id.replace(/^svg-/, ''))"
+
+
 def highlighted(page) -> tuple[list[str], list[str]]:
     """Ids of the highlighted graph nodes and of the highlighted table rows."""
-    graph = page.eval_on_selector_all("#graph g.node.current", "els => els.map(e => e.id)")
+    graph = page.eval_on_selector_all("#graph g.node.current", PICTURE_IDS)
     rows = page.eval_on_selector_all("#grad-table tr.current", "els => els.map(e => e.id)")
     return graph, rows
 
@@ -194,8 +198,8 @@ def box_texts(page) -> dict[str, list[str]]:
     """The texts of every value's box in the graph, by node id."""
     return page.evaluate(
         "() => Object.fromEntries(Array.from(document.querySelectorAll('#graph g.node'))"
-        ".filter(g => /^n\\d+$/.test(g.id))"
-        ".map(g => [g.id, Array.from(g.querySelectorAll('text')).map(t => t.textContent)]))")
+        ".filter(g => /^svg-n\\d+$/.test(g.id))"
+        ".map(g => [g.id.slice(4), Array.from(g.querySelectorAll('text')).map(t => t.textContent)]))")
 
 
 def test_the_graph_shows_values_as_computed_and_gradients_as_they_arrive(browser, tmp_path):
@@ -208,7 +212,7 @@ def test_the_graph_shows_values_as_computed_and_gradients_as_they_arrive(browser
     boxes = box_texts(page)
     assert boxes["n0"] == ["x", "data -2", "grad ?"] and boxes["n2"] == ["q", "data 3", "grad ?"]
     assert boxes["n4"] == ["f", "data ?", "grad ?"]
-    assert sorted(page.eval_on_selector_all("#graph g.unknown", "els => els.map(e => e.id)")) == [
+    assert sorted(page.eval_on_selector_all("#graph g.unknown", PICTURE_IDS)) == [
         "n4", "op4"]
     page.click("#next")  # f = q * z
     assert box_texts(page)["n4"] == ["f", "data -12", "grad ?"]
@@ -239,7 +243,7 @@ def test_a_partial_sum_is_marked_on_the_graph(browser, tmp_path):
         page.click("#next")
     # after n2 = n1 + a: a has 1 of its 3 contributions
     assert box_texts(page)["n0"] == ["a", "data 3", "grad 1 …"]
-    assert page.eval_on_selector_all("#graph g.node.partial", "els => els.map(e => e.id)") == ["n0"]
+    assert page.eval_on_selector_all("#graph g.node.partial", PICTURE_IDS) == ["n0"]
     assert problems == []
 
 
@@ -583,3 +587,34 @@ def test_the_whole_neuron_fits_at_1280_and_a_phone_zooms_and_pans(browser, tmp_p
     page.click("#view-circuit")
     assert page.is_visible("#circuit")
     page.close()
+
+
+def test_an_svg_override_cannot_replace_the_pages_elements_and_its_own_ids_still_work(
+        browser, tmp_path):
+    # Issue 25: with its ids kept, the picture's <g id="walkthrough-data"> came first in the
+    # page and the script read the picture's text as the walkthrough's data.
+    x = Value(2.0, label="x")
+    w = walkthrough(x * 3 + x, picture=False)
+    decoy = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40">'
+        '<g id="walkthrough-data"><text x="5" y="20">{"nodes": [], "forward": []}</text></g>'
+        '<g id="equation"><text x="5" y="35">2 + 2 = 5</text></g></svg>'
+    )
+    path = tmp_path / "decoy.html"
+    path.write_text(w.html(svg=decoy), encoding="utf-8")
+    page, problems, _ = open_page(browser, path)
+    assert page.evaluate("document.getElementById('walkthrough-data').tagName") == "SCRIPT"
+    assert equation_lines(page)[0] == w.forward.steps[0].equation()
+    assert problems == []
+    # A picture drawn elsewhere with the engine's ids (draw()) is still the page's picture.
+    try:
+        picture = draw(x * 3 + x, names=[n.name for n in w.forward.nodes]).svg()
+    except (OSError, RuntimeError) as error:  # no graphviz here
+        pytest.skip(str(error))
+    path = tmp_path / "drawn.html"
+    path.write_text(w.html(svg=picture), encoding="utf-8")
+    page, problems, _ = open_page(browser, path)
+    graph, _ = highlighted(page)
+    first = w.forward.steps[0].node
+    assert sorted(graph) == [f"n{first}", f"op{first}"]
+    assert problems == []

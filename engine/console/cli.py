@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from ..drawing.labels import one_line as visible
 from ..errors import ChainruleError
 from ..graph import topological_order
+from ..naming import one_line as visible
 from ..primitives import PRIMITIVES
 from ..value import Value
 from . import course

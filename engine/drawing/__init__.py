@@ -57,7 +57,7 @@ def draw(
     operation that computed it in its inputs' own names (``q * z``, constants written in place:
     ``x ** 2``), with each local derivative in the same names on hover (``d/dq (q * z) = z``).
     A Value used twice gets two edges. Names come from
-    :func:`~chainrule.engine.drawing.vocabulary.node_names` (the label; ``n1, n2...`` for
+    :func:`~chainrule.engine.naming.node_names` (the label; ``n1, n2...`` for
     unlabeled values in order of appearance; ``f`` for an unlabeled output), the same names the
     walkthrough uses; ``names`` overrides them (one per node of ``topological_order(root)``).
 
@@ -68,11 +68,12 @@ def draw(
         highlight: Values to outline in red.
         parameters: leaves to colour as parameters; leaves created inside a ``scope`` (nn's
             weights and biases) are parameters already. Not given: leaves named like a weight
-            or bias (``w1``, ``b``) are parameters too (see ``vocabulary.node_roles``).
+            or bias (``w1``, ``b``) are parameters too (see ``naming.node_roles``).
         colour_roles: fill boxes by role: input, parameter, intermediate value, output (root).
         legend: add a legend of the colours.
-        collapse: "neuron" or "layer" draws each nn neuron (or layer) as one box with its
-            inputs and outputs; an int collapses at that scope depth.
+        collapse: a word draws each scope it names (``"neuron"``: ``neuron0``, ``neuron1``...,
+            nn's neurons; ``"layer"``: its layers) as one box with its inputs and outputs; an
+            int collapses at that scope depth.
         clusters: draw Values of the same scope (nn layer, neuron) inside a dashed frame.
         max_nodes: refuse (GraphTooLargeError) to draw more nodes than this; None: no limit.
         names: what each node is called, one per node of ``topological_order(root)``.

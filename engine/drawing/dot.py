@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from .labels import visible_lines
+from ..naming import visible_lines
 from .scene import Cluster, GroupBox, OperationBox, Scene, ValueBox
 
 Direction = Literal["LR", "TB", "RL", "BT"]

@@ -1,10 +1,15 @@
-"""Turning numbers and user text into short, safe display strings (shared by DOT and text)."""
+"""How the drawing writes numbers (its ``number_format`` option); a user's text is written by
+:mod:`chainrule.engine.naming`, which every renderer shares."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..naming import one_line, visible_lines
 from .errors import DrawOptionError
+
+# one_line and visible_lines live in naming now; they are named here for old imports.
+__all__ = ["NumberFormat", "number_formatter", "one_line", "visible_lines"]
 
 #: A format spec for :func:`format` (``".4g"``) or a function from a float to its text.
 NumberFormat = str | Callable[[float], str]
@@ -48,27 +53,3 @@ def number_formatter(number_format: NumberFormat) -> Callable[[float], str]:
         return format(x + 0.0, spec)
 
     return formatted_with_spec
-
-
-def _escape_char(char: str) -> str:
-    code = ord(char)
-    if code <= 0xFF:
-        return f"\\x{code:02x}"
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"
-
-
-def visible_lines(text: str) -> list[str]:
-    """``text`` split into lines, every invisible or control character written as an escape
-    (``\\x1b``), so that no label can hide text, move a terminal cursor or break XML."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return [
-        "".join(c if c.isprintable() else " " if c == "\t" else _escape_char(c) for c in line)
-        for line in lines
-    ]
-
-
-def one_line(text: str) -> str:
-    """``text`` on a single visible line (newlines written as ``\\n``), for the terminal."""
-    return "\\n".join(visible_lines(text))

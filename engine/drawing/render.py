@@ -40,7 +40,7 @@ def run_dot(source: str, format: str, dpi: float | None = None) -> bytes:
     except subprocess.TimeoutExpired:
         raise GraphvizError(
             f"draw: `dot -T{format}` took more than {DOT_TIMEOUT_SECONDS:g} s; "
-            f"draw a smaller graph (collapse='neuron' or 'layer')"
+            f"draw a smaller graph (collapse scopes into boxes: collapse=1, or a scope's word)"
         ) from None
     except OSError as error:  # found by which() but cannot run (permissions, broken install)
         raise GraphvizNotFoundError(

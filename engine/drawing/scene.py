@@ -2,8 +2,9 @@
 
 A :class:`Scene` decides which Values get a box, what role colours them, which operation node
 feeds each box, which edges connect them, and which scope cluster each box sits in. Values
-created inside nn neurons and layers carry a scope path such as ``("layer0", "neuron1")``;
-collapsing replaces every Value of such a neuron (or layer) by a single group box.
+created inside ``scope()`` blocks carry a scope path such as nn's ``("layer0", "neuron1")``;
+collapsing replaces every Value of such a scope (named by a word, or at a depth) by a single
+group box.
 """
 
 from __future__ import annotations
@@ -15,13 +16,20 @@ from typing import Literal
 
 from ..errors import OperandTypeError
 from ..graph import topological_order
+from ..naming import (
+    local_formula,
+    named_by,
+    node_names,
+    node_roles,
+    operation_text,
+    scope_words,
+)
 from ..primitives import Primitive
 from ..value import Value
 from .errors import DrawOptionError, GraphTooLargeError
-from .vocabulary import local_formula, node_names, node_roles, operation_text
 
 Role = Literal["input", "parameter", "intermediate", "output", "constant"]
-Collapse = Literal["neuron", "layer"] | int | None
+Collapse = str | int | None
 ScopePath = tuple[str, ...]
 GroupRule = Callable[[ScopePath], "ScopePath | None"]
 
@@ -36,7 +44,7 @@ class ValueBox:
     value: Value
     role: Role
     highlighted: bool
-    title: str = ""  # what the node is called (see vocabulary.node_names)
+    title: str = ""  # what the node is called (see naming.node_names)
     grad: float = 0.0  # the gradient shown
 
     @property
@@ -144,12 +152,14 @@ def _group_rule(collapse: Collapse) -> GroupRule:
     """The scope prefix a Value is collapsed into (None: drawn on its own)."""
     if collapse is None:
         return lambda path: None
-    if isinstance(collapse, str) and collapse in ("neuron", "layer"):
+    if isinstance(collapse, str) and collapse:
+        word = collapse
+
         # By name, not depth, so that a model wrapping its layers in a further scope still
-        # collapses at the right level: the first "neuron..." (or "layer...") in the path.
+        # collapses at the right level: the first scope named by the word ("neuron1").
         def by_name(path: ScopePath) -> ScopePath | None:
             for depth, part in enumerate(path):
-                if part.startswith(collapse):
+                if named_by(part, word):
                     return path[: depth + 1]
             return None
 
@@ -157,7 +167,22 @@ def _group_rule(collapse: Collapse) -> GroupRule:
     if isinstance(collapse, int) and not isinstance(collapse, bool) and collapse >= 1:
         return lambda path: path[:collapse] if len(path) >= collapse else None
     raise DrawOptionError(
-        f"draw: collapse must be 'neuron', 'layer', a scope depth >= 1 or None, got {collapse!r}"
+        "draw: collapse must be a word naming scopes ('neuron' for neuron0, neuron1...), a "
+        f"scope depth >= 1 or None, got {collapse!r}"
+    )
+
+
+def _check_collapse_word(collapse: Collapse, order: list[Value], group_of: GroupRule) -> None:
+    """A word that names none of the graph's scopes is a mistake (a misspelt one, most often)."""
+    if not isinstance(collapse, str) or any(group_of(v.scope) for v in order):
+        return
+    scopes = sorted({part for v in order for part in v.scope})
+    words = scope_words([v.scope for v in order])
+    found = f"its scopes: {', '.join(scopes[:8])}{'...' if len(scopes) > 8 else ''}" if scopes \
+        else "it has none"
+    advice = f"; try {' or '.join(repr(w) for w in words)}" if words else ""
+    raise DrawOptionError(
+        f"draw: collapse={collapse!r} names none of the graph's scopes ({found}){advice}"
     )
 
 
@@ -201,6 +226,7 @@ def build_scene(
         raise DrawOptionError(f"draw: max_nodes must be a positive int or None, got {max_nodes!r}")
     group_of = _group_rule(collapse)
     order = topological_order(root)
+    _check_collapse_word(collapse, order, group_of)
     if names is None:
         names = node_names(order)
     elif len(names) != len(order) or not all(isinstance(n, str) for n in names):
@@ -228,7 +254,7 @@ def build_scene(
         # Counted before anything is built: refusing a huge graph should be quick.
         count = _count_boxes(order, root, group_of)
         if count > max_nodes:
-            raise GraphTooLargeError(_too_large_message(count, max_nodes, collapse))
+            raise GraphTooLargeError(_too_large_message(count, max_nodes, collapse, order))
     builder.position = {v: i for i, v in enumerate(order)}
     builder.gradients = gradients
     members = builder.position
@@ -380,19 +406,25 @@ def _count_boxes(order: list[Value], root: Value, group_of: GroupRule) -> int:
     return count
 
 
-def _too_large_message(count: int, max_nodes: int, collapse: Collapse) -> str:
-    if collapse is None:
-        advice = (
-            "collapse neurons or layers into single boxes (draw(root, collapse='neuron') or "
-            "collapse='layer'), "
-        )
-    elif collapse != "layer":
-        advice = "collapse whole layers (draw(root, collapse='layer')), "
+def _too_large_message(count: int, max_nodes: int, collapse: Collapse,
+                       order: list[Value]) -> str:
+    # Suggest collapsing at the graph's own numbered scopes (nn's neurons, then its layers),
+    # those further out than the present collapse.
+    words = scope_words([v.scope for v in order])
+    if isinstance(collapse, str) and collapse in words:
+        words = words[words.index(collapse) + 1 :]
+    elif isinstance(collapse, int):
+        words = [w for w in words
+                 if any(named_by(p, w) for v in order for p in v.scope[: collapse - 1])]
+    if words:
+        first, *others = words
+        advice = (f"collapse scopes into single boxes (draw(root, collapse={first!r})"
+                  + "".join(f" or collapse={w!r}" for w in others) + "), ")
     else:
         advice = ""
+    remedies = (f"{advice}{'or ' if advice else ''}raise the limit "
+                f"(draw(root, max_nodes={count})), or print it with render_text(root)")
     return (
         f"draw: the graph has {count} nodes to draw, more than max_nodes={max_nodes}; "
-        f"graphviz would be slow and the picture unreadable. {advice.capitalize()}"
-        f"{'or ' if advice else ''}raise the limit (draw(root, max_nodes={count})), "
-        f"or print it with render_text(root)"
+        f"graphviz would be slow and the picture unreadable. {remedies[0].upper()}{remedies[1:]}"
     )

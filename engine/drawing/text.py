@@ -13,10 +13,10 @@ from collections.abc import Iterable
 
 from ..errors import OperandTypeError
 from ..graph import topological_order
+from ..naming import node_names, node_roles, one_line, operation_text
 from ..value import Value
 from .errors import DrawOptionError
-from .labels import NumberFormat, number_formatter, one_line
-from .vocabulary import node_names, node_roles, operation_text
+from .labels import NumberFormat, number_formatter
 
 
 def render_text(
@@ -35,7 +35,7 @@ def render_text(
             └── x  data 2  grad 0.0983  [input]
 
     Values are called what :func:`draw` and the walkthrough call them (see
-    :mod:`~chainrule.engine.drawing.vocabulary`). ``parameters`` marks leaves as parameters
+    :mod:`~chainrule.engine.naming`). ``parameters`` marks leaves as parameters
     (leaves created inside a ``scope`` already are; without it, so are leaves named like a weight
     or a bias, ``w1``, ``b``).
     """

@@ -11,8 +11,8 @@ from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 from xml.parsers import expat
 
-from ..drawing.vocabulary import format_number
 from ..errors import ChainruleError, OperandTypeError
+from ..naming import format_number
 from .circuit import picture_name
 
 if TYPE_CHECKING:
@@ -88,6 +88,13 @@ _XLINK_TITLE = f"{{{_XLINK_NS}}}title"
 _XLINK_HREF = f"{{{_XLINK_NS}}}href"
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 _URL = re.compile(r"url\s*\(", re.IGNORECASE)
+#: Every id in a sanitized picture starts with this, and no id of the page does: the picture
+#: inlined in a page can never stand in for one of the page's own elements (its data block, a
+#: button) that the page's script finds by id. walkthrough.js looks up the picture's parts
+#: (``svg-n0``, ``svg-op1``...) under it.
+PICTURE_ID_PREFIX = "svg-"
+# A reference in url(#...) not yet in the picture's namespace.
+_LOCAL_URL = re.compile(rf"(url\s*\(\s*#)(?!{PICTURE_ID_PREFIX})", re.IGNORECASE)
 
 
 def _parse_without_dtd(svg: str) -> ElementTree.Element:
@@ -157,13 +164,28 @@ def _clean_attributes(element: ElementTree.Element) -> None:
             keep = value.strip().startswith("#")
         if not keep or not _safe_value(value):
             del element.attrib[attribute]
+        elif key == "id":
+            element.attrib[attribute] = _prefixed(value)
+        elif key in ("href", _XLINK_HREF):
+            element.attrib[attribute] = "#" + _prefixed(value.strip()[1:])
+        elif "#" in value:  # url(#id) in a paint, a clip or a marker
+            element.attrib[attribute] = _LOCAL_URL.sub(
+                lambda match: match.group(1) + PICTURE_ID_PREFIX, value)
+
+
+def _prefixed(name: str) -> str:
+    """An id (or a reference to one) in the picture's own namespace; sanitizing twice changes
+    nothing."""
+    return name if name.startswith(PICTURE_ID_PREFIX) else PICTURE_ID_PREFIX + name
 
 
 def sanitize_svg(svg: str) -> str:
     """An SVG picture reduced to drawing, whatever text it holds: only the elements and
     attributes a drawing needs (a whitelist: no ``style``, ``script``, ``foreignObject``,
     images, animations or HTML elements, no event handlers, no references outside the picture),
-    parsed without any DTD. The XML prologue and comments are dropped. Raises
+    parsed without any DTD. Every id (and every reference to one) is prefixed with
+    :data:`PICTURE_ID_PREFIX`, so that no element of the picture can take the place of one of
+    the page's. The XML prologue and comments are dropped. Raises
     :class:`SvgError` for text that is not well-formed XML or whose root is not ``<svg>``."""
     if not isinstance(svg, str):
         raise OperandTypeError(f"sanitize_svg: svg must be a str, got {type(svg).__name__}")

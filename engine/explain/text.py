@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import textwrap
 
-from ..drawing.labels import one_line
+from ..naming import one_line
 from . import wording
 from .lesson import Lesson
 from .trace import Pending

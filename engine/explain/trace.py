@@ -1,7 +1,7 @@
 """The forward and backward passes of a graph, recorded step by step as plain data.
 
 Everything here is read from the primitive table, in the learner's own names (see
-:mod:`chainrule.engine.drawing.vocabulary`): the expression of a step is ``primitive.notation``
+:mod:`chainrule.engine.naming`): the expression of a step is ``primitive.notation``
 filled with its operands' names, each local derivative's formula ``primitive.formulas[i]`` filled
 the same way, and its number ``primitive.derivatives[i]``. The backward trace computes with
 exactly the order and the arithmetic of :meth:`Value.backward` (reversed
@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import heapq
 import math
-import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 
 from ..chain_rule import check_unchanged, is_zero, local_gradients, non_finite_gradient
-from ..drawing.vocabulary import (
+from ..errors import ChainruleError, OperandTypeError
+from ..graph import topological_order
+from ..naming import (
     Role,
     format_number,
     local_formula,
@@ -32,17 +33,14 @@ from ..drawing.vocabulary import (
     node_names,
     node_roles,
     operation_text,
+    scope_stage,
 )
-from ..errors import ChainruleError, OperandTypeError
-from ..graph import topological_order
 from ..value import Value, as_float
 
 __all__ = [
     "BackwardStep", "BackwardTrace", "Contribution", "ForwardStep", "ForwardTrace",
     "GradientCheck", "NodeInfo", "Pending", "format_number", "trace_backward", "trace_forward",
 ]
-
-_LAYER = re.compile(r"layer(\d+)")
 
 #: Relative and absolute tolerance of the finite-difference check (see docs: float64 central
 #: differences with h = 1e-6 * max(1, |x|) agree with exact gradients to about 1e-8 relative).
@@ -299,8 +297,8 @@ def trace_forward(
     """The forward pass of ``root``'s graph, one step per operation, in evaluation order.
 
     ``parameters`` only decides which leaves are called parameters (see
-    :func:`~chainrule.engine.drawing.vocabulary.node_roles`), ``suggested`` names for unlabeled
-    nodes (see :func:`~chainrule.engine.drawing.vocabulary.node_names`).
+    :func:`~chainrule.engine.naming.node_roles`), ``suggested`` names for unlabeled
+    nodes (see :func:`~chainrule.engine.naming.node_names`).
 
     >>> from chainrule.engine import Value
     >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b"); c = a * b; c.label = "c"
@@ -328,29 +326,23 @@ def trace_forward(
     return ForwardTrace(nodes=nodes, steps=tuple(steps), root=len(order) - 1)
 
 
-def _layer(scope: tuple[str, ...]) -> int | None:
-    for part in scope:
-        match = _LAYER.fullmatch(part)
-        if match:
-            return int(match.group(1))
-    return None
-
 
 def presentation_order(order: list[Value], position: dict[Value, int]) -> list[int]:
     """The operation nodes in the order the walkthrough shows the backward pass.
 
-    Without nn scopes it is the engine's order, reversed :func:`topological_order`. When nodes
-    carry ``layerN`` scopes it visits layer by layer from the output: of the nodes whose every
-    use has been processed, the one in the highest layer goes next (a node outside any layer,
-    such as a loss, counts as the highest layer among its inputs), ties broken by position from
-    the end. Only nodes whose uses are all processed are eligible, so it is a reverse
+    Without numbered scopes it is the engine's order, reversed :func:`topological_order`. When
+    nodes carry numbered outermost scopes (nn's ``layer0``, ``layer1``...: stages, see
+    :func:`~chainrule.engine.naming.scope_stage`) it visits stage by stage from the output: of
+    the nodes whose every use has been processed, the one in the highest stage goes next (a node
+    outside any stage, such as a loss, counts as the highest stage among its inputs), ties
+    broken by position from the end. Only nodes whose uses are all processed are eligible, so it is a reverse
     topological order too; and it is deterministic (no ids, no sets).
     """
     engine = [i for i in range(len(order) - 1, -1, -1) if not order[i].is_leaf]
     ranks = [-1] * len(order)
     any_layer = False
     for index, node in enumerate(order):
-        layer = _layer(node.scope)
+        layer = scope_stage(node.scope)
         if layer is not None:
             ranks[index] = layer
             any_layer = True

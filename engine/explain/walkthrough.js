@@ -228,6 +228,9 @@
   // nor below 0.85 times it (a wide graph scrolls inside its panel instead of becoming
   // unreadable; the panel follows the current node).
   var picture = document.querySelector("#graph svg");
+  // The picture's ids are prefixed (picture.py's PICTURE_ID_PREFIX), so that none of them can
+  // stand in for one of the page's own elements.
+  var part = function (id) { return document.getElementById("svg-" + id); };
   var natural = picture ? 4 / 3 * parseFloat(picture.getAttribute("width")) : 0;  // pt to px
   if (natural) {
     picture.style.maxWidth = (1.6 * natural) + "px";
@@ -235,7 +238,7 @@
   }
   // Each value's box shows "data ..." and "grad ...": the script rewrites both as the steps go.
   var boxes = nodes.map(function (n, i) {
-    var g = document.getElementById("n" + i);
+    var g = part("n" + i);
     if (!g) { return null; }
     var box = { group: g, data: null, grad: null };
     Array.prototype.forEach.call(g.querySelectorAll("text"), function (t) {
@@ -252,7 +255,7 @@
       var known = state.known[i];
       box.group.classList.toggle("unknown", !known);
       if (box.data) { box.data.textContent = "data " + (known ? nodes[i].valueShort : "?"); }
-      var operation = document.getElementById("op" + i);
+      var operation = part("op" + i);
       if (operation) { operation.classList.toggle("unknown", !known); }
       if (!box.grad) { return; }
       var text = "?", partial = false;
@@ -274,8 +277,8 @@
     if (step.phase !== "backward" || !numbersShown(step)) { return; }
     data.backward[step.index].contributions.forEach(function (c) {
       if (!c.edgeText) { return; }
-      var edge = document.getElementById("e_n" + c.input + "_op" + step.node + "_" + c.slot) ||
-        document.getElementById("e_n" + c.input + "_op" + step.node);
+      var edge = part("e_n" + c.input + "_op" + step.node + "_" + c.slot) ||
+        part("e_n" + c.input + "_op" + step.node);
       var path = edge && edge.querySelector("path");
       if (!path || !path.getTotalLength) { return; }
       var middle = path.getPointAtLength(path.getTotalLength() / 2);
@@ -306,7 +309,7 @@
     marked = [];
     if (step.node === null) { return; }
     function mark(id, cls) {
-      var g = document.getElementById(id);
+      var g = part(id);
       if (g) { g.classList.add(cls); marked.push(g); }
     }
     mark("n" + step.node, "current");
@@ -318,8 +321,7 @@
     });
     mark("e_op" + step.node + "_n" + step.node, "active");
     // The operation sits between its inputs and its result: centring it shows all three.
-    keepVisible(el("graph"), document.getElementById("op" + step.node) ||
-      document.getElementById("n" + step.node), true);
+    keepVisible(el("graph"), part("op" + step.node) || part("n" + step.node), true);
   }
 
   // -- the circuit ------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..drawing.errors import GraphTooLargeError
-from ..drawing.vocabulary import node_names
 from ..errors import (
     ChainruleError,
     DomainError,
@@ -24,6 +23,7 @@ from ..errors import (
     OperandTypeError,
 )
 from ..graph import size_in_binary_nodes, topological_order
+from ..naming import node_names
 from ..value import Value, as_float
 from .circuit import CIRCUIT_MAX_NODES, CircuitLayoutError, layout
 from .circuit_svg import circuit_svg, step_count, svg_to_pdf
@@ -178,7 +178,7 @@ def walkthrough(
     gradient-descent step ``p <- p - lr * dL/dp`` on each of ``parameters`` and the forward
     pass run again, to show the loss before and after. The default parameters are the leaves
     created inside an nn scope and the leaves named like a weight or a bias (``w``, ``w1``,
-    ``b``, ``bias``; see :func:`~chainrule.engine.drawing.vocabulary.is_parameter_name`); the
+    ``b``, ``bias``; see :func:`~chainrule.engine.naming.is_parameter_name`); the
     other leaves are inputs and stay as they are. Nothing in the graph is modified, ``.grad``
     included.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..drawing.vocabulary import operand_text
+from ..naming import operand_text
 from .lesson import Lesson
 from .trace import BackwardStep, Contribution, NodeInfo, format_number
 
@@ -138,7 +138,7 @@ def loss_change_text(w: Lesson) -> str:
 
 @dataclass(frozen=True)
 class NeuronView:
-    """One nn neuron's backward pass in the NumPy tutorials' shorthand: ``delta = dL/dz``, then
+    """One neuron's backward pass in the NumPy tutorials' shorthand: ``delta = dL/dz``, then
     ``dL/dw_i = delta x x_i`` and ``dL/db = delta``."""
 
     scope: str
@@ -146,13 +146,13 @@ class NeuronView:
 
 
 def neuron_views(w: Lesson, times: str = "x") -> list[NeuronView]:
-    """A view per nn neuron of the graph (nodes whose scope names a ``neuron``, with a
-    pre-activation labelled ``z``), in the order the backward pass reaches them."""
+    """A view per neuron of the graph (a scope holding a pre-activation labelled ``z``, as
+    each of nn's neurons does), in the order the backward pass reaches them."""
     nodes = w.forward.nodes
     gradients = w.backward.gradients
     by_scope: dict[tuple[str, ...], list[NodeInfo]] = {}
     for node in nodes:
-        if any(part.startswith("neuron") for part in node.scope):
+        if node.scope:
             by_scope.setdefault(node.scope, []).append(node)
     consumers: dict[int, list[NodeInfo]] = {}
     for node in nodes:

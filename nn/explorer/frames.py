@@ -25,7 +25,8 @@ from typing import Any
 
 from chainrule.engine import jit, sigmoid
 
-from ..anatomy import SATURATING, layers_of, relative_slope, unit_activations
+from ..activations import ACTIVATIONS
+from ..anatomy import layers_of, relative_slope, saturates, unit_activations
 from ..data import Loss, check_data, check_model, is_integral, single
 from ..diagnosis import SATURATED_SLOPE
 from ..errors import ConfigurationError, DataError
@@ -68,10 +69,9 @@ def parameters_of(model: Module, snapshot: Snapshot) -> Any:
 def _scale(activation: str, values: list[list[float]]) -> list[list[float]]:
     """A layer's unit outputs mapped to [0, 1] for colouring: 0.5 is zero for the signed
     activations, sigmoid outputs are already probabilities."""
-    if activation == "sigmoid":
-        return values
-    if activation == "tanh":
-        return [[(a + 1.0) / 2.0 for a in unit] for unit in values]
+    if saturates(activation):  # a bounded output: its range is [0, 1]
+        low, high = ACTIVATIONS[activation].output_range
+        return [[(a - low) / (high - low) for a in unit] for unit in values]
     top = max((abs(a) for unit in values for a in unit), default=0.0) or 1.0
     return [[(a / top + 1.0) / 2.0 for a in unit] for unit in values]
 
@@ -79,9 +79,9 @@ def _scale(activation: str, values: list[list[float]]) -> list[list[float]]:
 def _unit_summary(activation: str, pattern: list[float]) -> dict[str, Any]:
     n = len(pattern)
     summary: dict[str, Any] = {"mean": sum(pattern) / n, "min": min(pattern), "max": max(pattern)}
-    if activation in ("relu", "leaky_relu"):
+    if ACTIVATIONS[activation].kind == "rectifier":
         summary["active"] = sum(1 for a in pattern if a > 0.0)
-    elif activation in SATURATING:
+    elif saturates(activation):
         summary["saturated"] = sum(
             1 for a in pattern if relative_slope(activation, a) < SATURATED_SLOPE)
     return summary

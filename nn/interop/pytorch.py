@@ -30,15 +30,13 @@ from typing import TYPE_CHECKING, Any
 
 from chainrule.engine import ChainruleError
 
+from ..activations import ACTIVATIONS
 from ..errors import ConfigurationError
-from ..module import ACTIVATIONS, MLP, Layer, Module, Neuron
+from ..module import MLP, Layer, Module, Neuron
 
 if TYPE_CHECKING:  # pragma: no cover - only for type checkers
     import torch
     from torch.nn import Sequential
-
-#: The slope chainrule's ``"leaky_relu"`` uses (PyTorch's default ``negative_slope``).
-LEAKY_RELU_SLOPE = 0.01
 
 #: The attribute :func:`to_torch` leaves on the Sequential it builds: the chainrule architecture
 #: it came from, so that :func:`from_torch` gives back a Neuron or Layer, not a one-layer MLP.
@@ -85,14 +83,9 @@ def _layers(model: Module, who: str) -> list[tuple[list[Neuron], str]]:
 
 
 def _activation_module(torch: ModuleType, activation: str) -> Any:
-    nn = torch.nn
-    return {
-        "relu": nn.ReLU,
-        "tanh": nn.Tanh,
-        "sigmoid": nn.Sigmoid,
-        "leaky_relu": lambda: nn.LeakyReLU(LEAKY_RELU_SLOPE),
-        "linear": nn.Identity,
-    }[activation]()
+    record = ACTIVATIONS[activation]
+    module = getattr(torch.nn, record.torch_module)
+    return module() if record.slope is None else module(record.slope)
 
 
 def to_torch(model: Module) -> torch.nn.Sequential:
@@ -155,18 +148,15 @@ def parameter_map(model: Module) -> list[tuple[str, str, tuple[int, ...]]]:
 
 def _activation_of(torch: ModuleType, module: Any, position: int) -> str:
     """The chainrule activation a PyTorch activation module stands for."""
-    nn = torch.nn
-    if type(module) is nn.LeakyReLU:
-        if module.negative_slope != LEAKY_RELU_SLOPE:
+    for record in ACTIVATIONS.values():
+        if type(module) is not getattr(torch.nn, record.torch_module):
+            continue
+        if record.slope is not None and module.negative_slope != record.slope:
             raise ConfigurationError(
-                f"from_torch: module {position} is LeakyReLU(negative_slope="
-                f"{module.negative_slope}); chainrule's leaky_relu has slope {LEAKY_RELU_SLOPE}"
+                f"from_torch: module {position} is {record.torch_module}(negative_slope="
+                f"{module.negative_slope}); chainrule's {record.name} has slope {record.slope}"
             )
-        return "leaky_relu"
-    for kind, name in ((nn.ReLU, "relu"), (nn.Tanh, "tanh"), (nn.Sigmoid, "sigmoid"),
-                       (nn.Identity, "linear")):
-        if type(module) is kind:
-            return name
+        return record.name
     raise UnsupportedModuleError(
         f"from_torch: module {position} is {module!r:.80}, which chainrule.nn has no counterpart "
         f"for; supported: Linear, ReLU, Tanh, Sigmoid, LeakyReLU(0.01) and Identity"
