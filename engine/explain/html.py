@@ -20,7 +20,6 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ChainruleError
-from ..naming import format_number
 from . import wording
 from .circuit import edge_text, picture_name, short
 from .circuit_svg import circuit_svg, legend
