@@ -77,7 +77,12 @@ def test_without_dot_svg_is_an_error_and_html_a_note(tmp_path, monkeypatch, caps
     assert main(["explain", "tanh(x)", "x=1", "--svg", str(tmp_path / "g.svg")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "dot program, which is not installed" in err
+    # a small graph's page has its circuit, which needs no graphviz: nothing to note
     assert main(["explain", "tanh(x)", "x=1", "--html", str(tmp_path / "p.html"), "-q"]) == 0
+    assert "note:" not in capsys.readouterr().err
+    assert 'class="circuit"' in (tmp_path / "p.html").read_text(encoding="utf-8")
+    big = " + ".join(f"x*{k}" for k in range(1, 45))  # more nodes than a circuit shows
+    assert main(["explain", big, "x=1", "--html", str(tmp_path / "p.html"), "-q"]) == 0
     err = capsys.readouterr().err
     assert "note: No graph picture: graphviz's dot program is not installed" in err
     assert "dot program is not installed" in (tmp_path / "p.html").read_text(encoding="utf-8")

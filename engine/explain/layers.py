@@ -20,10 +20,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..naming import scope_stage
 from ..primitives import PRIMITIVES
 from . import wording
 from .lesson import Lesson
-from ..naming import scope_stage
 from .trace import NodeInfo, layer_of
 
 __all__ = ["LayerView", "layer_views"]

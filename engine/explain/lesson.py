@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from .trace import BackwardStep, BackwardTrace, Contribution, ForwardTrace
+
+if TYPE_CHECKING:
+    from .geometry import Circuit
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class Lesson:
     #: Node -> a shortcut that gives its gradient at once (``dL/dz = y - t`` under a
     #: cross-entropy), shown with the step that completes the node's gradient.
     shortcuts: Mapping[int, str] = field(default_factory=dict)
+    circuit: Circuit | None = None  # the compact circuit of a small graph (see .circuit)
 
     @property
     def loss_before(self) -> float:

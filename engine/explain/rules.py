@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from ..drawing.vocabulary import format_number, operand_text
+from ..naming import format_number, operand_text
 from ..primitives import Primitive
 
 __all__ = ["Case", "gate_name", "gate_rule", "kink_conditions", "local_case", "partner_slots"]

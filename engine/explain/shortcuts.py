@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..drawing.vocabulary import format_number
+from ..naming import format_number
 from .trace import NodeInfo
 
 __all__ = ["loss_shortcuts"]

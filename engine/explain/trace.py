@@ -36,7 +36,6 @@ from ..naming import (
     node_names,
     node_roles,
     operation_text,
-    scope_stage,
 )
 from ..value import Value, as_float
 from .rules import gate_name, gate_rule, kink_conditions, local_case, partner_slots

@@ -7,6 +7,8 @@ text, Markdown or a self-contained HTML page and displays inline in Jupyter.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import html as html_module
 import math
 import re
@@ -24,6 +26,8 @@ from ..errors import (
 from ..graph import size_in_binary_nodes, topological_order
 from ..naming import node_names
 from ..value import Value, as_float
+from .circuit import CIRCUIT_MAX_NODES, CircuitLayoutError, layout
+from .circuit_svg import circuit_svg, step_count, svg_to_pdf
 from .html import walkthrough_html
 from .lesson import Lesson, Update
 from .markdown import walkthrough_markdown
@@ -85,6 +89,26 @@ class Walkthrough(Lesson):
         """Write the page (see :meth:`html`) to ``path`` and return the path."""
         path = Path(path)
         path.write_text(self.html(), encoding="utf-8")
+        return path
+
+    def circuit_svg(self, step: int | None = None, legend: bool = True) -> str:
+        """The compact circuit at ``step`` as a standalone SVG document, for a slide or a
+        handout: the picture the page shows at its step ``step`` (counted from 1 as the page's
+        counter counts; default: the last step, every gradient known). With ``legend``, the
+        full names of the names it shortens (``w¹₀₀ = layer1.neuron0.w0``) are listed below.
+        """
+        circuit = self.circuit if self.circuit is not None else layout(self)
+        return circuit_svg(self, circuit, step_count(self) if step is None else step,
+                           with_legend=legend)
+
+    def save_svg(self, path: str | Path, step: int | None = None, legend: bool = True) -> Path:
+        """Write the circuit at ``step`` (see :meth:`circuit_svg`) to ``path``: SVG, or PDF when
+        ``path`` ends in ``.pdf`` (needs rsvg-convert or Chromium). Returns the path."""
+        path = Path(path)
+        svg = self.circuit_svg(step, legend)
+        if path.suffix.lower() == ".pdf":
+            return svg_to_pdf(svg, path)
+        path.write_text(svg, encoding="utf-8")
         return path
 
     def _repr_html_(self) -> str:
@@ -192,7 +216,10 @@ def walkthrough(
     included.
 
     With ``picture=True`` the graph is drawn for the HTML page (needs graphviz's ``dot``; without
-    it the page carries a note instead, see ``graph_note``), with the walkthrough's names.
+    it the page carries a note instead, see ``graph_note``), with the walkthrough's names; a
+    graph of at most :data:`~chainrule.engine.explain.circuit.CIRCUIT_MAX_NODES` nodes is also
+    laid out as a compact circuit (``circuit``, no graphviz needed), which the page shows first
+    and :meth:`Walkthrough.save_svg` writes for slides.
 
     A graph of more than ``max_nodes`` nodes (default :data:`MAX_NODES`, 20,000; None for no
     limit) is refused with a :class:`~chainrule.engine.drawing.GraphTooLargeError`.
@@ -292,7 +319,7 @@ def walkthrough(
     name = forward.nodes[forward.root].name
     shortcuts = loss_shortcuts(backward.nodes, backward.root, backward.gradients, digits,
                                f"d{name}")
-    return Walkthrough(
+    steps = Walkthrough(
         title=title or f"Backpropagation through {name}",
         forward=forward,
         backward=backward,
@@ -304,3 +331,7 @@ def walkthrough(
         loss_after=loss_after,
         shortcuts=shortcuts,
     )
+    if picture and len(order) <= CIRCUIT_MAX_NODES:  # small enough to read as a circuit
+        with contextlib.suppress(CircuitLayoutError):  # too dense: the graph view only
+            steps = dataclasses.replace(steps, circuit=layout(steps))
+    return steps
