@@ -109,7 +109,7 @@ def main() -> None:
             print(f"  {walk.graph_note}")
     if args.no_screenshot:
         return
-    # The screenshot shows the 7th backward step, through n3 = n1 + n2: the graph carries every
+    # The screenshot shows the 7th backward step, through n3 = n1 + n2: the circuit carries every
     # gradient found so far and upstream x local on the two edges in use; the table marks the
     # gradients still pending.
     steps_to_show = len(neuron.forward.steps) + 1 + 6

@@ -64,6 +64,39 @@ def operand_text(text: str) -> str:
     return text
 
 
+def layer_of(scope: Sequence[str]) -> int | None:
+    """The layer of a network a scope is in: its stage (see :func:`scope_stage`), so
+    ``("layer1", "neuron0")`` is in layer 1, and so is any scope numbered like it."""
+    return scope_stage(scope)
+
+
+def layer_ranks(order: Sequence[Value]) -> list[int] | None:
+    """Each node's nn layer (a node outside any layer: the highest layer among its inputs, -1
+    for none), or None when no node of ``order`` (a topological order) is in an nn layer."""
+    position = {node: index for index, node in enumerate(order)}
+    ranks = [-1] * len(order)
+    any_layer = False
+    for index, node in enumerate(order):
+        layer = layer_of(node.scope)
+        if layer is not None:
+            ranks[index] = layer
+            any_layer = True
+        elif not node.is_leaf:
+            ranks[index] = max((ranks[position[u]] for u in node.inputs), default=-1)
+    return ranks if any_layer else None
+
+
+def layer_order(order: Sequence[Value]) -> list[int]:
+    """The positions of ``order`` layer by layer through an nn network (unchanged otherwise):
+    a stable sort by layer keeps every node after its inputs, whose layer is never higher, so
+    it is an evaluation order too; the root stays last."""
+    ranks = layer_ranks(order)
+    if ranks is None:
+        return list(range(len(order)))
+    last = len(order) - 1
+    return [*sorted(range(last), key=lambda i: ranks[i]), last]
+
+
 def is_parameter_name(name: str | None) -> bool:
     """Whether a hand-built graph's leaf counts as a parameter by its name: ``w``, ``w1``,
     ``w_2``, ``b``, ``b0``, ``weight``, ``bias3`` (a w or b, then digits, ``_`` or nothing)."""
@@ -91,7 +124,9 @@ def node_names(
     base: list[str | None] = []
     for node in order:
         if node.is_constant:
-            base.append(format_number(node.data, digits))
+            named = suggested.get(node)  # a sample's input fed to a network as a number: x1
+            base.append(named if named and named not in labels
+                        else format_number(node.data, digits))
         elif node.label:
             base.append(node.label)
         elif node in suggested and suggested[node] not in labels:
@@ -116,8 +151,11 @@ def node_names(
     taken = {name for name in names if name is not None}
     counter = 0
     seen: dict[str, int] = {}
-    result = []
-    for node, name in zip(order, names, strict=True):
+    result = [""] * len(order)
+    # Numbered in order of appearance, layer by layer through an nn network (as the
+    # walkthrough shows its forward pass).
+    for index in layer_order(order):
+        node, name = order[index], names[index]
         if name is None:
             counter += 1
             while f"n{counter}" in taken:
@@ -128,7 +166,7 @@ def node_names(
             repeats = seen[name] = seen.get(name, 0) + 1
             if repeats > 1:  # still ambiguous: the same label twice in the same scope
                 name = f"{name}#{repeats}"
-        result.append(name)
+        result[index] = name
     return result
 
 
@@ -204,8 +242,13 @@ def local_numbers(
     formula = primitive.formulas[slot]
     if _NUMBER.fullmatch(formula):
         return None
-    itself = primitive.write(*primitive.input_names)
-    with_output = formula.replace(itself, _OUTPUT) if itself in formula else formula
+    # The result stands for a whole call of the function in the formula (``sigmoid(x)`` in
+    # sigmoid's), never for an operator's text inside a longer term (``x / y`` in ``-x / y^2``
+    # is not the quotient: it reads -(x) / (y^2)).
+    with_output = formula
+    if _FUNCTION_CALL.match(primitive.notation):
+        itself = re.escape(primitive.write(*primitive.input_names))
+        with_output = re.sub(rf"(?<![\w.]){itself}", _OUTPUT, formula)
     filled = _fill(with_output, [operand_text(v) for v in values], primitive.input_names)
     filled = filled.replace(_OUTPUT, operand_text(output))
     # "2 sqrt(x)" means a product: written out once the operands are numbers.

@@ -77,7 +77,12 @@ def test_without_dot_svg_is_an_error_and_html_a_note(tmp_path, monkeypatch, caps
     assert main(["explain", "tanh(x)", "x=1", "--svg", str(tmp_path / "g.svg")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "dot program, which is not installed" in err
+    # a small graph's page has its circuit, which needs no graphviz: nothing to note
     assert main(["explain", "tanh(x)", "x=1", "--html", str(tmp_path / "p.html"), "-q"]) == 0
+    assert "note:" not in capsys.readouterr().err
+    assert 'class="circuit"' in (tmp_path / "p.html").read_text(encoding="utf-8")
+    big = " + ".join(f"x*{k}" for k in range(1, 45))  # more nodes than a circuit shows
+    assert main(["explain", big, "x=1", "--html", str(tmp_path / "p.html"), "-q"]) == 0
     err = capsys.readouterr().err
     assert "note: No graph picture: graphviz's dot program is not installed" in err
     assert "dot program is not installed" in (tmp_path / "p.html").read_text(encoding="utf-8")
@@ -188,6 +193,8 @@ def mutated(draw):
 def assert_clean(status: int, out: str, err: str) -> None:
     if status == 0:
         assert err == "" and "Backward pass" in out
+    elif status == 1:  # a gradient finite differences could not confirm, said in the output
+        assert err == "" and "MISMATCH" in out
     else:
         assert status == 2
         assert err.startswith("chainrule: error: ") and err.count("\n") == 1, err
@@ -342,3 +349,25 @@ def test_the_documented_quiz_session_is_real_output():
                       if " = ? " in line)
     status, out, err = quiz(expression.group(1), *expression.group(2).split(), answers=answers)
     assert (out, err, status) == (shown, "", 1)
+
+
+def test_a_kink_is_not_a_failure_and_a_mismatch_is() -> None:
+    """The issue's relu at its kink: the check shows both one-sided slopes, says which one
+    chainrule takes and why, and the exit status agrees with the summary."""
+    status, out, err = run("explain", "relu(w*x + b)", "w=1", "x=1", "b=-1")
+    assert (status, err) == (0, "")
+    flat = " ".join(out.split())
+    assert "MISMATCH" not in out
+    assert "df/dw = 0 numeric 0.5 ok at a kink" in flat
+    assert ("at a kink: slope 0 on the left, 1 on the right (the central difference averages "
+            "them); the gradient is the left one") in flat
+    assert "f = relu(n2) is at relu's kink: chainrule takes d/dn2 = 0 there (0 <= 0, so 0), " \
+        "PyTorch's choice" in flat
+    assert ("3 of 3 leaf gradients agree with finite differences (3 at a kink, where the slopes "
+            "on the two sides differ and the gradient follows PyTorch's choice: not a failure)."
+            ) in flat
+    # Next to sqrt's singularity the nudge leaves the domain on one side and the other side's
+    # slope is far off: the check fails, and so does the command.
+    status, out, err = run("explain", "sqrt(t)", "t=1e-13")
+    assert (status, err) == (1, "")
+    assert "MISMATCH" in out and "0 of 1 leaf gradients agree" in out

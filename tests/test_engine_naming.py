@@ -8,7 +8,6 @@ import pytest
 
 from chainrule.engine import Value, draw, naming, scope, trace_backward, walkthrough
 from chainrule.engine.drawing import DrawOptionError, labels, vocabulary
-from chainrule.engine.explain import wording
 
 from support.draw import parse_dot
 
@@ -50,13 +49,14 @@ def test_the_walkthrough_goes_stage_by_stage_whatever_the_scopes_are_called() ->
     assert naming.scope_stage(("stage1", "unit0")) == 1 and naming.scope_stage(("x",)) is None
 
 
-def test_a_neuron_view_is_any_scope_with_a_pre_activation_z() -> None:
-    views = wording.neuron_views(walkthrough(network("stage", "unit"), picture=False))
-    nn_views = wording.neuron_views(walkthrough(network("layer", "neuron"), picture=False))
-    assert [v.scope for v in views] == ["stage1.unit0", "stage0.unit1", "stage0.unit0"]
-    assert [v.lines for v in views] == [
-        tuple(line.replace("layer", "stage").replace("neuron", "unit") for line in v.lines)
-        for v in nn_views]
+def test_the_layer_rule_reads_any_stage_of_numbered_units() -> None:
+    from chainrule.engine.explain.layers import layer_views
+
+    views = layer_views(walkthrough(network("stage", "unit"), picture=False))
+    nn_views = layer_views(walkthrough(network("layer", "neuron"), picture=False))
+    assert [v.heading for v in views] == [v.heading for v in nn_views] == [
+        "layer 1 (2 inputs -> 1 neuron)", "layer 0 (2 inputs -> 2 neurons)"]
+    assert [v.lines for v in views] == [v.lines for v in nn_views]  # the same numbers and words
 
 
 def test_draw_collapses_the_scopes_a_word_names() -> None:

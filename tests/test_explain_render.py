@@ -169,7 +169,12 @@ def test_without_dot_the_page_says_so(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     w = walkthrough(Value(2.0, label="x").tanh())
     assert w.svg is None and "dot program is not installed" in w.graph_note
-    page = w.html()
+    # a small graph still has its circuit, which needs no graphviz
+    assert w.circuit is not None and 'class="circuit"' in w.html()
+    assert "dot program is not installed" not in w.html()
+    x = Value(0.5, label="x")
+    big = sum((x * k for k in range(1, 60)), Value(0.0))
+    page = walkthrough(big).html()
     assert "dot program is not installed" in page and "<svg" not in page
 
 
@@ -258,8 +263,9 @@ def test_fan_out_is_said_in_words_with_each_contribution():
     a = Value(3.0, label="a")
     root = a * a + a
     text = " ".join(walkthrough(root, picture=False).text().split())
-    assert "a is used 3 times, so its gradient is the sum of one contribution per use" in text
-    assert "all 3 uses of a have now contributed; they add up: df/da = 1 + 3 + 3 = 7" in text
+    assert "fan-out sums: a is used 3 times, so its gradient adds up 3 contributions; this is " \
+        "number 1" in text
+    assert "fan-out sums: all 3 uses of a have contributed: df/da = 1 + 3 + 3 = 7" in text
 
 
 def test_picture_text_tree_and_walkthrough_speak_one_vocabulary():
@@ -345,5 +351,6 @@ def test_the_explain_modules_import_each_other_without_a_cycle():
 
     for module in sorted(imports):
         visit(module)
-    assert imports["lesson"] == {"trace"} and "walkthrough" not in set().union(
+    # the lesson is data made of data: the traces and the circuit's shapes
+    assert imports["lesson"] == {"trace", "geometry"} and "walkthrough" not in set().union(
         *(found for name, found in imports.items() if name != "walkthrough"))

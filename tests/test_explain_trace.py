@@ -235,15 +235,54 @@ def test_every_primitive_local_derivative_and_check(name, data):
         assert check.analytic == operands[check.node].grad
 
 
-def test_check_fails_at_a_kink_and_reports_domain_edges():
+def test_check_at_a_kink_shows_both_slopes_and_reports_domain_edges():
     x = Value(0.0, label="x")
-    (check,) = trace_backward(x.relu()).checks
+    trace = trace_backward(x.relu())
+    (check,) = trace.checks
     assert check.analytic == 0.0 and check.numeric == pytest.approx(0.5)
-    assert not check.passed
+    assert check.passed and trace.all_checks_passed
+    assert check.left == pytest.approx(0.0, abs=1e-9) and check.right == pytest.approx(1.0)
+    assert check.kink.endswith("the gradient is the left one")
+    assert trace.kinks == ("f = relu(x) is at relu's kink: chainrule takes d/dx = 0 there "
+                           "(0 <= 0, so 0), PyTorch's choice",)
+    # abs at 0 (PyTorch: 0) is the average of the slopes -1 and 1, as at a tie of max; leaky_relu takes the left one.
+    (between,) = trace_backward(Value(0.0, label="x").abs()).checks
+    assert between.passed and between.kink.endswith("the gradient is their average")
+    (tie,) = trace_backward(Value(1.0, label="a").maximum(1.0)).checks
+    assert tie.passed and tie.kink.endswith("the gradient is their average")
+    (leaky,) = trace_backward(Value(0.0, label="x").leaky_relu(0.2)).checks
+    assert leaky.passed and leaky.left == pytest.approx(0.2) and "left one" in leaky.kink
+    # A kink within the nudge but not on it: the gradient is the slope of the side x is on.
+    (near,) = trace_backward(Value(1e-9, label="x").relu()).checks
+    assert near.passed and near.analytic == 1.0 and near.kink.endswith("the right one")
+    # Away from kinks nothing is said.
+    assert trace_backward(Value(0.5, label="x").relu()).kinks == ()
     tiny = Value(1e-13, label="t")
     (edge,) = trace_backward(tiny.sqrt()).checks
-    assert edge.numeric is None and not edge.passed
+    assert not edge.passed and edge.kink is None
     assert "sqrt" in edge.error and "undefined" in edge.error
+    # A domain edge on one side only: the other side's slope checks the gradient.
+    (log_edge,) = trace_backward(Value(5e-7, label="t").log()).checks
+    assert log_edge.passed is False or log_edge.numeric == pytest.approx(2e6, rel=1e-3)
+    (one_side,) = trace_backward(Value(1e-6, label="t").log1p()).checks
+    assert one_side.passed
+
+
+def test_a_wrong_gradient_at_a_kink_is_still_a_mismatch(monkeypatch):
+    """Only one of the two one-sided slopes passes: a gradient beyond both fails."""
+    from chainrule.engine.explain import trace as trace_module
+
+    x = Value(0.0, label="x")
+    root = x.relu() * 3.0
+    real = trace_module._finite_difference_checks
+
+    def wrong(order, position, nodes, gradients, seed, digits=6):
+        return real(order, position, nodes, tuple(7.0 if g is not None else None
+                                                  for g in gradients), seed, digits)
+
+    monkeypatch.setattr(trace_module, "_finite_difference_checks", wrong)
+    (check,) = trace_backward(root).checks
+    assert not check.passed and check.kink is None and check.left is not None
 
 
 def test_check_scales_with_the_seed_gradient():

@@ -84,13 +84,13 @@ def frame(page) -> int:
 def test_slider_moves_the_picture_the_cursor_and_the_network(browser, moons_page) -> None:
     page, problems, requests = open_page(browser, moons_page)
     last = int(page.get_attribute("#slider", "max"))
-    assert last == 30 and frame(page) == last  # 31 recorded epochs, opens at the end
-    assert page.text_content("#counter") == "epoch 30 of 30"
+    assert last == 30 and frame(page) == 0  # 31 recorded epochs; opens at the start
+    assert page.text_content("#counter") == "epoch 0 of 30"
     pictures = {heat(page)}
     boundaries = {page.get_attribute("#boundary-line", "d")}
     cursors = {cursor_x(page)}
     widths = {page.get_attribute("#network line >> nth=0", "stroke-width")}
-    for k in (0, 5, 15):
+    for k in (30, 5, 15):
         page.eval_on_selector("#slider", f"s => {{ s.value = '{k}'; s.dispatchEvent(new Event('input')); }}")
         assert frame(page) == k and page.text_content("#counter") == f"epoch {k} of 30"
         pictures.add(heat(page))
@@ -108,6 +108,7 @@ def test_slider_moves_the_picture_the_cursor_and_the_network(browser, moons_page
 
 def test_play_runs_pauses_and_stops_at_the_end(browser, moons_page) -> None:
     page, problems, _ = open_page(browser, moons_page)
+    page.eval_on_selector("#slider", "s => { s.value = '30'; s.dispatchEvent(new Event('input')); }")
     page.click("#play")  # at the end: starts again from epoch 0
     assert page.get_attribute("#play", "aria-pressed") == "true"
     assert page.text_content("#play") == "❚❚ Pause"
@@ -132,8 +133,10 @@ def test_keyboard_hover_and_walkthrough_links(browser, moons_page) -> None:
     assert page.evaluate("document.activeElement.id") == "play"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "slider"
-    page.keyboard.press("ArrowLeft")
-    assert frame(page) == 29
+    page.keyboard.press("ArrowRight")
+    assert frame(page) == 1
+    page.keyboard.press("End")
+    assert frame(page) == 30
     page.keyboard.press("Home")
     assert frame(page) == 0 and "no gradient" in page.text_content("#gradient-note")
     page.keyboard.press("Tab")  # into the network: the first unit
@@ -191,8 +194,29 @@ def test_the_inline_jupyter_view_runs_in_its_iframe(browser) -> None:
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.set_content(history.explorer(model, X, y, loss=bce_with_logits)._repr_html_())
     inner = page.frame_locator("iframe")
-    assert inner.locator("body").get_attribute("data-frame") == "5"  # 6 frames, the last shown
-    assert inner.locator("#counter").text_content() == "epoch 5 of 5"
+    assert inner.locator("body").get_attribute("data-frame") == "0"  # 6 frames, the first shown
+    assert inner.locator("#counter").text_content() == "epoch 0 of 5"
     assert "no files to link to" in inner.locator("#walkthroughs").text_content()
     assert problems == []
     page.close()
+
+
+def test_the_loss_axis_keeps_wide_numbers_inside_the_chart(browser, tmp_path) -> None:
+    # Issue 22: the loss axis's numbers were written left of a fixed 52-unit margin, so a wide
+    # one (a loss of 12345.6789 or 1.23e-4) was cut off by the chart's edge.
+    model, X, y, history = xor_run(epochs=5)
+    explorer = history.explorer(model, X, y, loss=bce_with_logits)
+    explorer.data["curves"]["loss"] = [v * 1e5 + 0.1234 for v in explorer.data["curves"]["loss"]]
+    path = tmp_path / "wide.html"
+    path.write_text(explorer.html(), encoding="utf-8")
+    for width in (1280, 390):
+        page, problems, _ = open_page(browser, path, width)
+        outside = page.evaluate("""() => {
+          const chart = document.getElementById('loss-chart').getBoundingClientRect();
+          return Array.from(document.querySelectorAll('#loss-chart text')).filter(t => {
+            const r = t.getBoundingClientRect();
+            return r.left < chart.left || r.right > chart.right; }).map(t => t.textContent); }""")
+        assert outside == [] and problems == []
+        assert max(len(t) for t in page.eval_on_selector_all(
+            "#loss-chart text", "els => els.map(e => e.textContent)")) >= 10
+        page.close()

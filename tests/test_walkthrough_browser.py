@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chainrule.engine import Value, draw, topological_order, walkthrough
+from chainrule.engine import Value, dot, draw, topological_order, walkthrough
 from chainrule.engine.explain import wording
 
 from support.explain import load_demo
@@ -148,7 +148,7 @@ def test_fan_out_running_sums_in_the_page(browser, tmp_path):
     sums = page.eval_on_selector_all(".contribution .sum", "els => els.map(e => e.textContent)")
     assert sums == ["dc/da = 0 + 2 = 2", "dc/da = 2 + 2 = 4"]
     fan_out = page.eval_on_selector_all(".contribution .fanout", "els => els.map(e => e.textContent)")
-    assert fan_out[-1] == "all 2 uses of a have now contributed; they add up: dc/da = 2 + 2 = 4"
+    assert fan_out[-1] == "fan-out sums: all 2 uses of a have contributed: dc/da = 2 + 2 = 4"
     assert page.text_content("#grad-table #row0 .grad") == "4"
     page.keyboard.press("ArrowLeft")  # c = b + b: b's running sum, 0 -> 1 -> 2
     sums = page.eval_on_selector_all(".contribution .sum", "els => els.map(e => e.textContent)")
@@ -438,6 +438,155 @@ def test_a_hostile_svg_override_neither_redirects_nor_submits(browser, tmp_path)
     assert page.text_content("#graph svg text") == "kept"
     assert [r for r in requests if not r.startswith("file://")] == []
     assert problems == []
+
+
+# -- the compact circuit -----------------------------------------------------------------------
+
+CIRCUIT_GEOMETRY = """() => {
+  const svg = document.querySelector('#circuit svg');
+  const r = e => e.getBoundingClientRect();
+  const overlap = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5 &&
+                            a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+  const inside = (p, b) => p.x > b.left + 1 && p.x < b.right - 1 && p.y > b.top + 1 && p.y < b.bottom - 1;
+  const ctm = svg.getScreenCTM();
+  const points = [];
+  for (const path of svg.querySelectorAll('.c-edge path')) {
+    const length = path.getTotalLength();
+    for (let k = 0; k <= 80; k++) {
+      const p = path.getPointAtLength(length * k / 80).matrixTransform(path.getScreenCTM());
+      points.push(p);
+    }
+  }
+  for (const line of svg.querySelectorAll('.c-wire line')) {
+    const m = line.getScreenCTM();
+    const x1 = +line.getAttribute('x1'), x2 = +line.getAttribute('x2'), y = +line.getAttribute('y1');
+    for (let k = 0; k <= 40; k++) {
+      points.push(new DOMPoint(x1 + (x2 - x1) * k / 40, y).matrixTransform(m));
+    }
+  }
+  const texts = Array.from(svg.querySelectorAll('.c-value, .c-grad, .c-symbol'))
+    .filter(t => t.textContent !== '');
+  const shapes = Array.from(svg.querySelectorAll('.c-gate circle, .c-gate rect'));
+  const frame = r(svg);
+  const labels = Array.from(svg.querySelectorAll('.c-label'))
+    .filter(l => l.getAttribute('display') !== 'none');
+  const problems = [];
+  labels.forEach((label, k) => {
+    const box = r(label.querySelector('rect')), text = r(label.querySelector('text'));
+    const name = label.id + ' ' + label.textContent;
+    if (text.left < box.left - 0.5 || text.right > box.right + 0.5) problems.push(name + ': text outgrows its box');
+    if (box.left < frame.left || box.right > frame.right || box.top < frame.top || box.bottom > frame.bottom)
+      problems.push(name + ': outside the picture');
+    for (const t of texts) if (overlap(box, r(t))) problems.push(name + ': covers ' + t.textContent);
+    for (const s of shapes) if (overlap(box, r(s))) problems.push(name + ': covers a gate');
+    labels.slice(k + 1).forEach(o => { if (overlap(box, r(o.querySelector('rect')))) problems.push(name + ': covers ' + o.id); });
+    if (points.some(p => inside(p, box))) problems.push(name + ': crossed by a wire');
+  });
+  // the texts themselves never collide, nor cover a gate
+  texts.forEach((t, k) => {
+    texts.slice(k + 1).forEach(o => { if (overlap(r(t), r(o))) problems.push(t.textContent + ' covers ' + o.textContent); });
+    if (!t.classList.contains('c-symbol')) {
+      for (const s of shapes) if (overlap(r(t), r(s))) problems.push(t.textContent + ' covers a gate');
+    }
+  });
+  const scale = ctm.a;
+  const smallest = Math.min(...Array.from(svg.querySelectorAll('text'))
+    .map(t => parseFloat(t.getAttribute('font-size')) * scale));
+  return { labels: labels.length, problems, smallest };
+}"""
+
+
+def circuit_graphs():
+    a, b = Value(3.0, label="a"), Value(2.0, label="b")
+    yield "a-over-b", walkthrough(a / b)
+    x = Value(3.0, label="x")
+    yield "square", walkthrough(x * x + x)
+    y, _, params = load_demo("neuron").build_neuron()
+    yield "neuron", walkthrough(y, lr=0.5, parameters=params.values(), target=1.0)
+    yield "xor", load_demo("walkthrough").xor_walkthrough()
+    ws = [Value(v, label=f"w{k + 1}") for k, v in enumerate((0.5, 0.7, 0.3))]
+    xs = [Value(v, label=f"x{k + 1}") for k, v in enumerate((0.8, 0.6, 0.9))]
+    yield "dot-neuron", walkthrough((dot(ws, xs) + Value(0.1, label="b")).sigmoid(), target=1.0)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_circuit_labels_sit_on_their_edges_at_every_step(browser, tmp_path, width):
+    problems: list[str] = []
+    for name, w in circuit_graphs():
+        assert w.circuit is not None
+        page = browser.new_page(viewport={"width": width, "height": 860 if width > 400 else 844})
+        page.set_default_timeout(10_000)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(w.save_html(tmp_path / f"{name}.html").resolve().as_uri())
+        assert page.is_visible("#circuit") and not page.is_visible("#graph")
+        total = len(w.forward.steps) + len(w.backward.steps) + 2
+        labelled = 0
+        for k in range(total):
+            page.evaluate(f"window.chainruleWalkthrough.show({k})")
+            found = page.evaluate(CIRCUIT_GEOMETRY)
+            assert found["problems"] == [], (name, width, k)
+            assert found["smallest"] >= 9.99, (name, width, k)  # 10 px, to layout rounding
+            step = k - len(w.forward.steps) - 1
+            if 0 <= step < len(w.backward.steps):
+                s = w.backward.steps[step]
+                expected = sum(c.contribution is not None for c in s.contributions)
+                assert found["labels"] == expected, (name, width, k)
+                labelled += expected
+                # the view follows the step: the gate being worked on is in sight
+                gate = page.evaluate(
+                    f"(() => {{ const g = document.getElementById('c-op{s.node}').getBoundingClientRect();"
+                    "const c = document.getElementById('circuit').getBoundingClientRect();"
+                    "return g.left >= c.left && g.right <= c.right && g.top >= c.top && "
+                    "g.bottom <= c.bottom; })()")
+                assert gate, (name, width, k)
+            else:
+                assert found["labels"] == 0
+        assert labelled > 0
+        page.screenshot(path=str(tmp_path / f"{name}-{width}.png"))
+        assert problems == []
+        page.close()
+
+
+def test_the_whole_neuron_fits_at_1280_and_a_phone_zooms_and_pans(browser, tmp_path):
+    y, _, params = load_demo("neuron").build_neuron()
+    w = walkthrough(y, lr=0.5, parameters=params.values(), target=1.0)
+    path = w.save_html(tmp_path / "neuron.html")
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    page.goto(path.resolve().as_uri())
+    fits = page.evaluate("(() => { const c = document.getElementById('circuit');"
+                         "return [c.scrollWidth <= c.clientWidth, c.scrollHeight <= c.clientHeight]; })()")
+    assert fits == [True, True]
+    page.close()
+
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(path.resolve().as_uri())
+    zoom = lambda: float(page.get_attribute("#circuit", "data-zoom"))  # noqa: E731
+    assert zoom() == pytest.approx(10 / 11)  # the smallest zoom whose text is 10 px
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+    page.focus("#zoom-in")
+    page.keyboard.press("Enter")
+    assert zoom() == pytest.approx(10 / 11 * 1.25)
+    page.focus("#zoom-fit")
+    page.keyboard.press("Enter")
+    assert zoom() == pytest.approx(10 / 11)
+    page.focus("#zoom-out")
+    page.keyboard.press("Enter")
+    assert zoom() == pytest.approx(10 / 11)  # never below readable
+    page.focus("#circuit")
+    page.keyboard.press("+")
+    assert zoom() == pytest.approx(10 / 11 * 1.25)
+    page.keyboard.press("0")
+    step = page.get_attribute("body", "data-step")
+    page.evaluate("document.getElementById('circuit').scrollLeft = 0")
+    page.keyboard.press("ArrowRight")  # pans the picture, not the steps
+    assert page.get_attribute("body", "data-step") == step
+    assert page.evaluate("document.getElementById('circuit').scrollLeft") > 0
+    # the graph view is one click away, and back
+    page.click("#view-graph")
+    assert page.is_visible("#graph") and not page.is_visible("#circuit")
+    page.click("#view-circuit")
+    assert page.is_visible("#circuit")
+    page.close()
 
 
 def test_an_svg_override_cannot_replace_the_pages_elements_and_its_own_ids_still_work(

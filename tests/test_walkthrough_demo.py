@@ -27,8 +27,7 @@ def test_walkthrough_demo_writes_pages_markdown_and_a_worksheet(tmp_path: Path) 
     assert questions.count("\\_" * 10) - 1 == len(  # the name line has a blank too
         re.findall(r"^\d+\. \*\*", key, re.M)) > 30
     xor = (tmp_path / "xor.md").read_text(encoding="utf-8")
-    assert "### Neuron by neuron" in xor and "layer0.neuron1.tanh" in xor
+    assert "### Layer by layer" in xor and "layer0.neuron1.tanh" in xor
     page = (tmp_path / "xor.html").read_text(encoding="utf-8")
     data = json.loads(re.search(r'id="walkthrough-data">(.*?)</script>', page, re.S).group(1))
-    assert [n["scope"] for n in data["neurons"]] == [
-        "layer1.neuron0", "layer0.neuron1", "layer0.neuron0"]
+    assert [view["layer"] for view in data["layers"]] == [1, 0]

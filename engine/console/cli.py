@@ -2,7 +2,8 @@
 
     chainrule explain "sigmoid(w1*x1 + w2*x2 + b)" x1=0.8 x2=0.6 w1=0.5 w2=0.7 b=0.1 --html steps.html
 
-prints the forward and backward passes step by step and writes the requested files;
+prints the forward and backward passes step by step and writes the requested files (exit
+status 0 when every gradient agrees with finite differences, a kink included, 1 otherwise);
 
     chainrule quiz "(x + y) * z" x=-2 y=5 z=-4
 
@@ -18,7 +19,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from ..errors import ChainruleError
 from ..graph import topological_order
@@ -26,6 +27,9 @@ from ..naming import one_line as visible
 from ..primitives import PRIMITIVES
 from ..value import Value
 from . import course
+
+if TYPE_CHECKING:
+    from ..explain import Walkthrough
 
 EXIT_WRONG = 1
 
@@ -74,8 +78,9 @@ def _build_parser() -> argparse.ArgumentParser:
             "Show the forward and backward passes of EXPR step by step, with the chain rule in "
             "numbers, and check every gradient by finite differences. EXPR may use numbers, "
             f"names, + - * / ** and chainrule's functions ({' '.join(FUNCTION_NAMES)}). "
-            "If EXPR starts with '-', write it in parentheses, '(-x)*2'. "
-            f"Example: {EXAMPLE}"
+            "If EXPR starts with '-', write it in parentheses, '(-x)*2'. Exit status 0 when "
+            "every gradient agrees with finite differences (at a kink, with one side's slope), "
+            f"1 otherwise. Example: {EXAMPLE}"
         ),
     )
     explain.add_argument("expression", metavar="EXPR", help="the expression, quoted")
@@ -87,6 +92,12 @@ def _build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--md", metavar="FILE", type=Path, help="write the steps as Markdown")
     explain.add_argument("--svg", metavar="FILE", type=Path,
                          help="write the graph picture (needs graphviz's dot)")
+    explain.add_argument("--circuit", metavar="FILE", type=Path,
+                         help="write the compact circuit for a slide or a handout: SVG, or PDF "
+                         "if FILE ends in .pdf (needs rsvg-convert or chromium)")
+    explain.add_argument("--step", metavar="K", type=int,
+                         help="with --circuit: the circuit at step K of the page (from 1; "
+                         "default: the last step, every gradient known)")
     _add_loss_arguments(explain)
     explain.add_argument("--lr", metavar="LR", type=float,
                          help="also show one gradient-descent step p <- p - LR * dL/dp on the "
@@ -159,7 +170,7 @@ def _parse(args: argparse.Namespace) -> Value:
     return parse_expression(args.expression, values)
 
 
-def _explain(args: argparse.Namespace) -> None:
+def _explain(args: argparse.Namespace) -> int:
     import math
     import shutil
 
@@ -178,7 +189,9 @@ def _explain(args: argparse.Namespace) -> None:
         if unknown or not names:
             raise UsageError(f"--params: {', '.join(unknown) or 'no names'}: not a name of EXPR")
         parameters = [leaves[name] for name in names]
-    wants_picture = args.html is not None or args.svg is not None
+    wants_picture = args.html is not None or args.svg is not None or args.circuit is not None
+    if args.step is not None and args.circuit is None:
+        raise UsageError("--step needs --circuit")
     if args.svg is not None and shutil.which("dot") is None:
         raise UsageError(
             "--svg needs graphviz's dot program, which is not installed "
@@ -193,14 +206,19 @@ def _explain(args: argparse.Namespace) -> None:
         if w.svg is None:
             raise UsageError(f"cannot write {args.svg}: {w.graph_note}")
         _write(args.svg, w.svg)
+    if args.circuit is not None:
+        _write_circuit(w, args.circuit, args.step)
     if args.md is not None:
         _write(args.md, w.markdown())
     if args.worksheet is not None:
         _write(args.worksheet, w.worksheet())
     if args.html is not None:
         _write(args.html, w.html())
-        if w.svg is None:
+        if w.svg is None and w.circuit is None:  # a small graph's circuit needs no graphviz
             print(visible(f"chainrule explain: note: {w.graph_note}"), file=sys.stderr)
+    # As the page's summary says: a gradient that disagrees with finite differences is a
+    # failure; one of the two one-sided slopes at a kink is not.
+    return 0 if w.backward.all_checks_passed else EXIT_WRONG
 
 
 def _quiz(args: argparse.Namespace) -> int:
@@ -246,6 +264,23 @@ def _leaves(root: Value) -> list[Value]:
     return [node for node in topological_order(root) if node.is_leaf and not node.is_constant]
 
 
+def _write_circuit(w: Walkthrough, path: Path, step: int | None) -> None:
+    from ..explain.circuit_svg import CircuitStepError
+
+    try:
+        svg = w.circuit_svg(step)
+    except CircuitStepError as error:
+        raise UsageError(f"--step {str(error).removeprefix('circuit: step ')}") from None
+    if path.suffix.lower() != ".pdf":
+        _write(path, svg)
+        return
+    try:
+        w.save_svg(path, step)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+    print(visible(f"wrote {path}"), file=sys.stderr)
+
+
 def _write(path: Path, text: str) -> None:
     try:
         path.write_text(text, encoding="utf-8")
@@ -271,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if command == "quiz":
             return _quiz(args)
-        _explain(args)
+        return _explain(args)
     except UsageError as error:
         return _fail(str(error))
     except ChainruleError as error:

@@ -1,8 +1,9 @@
 """Step-by-step explanations of the forward and backward passes (``chainrule explain``).
 
-The modules depend on each other one way only: the data (``trace``, ``lesson``), the sentences
-every renderer shares (``wording``), the renderers (``text``, ``markdown``, ``quiz``, ``html``),
-the graph picture (``picture``), and last the builder (``walkthrough``).
+The modules depend on each other one way only: the data (``trace``, ``geometry``, ``lesson``),
+the sentences every renderer shares (``wording``), the compact circuit (``circuit`` lays it
+out, ``circuit_svg`` writes it at a step), the renderers (``text``, ``markdown``, ``quiz``,
+``html``), the graph picture (``picture``), and last the builder (``walkthrough``).
 """
 
 from .html import walkthrough_html

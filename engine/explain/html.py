@@ -20,8 +20,10 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ChainruleError
-from ..naming import format_number
 from . import wording
+from .circuit import edge_text, picture_name, short
+from .circuit_svg import circuit_svg, legend
+from .layers import UNICODE, layer_views
 from .picture import sanitize_svg
 from .quiz import ABSOLUTE, RELATIVE, Question, questions
 
@@ -71,7 +73,7 @@ def json_for_script(data: Any) -> str:
 
 def _short(x: float | None) -> str | None:
     """A number as the graph picture writes it (4 significant digits)."""
-    return None if x is None else format_number(x, 4)
+    return None if x is None else short(x)
 
 
 def _question(w: Lesson, k: int, q: Question) -> dict[str, Any]:
@@ -95,6 +97,7 @@ def _texts(w: Lesson) -> dict[str, Any]:
         "nodes": [
             {
                 "name": n.name,
+                "pictureName": picture_name(n.name),
                 "kind": n.kind,
                 "role": n.role,
                 "op": n.op,
@@ -141,8 +144,11 @@ def _texts(w: Lesson) -> dict[str, Any]:
                 "numericText": "n/a" if c.numeric is None else num(c.numeric),
                 "passed": c.passed,
                 "error": c.error,
+                "kink": c.kink,
+                "leftText": None if c.left is None else num(c.left),
+                "rightText": None if c.right is None else num(c.right),
             }
-            for c in w.backward.checks
+            for c in wording.checks_in_order(w)
         ],
         "lr": w.lr,
         "lrText": None if w.lr is None else num(w.lr),
@@ -157,19 +163,18 @@ def _texts(w: Lesson) -> dict[str, Any]:
             for u in w.updates
         ],
         "lossChange": None if w.loss_after is None else wording.loss_change_text(w),
-        "neurons": [
-            {"scope": view.scope, "lines": list(view.lines)}
-            for view in wording.neuron_views(w, times="×")
+        "layers": [
+            {"layer": view.layer, "heading": view.heading, "lines": list(view.lines),
+             "step": view.step}
+            for view in layer_views(w, UNICODE)
         ],
     }
     data["quiz"] = {level: [_question(w, k, q) for k, q in
                             enumerate(questions(w, steps=level == "steps", times="×"))]
                     for level in ("steps", "gradients")}
     data["quizTolerance"] = {"absolute": ABSOLUTE, "relative": RELATIVE}
-    passed = sum(c.passed for c in w.backward.checks)
-    data["summaryText"] = (
-        f"{passed} of {len(w.backward.checks)} leaf gradients agree with finite differences."
-    )
+    data["summaryText"] = wording.check_summary(w)
+    data["kinks"] = list(w.backward.kinks)
     for step in w.backward.steps:
         contributions = []
         for c in step.contributions:
@@ -198,8 +203,7 @@ def _texts(w: Lesson) -> dict[str, Any]:
                 "localText": None if c.local is None else num(c.local),
                 "contribution": c.contribution,
                 "contributionText": None if c.contribution is None else num(c.contribution),
-                "edgeText": None if c.local is None or c.contribution is None
-                else f"{_short(step.upstream)} × {_short(c.local)} = {_short(c.contribution)}",
+                "edgeText": edge_text(step, c),
                 "after": c.grad_after,
                 "afterText": None if c.grad_after is None else num(c.grad_after),
                 "afterShort": _short(c.grad_after),
@@ -214,6 +218,8 @@ def _texts(w: Lesson) -> dict[str, Any]:
             "upstreamName": wording.gradient_of(w, step.node),
             "upstreamText": f"upstream {wording.gradient_of(w, step.node)} = {num(step.upstream)}",
             "skippedText": wording.skipped_text(w, step) if step.skipped else None,
+            "rule": None if step.skipped else step.rule,
+            "notes": wording.shortcut_notes(w, step),
             "contributions": contributions,
         })
     return data
@@ -228,15 +234,21 @@ def walkthrough_html(w: Lesson, svg: str | None = None) -> str:
         picture = w.svg if svg is None else sanitize_svg(svg)
     except ChainruleError as error:  # said in terms of the call the user made
         raise type(error)(f"html(svg=...): {str(error).removeprefix('sanitize_svg: ')}") from None
-    note = w.graph_note if picture is None else ""
+    circuit = "" if w.circuit is None else circuit_svg(w, w.circuit, 1, interactive=True)
+    note = w.graph_note if picture is None and not circuit else ""
+    data = _texts(w)
+    data["circuit"] = None if w.circuit is None else {
+        "width": w.circuit.width, "height": w.circuit.height, "legend": legend(w, w.circuit),
+        "graph": picture is not None}
     script = _asset("walkthrough.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     fields = {
         "TITLE": html.escape(w.title),
         "CSS": _asset("walkthrough.css"),
         "SVG": picture or "",
+        "CIRCUIT": circuit,
         "GRAPH_NOTE": html.escape(note or ""),
-        "DATA": json_for_script(_texts(w)),
+        "DATA": json_for_script(data),
         "SCRIPT": script,
         "SCRIPT_HASH": f"sha256-{digest}",
     }

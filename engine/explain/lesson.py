@@ -7,10 +7,15 @@ Lesson that can render itself. Data first, so that no renderer imports the build
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from .trace import BackwardStep, BackwardTrace, Contribution, ForwardTrace
+
+if TYPE_CHECKING:
+    from .geometry import Circuit
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,10 @@ class Lesson:
     svg: str | None = None  # the graph picture (inline SVG), None when it could not be drawn
     graph_note: str = ""  # why there is no picture
     loss_after: float | None = None  # the output after the update, forward pass run again
+    #: Node -> a shortcut that gives its gradient at once (``dL/dz = y - t`` under a
+    #: cross-entropy), shown with the step that completes the node's gradient.
+    shortcuts: Mapping[int, str] = field(default_factory=dict)
+    circuit: Circuit | None = None  # the compact circuit of a small graph (see .circuit)
 
     @property
     def loss_before(self) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from . import wording
+from .layers import UNICODE, layer_views
 from .lesson import Lesson
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
@@ -27,11 +28,8 @@ def walkthrough_markdown(w: Lesson) -> str:
         return e(wording.number(w, x))
 
     lines = [f"## {e(w.title)}", "", "### Forward pass", ""]
-    for role in ("input", "parameter"):
-        leaves = wording.leaf_names(w, role)
-        if leaves:
-            lines += [f"{role.capitalize()}s: "
-                      + ", ".join(f"{e(n.name)} = {num(n.value)}" for n in leaves), ""]
+    for kind, given in wording.given_text(w):
+        lines += [f"{kind.capitalize()}: {e(given)}", ""]
     lines += ["| # | node | operation | with numbers | value |", "|---|---|---|---|---|"]
     for number, forward_step in enumerate(w.forward.steps, 1):
         lines.append(
@@ -56,9 +54,11 @@ def walkthrough_markdown(w: Lesson) -> str:
             f"{e(step.name)} = {e(w.forward.nodes[step.node].expression or '')}, "
             f"{e(wording.gradient_of(w, step.node))} = {num(step.upstream)}"
         )
+        if step.rule and not step.skipped:
+            head += f" — *{e(step.rule)}*"
         for c in step.contributions:
             if c.is_constant:
-                row = (e(c.input_name), "constant", "no gradient needed", "")
+                row = (e(c.input_name), "constant", e(wording.constant_text(w, c)), "")
             elif step.skipped:
                 row = (e(c.input_name), e(c.formula), "upstream is 0: nothing passed on", "")
             else:
@@ -74,12 +74,17 @@ def walkthrough_markdown(w: Lesson) -> str:
                 )
             lines.append(f"| {number} | {head} | " + " | ".join(row) + " |")
             head = ""
-    neurons = wording.neuron_views(w, times="×")
-    if neurons:
-        lines += ["", "### Neuron by neuron", "",
-                  "delta = dL/dz, then dL/dw_i = delta × x_i and dL/db = delta:", ""]
-        for view in neurons:
-            lines.append(f"- **{e(view.scope)}**: " + "; ".join(e(line) for line in view.lines))
+        for note in wording.shortcut_notes(w, step):
+            lines.append(f"| {number} | | | *{e(note)}* | | |")
+    layers = layer_views(w, UNICODE)
+    if layers:
+        lines += ["", "### Layer by layer", "",
+                  "The layer rule in matrix form, as PyTorch computes it: δ = dL/dz, "
+                  "dL/dW = δ xᵀ, dL/db = δ, δ_prev = (Wᵀ δ) ⊙ f'(z), with this run's numbers "
+                  "(each shape in parentheses):", ""]
+        for view in layers:
+            lines.append(f"- **{e(view.heading)}** (after backward step {view.step + 1}): "
+                         + "; ".join(e(line) for line in view.lines))
     lines += [
         "",
         "### Check",
@@ -89,13 +94,16 @@ def walkthrough_markdown(w: Lesson) -> str:
         "| leaf | value | gradient | numeric | check |",
         "|---|---|---|---|---|",
     ]
-    for check in w.backward.checks:
+    for check in wording.checks_in_order(w):
         numeric = "n/a" if check.numeric is None else num(check.numeric)
-        verdict = "✓" if check.passed else "✗ " + e(check.error or "mismatch")
+        verdict = ("✗ " + e(check.error or "mismatch") if not check.passed
+                   else "✓ " + e(check.kink) if check.kink else "✓")
         lines.append(
             f"| {e(check.name)} | {num(w.forward.nodes[check.node].value)} "
             f"| {num(check.analytic)} | {numeric} | {verdict} |"
         )
+    lines += [""] + [f"- {e(kink)}" for kink in w.backward.kinks]
+    lines += ["", e(wording.check_summary(w))]
     if w.lr is not None:
         lines += [
             "",

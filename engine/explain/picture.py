@@ -13,6 +13,7 @@ from xml.parsers import expat
 
 from ..errors import ChainruleError, OperandTypeError
 from ..naming import format_number
+from .circuit import picture_name
 
 if TYPE_CHECKING:
     from ..value import Value
@@ -34,8 +35,10 @@ def graph_picture(
 ) -> tuple[str | None, str]:
     """The graph as inline SVG (from :func:`chainrule.engine.draw`) and a note for the page.
 
-    ``names[i]`` is the walkthrough's name of the i-th node of ``topological_order(root)`` and
-    ``gradients[i]`` its gradient from the trace (the picture shows these, not the nodes'
+    ``names[i]`` is the walkthrough's name of the i-th node of ``topological_order(root)``
+    (drawn short: ``w¹₀₀`` for ``layer1.neuron0.w0``, see
+    :func:`~chainrule.engine.explain.circuit.picture_name`) and ``gradients[i]`` its gradient
+    from the trace (the picture shows these, not the nodes'
     ``.grad``, which the walkthrough never touches); nothing is written onto the nodes.
     Returns ``(None, reason)`` when the picture cannot be made (no ``dot`` program, or the
     rendering module is unavailable): the walkthrough works without it.
@@ -47,7 +50,8 @@ def graph_picture(
     except ImportError as error:
         return None, f"No graph picture: chainrule's graph rendering is not available ({error})."
     try:
-        graph = draw(root, names=names, parameters=parameters, gradients=gradients,
+        short = None if names is None else [picture_name(name) for name in names]
+        graph = draw(root, names=short, parameters=parameters, gradients=gradients,
                      number_format=lambda x: format_number(x, digits))
         return sanitize_svg(graph.svg()), ""
     except (ImportError, OSError, RuntimeError, subprocess.SubprocessError, ChainruleError,

@@ -138,10 +138,9 @@ def worksheet(w: Lesson, steps: bool = True) -> str:
     backward = questions(w, steps=steps, times="×")
     lines = [f"# Worksheet: {e(w.title)}", "", "Name: " + blank, "",
              "Work out each number with the chain rule. Three significant digits are enough.", ""]
-    inputs = [n for n in w.forward.nodes if n.role in ("input", "parameter")]
-    if inputs:
-        lines += ["Given: " + ", ".join(f"{e(n.name)} = {e(wording.number(w, n.value))}"
-                                        for n in inputs), ""]
+    given = wording.given_text(w)
+    if given:
+        lines += ["Given: " + "; ".join(f"{kind} {e(text)}" for kind, text in given), ""]
     lines += ["## Forward pass", ""]
     number = 0
     for q in forward:

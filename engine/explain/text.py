@@ -8,8 +8,12 @@ import textwrap
 
 from ..naming import one_line
 from . import wording
+from .layers import LayerView, layer_views
 from .lesson import Lesson
 from .trace import Pending
+
+#: How a layer's block is introduced in the terminal.
+LAYER_RULE = "The layer rule in matrix form, as PyTorch computes it, for"
 
 
 class _Writer:
@@ -19,20 +23,21 @@ class _Writer:
         self.width = width
         self.lines: list[str] = []
 
+    def wrapped(self, text: str, indent: int = 0, hang: int = 4) -> list[str]:
+        return textwrap.wrap(
+            one_line(text),  # no label can move the cursor or reverse the line
+            width=self.width,
+            initial_indent=" " * indent,
+            subsequent_indent=" " * (indent + hang),
+            break_long_words=True,
+            break_on_hyphens=False,
+        )
+
     def line(self, text: str = "", indent: int = 0, hang: int = 4) -> None:
         if not text:
             self.lines.append("")
             return
-        self.lines.extend(
-            textwrap.wrap(
-                one_line(text),  # no label can move the cursor or reverse the line
-                width=self.width,
-                initial_indent=" " * indent,
-                subsequent_indent=" " * (indent + hang),
-                break_long_words=True,
-                break_on_hyphens=False,
-            )
-        )
+        self.lines.extend(self.wrapped(text, indent, hang))
 
     def text(self) -> str:
         return "\n".join(self.lines) + "\n"
@@ -48,11 +53,8 @@ def walkthrough_text(w: Lesson, width: int = 80) -> str:
     out.line("=" * min(width, len(w.title)))
     out.line()
     out.line("Forward pass: each operation is computed once its inputs are known.")
-    for role in ("input", "parameter"):
-        leaves = wording.leaf_names(w, role)
-        if leaves:
-            out.line(f"{role}s: " + ", ".join(f"{n.name} = {wording.number(w, n.value)}"
-                                               for n in leaves), indent=2)
+    for kind, given in wording.given_text(w):
+        out.line(f"{kind}: {given}", indent=2)
     for number, forward_step in enumerate(w.forward.steps, 1):
         out.line(f"{number}. {forward_step.equation(w.digits)}", indent=2, hang=5)
     root = nodes[w.forward.root]
@@ -67,48 +69,61 @@ def walkthrough_text(w: Lesson, width: int = 80) -> str:
         indent=2,
     )
     pending = Pending(w.backward)
+    by_step: dict[int, list[LayerView]] = {}
+    for view in layer_views(w):
+        by_step.setdefault(view.step, []).append(view)
     for number, step in enumerate(w.backward.steps, 1):
         pending.advance(step)
         out.line(f"{number}. {wording.step_heading(w, step)}", indent=2, hang=5)
+        if step.rule and not step.skipped:
+            out.line(step.rule, indent=5, hang=2)
         if step.skipped:
             out.line(wording.skipped_text(w, step), indent=5)
         for c in step.contributions:
             if c.is_constant:
-                out.line(f"-> {wording.constant_text(c)}", indent=5, hang=3)
+                out.line(f"-> {wording.constant_text(w, c)}", indent=5, hang=3)
                 continue
             if step.skipped:
                 continue
-            out.line(f"-> {c.input_name}: local {wording.local_text(w, c)}", indent=5, hang=6)
+            local = wording.local_text(w, c)
+            # "-> x: local d/dx (x * y) = ...", or "-> local d/dx = ..." when the operation is
+            # left out: the input is named once.
+            named = "" if local.startswith(f"d/d{c.input_name} =") else f"{c.input_name}: "
+            out.line(f"-> {named}local {local}", indent=5, hang=6)
             out.line(f"upstream x local = {wording.product_text(w, step, c)}", indent=8)
             out.line(wording.running_sum_text(w, c), indent=8)
             fan_out = wording.fan_out_text(w, c)
             if fan_out:
                 out.line(fan_out, indent=8, hang=2)
+        for note in wording.shortcut_notes(w, step):
+            out.line(note, indent=5, hang=2)
+        for view in by_step.get(number - 1, ()):
+            out.line(f"{LAYER_RULE} {view.heading}:", indent=5, hang=2)
+            for line in view.lines:
+                out.line(line, indent=7, hang=4)
         if pending.count:
             shown = pending.first(limit=12)
-            out.line("still pending: " + wording.pending_names(w, shown, pending.count), indent=5)
+            said = "still pending: " + wording.pending_names(w, shown, pending.count)
+            while len(out.wrapped(said, indent=5)) > 2 and len(shown) > 1:  # two lines at most
+                shown.pop()
+                said = "still pending: " + wording.pending_names(w, shown, pending.count)
+            out.line(said, indent=5)
     out.line()
 
-    neurons = wording.neuron_views(w)
-    if neurons:
-        out.line("Neuron by neuron: delta = dL/dz, then dL/dw_i = delta x x_i, dL/db = delta")
-        for view in neurons:
-            out.line(f"{view.scope}:", indent=2)
-            for line in view.lines:
-                out.line(line, indent=4)
-        out.line()
-
     out.line("Gradients, checked by central finite differences (h = 1e-6 * max(1, |x|))")
-    for check in w.backward.checks:
+    for check in wording.checks_in_order(w):
         numeric = "n/a" if check.numeric is None else wording.number(w, check.numeric)
-        verdict = "ok" if check.passed else "MISMATCH"
         out.line(
             f"{wording.gradient_of(w, check.node)} = {wording.number(w, check.analytic)}"
-            f"   numeric {numeric}   {verdict}",
+            f"   numeric {numeric}   {wording.check_verdict(check)}",
             indent=2,
         )
-        if check.error:
-            out.line(check.error, indent=6)
+        for remark in (check.kink, check.error):
+            if remark:
+                out.line(remark, indent=6, hang=2)
+    for kink in w.backward.kinks:
+        out.line(kink, indent=2, hang=2)
+    out.line(wording.check_summary(w), indent=2, hang=2)
     if w.lr is not None:
         out.line()
         out.line(f"One gradient-descent step on the parameters, lr = {wording.number(w, w.lr)}: "

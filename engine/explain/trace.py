@@ -28,18 +28,22 @@ from ..graph import topological_order
 from ..naming import (
     Role,
     format_number,
+    layer_of,
+    layer_order,
+    layer_ranks,
     local_formula,
     local_numbers,
     node_names,
     node_roles,
     operation_text,
-    scope_stage,
 )
 from ..value import Value, as_float
+from .rules import gate_name, gate_rule, kink_conditions, local_case, partner_slots
 
 __all__ = [
     "BackwardStep", "BackwardTrace", "Contribution", "ForwardStep", "ForwardTrace",
-    "GradientCheck", "NodeInfo", "Pending", "format_number", "trace_backward", "trace_forward",
+    "GradientCheck", "NodeInfo", "Pending", "format_number", "layer_of", "trace_backward",
+    "trace_forward",
 ]
 
 #: Relative and absolute tolerance of the finite-difference check (see docs: float64 central
@@ -112,6 +116,11 @@ class Contribution:
     use: int = 0
     uses: int = 0
     local: float | None = None
+    #: For a piecewise derivative, the case that applies: ``0.7 < 1.3, so 0``.
+    case: str | None = None
+    #: The node whose value is this input's local derivative (a mul's other input, a dot's
+    #: paired input: the x of ``dL/dw = delta x``), or None.
+    partner: int | None = None
     contribution: float | None = None  # upstream * local, the engine's exact product
     grad_before: float | None = None
     grad_after: float | None = None  # grad_before + contribution: the running sum
@@ -136,6 +145,8 @@ class BackwardStep:
     contributions: tuple[Contribution, ...]
     skipped: bool
     completed: tuple[int, ...] = ()
+    #: The gate's rule in one sentence (add distributes, mul swaps, max routes), or None.
+    rule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,7 +162,12 @@ class ForwardTrace:
 class GradientCheck:
     """The finite-difference check of one leaf's gradient (central difference).
 
-    ``numeric`` is None when nudging the leaf leaves the functions' domains; ``error`` says why.
+    ``numeric`` is None when nudging the leaf leaves the functions' domains on both sides;
+    ``error`` says why (when only one side leaves it, ``numeric`` is the other side's slope).
+    When the central difference disagrees because the function has a kink within the nudge
+    (a relu, abs or max whose two sides meet there), ``left`` and ``right`` are the one-sided
+    slopes, ``kink`` says which one chainrule's gradient is and why, and the check passes if
+    the gradient is one of them (or, at a tie of max, between them).
     """
 
     node: int
@@ -161,6 +177,9 @@ class GradientCheck:
     step: float
     passed: bool
     error: str | None = None
+    left: float | None = None
+    right: float | None = None
+    kink: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +197,8 @@ class BackwardTrace:
     steps: tuple[BackwardStep, ...]
     gradients: tuple[float | None, ...]  # None for constants
     checks: tuple[GradientCheck, ...] = field(default=())
+    #: Why some checks met a kink: each node at one, with the derivative chainrule takes there.
+    kinks: tuple[str, ...] = field(default=())
 
     @property
     def all_checks_passed(self) -> bool:
@@ -294,7 +315,8 @@ def trace_forward(
     parameters: Collection[Value] | None = None,
     suggested: Mapping[Value, str] | None = None,
 ) -> ForwardTrace:
-    """The forward pass of ``root``'s graph, one step per operation, in evaluation order.
+    """The forward pass of ``root``'s graph, one step per operation, in evaluation order
+    (through an nn network, layer by layer).
 
     ``parameters`` only decides which leaves are called parameters (see
     :func:`~chainrule.engine.naming.node_roles`), ``suggested`` names for unlabeled
@@ -308,7 +330,8 @@ def trace_forward(
     order = topological_order(_require_value(root, "trace_forward"))
     _, nodes = _node_infos(order, parameters, digits, suggested)
     steps = []
-    for info, node in zip(nodes, order, strict=True):
+    for index in layer_order(order):
+        info, node = nodes[index], order[index]
         if info.kind != "operation":
             continue
         primitive = node.primitive
@@ -327,6 +350,7 @@ def trace_forward(
 
 
 
+
 def presentation_order(order: list[Value], position: dict[Value, int]) -> list[int]:
     """The operation nodes in the order the walkthrough shows the backward pass.
 
@@ -339,16 +363,8 @@ def presentation_order(order: list[Value], position: dict[Value, int]) -> list[i
     topological order too; and it is deterministic (no ids, no sets).
     """
     engine = [i for i in range(len(order) - 1, -1, -1) if not order[i].is_leaf]
-    ranks = [-1] * len(order)
-    any_layer = False
-    for index, node in enumerate(order):
-        layer = scope_stage(node.scope)
-        if layer is not None:
-            ranks[index] = layer
-            any_layer = True
-        elif not node.is_leaf:
-            ranks[index] = max((ranks[position[u]] for u in node.inputs), default=-1)
-    if not any_layer:
+    ranks = layer_ranks(order)
+    if ranks is None:
         return engine
     uses = [0] * len(order)
     for node in order:
@@ -413,7 +429,7 @@ def trace_backward(
             uses[i] += 1
 
     # The chain rule, in the engine's order, by the rules of engine/chain_rule.py.
-    computed: dict[int, tuple[float, tuple[Contribution, ...], bool]] = {}
+    computed: dict[int, tuple[float, tuple[Contribution, ...], bool, str | None]] = {}
     for index in range(len(order) - 1, -1, -1):
         node = order[index]
         upstream = grads[index]
@@ -435,6 +451,7 @@ def trace_backward(
             )
         }
         skipped = is_zero(upstream)  # rule 2: nothing is passed on from a zero gradient
+        partners = partner_slots(primitive)
         contributions = []
         for slot, input_index in enumerate(info.inputs):
             input_info = nodes[input_index]
@@ -451,6 +468,7 @@ def trace_backward(
                 is_constant=input_info.is_constant,
                 use=received[input_index],
                 uses=uses[input_index],
+                partner=None if (paired := partners[slot]) is None else info.inputs[paired],
             )
             if slot not in handed:  # a constant, or a zero gradient (rules 2 and 3)
                 contributions.append(common)
@@ -458,6 +476,9 @@ def trace_backward(
             local, product = handed[slot]
             before = grads[input_index]
             grads[input_index] = before + product
+            case = local_case(primitive, slot, names, operands, digits)
+            if case is not None:
+                numbers = None  # the case that applies, not the formula's code with numbers
             if numbers is not None and numbers.strip("()") == format_number(local, digits):
                 numbers = None  # "= x = -2", not "= x = -2 = -2"
             contributions.append(
@@ -465,12 +486,14 @@ def trace_backward(
                     common,
                     numbers=numbers,
                     local=local,
+                    case=None if case is None else case.text(format_number(local, digits)),
                     contribution=product,
                     grad_before=before,
                     grad_after=grads[input_index],
                 )
             )
-        computed[index] = (upstream, tuple(contributions), skipped)
+        computed[index] = (upstream, tuple(contributions), skipped,
+                           gate_rule(primitive, names, operands))
 
     engine = list(computed)
     shown = presentation_order(order, position)
@@ -478,16 +501,17 @@ def trace_backward(
         shown = engine
     steps = _steps_in_order(nodes, computed, shown)
     final = tuple(None if info.is_constant else grads[info.index] for info in nodes)
-    checks = _finite_difference_checks(order, position, nodes, final, grads[-1]) if check else ()
+    checks, kinks = (_finite_difference_checks(order, position, nodes, final, grads[-1], digits)
+                     if check else ((), ()))
     return BackwardTrace(
         nodes=nodes, root=len(order) - 1, seed=grads[-1], steps=steps, gradients=final,
-        checks=checks,
+        checks=checks, kinks=kinks,
     )
 
 
 def _steps_in_order(
     nodes: tuple[NodeInfo, ...],
-    computed: dict[int, tuple[float, tuple[Contribution, ...], bool]],
+    computed: dict[int, tuple[float, tuple[Contribution, ...], bool, str | None]],
     shown: list[int],
 ) -> tuple[BackwardStep, ...]:
     """The computed steps in the order shown, each with the nodes it completes."""
@@ -500,7 +524,7 @@ def _steps_in_order(
     steps = []
     for index in shown:
         info = nodes[index]
-        upstream, contributions, skipped = computed[index]
+        upstream, contributions, skipped, rule = computed[index]
         completed = []
         for input_index in info.inputs:
             waiting[input_index] -= 1
@@ -517,6 +541,7 @@ def _steps_in_order(
                 contributions=contributions,
                 skipped=skipped,
                 completed=tuple(sorted(completed)),
+                rule=rule,
             )
         )
     return tuple(steps)
@@ -590,17 +615,64 @@ def recompute(root: Value, changes: dict[Value, float]) -> float:
     return data[-1]
 
 
+def _agrees(analytic: float, numeric: float) -> bool:
+    return math.isfinite(numeric) and abs(analytic - numeric) <= (
+        CHECK_ATOL + CHECK_RTOL * abs(numeric)
+    )
+
+
+def _one_sided(at: Callable[[float], float], x: float, h: float, side: float) -> float | None:
+    """The slope on one side of ``x`` (``side`` +1: right, -1: left), second-order accurate
+    like the central difference: (-3 f(x) + 4 f(x + h) - f(x + 2h)) / 2h, mirrored; None when
+    the nudge leaves a function's domain."""
+    try:
+        return side * (-3.0 * at(x) + 4.0 * at(x + side * h) - at(x + 2.0 * side * h)) / (2.0 * h)
+    except ChainruleError:
+        return None
+
+
+def _kinks(order: list[Value], nodes: tuple[NodeInfo, ...], operations: list[_Operation],
+           digits: int) -> dict[int, str]:
+    """The nodes among ``operations`` that sit exactly on a kink of their derivative, each
+    said with the case chainrule takes there: ``f = relu(n2) is at relu's kink: chainrule
+    takes d/dn2 = 0 there (0 <= 0, so 0), PyTorch's choice``."""
+    found = {}
+    for index, _, inputs in operations:
+        primitive = order[index].primitive
+        if primitive is None or not kink_conditions(primitive):
+            continue
+        operands = [nodes[i].value for i in inputs]
+        names = [nodes[i].name for i in inputs]
+        for slot in range(primitive.arity):
+            case = local_case(primitive, slot, names, operands, digits)
+            if case is None or not case.at_kink or nodes[inputs[slot]].is_constant:
+                continue
+            local = primitive.derivatives[slot](*operands, order[index].data)
+            value = format_number(local, digits)
+            found[index] = (
+                f"{nodes[index].name} = {primitive.write(*names)} is at {gate_name(primitive)}'s "
+                f"kink: chainrule takes d/d{names[slot]} = {value} there "
+                f"({case.text(value)}), PyTorch's choice"
+            )
+            break
+    return found
+
+
 def _finite_difference_checks(
     order: list[Value],
     position: dict[Value, int],
     nodes: tuple[NodeInfo, ...],
     gradients: tuple[float | None, ...],
     seed: float,
-) -> tuple[GradientCheck, ...]:
+    digits: int = 6,
+) -> tuple[tuple[GradientCheck, ...], tuple[str, ...]]:
+    """Each input's gradient checked, and the kinks that explain the checks made at one."""
     checks = []
+    kinks: dict[str, None] = {}
     plan = _forward_plan(order, position)
     dependants = _dependants(plan, len(order))
     data = [node.data for node in order]
+    at_kink = _kinks(order, nodes, plan, digits)
     for info in nodes:
         if not info.is_input:
             continue
@@ -608,18 +680,49 @@ def _finite_difference_checks(
         assert analytic is not None
         x = info.value
         h = 1e-6 * max(1.0, abs(x))
+        operations = dependants(info.index)
+
+        def at(value: float, operations: list[_Operation] = operations,
+               index: int = info.index) -> float:
+            return seed * _evaluate(data, operations, index, value)
+
         try:
-            operations = dependants(info.index)
-            plus = _evaluate(data, operations, info.index, x + h)
-            minus = _evaluate(data, operations, info.index, x - h)
+            numeric = (at(x + h) - at(x - h)) / (2.0 * h)
         except ChainruleError as error:
-            checks.append(
-                GradientCheck(info.index, info.name, analytic, None, h, False, str(error))
-            )
+            # One side leaves a function's domain: the other side's slope, if it has one.
+            slopes = [s for s in (_one_sided(at, x, h, 1.0), _one_sided(at, x, h, -1.0))
+                      if s is not None]
+            one_sided = slopes[0] if slopes else None
+            passed = one_sided is not None and _agrees(analytic, one_sided)
+            reason = str(error) if not slopes else (
+                f"only one side could be measured, the other leaves a domain ({error})")
+            checks.append(GradientCheck(info.index, info.name, analytic, one_sided, h, passed,
+                                        None if passed else reason))
             continue
-        numeric = seed * (plus - minus) / (2.0 * h)
-        passed = math.isfinite(numeric) and abs(analytic - numeric) <= (
-            CHECK_ATOL + CHECK_RTOL * abs(numeric)
-        )
-        checks.append(GradientCheck(info.index, info.name, analytic, numeric, h, passed))
-    return tuple(checks)
+        # A node on a kink (relu at 0, a tie of max) or a disagreement: look at each side.
+        where = [at_kink[index] for index, _, _ in operations if index in at_kink]
+        if _agrees(analytic, numeric) and not where:
+            checks.append(GradientCheck(info.index, info.name, analytic, numeric, h, True))
+            continue
+        left, right = _one_sided(at, x, h, -1.0), _one_sided(at, x, h, 1.0)
+        if left is None or right is None or _agrees(left, right):
+            checks.append(GradientCheck(info.index, info.name, analytic, numeric, h,
+                                        _agrees(analytic, numeric)))
+            continue
+        # The two sides disagree: a kink within the nudge, which the central difference
+        # averages. chainrule's gradient is right if it is one side's slope (or, at a tie of
+        # max, which hands each side half, between them).
+        side = ("left" if _agrees(analytic, left) else "right" if _agrees(analytic, right)
+                else "average" if _agrees(analytic, (left + right) / 2.0)
+                else "between" if min(left, right) <= analytic <= max(left, right) else None)
+        said = {"left": "the left one", "right": "the right one", "average": "their average",
+                "between": "between them"}
+        kink = None
+        if side is not None:
+            kink = (f"at a kink: slope {format_number(left, digits)} on the left, "
+                    f"{format_number(right, digits)} on the right (the central difference "
+                    f"averages them); the gradient is {said[side]}")
+            kinks.update(dict.fromkeys(where))
+        checks.append(GradientCheck(info.index, info.name, analytic, numeric, h,
+                                    side is not None, left=left, right=right, kink=kink))
+    return tuple(checks), tuple(kinks)

@@ -324,6 +324,157 @@
     keepVisible(el("graph"), part("op" + step.node) || part("n" + step.node), true);
   }
 
+  // -- the circuit ------------------------------------------------------------------------
+  // Laid out in Python (chainrule.engine.explain.circuit): the script only writes each wire's
+  // value and gradient, marks the step's gate, wires and edges, and shows the step's labels.
+  var circuitBox = el("circuit"), circuitSvg = circuitBox.querySelector("svg");
+  var graphBox = el("graph"), tools = el("picture-tools");
+  var MIN_ZOOM = 10 / 11;  // the picture's text is 11 units high: never below 10 px
+  var zoom = 1, fitting = true;
+  function fitZoom() {
+    var room = circuitBox.clientWidth - 2;
+    return Math.max(MIN_ZOOM, Math.min(1.5, room / data.circuit.width));
+  }
+  function setZoom(z, fit) {
+    var box = circuitBox.getBoundingClientRect();
+    var cx = circuitBox.scrollLeft + box.width / 2, cy = circuitBox.scrollTop + box.height / 2;
+    var before = zoom;
+    zoom = Math.max(MIN_ZOOM, Math.min(3, z));
+    fitting = !!fit;
+    circuitSvg.style.width = (data.circuit.width * zoom) + "px";
+    circuitSvg.style.height = (data.circuit.height * zoom) + "px";
+    circuitBox.scrollLeft = cx * zoom / before - box.width / 2;
+    circuitBox.scrollTop = cy * zoom / before - box.height / 2;
+    circuitBox.dataset.zoom = String(zoom);
+  }
+  function showView(circuitView) {
+    circuitBox.hidden = !circuitView;
+    el("circuit-key").hidden = !circuitView;
+    graphBox.hidden = circuitView;
+    el("view-circuit").setAttribute("aria-pressed", String(circuitView));
+    el("view-graph").setAttribute("aria-pressed", String(!circuitView));
+    ["zoom-out", "zoom-fit", "zoom-in", "follow"].forEach(function (id) { el(id).disabled = !circuitView; });
+  }
+  if (circuitSvg) {
+    tools.hidden = false;
+    el("view-graph").hidden = !data.circuit.graph;
+    el("view-circuit").hidden = !data.circuit.graph;
+    showView(true);
+    var key = el("circuit-key");
+    key.appendChild(make("span", "Above each wire: its name and value; below: its gradient " +
+      "once known (“+ …” while more contributions are to come)."));
+    if (data.circuit.legend.length) {  // folded away: a phone shows the steps first
+      var names = make("details", null, "short-names");
+      names.appendChild(make("summary", "Short names: the superscript is the layer, the " +
+        "subscripts the neuron and its input"));
+      names.appendChild(make("span", data.circuit.legend.join(", ") + "."));
+      key.appendChild(names);
+    }
+    setZoom(fitZoom(), true);
+    el("view-circuit").addEventListener("click", function () { showView(true); });
+    el("view-graph").addEventListener("click", function () { showView(false); });
+    el("zoom-in").addEventListener("click", function () { setZoom(zoom * 1.25); });
+    el("zoom-out").addEventListener("click", function () { setZoom(zoom / 1.25); });
+    el("zoom-fit").addEventListener("click", function () { setZoom(fitZoom(), true); });
+    window.addEventListener("resize", function () { if (fitting) { setZoom(fitZoom(), true); } });
+    circuitBox.addEventListener("keydown", function (event) {
+      var keys = { "+": 1.25, "=": 1.25, "-": 0.8, "−": 0.8 };
+      var pans = { ArrowLeft: [-60, 0], ArrowRight: [60, 0], ArrowUp: [0, -40], ArrowDown: [0, 40] };
+      if (keys[event.key]) { event.preventDefault(); setZoom(zoom * keys[event.key]); }
+      else if (event.key === "0") { event.preventDefault(); setZoom(fitZoom(), true); }
+      else if (pans[event.key]) {  // at once, not the browser's animated scroll
+        event.preventDefault();
+        circuitBox.scrollLeft += pans[event.key][0];
+        circuitBox.scrollTop += pans[event.key][1];
+      }
+    });
+    // Drag to pan.
+    var drag = null;
+    circuitBox.addEventListener("pointerdown", function (event) {
+      drag = { x: event.clientX, y: event.clientY, left: circuitBox.scrollLeft, top: circuitBox.scrollTop };
+    });
+    window.addEventListener("pointermove", function (event) {
+      if (!drag) { return; }
+      circuitBox.scrollLeft = drag.left - (event.clientX - drag.x);
+      circuitBox.scrollTop = drag.top - (event.clientY - drag.y);
+    });
+    window.addEventListener("pointerup", function () { drag = null; });
+  } else {
+    circuitBox.hidden = true;
+    el("circuit-key").hidden = true;
+  }
+
+  function circuitGrad(step, state, i) {
+    if (step.phase === "forward") { return ""; }
+    var g = state.grads[i], waiting = state.pending.indexOf(i) >= 0;
+    if (g === null) { return waiting ? "" : "0"; }
+    return g.short + (waiting ? " + …" : "");
+  }
+
+  var circuitMarked = [];
+  function paintCircuit(k, state) {
+    if (!circuitSvg) { return; }
+    var step = steps[k];
+    nodes.forEach(function (n, i) {
+      var value = document.getElementById("c-v" + i);
+      if (!value) { return; }
+      var known = state.known[i];
+      value.textContent = n.kind === "constant" ? n.name
+        : n.pictureName + " = " + (known ? n.valueShort : "?");
+      var grad = document.getElementById("c-g" + i);
+      if (grad) { grad.textContent = circuitGrad(step, state, i); }
+      el("c-w" + i).classList.toggle("unknown", !known);
+      var gate = document.getElementById("c-op" + i);
+      if (gate) { gate.classList.toggle("unknown", !known); }
+    });
+    circuitMarked.forEach(function (m) { m.classList.remove("current", "source", "active"); });
+    circuitMarked = [];
+    Array.prototype.forEach.call(circuitSvg.querySelectorAll(".c-label"), function (l) {
+      l.setAttribute("display", "none");
+    });
+    if (step.node === null) { return; }
+    var focus = [];
+    function mark(element, cls) {
+      if (element) { element.classList.add(cls); circuitMarked.push(element); focus.push(element); }
+    }
+    mark(document.getElementById("c-w" + step.node), "current");
+    if (step.phase !== "seed") {
+      mark(document.getElementById("c-op" + step.node), "current");
+      nodes[step.node].inputs.forEach(function (i) { mark(document.getElementById("c-w" + i), "source"); });
+      Array.prototype.forEach.call(circuitSvg.querySelectorAll('.c-edge[data-target="' + step.node + '"]'),
+        function (e) { mark(e, "active"); });
+    }
+    if (step.phase === "backward" && numbersShown(step)) {
+      Array.prototype.forEach.call(circuitSvg.querySelectorAll('.c-label[data-target="' + step.node + '"]'),
+        function (l) { l.removeAttribute("display"); focus.push(l); });
+    }
+    if (el("follow").checked && !circuitBox.hidden) { follow(focus); }
+  }
+
+  // Scroll the circuit so that the step's gate, its wires and its labels are in view.
+  function follow(elements) {
+    var box = circuitBox.getBoundingClientRect();
+    var r = null;
+    elements.forEach(function (e) {
+      var b = e.getBoundingClientRect();
+      r = r === null ? { left: b.left, top: b.top, right: b.right, bottom: b.bottom }
+        : { left: Math.min(r.left, b.left), top: Math.min(r.top, b.top),
+            right: Math.max(r.right, b.right), bottom: Math.max(r.bottom, b.bottom) };
+    });
+    if (r === null) { return; }
+    var inner = { left: box.left + circuitBox.clientLeft, top: box.top + circuitBox.clientTop };
+    inner.right = inner.left + circuitBox.clientWidth;
+    inner.bottom = inner.top + circuitBox.clientHeight;
+    if (r.left < inner.left || r.right > inner.right) {
+      circuitBox.scrollLeft += r.right - r.left > inner.right - inner.left
+        ? r.right - inner.right + 8  // wider than the view: the gate, at the right, comes first
+        : (r.left + r.right - inner.left - inner.right) / 2;
+    }
+    if (r.top < inner.top || r.bottom > inner.bottom) {
+      circuitBox.scrollTop += (r.top + r.bottom - inner.top - inner.bottom) / 2;
+    }
+  }
+
   // -- the step panel -----------------------------------------------------------------------
   function line(parent, text, className) {
     parent.appendChild(make("div", text, "line" + (className ? " " + className : "")));
@@ -380,8 +531,15 @@
       line(eq, bs.operation, "headline");
       line(eq, bs.upstreamText, "headline");
       if (bs.skippedText) { line(eq, bs.skippedText); }
+      if (bs.rule) { line(eq, bs.rule, "rule"); }
       if (asking) { renderQuestions(eq, step); }
-      if (numbersShown(step)) { contributionCards(eq, bs); }
+      if (numbersShown(step)) {
+        contributionCards(eq, bs);
+        bs.notes.forEach(function (n) { line(eq, n, "shortcut"); });
+        data.layers.forEach(function (view) {
+          if (view.step === step.index) { layerBlock(eq, view); }
+        });
+      }
       if (state.pending.length && numbersShown(step)) {
         pendingBox.textContent = "Still pending (more contributions to come): " +
           state.pending.map(function (i) { return nodes[i].name; }).join(", ");
@@ -417,24 +575,28 @@
     return t;
   }
 
+  function layerBlock(parent, view) {
+    var block = make("div", null, "neuron");
+    block.appendChild(make("div", "The layer rule for " + view.heading, "to"));
+    view.lines.forEach(function (l) { line(block, l); });
+    parent.appendChild(block);
+  }
+
   function renderSummary(parent) {
-    if (data.neurons.length) {
-      parent.appendChild(make("h3", "Neuron by neuron: δ = dL/dz, dL/dwᵢ = δ × xᵢ, dL/db = δ"));
-      data.neurons.forEach(function (n) {
-        var block = make("div", null, "neuron");
-        block.appendChild(make("div", n.scope, "to"));
-        n.lines.forEach(function (l) { line(block, l); });
-        parent.appendChild(block);
-      });
+    if (data.layers.length) {
+      parent.appendChild(make("h3", "Layer by layer: δ = dL/dz, dL/dW = δ xᵀ, δ_prev = (Wᵀ δ) ⊙ f'(z)"));
+      data.layers.forEach(function (view) { layerBlock(parent, view); });
     }
     parent.appendChild(make("h3", "Finite-difference check (h = 1e-6 × max(1, |x|))"));
     var t = table(parent, ["leaf", "gradient", "numeric", "check"], data.checks.map(function (c) {
       return [
         { text: c.name }, { text: c.analyticText, value: c.analytic },
-        { text: c.numericText }, { text: c.passed ? "✓ pass" : "✗ fail", className: c.passed ? "pass" : "fail", title: c.error || "" },
+        { text: c.numericText }, { text: c.passed ? (c.kink ? "✓ pass at a kink" : "✓ pass") : "✗ fail", className: c.passed ? "pass" : "fail", title: c.kink || c.error || "" },
       ];
     }));
     t.id = "checks";
+    data.checks.forEach(function (c) { if (c.kink) { line(parent, c.name + ": " + c.kink, "kink"); } });
+    data.kinks.forEach(function (k) { line(parent, k, "kink"); });
     if (data.lr !== null) {
       parent.appendChild(make("h3", "One gradient-descent step: p ← p − lr × d" + data.rootName +
                               "/dp, lr = " + data.lrText));
@@ -459,6 +621,7 @@
     paintGraph(current, state);
     highlight(step);
     labelEdges(step);
+    paintCircuit(current, state);
     slider.value = String(current);
     prev.disabled = current === 0;
     next.disabled = current === steps.length - 1;
@@ -490,7 +653,8 @@
   level.addEventListener("change", function () { quiz.level = level.value; show(current, true); });
   document.addEventListener("keydown", function (event) {
     var tag = event.target && event.target.tagName;
-    if (event.target === slider || tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" ||
+    if (event.target === slider || event.target === circuitBox || tag === "INPUT" ||
+        tag === "SELECT" || tag === "TEXTAREA" ||
         event.altKey || event.ctrlKey || event.metaKey) { return; }
     var moves = { ArrowRight: current + 1, ArrowLeft: current - 1, Home: 0, End: steps.length - 1 };
     if (Object.prototype.hasOwnProperty.call(moves, event.key)) {

@@ -7,8 +7,11 @@ text, Markdown or a self-contained HTML page and displays inline in Jupyter.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import html as html_module
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -23,13 +26,17 @@ from ..errors import (
 from ..graph import size_in_binary_nodes, topological_order
 from ..naming import node_names
 from ..value import Value, as_float
+from .circuit import CIRCUIT_MAX_NODES, CircuitLayoutError, layout
+from .circuit_svg import circuit_svg, step_count, svg_to_pdf
 from .html import walkthrough_html
 from .lesson import Lesson, Update
 from .markdown import walkthrough_markdown
 from .picture import graph_picture
 from .quiz import worksheet
+from .rules import partner_slots
+from .shortcuts import loss_shortcuts
 from .text import walkthrough_text
-from .trace import recompute, trace_backward, trace_forward
+from .trace import layer_of, recompute, trace_backward, trace_forward
 
 __all__ = [
     "LOSSES", "MAX_NODES", "Update", "Walkthrough", "WalkthroughOptionError", "attach_loss",
@@ -84,6 +91,26 @@ class Walkthrough(Lesson):
         path.write_text(self.html(), encoding="utf-8")
         return path
 
+    def circuit_svg(self, step: int | None = None, legend: bool = True) -> str:
+        """The compact circuit at ``step`` as a standalone SVG document, for a slide or a
+        handout: the picture the page shows at its step ``step`` (counted from 1 as the page's
+        counter counts; default: the last step, every gradient known). With ``legend``, the
+        full names of the names it shortens (``w¹₀₀ = layer1.neuron0.w0``) are listed below.
+        """
+        circuit = self.circuit if self.circuit is not None else layout(self)
+        return circuit_svg(self, circuit, step_count(self) if step is None else step,
+                           with_legend=legend)
+
+    def save_svg(self, path: str | Path, step: int | None = None, legend: bool = True) -> Path:
+        """Write the circuit at ``step`` (see :meth:`circuit_svg`) to ``path``: SVG, or PDF when
+        ``path`` ends in ``.pdf`` (needs rsvg-convert or Chromium). Returns the path."""
+        path = Path(path)
+        svg = self.circuit_svg(step, legend)
+        if path.suffix.lower() == ".pdf":
+            return svg_to_pdf(svg, path)
+        path.write_text(svg, encoding="utf-8")
+        return path
+
     def _repr_html_(self) -> str:
         # An iframe keeps the page's script and style apart from the notebook's own.
         page = html_module.escape(self.html(), quote=True)
@@ -114,7 +141,10 @@ LOSSES = ("mse", "bce")
 def attach_loss(prediction: Value, target: float, loss: str = "mse") -> Value:
     """A loss on ``prediction`` against ``target``, built from new nodes (the user's nodes are
     not changed): ``mse`` is ``(prediction - target) ** 2``, ``bce`` the binary cross-entropy
-    ``-(target * log(prediction) + (1 - target) * log(1 - prediction))`` of a probability."""
+    ``-(target * log(prediction) + (1 - target) * log(1 - prediction))`` of a probability,
+    built as :func:`chainrule.nn.binary_cross_entropy` builds it (so with the same numbers as
+    PyTorch's): ``-log(y)`` for a target of 1 and ``-log1p(-y)`` for 0, with no term
+    multiplied by zero."""
     if loss not in LOSSES:
         raise OperandTypeError(
             f"walkthrough: loss must be one of {', '.join(LOSSES)}, got {loss!r:.40}"
@@ -129,10 +159,37 @@ def attach_loss(prediction: Value, target: float, loss: str = "mse") -> Value:
         error = prediction - t
         error.label = "error"
         result = error**2
+    elif t == 1.0:  # the term a target of 1 multiplies by 0 is left out, as nn's loss does
+        result = -prediction.log()
+    elif t == 0.0:
+        result = -(-prediction).log1p()  # log(1 - y) without the rounding of 1 - y
     else:
-        result = -(t * prediction.log() + (1.0 - t) * (1.0 - prediction).log())
+        result = -(prediction.log() * t + (-prediction).log1p() * (1.0 - t))
     result.label = "L"
     return result
+
+
+_WEIGHT = re.compile(r"w(\d+)")
+
+
+def sample_inputs(order: list[Value]) -> dict[Value, str]:
+    """Names for a sample's inputs given to an nn network as plain numbers (constants): the
+    number multiplied by a first-layer weight ``wK`` is ``x{K+1}``, as the course writes a
+    sample ``(x1, x2)``, so the walkthrough never shows an anonymous ``w0 * 1``."""
+    named: dict[Value, str] = {}
+    for node in order:
+        primitive = node.primitive
+        if primitive is None:
+            continue
+        for slot, partner in enumerate(partner_slots(primitive)):
+            weight = node.inputs[slot]
+            match = _WEIGHT.fullmatch(weight.label or "")
+            if partner is None or match is None or not weight.scope or not weight.is_leaf:
+                continue
+            value = node.inputs[partner]
+            if value.is_constant:
+                named[value] = f"x{int(match.group(1)) + 1}"
+    return named
 
 
 def walkthrough(
@@ -159,7 +216,10 @@ def walkthrough(
     included.
 
     With ``picture=True`` the graph is drawn for the HTML page (needs graphviz's ``dot``; without
-    it the page carries a note instead, see ``graph_note``), with the walkthrough's names.
+    it the page carries a note instead, see ``graph_note``), with the walkthrough's names; a
+    graph of at most :data:`~chainrule.engine.explain.circuit.CIRCUIT_MAX_NODES` nodes is also
+    laid out as a compact circuit (``circuit``, no graphviz needed), which the page shows first
+    and :meth:`Walkthrough.save_svg` writes for slides.
 
     A graph of more than ``max_nodes`` nodes (default :data:`MAX_NODES`, 20,000; None for no
     limit) is refused with a :class:`~chainrule.engine.drawing.GraphTooLargeError`.
@@ -182,7 +242,7 @@ def walkthrough(
         raise OperandTypeError(
             f"walkthrough: title must be a str, got {type(title).__name__}"
         )
-    suggested = {}
+    suggested = sample_inputs(topological_order(root))
     if target is not None:
         suggested[root] = "y"  # the prediction, when it has no name of its own
         root = attach_loss(root, target, loss)
@@ -230,7 +290,7 @@ def walkthrough(
         rate = as_float(lr, "walkthrough", " lr")
         rows = []
         chosen = None if given is None else {position[p] for p in given}
-        for info in forward.nodes:
+        for info in sorted(forward.nodes, key=lambda n: layer_of(n.scope) or 0):
             if info.role != "parameter" if chosen is None else info.index not in chosen:
                 continue
             grad = backward.gradients[info.index]
@@ -257,7 +317,9 @@ def walkthrough(
     else:
         svg, note = None, "No graph picture was requested."
     name = forward.nodes[forward.root].name
-    return Walkthrough(
+    shortcuts = loss_shortcuts(backward.nodes, backward.root, backward.gradients, digits,
+                               f"d{name}")
+    steps = Walkthrough(
         title=title or f"Backpropagation through {name}",
         forward=forward,
         backward=backward,
@@ -267,4 +329,9 @@ def walkthrough(
         svg=svg,
         graph_note=note,
         loss_after=loss_after,
+        shortcuts=shortcuts,
     )
+    if picture and len(order) <= CIRCUIT_MAX_NODES:  # small enough to read as a circuit
+        with contextlib.suppress(CircuitLayoutError):  # too dense: the graph view only
+            steps = dataclasses.replace(steps, circuit=layout(steps))
+    return steps

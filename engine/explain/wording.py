@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from ..naming import operand_text
 from .lesson import Lesson
-from .trace import BackwardStep, Contribution, NodeInfo, format_number
+from .trace import BackwardStep, Contribution, GradientCheck, NodeInfo, format_number, layer_of
 
 
 def gradient_of(w: Lesson, node: int) -> str:
@@ -32,15 +31,26 @@ def step_heading(w: Lesson, step: BackwardStep) -> str:
     )
 
 
+#: A local derivative longer than this leaves out the operation it is taken of (the step's
+#: heading says it): ``d/dlayer1.neuron0.w0 = layer0.neuron0.tanh``, so that long nn names do
+#: not wrap a line three times.
+LONG_FORMULA = 60
+
+
 def local_text(w: Lesson, c: Contribution) -> str:
     """``d/dz sigmoid(z) = sigmoid(z) * (1 - sigmoid(z)) = 0.767 * (1 - 0.767) = 0.1787``:
     the formula in the learner's names, then with the numbers, then its value."""
     assert c.local is not None
+    head, _, formula = c.formula.partition(" = ")
+    if len(head if c.case else c.formula) > LONG_FORMULA:
+        head = f"d/d{c.input_name}"
+    if c.case:  # "d/da max(a, b): 0.7 < 1.3, so 0"
+        return f"{head}: {c.case}"
     value = number(w, c.local)
     numbers = f" = {c.numbers}" if c.numbers else ""
-    if not numbers and c.formula.rsplit(" = ", 1)[-1] == value:
-        return c.formula  # "d/dx (x + y) = 1", not "= 1 = 1"
-    return f"{c.formula}{numbers} = {value}"
+    if not numbers and formula == value:
+        return f"{head} = {formula}"  # "d/dx (x + y) = 1", not "= 1 = 1"
+    return f"{head} = {formula}{numbers} = {value}"
 
 
 def product_text(w: Lesson, step: BackwardStep, c: Contribution, times: str = "x") -> str:
@@ -76,21 +86,75 @@ def fan_out_text(w: Lesson, c: Contribution) -> str | None:
     name = w.forward.nodes[c.input].name
     if c.use < c.uses:
         return (
-            f"{name} is used {c.uses} times, so its gradient is the sum of one contribution "
-            f"per use: this is contribution {c.use} of {c.uses}"
+            f"fan-out sums: {name} is used {c.uses} times, so its gradient adds up "
+            f"{c.uses} contributions; this is number {c.use}"
         )
     parts = contributions_to(w, c.input)
     total = w.backward.gradients[c.input]
     assert total is not None
     terms = " + ".join(operand(w, part) for part in parts) if parts else "0"
     return (
-        f"all {c.uses} uses of {name} have now contributed; they add up: "
+        f"fan-out sums: all {c.uses} uses of {name} have contributed: "
         f"{gradient_of(w, c.input)} = {terms} = {number(w, total)}"
     )
 
 
-def constant_text(c: Contribution) -> str:
+def check_verdict(check: GradientCheck) -> str:
+    """``ok``, ``ok at a kink`` (the gradient is one of the two one-sided slopes) or
+    ``MISMATCH``."""
+    if not check.passed:
+        return "MISMATCH"
+    return "ok at a kink" if check.kink else "ok"
+
+
+def check_summary(w: Lesson) -> str:
+    """One sentence on the whole check, as the page's summary and the command's exit status
+    (0 only when every gradient agrees) both say it."""
+    checks = w.backward.checks
+    passed = sum(check.passed for check in checks)
+    kinks = sum(bool(check.kink) for check in checks)
+    text = f"{passed} of {len(checks)} leaf gradients agree with finite differences"
+    if kinks:
+        text += (f" ({kinks} at a kink, where the slopes on the two sides differ and the "
+                 "gradient follows PyTorch's choice: not a failure)")
+    return text + "."
+
+
+def shortcut_notes(w: Lesson, step: BackwardStep) -> list[str]:
+    """The shortcuts (``dL/dz = y - t``) for the gradients this step completes."""
+    return [w.shortcuts[i] for i in step.completed if i in w.shortcuts]
+
+
+def is_sample_input(node: NodeInfo, digits: int) -> bool:
+    """A constant the walkthrough names (a sample's ``x1``) rather than writes as its number."""
+    return node.is_constant and node.name != format_number(node.value, digits)
+
+
+def constant_text(w: Lesson, c: Contribution) -> str:
+    if is_sample_input(w.forward.nodes[c.input], w.digits):
+        return (f"{c.input_name} = {number(w, c.input_value)} is the sample's input, a "
+                "constant: no gradient needed")
     return f"{c.input_name} is a constant: no gradient needed"
+
+
+def given_text(w: Lesson) -> list[tuple[str, str]]:
+    """The forward pass's givens, by kind: the inputs, a sample's inputs given as numbers,
+    and the parameters (layer by layer): ``("inputs", "x = 2")``."""
+    parameters = leaf_names(w, "parameter")
+    layers = sorted({layer_of(n.scope) for n in parameters}, key=lambda k: -1 if k is None else k)
+    kinds = [("inputs", leaf_names(w, "input")),
+             ("sample inputs", [n for n in w.forward.nodes if is_sample_input(n, w.digits)])]
+    if len(layers) > 1:
+        kinds += [("parameters" if k is None else f"layer {k} parameters",
+                   [n for n in parameters if layer_of(n.scope) == k]) for k in layers]
+    else:
+        kinds.append(("parameters", parameters))
+    given = []
+    for kind, nodes in kinds:
+        seen = dict.fromkeys(f"{n.name} = {number(w, n.value)}" for n in nodes)
+        if seen:
+            given.append((kind, ", ".join(seen)))
+    return given
 
 
 def skipped_text(w: Lesson, step: BackwardStep) -> str:
@@ -111,8 +175,15 @@ def pending_names(w: Lesson, pending: Sequence[int], count: int | None = None) -
 
 
 def leaf_names(w: Lesson, kind: str) -> list[NodeInfo]:
-    """The leaves of a role (``input`` or ``parameter``)."""
-    return [node for node in w.forward.nodes if node.role == kind]
+    """The leaves of a role (``input`` or ``parameter``), layer by layer through an nn network."""
+    leaves = [node for node in w.forward.nodes if node.role == kind]
+    return sorted(leaves, key=lambda node: layer_of(node.scope) or 0)
+
+
+def checks_in_order(w: Lesson) -> list[GradientCheck]:
+    """The finite-difference checks, layer by layer through an nn network."""
+    nodes = w.forward.nodes
+    return sorted(w.backward.checks, key=lambda c: layer_of(nodes[c.node].scope) or 0)
 
 
 def update_text(w: Lesson, name: str, before: float, grad: float, after: float) -> str:
@@ -134,54 +205,3 @@ def loss_change_text(w: Lesson) -> str:
         f"forward pass again with the new parameters: {w.root_name} = {number(w, before)} "
         f"before, {number(w, after)} after ({verdict})"
     )
-
-
-@dataclass(frozen=True)
-class NeuronView:
-    """One neuron's backward pass in the NumPy tutorials' shorthand: ``delta = dL/dz``, then
-    ``dL/dw_i = delta x x_i`` and ``dL/db = delta``."""
-
-    scope: str
-    lines: tuple[str, ...]
-
-
-def neuron_views(w: Lesson, times: str = "x") -> list[NeuronView]:
-    """A view per neuron of the graph (a scope holding a pre-activation labelled ``z``, as
-    each of nn's neurons does), in the order the backward pass reaches them."""
-    nodes = w.forward.nodes
-    gradients = w.backward.gradients
-    by_scope: dict[tuple[str, ...], list[NodeInfo]] = {}
-    for node in nodes:
-        if node.scope:
-            by_scope.setdefault(node.scope, []).append(node)
-    consumers: dict[int, list[NodeInfo]] = {}
-    for node in nodes:
-        for i in node.inputs:
-            consumers.setdefault(i, []).append(node)
-    reached = {step.node: k for k, step in enumerate(w.backward.steps)}
-    views = []
-    for scope, members in by_scope.items():
-        z = next((n for n in members if n.label == "z" and n.kind == "operation"), None)
-        if z is None:
-            continue
-        delta = gradients[z.index]
-        assert delta is not None
-        lines = [f"delta = {gradient_of(w, z.index)} = {number(w, delta)}"]
-        for leaf in members:
-            if leaf.kind != "input":
-                continue
-            grad = gradients[leaf.index]
-            assert grad is not None
-            users = consumers.get(leaf.index, [])
-            if leaf.label == "b" or not users:
-                lines.append(f"{gradient_of(w, leaf.index)} = delta = {number(w, grad)}")
-                continue
-            product = users[0]
-            other = next((i for i in product.inputs if i != leaf.index), leaf.index)
-            x = nodes[other]
-            lines.append(
-                f"{gradient_of(w, leaf.index)} = delta {times} {x.name} = {operand(w, delta)} "
-                f"{times} {operand(w, x.value)} = {number(w, grad)}"
-            )
-        views.append((reached.get(z.index, len(reached)), NeuronView(".".join(scope), tuple(lines))))
-    return [view for _, view in sorted(views, key=lambda pair: pair[0])]

@@ -12,7 +12,7 @@
   var el = function (id) { return document.getElementById(id); };
   var slider = el("slider"), play = el("play"), counter = el("counter");
   slider.max = String(frames.length - 1);
-  slider.value = String(frames.length - 1);
+  slider.value = "0";  // training is a story: it starts from the initial parameters
 
   function svg(tag, attributes, parent) {
     var node = document.createElementNS(SVG, tag);
@@ -244,11 +244,19 @@
   // -- curves ----------------------------------------------------------------------------------
   var curves = data.curves, total = Math.max(1, data.totalEpochs);
   function chart(node, series, options) {
-    var W = 420, H = options.height, left = 52, right = 12, top = 24, bottom = 26;
+    var W = 420, H = options.height, right = 12, top = 24, bottom = 26;
     var values = [];
     series.forEach(function (s) { if (s.values) { s.values.forEach(function (v) { if (v !== null) { values.push(v); } }); } });
     var lo = options.lo !== undefined ? options.lo : Math.min.apply(null, values);
     var hi = options.hi !== undefined ? options.hi : Math.max.apply(null, values);
+    // The axis starts right of its widest number (a loss of 1.23e-4 or 12345.6 is wide).
+    var left = 52;
+    [options.format(hi), options.format(lo)].forEach(function (label) {
+      var probe = text("text", label, { x: 0, y: 0 }, node);
+      var width = probe.getBBox ? probe.getBBox().width : 0;
+      left = Math.max(left, Math.ceil(width || label.length * 8) + 10);
+      node.removeChild(probe);
+    });
     var log = options.log && lo > 0 && hi / lo > 20;
     var f = function (v) { return log ? Math.log(v) : v; };
     if (f(hi) === f(lo)) { hi = lo + 1; }
