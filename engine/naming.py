@@ -23,14 +23,17 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
+from .primitives import PRIMITIVES
+
 if TYPE_CHECKING:
     from .primitives import Primitive
     from .value import Value
 
 Role = Literal["input", "parameter", "constant", "operation", "output"]
 
-#: Operations whose result nn names after the operation: ``layer0.neuron1.tanh``.
-ACTIVATIONS = frozenset({"tanh", "sigmoid", "relu", "leaky_relu", "softplus"})
+#: Operations whose unlabeled result is named after the operation in a scope
+#: (``layer0.neuron1.tanh``): the activation functions of the primitive table.
+ACTIVATIONS = frozenset(name for name, p in PRIMITIVES.items() if p.activation)
 
 # The default parameters of a hand-built graph: w, w1, w_out, weight2, b, b0, bias...
 _PARAMETER_NAME = re.compile(r"(w|b|weight|bias)(\d|_|$)")

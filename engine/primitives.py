@@ -142,6 +142,9 @@ class Primitive:
     doc: str = ""
     #: The :class:`Family` this primitive is an expansion of (``dot``, ``sum``), else None.
     family: Family | None = None
+    #: An activation function of neural networks (relu, tanh...): pictures and the walkthrough
+    #: name an unlabeled one after it (``layer0.neuron1.tanh``); ``chainrule.nn`` applies them.
+    activation: bool = False
 
     # Derived from the code above at import, never typed.
     #: The forward function on floats.
@@ -291,23 +294,23 @@ LOG1P = Primitive("log1p", "log1p({x})", "log1p(x)", ("1.0 / (1.0 + x)",), ("1 /
 SQRT = Primitive("sqrt", "sqrt({x})", "sqrt(x)", ("0.5 / out",), ("1 / (2 sqrt(x))",),
                  function="sqrt", doc="The square root; x must be >= 0 (its slope at 0 is infinite).")
 TANH = Primitive("tanh", "tanh({x})", "tanh(x)", ("1.0 - out * out",), ("1 - tanh(x)^2",),
-                 function="tanh", doc="The hyperbolic tangent.")
+                 function="tanh", activation=True, doc="The hyperbolic tangent.")
 SIGMOID = Primitive("sigmoid", "sigmoid({x})", "sigmoid(x)", ("out * (1.0 - out)",),
-                    ("sigmoid(x) * (1 - sigmoid(x))",), function="sigmoid",
+                    ("sigmoid(x) * (1 - sigmoid(x))",), function="sigmoid", activation=True,
                     doc="The logistic function 1 / (1 + exp(-x)), computed without overflow.")
 SOFTPLUS = Primitive("softplus", "softplus({x})", "softplus(x)", ("sigmoid(x)",),
-                     ("sigmoid(x)",), function="softplus",
+                     ("sigmoid(x)",), function="softplus", activation=True,
                      doc="log(1 + exp(x)), computed without overflow.")
 LOG_SIGMOID = Primitive("log_sigmoid", "log_sigmoid({x})", "log_sigmoid(x)", ("sigmoid(-x)",),
                         ("sigmoid(-x)",), function="log_sigmoid",
                         doc="log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), without overflow.")
 RELU = Primitive("relu", "relu({x})", "x if x > 0.0 else 0.0", ("1.0 if x > 0.0 else 0.0",),
-                 ("1 if x > 0 else 0",), function="relu",
+                 ("1 if x > 0 else 0",), function="relu", activation=True,
                  doc="max(x, 0); its slope at 0 is 0, as in PyTorch.")
 LEAKY_RELU = Primitive("leaky_relu", "leaky_relu({x}, {slope})", "x if x > 0.0 else slope * x",
                        ("1.0 if x > 0.0 else slope", "0.0 if x > 0.0 else x"),
                        ("1 if x > 0 else slope", "0 if x > 0 else x"), ("x", "slope"),
-                       defaults={"slope": 0.01}, function="leaky_relu",
+                       defaults={"slope": 0.01}, function="leaky_relu", activation=True,
                        doc="x for x > 0, slope * x otherwise (slope 0.01 by default, as in "
                            "PyTorch; its slope at 0 is `slope`).")
 ABS = Primitive("abs", "abs({x})", "fabs(x)", ("1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0",),

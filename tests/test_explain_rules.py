@@ -86,3 +86,18 @@ def test_formulas_that_are_not_piecewise_have_no_case() -> None:
         primitive = PRIMITIVES[name]
         operands = (0.7, 1.3)[:primitive.arity]
         assert local_case(primitive, 0, ["a", "b"][:primitive.arity], operands) is None
+
+
+def test_a_dot_swaps_in_pairs_and_a_sum_distributes() -> None:
+    from chainrule.engine import add_n, dot
+
+    w = [Value(0.5, label="w1"), Value(0.7, label="w2")]
+    x = [Value(0.8, label="x1"), Value(0.6, label="x2")]
+    z = dot(w, x)
+    z.label = "z"
+    total = add_n([z, w[0], x[1]])
+    total.label = "t"
+    steps = _steps(total)
+    assert steps["z"].rule == ("dot swaps in pairs: w1 gets the upstream gradient times x1, "
+                               "and x1 times w1, and so on for each pair")
+    assert steps["t"].rule == "sum distributes: each input gets the upstream gradient unchanged"

@@ -56,3 +56,12 @@ def test_the_torch_modules_are_pytorchs() -> None:
         assert isinstance(getattr(torch.nn, record.torch_module), type)
     exported = to_torch(MLP(2, [3, 1], activation="leaky_relu", seed=0))
     assert exported[1].negative_slope == ACTIVATIONS["leaky_relu"].slope
+
+
+def test_every_activation_is_one_the_primitive_table_marks_as_such() -> None:
+    from chainrule.engine.naming import ACTIVATIONS as NAMED_AFTER_THEIR_OPERATION
+
+    marked = {name for name, p in PRIMITIVES.items() if p.activation}
+    assert {a.primitive.name for a in ACTIVATIONS.values() if a.primitive} <= marked
+    assert marked == NAMED_AFTER_THEIR_OPERATION == {
+        "relu", "tanh", "sigmoid", "leaky_relu", "softplus"}

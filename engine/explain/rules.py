@@ -174,6 +174,11 @@ def gate_rule(primitive: Primitive, names: Sequence[str], operands: Sequence[flo
             a, b = names
             return (f"{gate} swaps: {a} gets the upstream gradient times {b}, "
                     f"and {b} times {a}")
+        if primitive.family is not None and len(primitive.family.groups) == 2:
+            n = primitive.arity // 2  # a weighted sum: its inputs pair up, w_i with x_i
+            more = ", and so on for each pair" if n > 1 else ""
+            return (f"{gate} swaps in pairs: {names[0]} gets the upstream gradient times "
+                    f"{names[n]}, and {names[n]} times {names[0]}{more}")
         return f"{gate} swaps: each input gets the upstream gradient times its partner"
     pieces = [_pieces(formula) for formula in primitive.formulas]
     if any(p is None for p in pieces):
