@@ -18,18 +18,10 @@ from chainrule.engine import Value, gradients
 
 from .activations import ACTIVATIONS
 from .anatomy import LayerView, layers_of, relative_slope, saturates, unit_activations
+from .data import Loss, check_data, check_model, classifier, count_correct, is_integral, single
 from .errors import ConfigurationError
 from .losses import bce_with_logits, binary_cross_entropy, hinge
 from .module import Module
-from .training.evaluation import (
-    Loss,
-    _check_data,
-    _check_model,
-    _classifier,
-    _correct,
-    _is_integral,
-    _single,
-)
 from .training.history import History
 
 #: A unit is dead when its output is exactly 0 on every sample; a layer is reported when at
@@ -174,10 +166,10 @@ def _single_neuron_on_curved_data(layers: list[LayerView] | None, rows: list[lis
                                   ) -> Finding | None:
     if layers is None or len(layers) != 1 or len(layers[0].neurons) != 1:
         return None
-    if not all(_is_integral(t) for t in targets) or len({int(t) for t in targets}) != 2:
+    if not all(is_integral(t) for t in targets) or len({int(t) for t in targets}) != 2:
         return None
-    classify = _classifier(False, targets, loss)
-    right = 0 if classify is None else _correct(classify, outputs, targets)
+    classify = classifier(False, targets, loss)
+    right = 0 if classify is None else count_correct(classify, outputs, targets)
     high = max(int(t) for t in targets)
     if right == len(rows) or _separable(rows, [1 if int(t) == high else -1 for t in targets]):
         return None
@@ -283,8 +275,8 @@ def layer_gradient_norms(model: Module, X: Sequence[Any], y: Sequence[Any], loss
                          ) -> list[tuple[str, float]]:
     """The norm of the loss gradient reaching each layer's outputs (over all units and
     samples), input side first. Computed on a graph of its own: no ``.grad`` is touched."""
-    model = _check_model(model, "layer_gradient_norms")
-    rows, targets = _check_data(model, X, y, "layer_gradient_norms")
+    model = check_model(model, "layer_gradient_norms")
+    rows, targets = check_data(model, X, y, "layer_gradient_norms")
     layers = layers_of(model)
     if layers is None:
         raise ConfigurationError("layer_gradient_norms: the model is not made of chainrule.nn "
@@ -296,7 +288,7 @@ def layer_gradient_norms(model: Module, X: Sequence[Any], y: Sequence[Any], loss
         for k, layer in enumerate(layers):
             signal = [neuron(signal) for neuron in layer.neurons]
             per_layer[k].extend(signal)
-        outputs.append(_single(signal))
+        outputs.append(single(signal))
     objective = loss(outputs, targets)
     flat = [v for values in per_layer for v in values]
     grads = iter(gradients(objective, flat))
@@ -405,8 +397,8 @@ def diagnose(model: Module, X: Sequence[Any], y: Sequence[Any], loss: Loss,
     history a learning rate too small (the loss barely moves) or too large (it rises or
     oscillates). Nothing in the model is changed; no ``.grad`` is touched.
     """
-    model = _check_model(model, "diagnose")
-    rows, targets = _check_data(model, X, y, "diagnose")
+    model = check_model(model, "diagnose")
+    rows, targets = check_data(model, X, y, "diagnose")
     if not callable(loss):
         raise ConfigurationError(f"diagnose: loss must be a loss function, got {loss!r:.40}")
     if history is not None and not isinstance(history, History):

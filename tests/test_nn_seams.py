@@ -7,9 +7,6 @@ import ast
 from pathlib import Path
 
 NN = Path(__file__).resolve().parent.parent / "nn"
-#: diagnosis.py still imports the private aliases evaluation.py keeps for it; it is changed
-#: elsewhere, and is to import from chainrule.nn.data instead (then this entry goes).
-PENDING = {"diagnosis.py"}
 
 
 def _imports(path: Path) -> list[tuple[str, str]]:
@@ -29,7 +26,7 @@ def _within_nn(module: str) -> bool:
 def test_no_private_name_is_imported_from_another_nn_module() -> None:
     crossings = [
         f"{path.relative_to(NN)}: from {module} import {name}"
-        for path in sorted(NN.rglob("*.py")) if path.name not in PENDING
+        for path in sorted(NN.rglob("*.py"))
         for module, name in _imports(path)
         if _within_nn(module) and name.startswith("_") and not name.startswith("__")
     ]

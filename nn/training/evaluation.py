@@ -19,15 +19,11 @@ from ..data import (
     check_model,
     classifier,
     count_correct,
-    is_integral,
     single,
 )
 from ..errors import DataError
 from ..module import Module
 
-# The names diagnosis.py imports from here, until it imports them from chainrule.nn.data.
-_check_data, _check_model, _classifier, _correct, _is_integral, _single = (
-    check_data, check_model, classifier, count_correct, is_integral, single)
 __all__ = ["Classifier", "Evaluation", "Loss", "accuracy", "evaluate", "predict"]
 
 
