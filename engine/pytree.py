@@ -1,4 +1,4 @@
-"""Argument structures: nested lists and tuples of numbers (or Values), as JAX's pytrees.
+"""Argument structures: nested lists, tuples and dicts of numbers (or Values), as JAX's pytrees.
 
 The transformations (:mod:`~chainrule.engine.autograd`) and the compiler
 (:mod:`~chainrule.engine.compile`) take arguments such as ``[w1, w2, [b]]``: :func:`flatten`
@@ -20,6 +20,20 @@ from .value import Value, as_float
 Argnums = int | Sequence[int]
 
 
+class _Keys(tuple[Any, ...]):
+    """The keys of a dict in a structure (in the dict's order), standing where a list's or a
+    tuple's type stands."""
+
+    def build(self, values: Any) -> dict[Any, Any]:
+        return dict(zip(self, values, strict=True))
+
+
+def _make(kind: Any, values: Any) -> Any:
+    if isinstance(kind, _Keys):
+        return kind.build(values)
+    return values if type(values) is kind else kind(values)
+
+
 def flatten(tree: Any, caller: str, role: str = " argument") -> tuple[list[Any], Any]:
     """The numbers (or Values) of a nested list/tuple, and a description of its nesting:
     ``None`` for a single leaf, ``(type, n)`` for a sequence of n leaves, ``(type,
@@ -28,11 +42,13 @@ def flatten(tree: Any, caller: str, role: str = " argument") -> tuple[list[Any],
     leaves: list[Any] = []
 
     def walk(node: Any) -> Any:
-        if isinstance(node, (list, tuple)):
-            children = tuple(walk(child) for child in node)
+        if isinstance(node, (list, tuple, dict)):
+            kind = _Keys(node) if isinstance(node, dict) else type(node)
+            children = tuple(walk(child) for child in (node.values() if isinstance(node, dict)
+                                                        else node))
             if all(child is None for child in children):
-                return (type(node), len(children))
-            return (type(node), children)
+                return (kind, len(children))
+            return (kind, children)
         if isinstance(node, Value):
             leaves.append(node)
         else:
@@ -48,8 +64,7 @@ def unflatten(structure: Any, leaves: Sequence[Any]) -> Any:
         return leaves[0]
     kind, children = structure
     if type(children) is int:
-        part = leaves[:children]
-        return part if type(part) is kind else kind(part)
+        return _make(kind, leaves[:children])
     position = 0
 
     def build(node: Any) -> Any:
@@ -60,9 +75,8 @@ def unflatten(structure: Any, leaves: Sequence[Any]) -> Any:
         kind, children = node
         if type(children) is int:
             position += children
-            part = leaves[position - children : position]
-            return part if type(part) is kind else kind(part)
-        return kind(build(child) for child in children)
+            return _make(kind, leaves[position - children : position])
+        return _make(kind, [build(child) for child in children])
 
     return build(structure)
 
@@ -120,4 +134,6 @@ def contains_value(tree: Any) -> bool:
         return True
     if isinstance(tree, (list, tuple)):
         return any(contains_value(child) for child in tree)
+    if isinstance(tree, dict):
+        return any(contains_value(child) for child in tree.values())
     return False

@@ -256,3 +256,21 @@ def test_vectorize_is_exported_by_the_engine_without_importing_numpy_with_it() -
         np.array([0.5, -1.0]), 2.0)
     assert values.tolist() == [math.tanh(w * 2.0) for w in (0.5, -1.0)]
     assert dw.tolist() == [grad(lambda w: (w * 2.0).tanh())(w) for w in (0.5, -1.0)]
+
+
+def test_dicts_are_pytrees_and_jit_compiles_has_aux() -> None:
+    """As in JAX: a dict argument gets a dict of gradients, and a function with auxiliary
+    data (returned in a dict) compiles, giving the eager transformation's results."""
+    from chainrule.engine import jit
+
+    params = {"w": 2.0, "b": [0.5, -1.0]}
+    loss = lambda p: p["w"] * p["b"][0] + p["b"][1] * p["b"][1]  # noqa: E731
+    assert grad(loss)(params) == {"w": 0.5, "b": [2.0, -2.0]}
+    assert jit(value_and_grad(loss))(params) == value_and_grad(loss)(params)
+    with_aux = lambda w: (w * w, {"w": w, "twice": [w * 2.0]})  # noqa: E731
+    for compiled, eager in ((jit(value_and_grad(with_aux, has_aux=True)),
+                             value_and_grad(with_aux, has_aux=True)),
+                            (jit(grad(with_aux, has_aux=True)), grad(with_aux, has_aux=True))):
+        for w in (3.0, -1.5):
+            assert compiled(w) == eager(w)
+    assert value_and_grad(with_aux, has_aux=True)(3.0) == ((9.0, {"w": 3.0, "twice": [6.0]}), 6.0)
