@@ -282,7 +282,8 @@ DIV = Primitive("div", "{x} / {y}", "x / y", ("1.0 / y", "-(x / y) / y"),
 # zero); at x = 0 with y > 0, x ** y is identically 0 along y, so d/dy is 0 there too.
 POW = Primitive("pow", "{x} ** {y}", "power(x, y)",
                 ("y * x ** (y - 1.0) if x or y else 0.0", "out * log(x) if x else 0.0"),
-                ("y * x^(y - 1)", "x^y * log(x)"), XY, function="power",
+                ("0 if y = 0 else y * x^(y - 1)", "0 if x = 0 else x^y * log(x)"), XY,
+                function="power",
                 doc="x to the power y; a negative x needs an integer y.")
 NEG = Primitive("neg", "-{x}", "-x", ("-1.0",), ("-1",))
 EXP = Primitive("exp", "exp({x})", "exp(x)", ("out",), ("exp(x)",), function="exp",

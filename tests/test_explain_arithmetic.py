@@ -174,3 +174,11 @@ def test_the_command_line_prints_only_true_equations(
     assert main(["quiz", "--steps", expression, *assignments]) == 1
     session = capsys.readouterr().out
     assert check_text(session).equalities >= 5
+
+
+def test_an_equation_with_numbers_near_the_ends_of_the_floats_is_checked_exactly() -> None:
+    # -x / y^2 at x = y = 1.9e-263: y^2 underflows in floats, the printed equation still holds.
+    x = Value(1.8876729127012245e-263, label="x")
+    text = walkthrough(x / x, picture=False).text(width=200)
+    assert "-x / x^2 = -(1.88767e-263) / (1.88767e-263)^2 = -5.29753e+262" in text
+    assert check_text(text).equalities > 0

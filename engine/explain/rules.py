@@ -25,9 +25,15 @@ __all__ = ["Case", "gate_name", "gate_rule", "kink_conditions", "local_case", "p
 
 _HOLDS: dict[type[ast.cmpop], Callable[[float, float], bool]] = {
     ast.Gt: operator.gt, ast.Lt: operator.lt, ast.GtE: operator.ge, ast.LtE: operator.le,
+    ast.Eq: operator.eq, ast.NotEq: operator.ne,
 }
-_SYMBOL: dict[type[ast.cmpop], str] = {ast.Gt: ">", ast.Lt: "<", ast.GtE: ">=", ast.LtE: "<="}
-_NEGATION: dict[type[ast.cmpop], type[ast.cmpop]] = {ast.Gt: ast.LtE, ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.LtE: ast.Gt}
+_SYMBOL: dict[type[ast.cmpop], str] = {ast.Gt: ">", ast.Lt: "<", ast.GtE: ">=", ast.LtE: "<=",
+                                       ast.Eq: "=", ast.NotEq: "≠"}
+_NEGATION: dict[type[ast.cmpop], type[ast.cmpop]] = {
+    ast.Gt: ast.LtE, ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.LtE: ast.Gt, ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq}
+#: Conditions that pick a special case (x^0 at y = 0) rather than a side of a kink.
+_SPECIAL_CASES = (ast.Eq, ast.NotEq)
 _ROUTING = frozenset({"0", "1", "1/2"})
 
 
@@ -48,14 +54,15 @@ class _Piece:
 def _pieces(formula: str) -> tuple[_Piece, ...] | None:
     """A table formula written ``A if C else B if D else E`` as its branches; None when it is
     not piecewise."""
-    source = formula.replace("^", "**")
+    source = re.sub(r"(?<![<>=!])=(?!=)", "==", formula.replace("^", "**"))  # "y = 0"
     try:
         tree = ast.parse(source, mode="eval").body
     except SyntaxError:
         return None
 
-    def text(node: ast.AST) -> str:  # as the table writes it: "1/2", not "1 / 2"
-        return ast.get_source_segment(source, node) or ast.unparse(node)
+    def text(node: ast.AST) -> str:  # as the table writes it: "1/2", not "1 / 2"; x^y
+        segment = ast.get_source_segment(source, node) or ast.unparse(node)
+        return segment.replace("**", "^").replace("==", "=")
 
     pieces = []
     while isinstance(tree, ast.IfExp):
@@ -121,7 +128,7 @@ def local_case(
     kink = any(
         _number(p.condition.left, primitive, operands)
         == _number(p.condition.right, primitive, operands)
-        for p in pieces if p.condition is not None
+        for p in pieces if p.condition is not None and p.condition.kind not in _SPECIAL_CASES
     )
     failed: list[_Comparison] = []
     for piece in pieces:

@@ -18,6 +18,7 @@ import itertools
 import math
 import operator
 import re
+from fractions import Fraction
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +42,7 @@ _COMPARE: dict[type, Callable[[float, float, float], bool]] = {
     # (left, right, tolerance): whether the comparison holds to the printed precision.
     ast.Lt: lambda a, b, t: a < b + t, ast.LtE: lambda a, b, t: a <= b + t,
     ast.Gt: lambda a, b, t: a > b - t, ast.GtE: lambda a, b, t: a >= b - t,
-    ast.Eq: lambda a, b, t: abs(a - b) <= t,
+    ast.Eq: lambda a, b, t: abs(a - b) <= t, ast.NotEq: lambda a, b, t: abs(a - b) > t,
 }
 _TIMES = re.compile(r"(?<=[\d)]) [x×] (?=[\d(\w-])")
 _PROSE_PAREN = re.compile(r" \((?=[A-Za-z])")
@@ -63,6 +64,7 @@ def half_unit(text: str, digits: int) -> float:
 
 def _normalised(text: str) -> str:
     text = text.strip().replace("−", "-").replace("^", "**").replace("≤", "<=").replace("≥", ">=")
+    text = text.replace("≠", "!=")
     text = _TIMES.sub(" * ", text)
     # "0.7 = 0.7" states a tie inside a case; Python spells it ==.
     return re.sub(r"(?<=[\d)]) = (?=[\d(-])", " == ", text)
@@ -75,15 +77,26 @@ class _Evaluator:
 
     literals: list[int]
     numbers: list[float]
+    #: Arithmetic in exact fractions (functions still on floats): for numbers so small or so
+    #: large that float arithmetic on them underflows or overflows where the printed
+    #: equation holds (``-(1.9e-263) / (1.9e-263)^2``).
+    exact: bool = False
 
     def value(self, node: ast.AST) -> Any:
-        return self._eval(node)
+        try:
+            return self._eval(node)
+        except (ZeroDivisionError, OverflowError):
+            if self.exact:
+                raise
+            exact = _Evaluator(self.literals, self.numbers, exact=True)._eval(node)
+            return exact if isinstance(exact, tuple) else float(exact)
 
     def _eval(self, node: ast.AST) -> Any:
         if isinstance(node, ast.Expression):
             return self._eval(node.body)
         if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            return self.numbers[self.literals.index(id(node))]
+            number = self.numbers[self.literals.index(id(node))]
+            return Fraction(number) if self.exact else number
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
             operand = self._eval(node.operand)
             return -operand if isinstance(node.op, ast.USub) else operand
@@ -91,7 +104,7 @@ class _Evaluator:
             return _BINARY[type(node.op)](self._eval(node.left), self._eval(node.right))
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                 and node.func.id in CALLS and not node.keywords):
-            return CALLS[node.func.id](*(self._eval(a) for a in node.args))
+            return CALLS[node.func.id](*(float(self._eval(a)) for a in node.args))
         if isinstance(node, ast.IfExp):
             kind, left, right = self._eval(node.test)
             holds = _COMPARE[kind](left, right, 0.0)
