@@ -18,9 +18,9 @@ import itertools
 import math
 import operator
 import re
-from fractions import Fraction
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from chainrule.engine import PRIMITIVES
