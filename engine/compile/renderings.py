@@ -88,7 +88,7 @@ def render(code: str, operands: Mapping[str, str], dialect: Dialect) -> str:
     >>> render("y * x ** (y - 1.0) if x or y else 0.0", {"x": "v1", "y": "2.0"}, PYTHON)
     '2.0 * v1 ** 1.0'
     """
-    tree = _Substitute({k: _parsed(v) for k, v in operands.items()}).visit(_parsed(code))
+    tree = _Substitute(operands).visit(_parsed(code))
     tree = _Folder().visit(tree)
     tree = _Rename(dialect).visit(tree)
     if dialect.rewrite is not None:
@@ -110,12 +110,15 @@ def _parsed(code: str) -> ast.expr:
 
 
 class _Substitute(ast.NodeTransformer):
-    def __init__(self, operands: Mapping[str, ast.expr]) -> None:
+    """Each name of the code replaced by its operand's text, parsed only where it occurs: a
+    dot of n pairs has 2n operands, and each of its local derivatives names one of them."""
+
+    def __init__(self, operands: Mapping[str, str]) -> None:
         self.operands = operands
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
         replacement = self.operands.get(node.id)
-        return copy.deepcopy(replacement) if replacement is not None else node
+        return _parsed(replacement) if replacement is not None else node
 
 
 class _Rename(ast.NodeTransformer):
