@@ -667,19 +667,7 @@ def apply_family(family: Family, groups: tuple[Any, ...]) -> Any:
         return _apply_family_checked(family, groups)
     if data - data:
         raise op.forward_error(OverflowError(), tuple(map(_data_of, operands)))
-    node = _allocate(Value)
-    node._data = data
-    node.grad = 0.0
-    node._tag = _current_scope()
-    node._version = _clock
-    if _recording():
-        node._primitive = op
-        node._a = operands  # type: ignore[assignment]  # an n-ary node keeps its inputs' tuple
-        node._b = None
-    else:
-        node._primitive = node._a = node._b = None
-        node._version = ~_clock
-    return node
+    return _node(data, op, operands, None)  # type: ignore[arg-type]  # an n-ary node: its inputs' tuple in _a
 
 
 def _apply_family_checked(family: Family, groups: tuple[Any, ...]) -> Any:
@@ -724,19 +712,9 @@ def _variadic(op: Primitive, inputs: tuple[Value, ...]) -> Value:
         raise op.forward_error(error, tuple(x._data for x in inputs)) from None
     if data - data:
         raise op.forward_error(OverflowError(), tuple(x._data for x in inputs))
-    node = _allocate(Value)
-    node._data = data
-    node.grad = 0.0
-    node._tag = _current_scope()
-    node._version = _clock
-    if _recording():
-        node._primitive = op
-        node._a = inputs  # type: ignore[assignment]  # an n-ary node keeps its inputs' tuple
-        node._b = None
-    else:
-        node._primitive = node._a = node._b = None
-        node._version = ~_clock
-    return node
+    return _node(data, op, inputs, None)  # type: ignore[arg-type]  # its inputs' tuple in _a
+
+
 
 
 # -- the surface: a method per primitive, generated from the table ------------------------------
