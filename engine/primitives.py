@@ -142,6 +142,11 @@ class Primitive:
     doc: str = ""
     #: The :class:`Family` this primitive is an expansion of (``dot``, ``sum``), else None.
     family: Family | None = None
+    #: Per input, a condition under which the local derivative is 0 although its formula,
+    #: filled in, would be undefined (``pow``: ``x^0`` is the constant 1, so d/dx is 0 where
+    #: y = 0; ``0^y`` is 0 along y, so d/dy is 0 where x = 0), or None. The code handles
+    #: these cases; the walkthrough says which one applies instead of printing ``0 * 0^(-1)``.
+    special_cases: tuple[str | None, ...] | None = None
     #: An activation function of neural networks (relu, tanh...): pictures and the walkthrough
     #: name an unlabeled one after it (``layer0.neuron1.tanh``); ``chainrule.nn`` applies them.
     activation: bool = False
@@ -282,8 +287,8 @@ DIV = Primitive("div", "{x} / {y}", "x / y", ("1.0 / y", "-(x / y) / y"),
 # zero); at x = 0 with y > 0, x ** y is identically 0 along y, so d/dy is 0 there too.
 POW = Primitive("pow", "{x} ** {y}", "power(x, y)",
                 ("y * x ** (y - 1.0) if x or y else 0.0", "out * log(x) if x else 0.0"),
-                ("0 if y = 0 else y * x^(y - 1)", "0 if x = 0 else x^y * log(x)"), XY,
-                function="power",
+                ("y * x^(y - 1)", "x^y * log(x)"), XY, function="power",
+                special_cases=("y = 0", "x = 0"),
                 doc="x to the power y; a negative x needs an integer y.")
 NEG = Primitive("neg", "-{x}", "-x", ("-1.0",), ("-1",))
 EXP = Primitive("exp", "exp({x})", "exp(x)", ("out",), ("exp(x)",), function="exp",

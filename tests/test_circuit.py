@@ -13,7 +13,7 @@ from itertools import pairwise
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
-from chainrule.engine import Value, dot, walkthrough
+from chainrule.engine import GradientError, Value, dot, walkthrough
 from chainrule.engine.explain import Lesson
 from chainrule.engine.explain.circuit import (
     Box,
@@ -188,7 +188,10 @@ def test_random_graphs_get_every_label_placed(recipe):
     built = build(recipe)
     assume(built is not None)
     root, _ = built
-    w = walkthrough(root, picture=False)
+    try:
+        w = walkthrough(root, picture=False)
+    except GradientError:  # a gradient overflows (1 / 3e-302): there is nothing to draw
+        assume(False)
     circuit = layout(w)
     labelled = sum(edge_text(s, c) is not None for s in w.backward.steps for c in s.contributions
                    if any(e.target == s.node for e in circuit.edges))

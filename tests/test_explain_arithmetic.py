@@ -182,3 +182,12 @@ def test_an_equation_with_numbers_near_the_ends_of_the_floats_is_checked_exactly
     text = walkthrough(x / x, picture=False).text(width=200)
     assert "-x / x^2 = -(1.88767e-263) / (1.88767e-263)^2 = -5.29753e+262" in text
     assert check_text(text).equalities > 0
+
+
+@pytest.mark.parametrize(("x", "y"), [(0.0, 0.0), (0.0, 2.0), (3.0, 0.0)])
+def test_pow_at_its_special_cases_prints_the_case_not_an_undefined_formula(x: float, y: float) -> None:
+    # 0 * 0^(0 - 1) and 0^2 * log(0) are undefined; x^0 is the constant 1 and 0^y is 0 along y.
+    text = walkthrough(Value(x, label="x") ** Value(y, label="y"), picture=False).text(width=200)
+    check_text(text)
+    assert "0^(0 - 1)" not in text and "log(0)" not in text
+    assert ": 0 = 0, so 0" in text

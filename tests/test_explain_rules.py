@@ -62,7 +62,6 @@ def test_a_tie_and_a_switch_are_named_too() -> None:
     ("leaky_relu", (-1.0, 0.01), 1, "-1 <= 0, so z = -1"),
     # x^y's special cases: x^0 is the constant 1; 0^y is 0 along y.
     ("pow", (0.0, 0.0), 0, "0 = 0, so 0"),
-    ("pow", (2.0, 3.0), 0, "3 ≠ 0, so b * a^(b - 1) = 12"),
     ("pow", (0.0, 2.0), 1, "0 = 0, so 0"),
 ])
 def test_a_piecewise_derivative_is_the_case_that_applies(
@@ -88,7 +87,7 @@ def test_the_walkthrough_shows_the_case_not_code() -> None:
 
 
 def test_formulas_that_are_not_piecewise_have_no_case() -> None:
-    for name in ("add", "mul", "div", "tanh", "sigmoid"):
+    for name in ("add", "mul", "div", "tanh", "sigmoid", "pow"):  # pow away from its cases
         primitive = PRIMITIVES[name]
         operands = (0.7, 1.3)[:primitive.arity]
         assert local_case(primitive, 0, ["a", "b"][:primitive.arity], operands) is None

@@ -114,7 +114,15 @@ def local_case(
     """The case of input ``slot``'s piecewise derivative that applies to ``operands`` (None
     for a formula that is not piecewise). When no condition holds, the case is stated as the
     negation of them all (``0 <= 0``; ``0.7 = 0.7`` where two negations meet)."""
+    special = primitive.special_cases[slot] if primitive.special_cases else None
     pieces = _pieces(primitive.formulas[slot])
+    if special is not None:  # "y = 0": 0 there, the formula everywhere else
+        pieces = _pieces(f"0 if {special} else {primitive.formulas[slot]}")
+        assert pieces is not None and pieces[0].condition is not None
+        condition = pieces[0].condition
+        if not _HOLDS[condition.kind](_number(condition.left, primitive, operands),
+                                      _number(condition.right, primitive, operands)):
+            return None  # the formula applies, as written
     if pieces is None:
         return None
     numbers = [format_number(v, digits) for v in operands]  # "-0.7 <= 0" needs no parentheses
