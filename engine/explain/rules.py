@@ -119,9 +119,9 @@ def local_case(
     if special is not None:  # "y = 0": 0 there, the formula everywhere else
         pieces = _pieces(f"0 if {special} else {primitive.formulas[slot]}")
         assert pieces is not None and pieces[0].condition is not None
-        condition = pieces[0].condition
-        if not _HOLDS[condition.kind](_number(condition.left, primitive, operands),
-                                      _number(condition.right, primitive, operands)):
+        case_of = pieces[0].condition
+        if not _HOLDS[case_of.kind](_number(case_of.left, primitive, operands),
+                                    _number(case_of.right, primitive, operands)):
             return None  # the formula applies, as written
     if pieces is None:
         return None
