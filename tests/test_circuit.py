@@ -345,3 +345,16 @@ def test_a_large_graph_keeps_the_graph_view_and_says_why_it_has_no_circuit(tmp_p
                        r"draw it with draw\(\) instead"):
         w.save_svg(tmp_path / "big.svg")
     assert not (tmp_path / "big.svg").exists()
+
+
+def test_a_label_never_sits_on_the_leader_line_of_a_label_placed_before_it():
+    # Found by hypothesis: a dot whose inputs are one value three times; a later label was
+    # placed on the leader line of an earlier one.
+    constant = ("const", 0.5)
+    recipe = {"leaves": [0.125], "steps": [
+        ("dot", (("node", 0), ("node", 0), ("node", 0), constant)), ("abs", (constant,)),
+        ("abs", (("node", 0),)), *[("abs", (constant,))] * 5, ("add", (("node", 4), ("node", 1)))]}
+    built = build(recipe)
+    assert built is not None
+    w = walkthrough(built[0], picture=False)
+    assert check_geometry(w, layout(w)) == 7

@@ -468,16 +468,19 @@ def _place_labels(
     misfits: set[int] = set()
     for step in w.backward.steps:
         this_step: list[Box] = []
+        leaders: list[tuple[Box, list[Point]]] = []  # a later label must not sit on one
         for slot in s.ports.get(step.node, []):
             key = (step.node, slot)
             if key not in texts:
                 continue
-            label = _fit(texts[key], paths[key], fixed + this_step, lines)
+            label = _fit(texts[key], paths[key], fixed + this_step, lines + leaders)
             if label is None:
                 misfits.add(s.columns[step.node] - 1)
                 continue
             placed[key] = label
             this_step.append(label.box)
+            if label.leader is not None:
+                leaders.append((bounds(list(label.leader)), list(label.leader)))
     edges = [Edge(source, target, slot, curves, placed.get((target, slot)))
              for source, target, slot, curves in routes]
     return edges, misfits
