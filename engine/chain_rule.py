@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import GradientError, OperandTypeError
-from .graph import INPUT_TUPLE, topological_order
+from .graph import INPUT_TUPLE, topological_order, topological_order_until
 from .primitives import FORWARD_ERRORS, PRIMITIVES, Primitive, compile_expression
 from .value import CONSTANT, Value, apply, as_float, describe, enable_grad
 
@@ -339,7 +339,7 @@ def backward_schedule(roots: Sequence[Value], stops: Collection[Value] = ()
     does. Nodes in ``stops`` pass nothing on and their inputs are not walked (a detached value,
     a value computed under ``no_grad``: eager made them leaves). Rule 2 (a zero gradient
     passes nothing on) is the caller's to apply at run time, to the handoffs as given."""
-    order = _postorder(roots, stops)
+    order = topological_order_until(roots, stops)
     order.reverse()
     reached = [root for root in dict.fromkeys(roots) if root._primitive is not CONSTANT]
     receiving = set(reached)
@@ -358,26 +358,3 @@ def backward_schedule(roots: Sequence[Value], stops: Collection[Value] = ()
             inputs.append((slot, input_node, first))
         handoffs.append(Handoff(node, tuple(inputs)))
     return handoffs, reached
-
-
-def _postorder(roots: Sequence[Value], leaves: Collection[Value]) -> list[Value]:
-    """:func:`~chainrule.engine.topological_order` of ``roots`` (the same depth-first
-    post-order, inputs in order), with the nodes in ``leaves`` taken as leaves."""
-    order: list[Value] = []
-    discovered: set[Value] = set()
-    for root in roots:
-        if root in discovered:
-            continue
-        discovered.add(root)
-        stack = [(root, iter(() if root in leaves else root.inputs))]
-        while stack:
-            node, pending = stack[-1]
-            for child in pending:
-                if child not in discovered:
-                    discovered.add(child)
-                    stack.append((child, iter(() if child in leaves else child.inputs)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    return order

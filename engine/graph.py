@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -30,6 +31,31 @@ def topological_order(root: Value, *more_roots: Value) -> list[Value]:
         if another not in discovered:
             discovered.add(another)
             _walk(another, discovered, order)
+    return order
+
+
+def topological_order_until(roots: Sequence[Value], leaves: Collection[Value]) -> list[Value]:
+    """:func:`topological_order` of ``roots`` (the same depth-first post-order, inputs in
+    argument order) with the nodes in ``leaves`` taken as leaves: their inputs are not walked
+    (a compiled program's detached values). A general walk, for code built once per trace;
+    the one above is the engine's hot path."""
+    order: list[Value] = []
+    discovered: set[Value] = set()
+    for root in roots:
+        if root in discovered:
+            continue
+        discovered.add(root)
+        stack = [(root, iter(() if root in leaves else root.inputs))]
+        while stack:
+            node, pending = stack[-1]
+            for child in pending:
+                if child not in discovered:
+                    discovered.add(child)
+                    stack.append((child, iter(() if child in leaves else child.inputs)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
     return order
 
 

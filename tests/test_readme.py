@@ -35,8 +35,10 @@ def operations_table() -> str:
     for name, primitive in PRIMITIVES.items():
         written = primitive.write(*primitive.input_names)
         function = f"`{primitive.function}`" if primitive.function else "operator"
+        special = primitive.special_cases or (None,) * primitive.arity
         derivatives = "<br>".join(
-            f"d/d{v} = {f}" for v, f in zip(primitive.input_names, primitive.formulas, strict=True)
+            f"d/d{v} = {f}" + (f" (0 where {case})" if case else "")
+            for v, f, case in zip(primitive.input_names, primitive.formulas, special, strict=True)
         )
         code = "<br>".join(f"`{c}`" for c in primitive.derivative_code)
         rows.append(f"| `{name}` | `{written}` | {function} | {derivatives} | {code} |")
