@@ -286,6 +286,7 @@ EXTRA_USERS = {
     # datasets.digits finds scikit-learn's data with importlib (no import); the tests import it.
     "digits": ("nn", "tests"),
     "fast": ("engine", "nn"),
+    "widget": ("engine",),
 }
 #: Extras for working on or with chainrule rather than for its code: no import is their reason.
 TOOL_EXTRAS = {"dev", "docs", "course"}
@@ -360,20 +361,21 @@ def test_every_extra_is_imported_where_it_says(metadata: email.message.Message) 
 def test_the_library_imports_only_what_its_extras_install(
         metadata: email.message.Message) -> None:
     extras = _extras(metadata)
-    library_extras = ("viz", "nn", "plot", "text", "torch", "digits", "fast")
+    library_extras = ("viz", "nn", "plot", "text", "torch", "digits", "fast", "widget")
     provided = {IMPORT_NAMES.get(d, d) for e in library_extras for d in _names(extras[e])}
     # pandas is imported only by History.to_dataframe(), for a user who asks for a DataFrame:
     # their own library, never one chainrule installs.
     assert _third_party(("engine", "nn")) - {"pandas"} <= provided
     # The test suite needs every extra but torch (`make test` installs torch==2.13.0 itself).
-    assert "chainrule[bench,browser,digits,fast,nn,plot,text,viz]" in extras["dev"]
+    assert "chainrule[bench,browser,digits,fast,nn,plot,text,viz,widget]" in extras["dev"]
     assert {"pytest", "hypothesis", "ruff", "build", "twine", "setuptools"} <= _names(extras["dev"])
 
 
 def test_the_course_and_docs_extras(metadata: email.message.Message) -> None:
     extras = _extras(metadata)
-    # The notebooks draw figures and graphs, show fit's progress bar as a widget, use numpy.
-    assert "chainrule[fast,nn,plot,viz]" in extras["course"]
+    # The notebooks draw figures and graphs, show fit's progress bar and the live walkthrough
+    # as widgets, use numpy.
+    assert "chainrule[fast,nn,plot,viz,widget]" in extras["course"]
     assert {"notebook", "ipywidgets"} <= _names(extras["course"])
     # Every theme and plugin mkdocs.yml names, each with an upper bound on its major version.
     config = (ROOT / "mkdocs.yml").read_text()

@@ -24,6 +24,7 @@ from . import wording
 from .circuit import edge_text, picture_name, short
 from .circuit_svg import circuit_svg, legend
 from .layers import UNICODE, layer_views
+from .nudge import sentences_for_page
 from .picture import sanitize_svg
 from .quiz import ABSOLUTE, RELATIVE, Question, questions
 
@@ -225,11 +226,8 @@ def _texts(w: Lesson) -> dict[str, Any]:
     return data
 
 
-def walkthrough_html(w: Lesson, svg: str | None = None) -> str:
-    """The walkthrough as one HTML document (a string) that works offline in any browser.
-
-    ``svg`` overrides the graph picture stored in the walkthrough (it is sanitized either way).
-    """
+def _page_fields(w: Lesson, svg: str | None) -> dict[str, str]:
+    """Every placeholder of the page but its script."""
     try:
         picture = w.svg if svg is None else sanitize_svg(svg)
     except ChainruleError as error:  # said in terms of the call the user made
@@ -240,17 +238,64 @@ def walkthrough_html(w: Lesson, svg: str | None = None) -> str:
     data["circuit"] = None if w.circuit is None else {
         "width": w.circuit.width, "height": w.circuit.height, "legend": legend(w, w.circuit),
         "graph": picture is not None}
-    script = _asset("walkthrough.js")
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    fields = {
+    data["live"] = _live(w)
+    return {
         "TITLE": html.escape(w.title),
-        "CSS": _asset("walkthrough.css"),
+        "CSS": page_style(),
         "SVG": picture or "",
         "CIRCUIT": circuit,
         "GRAPH_NOTE": html.escape(note or ""),
         "DATA": json_for_script(data),
-        "SCRIPT": script,
-        "SCRIPT_HASH": f"sha256-{digest}",
     }
+
+
+def _live(w: Lesson) -> dict[str, Any]:
+    """What the live layer (live.js) needs beyond the lesson: its sentences, the digits, and
+    the parameters descent by hand updates, in the order Python updates them."""
+    nodes = w.forward.nodes
+    parameters = [u.node for u in w.updates] or [
+        n.index for n in sorted(nodes, key=lambda n: layer_of(n.scope) or 0)
+        if n.role == "parameter"]
+    return {**sentences_for_page(), "digits": w.digits, "parameters": parameters,
+            "defaultLr": "0.1"}
+
+
+def page_style() -> str:
+    """The page's stylesheet."""
+    return _asset("walkthrough.css")
+
+
+def page_script(w: Lesson) -> str:
+    """The page's one script: the runtime and the walkthrough's program compiled to
+    JavaScript, the templates' filler, the walkthrough and its live layer (and the quiz's
+    script, where there is one)."""
+    program = emit_javascript(plan_of_graph(w.graph))
+    parts = [javascript_runtime(), program, _asset("fill.js"), _asset("walkthrough.js"),
+             _asset("live.js")]
+    return "\n".join(parts)
+
+
+#: The page's body, between these two marks of walkthrough.html.
+_BODY_START, _BODY_END = "<body>", "<script>{{SCRIPT}}</script>"
+
+
+def page_body(w: Lesson, svg: str | None = None) -> str:
+    """The page's body without its script (the widget runs the script itself)."""
+    fields = _page_fields(w, svg)
+    template = _asset("walkthrough.html")
+    body = template[template.index(_BODY_START) + len(_BODY_START):template.index(_BODY_END)]
+    return _PLACEHOLDER.sub(lambda m: fields[m.group(1)], body)
+
+
+def walkthrough_html(w: Lesson, svg: str | None = None) -> str:
+    """The walkthrough as one HTML document (a string) that works offline in any browser.
+
+    ``svg`` overrides the graph picture stored in the walkthrough (it is sanitized either way).
+    """
+    fields = _page_fields(w, svg)
+    script = page_script(w)
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    fields["SCRIPT"] = script
+    fields["SCRIPT_HASH"] = f"sha256-{digest}"
     # One pass: text inserted for one placeholder is never searched for another.
     return _PLACEHOLDER.sub(lambda m: fields[m.group(1)], _asset("walkthrough.html"))

@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from ..drawing.errors import GraphTooLargeError
 from ..errors import (
@@ -31,6 +32,7 @@ from .circuit_svg import circuit_svg, step_count, svg_to_pdf
 from .html import walkthrough_html
 from .lesson import Lesson, Update
 from .markdown import walkthrough_markdown
+from .nudge import DESCENT, fill
 from .picture import graph_picture
 from .quiz import worksheet
 from .rules import partner_slots
@@ -84,6 +86,16 @@ class Walkthrough(Lesson):
     def html(self, svg: str | None = None) -> str:
         """The interactive page as one self-contained HTML document (see :func:`walkthrough_html`)."""
         return walkthrough_html(self, svg=svg)
+
+    def widget(self) -> Any:
+        """The live page as a Jupyter widget (needs the ``widget`` extra, anywidget): every
+        leaf a field, with the leaf values readable and settable from Python as
+        ``widget.leaves`` (by name) and the numbers at them as ``widget.output``,
+        ``widget.values`` and ``widget.gradients`` (see :mod:`~chainrule.engine.explain.widget`).
+        """
+        from .widget import walkthrough_widget
+
+        return walkthrough_widget(self, self._repr_html_())
 
     def save_html(self, path: str | Path) -> Path:
         """Write the page (see :meth:`html`) to ``path`` and return the path."""
@@ -297,20 +309,15 @@ def walkthrough(
             assert grad is not None
             after = info.value - rate * grad
             if not math.isfinite(after):
-                raise NumericOverflowError(
-                    f"walkthrough: with lr={rate!r}, the gradient-descent step on {info.name} "
-                    f"overflows: {info.value!r} - {rate!r} * {grad!r} is {after}; choose a "
-                    "smaller lr"
-                )
+                raise NumericOverflowError(fill(DESCENT["overflow"], {
+                    "lr": rate, "name": info.name, "before": info.value, "grad": grad,
+                    "after": after}))
             rows.append(Update(info.index, info.name, info.value, grad, after))
         updates = tuple(rows)
         try:
             loss_after = recompute(root, {order[u.node]: u.after for u in updates})
         except ChainruleError as error:
-            raise type(error)(
-                f"walkthrough: with lr={rate!r}, the forward pass after the gradient-descent "
-                f"step fails ({error}); choose a smaller lr"
-            ) from None
+            raise type(error)(fill(DESCENT["fails"], {"lr": rate, "error": str(error)})) from None
     if picture:
         svg, note = graph_picture(root, [node.name for node in forward.nodes], given,
                                   backward.gradients)

@@ -1,0 +1,379 @@
+// The live layer: every leaf a field. An edit runs the walkthrough's program (compiled from the
+// primitive table to JavaScript, chainruleProgram) and shows its numbers everywhere: the
+// lesson's templates re-filled (showNumbers), the values table's exact numbers, the nudge and
+// descent by hand. A refusal is chainrule's own sentence (ChainruleError.message, the same
+// text Python raises); the page then keeps the last valid numbers, greyed. Text goes in with
+// textContent only, and every sentence comes from Python (engine/explain/nudge.py).
+(function () {
+  "use strict";
+  var program = chainruleProgram;
+  var data = JSON.parse(document.getElementById("walkthrough-data").textContent);
+  var nodes = data.nodes, words = data.live;
+  var root = data.root;
+  var el = function (id) { return document.getElementById(id); };
+  var leaves = Array.prototype.slice.call(program.leaves);
+  var recorded = leaves.map(function (i) { return program.initial[i]; });
+  var current = recorded.slice();
+  var invalid = {};  // leaf position -> true while its field holds no number
+  var shown = program.run(current);  // the last valid numbers
+  var listeners = [];
+  var SVG_NS = "http://www.w3.org/2000/svg";
+
+  function make(tag, text, className) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    if (className) { node.className = className; }
+    return node;
+  }
+  function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
+
+  // A sentence from Python: literal parts, and holes filled with a number or a name.
+  function say(sentence, values) {
+    return sentence.map(function (part) {
+      if (typeof part === "string") { return part; }
+      var v = values[part.hole];
+      if (part.as === "text" || typeof v === "string") { return String(v); }
+      if (part.as === "repr") { return pyRepr(v); }
+      var text = formatNumber(v, words.digits);
+      return part.as === "operand" ? operandText(text) : text;
+    }).join("");
+  }
+
+  // A number as a person types it: digits, a point, an exponent; the minus sign too.
+  function parseNumber(text) {
+    var t = text.trim().replace(/\u2212/g, "-");
+    if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t)) { return null; }
+    var x = Number(t);
+    return isFinite(x) ? x : null;
+  }
+  function notANumber(text) {
+    return text.trim() ? say(words.field.invalid, { text: text.trim() }) : say(words.field.empty, {});
+  }
+
+  // -- the fields ---------------------------------------------------------------------------
+  var fields = [];
+  var box = el("leaf-fields");
+  leaves.forEach(function (i, k) {
+    var item = make("div", null, "leaf");
+    var id = "leaf-" + i;
+    var label = make("label", nodes[i].name);
+    label.htmlFor = id;
+    var input = make("input");
+    input.id = id; input.type = "text"; input.inputMode = "decimal";
+    input.autocomplete = "off"; input.spellcheck = false;
+    input.dataset.node = String(i);
+    input.value = pyRepr(recorded[k]);
+    var why = make("span", "", "why");
+    why.id = id + "-why";
+    input.setAttribute("aria-describedby", why.id + " live-error");
+    input.addEventListener("input", function () { typed(k); });
+    item.appendChild(label); item.appendChild(input); item.appendChild(why);
+    box.appendChild(item);
+    fields.push({ input: input, why: why });
+  });
+
+  function typed(k) {
+    var field = fields[k], x = parseNumber(field.input.value);
+    if (x === null) {
+      invalid[k] = true;
+      field.input.setAttribute("aria-invalid", "true");
+      field.why.textContent = notANumber(field.input.value);
+      markEdited();
+      return;
+    }
+    delete invalid[k];
+    field.input.removeAttribute("aria-invalid");
+    field.why.textContent = "";
+    current[k] = x;
+    losses = [];
+    recompute();
+    tell();
+  }
+
+  function edited() {
+    return current.some(function (x, k) { return !Object.is(x, recorded[k]); });
+  }
+  function markEdited() {
+    var changed = edited(), anyInvalid = Object.keys(invalid).length > 0;
+    fields.forEach(function (f, k) {
+      f.input.classList.toggle("edited", !Object.is(current[k], recorded[k]));
+    });
+    el("reset").disabled = !changed && !anyInvalid && !document.body.classList.contains("stale");
+    el("live-status").textContent = changed ? say(words.field.edited, {}) : "";
+    el("quiz-note").hidden = !(changed && document.body.classList.contains("quiz"));
+    document.body.classList.toggle("edited", changed);
+  }
+  new MutationObserver(markEdited).observe(document.body,
+                                           { attributes: true, attributeFilter: ["class"] });
+
+  // -- recomputing --------------------------------------------------------------------------
+  function refuse(message, where) {
+    var banner = el(where || "live-error");
+    banner.textContent = message;
+    banner.hidden = false;
+    if (!where) { document.body.classList.add("stale"); }
+    markEdited();
+  }
+  function recompute() {
+    var numbers;
+    try {
+      numbers = program.run(current);
+    } catch (error) {
+      if (!(error instanceof ChainruleError)) { throw error; }
+      refuse(error.message);
+      return false;
+    }
+    accept(numbers);
+    return true;
+  }
+
+  function accept(numbers) {
+    shown = numbers;
+    document.body.classList.remove("stale");
+    el("live-error").hidden = true;
+    el("live-error").textContent = "";
+    showNumbers(numbers);
+    markTable(numbers);
+    nudge();
+    descentReadout();
+    markEdited();
+  }
+
+  // Full precision for tests and the curious: the row of node i carries its exact numbers.
+  function markTable(numbers) {
+    Array.prototype.forEach.call(document.querySelectorAll("#grad-table tbody tr"), function (tr) {
+      var i = Number(tr.dataset.node);
+      tr.dataset.value = pyRepr(numbers.values[i]);
+      tr.dataset.grad = pyRepr(numbers.grads[i]);
+    });
+  }
+
+  function reset() {
+    current = recorded.slice();
+    invalid = {};
+    fields.forEach(function (f, k) {
+      f.input.value = pyRepr(recorded[k]);
+      f.input.removeAttribute("aria-invalid");
+      f.why.textContent = "";
+    });
+    losses = [];
+    el("descent-error").hidden = true;
+    clear(el("descent-steps"));
+    recompute();
+    drawCurve();
+    tell();
+  }
+  el("reset").addEventListener("click", reset);
+  el("quiz-reset").addEventListener("click", function () { reset(); el("quiz-toggle").focus(); });
+
+  // -- the nudge ----------------------------------------------------------------------------
+  var nudgeLeaf = el("nudge-leaf");
+  var rootName = nodes[root].name;
+  el("nudge-title").textContent = say(words.nudge.heading, {});
+  leaves.forEach(function (i, k) {
+    var option = make("option", nodes[i].name);
+    option.value = String(k);
+    nudgeLeaf.appendChild(option);
+  });
+  nudgeLeaf.addEventListener("change", nudge);
+  if (!leaves.length) { el("nudge-panel").hidden = true; }
+
+  // f at the last valid numbers with leaf k moved by h; a refusal's sentence when it fails.
+  function nudged(k, h) {
+    var values = Float64Array.from(shown.values);
+    values[leaves[k]] = current[k] + h;
+    try {
+      return { value: program.forward(values) };
+    } catch (error) {
+      if (!(error instanceof ChainruleError)) { throw error; }
+      return { reason: error.message };
+    }
+  }
+
+  function nudge() {
+    if (!leaves.length) { return; }
+    var k = Number(nudgeLeaf.value || 0), i = leaves[k];
+    var names = { leaf: nodes[i].name, output: rootName };
+    el("nudge-quotient").textContent = say(words.nudge.quotient, names);
+    var f = shown.values[root], body = document.querySelector("#nudge-table tbody");
+    clear(body);
+    words.nudgeSteps.forEach(function (h) {
+      var tr = make("tr"), moved = nudged(k, h);
+      tr.appendChild(make("td", formatNumber(h, words.digits)));
+      var cell = make("td", moved.reason === undefined
+        ? formatNumber((moved.value - f) / h, words.digits)
+        : say(words.nudge.undefined, { leaf: names.leaf, output: names.output, h: h,
+                                      reason: moved.reason }));
+      if (moved.reason === undefined) { cell.dataset.value = pyRepr((moved.value - f) / h); }
+      tr.appendChild(cell);
+      body.appendChild(tr);
+    });
+    var g = shown.grads[i], h = words.predictedNudge;
+    el("nudge-gradient").textContent = say(words.nudge.gradient,
+      { leaf: names.leaf, output: names.output, gradient: g });
+    el("nudge-predicted").textContent = say(words.nudge.predicted,
+      { leaf: names.leaf, output: names.output, h: h, gradient: g, change: g * h });
+    var moved = nudged(k, h);
+    el("nudge-measured").textContent = moved.reason === undefined
+      ? say(words.nudge.measured, { actual: moved.value - f })
+      : say(words.nudge.undefined, { leaf: names.leaf, output: names.output, h: h,
+                                     reason: moved.reason });
+  }
+
+  // -- descent by hand ----------------------------------------------------------------------
+  var order = words.parameters;  // Python's order of the updates
+  var position = {};
+  leaves.forEach(function (i, k) { position[i] = k; });
+  var losses = [];  // the output before the first step, then after each step
+  var lrField = el("lr");
+  el("descent-title").textContent = say(words.descent.heading, { output: rootName });
+  if (!order.length) { el("descent-panel").hidden = true; }
+  lrField.value = data.lr === null ? words.defaultLr : pyRepr(data.lr);
+
+  function descentError(message) {
+    lrField.setAttribute("aria-invalid", "true");
+    refuse(message, "descent-error");
+  }
+
+  function step() {
+    var lr = parseNumber(lrField.value);
+    if (lr === null) { descentError(notANumber(lrField.value)); return; }
+    if (document.body.classList.contains("stale")) {
+      descentError(el("live-error").textContent);
+      return;
+    }
+    var next = current.slice(), values = Float64Array.from(shown.values);
+    for (var p = 0; p < order.length; p++) {
+      var i = order[p], before = current[position[i]], grad = shown.grads[i];
+      var after = before - lr * grad;
+      if (!isFinite(after)) {
+        descentError(say(words.descent.overflow, { lr: lr, name: nodes[i].name, before: before,
+                                                   grad: grad, after: after }));
+        return;
+      }
+      next[position[i]] = after;
+      values[i] = after;
+    }
+    var loss;
+    try {
+      loss = program.forward(values);  // the forward pass after the step, as Python runs it
+    } catch (error) {
+      if (!(error instanceof ChainruleError)) { throw error; }
+      descentError(say(words.descent.fails, { lr: lr, error: error.message }));
+      return;
+    }
+    var numbers;
+    try {
+      numbers = program.run(next);
+    } catch (error) {
+      if (!(error instanceof ChainruleError)) { throw error; }
+      descentError(error.message);
+      return;
+    }
+    lrField.removeAttribute("aria-invalid");
+    el("descent-error").hidden = true;
+    var lossBefore = shown.values[root];
+    if (!losses.length) { losses.push(lossBefore); }
+    losses.push(loss);
+    current = next;
+    fields.forEach(function (f, k) {
+      f.input.value = pyRepr(current[k]);
+      f.input.removeAttribute("aria-invalid");
+      f.why.textContent = "";
+    });
+    invalid = {};
+    var item = make("li", say(words.descent.step, { count: losses.length - 1,
+      output: rootName, before: lossBefore, after: loss, change: loss - lossBefore }));
+    el("descent-steps").appendChild(item);
+    item.scrollIntoView({ block: "nearest" });
+    accept(numbers);
+    drawCurve();
+    tell();
+  }
+  el("descend").addEventListener("click", step);
+  lrField.addEventListener("keydown", function (event) {
+    if (event.key === "Enter") { event.preventDefault(); step(); }
+  });
+  lrField.addEventListener("input", function () {
+    lrField.removeAttribute("aria-invalid");
+    el("descent-error").hidden = true;
+  });
+
+  function descentReadout() {
+    if (!losses.length) { clear(el("descent-steps")); }
+  }
+
+  // The output after each step, drawn as a small line chart (no library: a few SVG elements).
+  function drawCurve() {
+    var holder = el("loss-curve");
+    clear(holder);
+    if (losses.length < 2) { return; }
+    var width = 320, height = 120, left = 44, bottom = 22, top = 8, right = 8;
+    var low = Math.min.apply(null, losses), high = Math.max.apply(null, losses);
+    if (high === low) { high = low + 1; }
+    var svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", say(words.descent.curve,
+      { output: rootName, count: losses.length - 1, first: losses[0],
+        last: losses[losses.length - 1] }));
+    function x(k) { return left + (width - left - right) * k / (losses.length - 1); }
+    function y(v) { return top + (height - top - bottom) * (high - v) / (high - low); }
+    function add(tag, attributes, text) {
+      var node = document.createElementNS(SVG_NS, tag);
+      Object.keys(attributes).forEach(function (a) { node.setAttribute(a, String(attributes[a])); });
+      if (text !== undefined) { node.textContent = text; }
+      svg.appendChild(node);
+      return node;
+    }
+    add("line", { x1: left, y1: top, x2: left, y2: height - bottom, "class": "axis" });
+    add("line", { x1: left, y1: height - bottom, x2: width - right, y2: height - bottom,
+                  "class": "axis" });
+    add("text", { x: left - 4, y: top + 8, "text-anchor": "end" }, shortNumber(high));
+    add("text", { x: left - 4, y: height - bottom, "text-anchor": "end" }, shortNumber(low));
+    add("text", { x: (left + width - right) / 2, y: height - 6, "text-anchor": "middle" },
+        say(words.descent.axis, { output: rootName }));
+    add("polyline", { points: losses.map(function (v, k) { return x(k) + "," + y(v); }).join(" "),
+                      "class": "curve" });
+    losses.forEach(function (v, k) { add("circle", { cx: x(k), cy: y(v), r: 2.5, "class": "point" }); });
+    holder.appendChild(svg);
+  }
+
+  // -- for the Jupyter widget (and the tests): the leaves by name ----------------------------
+  function byName() {
+    var map = {};
+    leaves.forEach(function (i, k) { map[nodes[i].name] = current[k]; });
+    return map;
+  }
+  function tell() {
+    var map = byName();
+    listeners.forEach(function (listener) { listener(map); });
+  }
+  window.chainruleLive = {
+    leaves: byName,
+    numbers: function () { return shown; },
+    setLeaves: function (map) {
+      var changed = false;
+      leaves.forEach(function (i, k) {
+        var name = nodes[i].name;
+        if (Object.prototype.hasOwnProperty.call(map, name) && !Object.is(map[name], current[k])) {
+          current[k] = map[name];
+          fields[k].input.value = pyRepr(map[name]);
+          fields[k].input.removeAttribute("aria-invalid");
+          fields[k].why.textContent = "";
+          delete invalid[k];
+          changed = true;
+        }
+      });
+      if (changed) { losses = []; recompute(); }
+    },
+    subscribe: function (listener) {
+      listeners.push(listener);
+      return function () { listeners = listeners.filter(function (l) { return l !== listener; }); };
+    },
+    reset: reset,
+  };
+  markTable(shown);
+  nudge();
+  markEdited();
+})();

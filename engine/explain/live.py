@@ -1,0 +1,61 @@
+"""The live page's Python side: the graph of a walkthrough rebuilt with other leaf values, and
+its numbers computed by eager Python (what the page's JavaScript program must agree with, and
+what :meth:`~chainrule.engine.explain.Walkthrough.widget` reports back to Python).
+
+Nodes are numbered as the page numbers them: node ``i`` is the ``i``-th node of
+:func:`~chainrule.engine.graph.topological_order` of the root, and the editable leaves are the
+leaves that are not constants, in that order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..graph import topological_order
+from ..value import Value, apply
+
+__all__ = ["EagerNumbers", "eager_numbers", "editable_leaves", "rebuilt"]
+
+
+def editable_leaves(order: list[Value]) -> list[int]:
+    """The positions in ``order`` of the leaves a learner can change: every leaf but the
+    constants (the numbers written into the expression, ``x * 2``)."""
+    return [i for i, node in enumerate(order) if node.is_leaf and not node.is_constant]
+
+
+def rebuilt(root: Value, leaves: Mapping[int, float]) -> Value:
+    """A new graph with ``root``'s operations, each leaf ``i`` of ``leaves`` set to its new
+    value and every other leaf as it was (the original graph is not touched). Raises the
+    engine's own error (a :class:`~chainrule.engine.errors.DomainError`...) when an operation
+    leaves its domain, as building the graph by hand with those numbers would."""
+    order = topological_order(root)
+    position = {id(node): i for i, node in enumerate(order)}
+    made: list[Value] = []
+    for i, node in enumerate(order):
+        primitive = node.primitive
+        if node.is_constant:
+            made.append(node)  # a number of the expression: shared, never changed
+        elif primitive is None:
+            made.append(Value(leaves.get(i, node.data), label=node.label))
+        else:
+            made.append(apply(primitive, tuple(made[position[id(x)]] for x in node.inputs)))
+    return made[-1]
+
+
+@dataclass(frozen=True)
+class EagerNumbers:
+    """Every node's value and gradient (None for a constant), numbered as the page numbers
+    them."""
+
+    values: tuple[float, ...]
+    grads: tuple[float | None, ...]
+
+
+def eager_numbers(root: Value, leaves: Mapping[int, float]) -> EagerNumbers:
+    """The values and gradients of :func:`rebuilt` ``(root, leaves)``, by ``backward()``."""
+    new_root = rebuilt(root, leaves)
+    new_root.backward()
+    order = topological_order(new_root)
+    return EagerNumbers(tuple(node.data for node in order),
+                        tuple(None if node.is_constant else node.grad for node in order))
