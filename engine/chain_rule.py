@@ -85,11 +85,18 @@ def _changed_after(caller: str, changed: Value, node: Value) -> GradientError:
     )
 
 
+#: Rule 4's messages (the JavaScript runtime of compiled pages reads them too).
+NON_FINITE_GRADIENT = "{caller}: the gradient of {name} became {gradient}"
+UNDEFINED_DERIVATIVE = ("{caller}: the local derivative of {name} is infinite or undefined at "
+                        "{at} ({reason})")
+
+
 def non_finite_gradient(caller: str, node: Value, gradient: float,
                         name: str | None = None) -> GradientError:
     """Rule 4, for a gradient that overflowed to inf (or became NaN) on its way. ``name``
     describes the node (the walkthrough uses the learner's names)."""
-    return GradientError(f"{caller}: the gradient of {name or describe(node)} became {gradient}")
+    return GradientError(NON_FINITE_GRADIENT.format(caller=caller, name=name or describe(node),
+                                                    gradient=gradient))
 
 
 def derivative_error(caller: str, node: Value, error: Exception,
@@ -99,11 +106,8 @@ def derivative_error(caller: str, node: Value, error: Exception,
     assert primitive is not None
     at = primitive.write(*(repr(i._data) for i in node.inputs))
     reason = str(error) or type(error).__name__
-    return GradientError(
-        f"{caller}: the local derivative of {name or describe(node)} is infinite or undefined "
-        f"at {at} "
-        f"({reason})"
-    )
+    return GradientError(UNDEFINED_DERIVATIVE.format(caller=caller, name=name or describe(node),
+                                                     at=at, reason=reason))
 
 
 # -- eager backward: floats into .grad --------------------------------------------------------------

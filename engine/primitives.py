@@ -49,6 +49,26 @@ class OutOfDomain(Exception):
 FORWARD_ERRORS = (OutOfDomain, ArithmeticError, ValueError)
 
 
+#: Why a function refuses an input, by function: written once here, read by the float
+#: functions below and, as data, by the JavaScript runtime of compiled pages.
+DOMAIN_REASONS: Mapping[str, str] = {
+    "power": "a negative base needs an integer exponent (the result would be complex)",
+    "log": "log needs x > 0",
+    "log1p": "log1p needs x > -1",
+    "sqrt": "sqrt needs x >= 0",
+}
+
+#: How a forward error is said, by the error's class: ``{op}`` is the operation's name,
+#: ``{expression}`` the operation written with its operands' reprs, ``{reason}`` a domain
+#: reason. The JavaScript runtime reads them too, so a page says exactly what Python raises.
+FORWARD_MESSAGES: Mapping[str, str] = {
+    "DomainError": "{op}: {expression} is undefined: {reason}",
+    "DivisionByZeroError": "{op}: {expression} divides by zero",
+    "NumericOverflowError": ("{op}: {expression} overflows: the result is too large for a float "
+                             "(the largest is about 1.8e308)"),
+}
+
+
 # -- the float functions that forward and derivative code may call -----------------------------
 
 
@@ -56,26 +76,26 @@ def _power(base: float, exponent: float) -> float:
     # Python's float ** silently returns a complex number for a negative base and a
     # fractional exponent; chainrule only deals in real numbers.
     if base < 0.0 and not exponent.is_integer():
-        raise OutOfDomain("a negative base needs an integer exponent (the result would be complex)")
+        raise OutOfDomain(DOMAIN_REASONS["power"])
     result: float = base**exponent  # float ** float is typed Any: it may be complex
     return result
 
 
 def _log(x: float) -> float:
     if x <= 0.0:
-        raise OutOfDomain("log needs x > 0")
+        raise OutOfDomain(DOMAIN_REASONS["log"])
     return math.log(x)
 
 
 def _log1p(x: float) -> float:
     if x <= -1.0:
-        raise OutOfDomain("log1p needs x > -1")
+        raise OutOfDomain(DOMAIN_REASONS["log1p"])
     return math.log1p(x)
 
 
 def _sqrt(x: float) -> float:
     if x < 0.0:
-        raise OutOfDomain("sqrt needs x >= 0")
+        raise OutOfDomain(DOMAIN_REASONS["sqrt"])
     return math.sqrt(x)
 
 
@@ -224,15 +244,11 @@ class Primitive:
     def forward_error(self, error: Exception, operands: tuple[float, ...]) -> Exception:
         """Translate what a forward function raised into a message naming the operation."""
         expression = self.write(*map(repr, operands))
-        if isinstance(error, OutOfDomain):
-            return DomainError(f"{self.name}: {expression} is undefined: {error}")
-        if isinstance(error, ZeroDivisionError):
-            return DivisionByZeroError(f"{self.name}: {expression} divides by zero")
-        if isinstance(error, OverflowError):
-            return NumericOverflowError(
-                f"{self.name}: {expression} overflows: the result is too large for a float "
-                f"(the largest is about 1.8e308)"
-            )
+        for kind, caught in ((DomainError, OutOfDomain), (DivisionByZeroError, ZeroDivisionError),
+                             (NumericOverflowError, OverflowError)):
+            if isinstance(error, caught):
+                return kind(FORWARD_MESSAGES[kind.__name__].format(
+                    op=self.name, expression=expression, reason=error))
         return DomainError(f"{self.name}: {expression} is undefined ({error})")
 
     def __call__(self, *operands: Any) -> Any:

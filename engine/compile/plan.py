@@ -153,6 +153,8 @@ class Plan:
     wrt: list[int | None] = field(default_factory=list)  # None: not reached, its gradient is 0
     varying: frozenset[int] = frozenset()  # slots that depend on the inputs (arrays in numpy)
     layers: list[Layer] = field(default_factory=list)
+    #: A plan of a recorded graph (:func:`plan_of_graph`): its nodes, node i in slot i.
+    graph: list[Value] = field(default_factory=list)
 
     def describe(self, ref: Ref) -> str:
         """A slot by its label where it has one (sanitised by the emitters), else its name."""
@@ -558,3 +560,39 @@ def _with_firsts(backward: list[BackwardItem], seeded: set[int]) -> list[Backwar
         marked.append(BackStep(item.step, item.guarded, tuple(contributions)))
     return marked
 
+
+
+def plan_of_graph(root: Value, name: str = "graph") -> Plan:
+    """The plan of a recorded graph, for a page that recomputes it: slot ``i`` is node ``i``
+    of ``topological_order(root)`` (the walkthrough's numbering), the inputs are the editable
+    leaves (not constants) in that order, a step computes every operation node, constants
+    are operands written as numbers, and the backward pass from ``root`` is
+    :func:`~chainrule.engine.chain_rule.backward_schedule`'s. Its contributions, in order,
+    are numbered ``k`` = 0, 1, ... (node by descending ``i``, inputs in order, constants
+    skipped)."""
+    order = topological_order(root)
+    slot = {node: i for i, node in enumerate(order)}
+
+    def ref(node: Value) -> Ref:
+        return node._data if node._primitive is CONSTANT else slot[node]
+
+    steps = {node: Step(slot[node], node._primitive, tuple(ref(i) for i in node.inputs))
+             for node in order if not node.is_leaf}
+    inputs = [slot[n] for n in order if n.is_leaf and n._primitive is not CONSTANT]
+    handoffs, reached = backward_schedule([root])
+    backward: list[BackwardItem] = []
+    for handoff in handoffs:
+        step = steps[handoff.node]
+        assert step.primitive is not None
+        contributions = tuple(Contribution(position, slot[i], first)
+                              for position, i, first in handoff.inputs)
+        if contributions:
+            backward.append(BackStep(step, _guarded(step.primitive, contributions),
+                                     contributions))
+    root_slot = slot[root]
+    return Plan(
+        name, len(order), inputs, [], [], {i: n.label for i, n in enumerate(order) if n.label},
+        list(steps.values()), [s.slot for s in steps.values()], [root_slot],
+        seeds=[(0, root_slot)] if root._primitive is not CONSTANT else [], backward=backward,
+        gradients=[slot[n] for n in reached], wrt=list(inputs),
+        varying=frozenset([*inputs, *(s.slot for s in steps.values())]), graph=order)

@@ -5,7 +5,7 @@ code on floats (``"tanh(x)"``, ``"1.0 - out * out"``), calling the functions of
 :data:`~chainrule.engine.primitives.FUNCTIONS`. This table, kept beside it, says how each of
 those functions is written by each emitter: as itself in Python on floats (the very function
 eager calls, so the same float and the same error), as an elementwise numpy expression over
-a batch, and (room for the next backend) in JavaScript. Adding a function to the table means
+a batch, and in JavaScript for pages that recompute a graph (:mod:`.emit_javascript`). Adding a function to the table means
 adding its record here; an emitter that meets a function without a rendering for it raises
 :class:`MissingRendering` while it writes the program, never later while it runs.
 
@@ -41,21 +41,22 @@ class Rendering:
 
 #: Every function of :data:`~chainrule.engine.primitives.FUNCTIONS`, per emitter. numpy's
 #: ``np_sigmoid``, ``np_softplus`` and ``np_log_sigmoid`` are the float functions' stable
-#: forms over arrays (see :mod:`.emit_numpy`).
+#: forms over arrays (see :mod:`.emit_numpy`); JavaScript's names are the functions of the
+#: runtime (``runtime.js``), each computing and refusing what its float function does.
 RENDERINGS: Mapping[str, Rendering] = {
-    "exp": Rendering("exp", "np.exp"),
-    "log": Rendering("log", "np.log"),
-    "log1p": Rendering("log1p", "np.log1p"),
-    "sqrt": Rendering("sqrt", "np.sqrt"),
-    "tanh": Rendering("tanh", "np.tanh"),
-    "sigmoid": Rendering("sigmoid", "np_sigmoid"),
-    "softplus": Rendering("softplus", "np_softplus"),
-    "log_sigmoid": Rendering("log_sigmoid", "np_log_sigmoid"),
-    "sin": Rendering("sin", "np.sin"),
-    "cos": Rendering("cos", "np.cos"),
-    "tan": Rendering("tan", "np.tan"),
-    "fabs": Rendering("fabs", "np.fabs"),
-    "power": Rendering("power", "np.power"),
+    "exp": Rendering("exp", "np.exp", "exp"),
+    "log": Rendering("log", "np.log", "log"),
+    "log1p": Rendering("log1p", "np.log1p", "log1p"),
+    "sqrt": Rendering("sqrt", "np.sqrt", "sqrt"),
+    "tanh": Rendering("tanh", "np.tanh", "tanh"),
+    "sigmoid": Rendering("sigmoid", "np_sigmoid", "sigmoid"),
+    "softplus": Rendering("softplus", "np_softplus", "softplus"),
+    "log_sigmoid": Rendering("log_sigmoid", "np_log_sigmoid", "logSigmoid"),
+    "sin": Rendering("sin", "np.sin", "sin"),
+    "cos": Rendering("cos", "np.cos", "cos"),
+    "tan": Rendering("tan", "np.tan", "tan"),
+    "fabs": Rendering("fabs", "np.fabs", "fabs"),
+    "power": Rendering("power", "np.power", "power"),
 }
 
 
@@ -66,6 +67,8 @@ class Dialect:
 
     name: str  # "python", "numpy" or "javascript": the field of Rendering
     rewrite: Callable[[], ast.NodeTransformer] | None = None
+    #: How the finished expression is written as text (None: as Python, ``ast.unparse``).
+    unparse: Callable[[ast.AST], str] | None = None
 
 
 def function_name(function: str, dialect: Dialect) -> str:
@@ -93,7 +96,7 @@ def render(code: str, operands: Mapping[str, str], dialect: Dialect) -> str:
     tree = _Rename(dialect).visit(tree)
     if dialect.rewrite is not None:
         tree = dialect.rewrite().visit(tree)
-    return ast.unparse(ast.fix_missing_locations(tree))
+    return (dialect.unparse or ast.unparse)(ast.fix_missing_locations(tree))
 
 
 #: Python on floats: the table's code as it is, its functions the float functions themselves.

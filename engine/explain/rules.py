@@ -21,7 +21,8 @@ from functools import cache
 from ..naming import format_number, operand_text
 from ..primitives import Primitive
 
-__all__ = ["Case", "gate_name", "gate_rule", "kink_conditions", "local_case", "partner_slots"]
+__all__ = ["Case", "gate_name", "gate_rule", "kink_conditions", "kink_sides", "local_case",
+           "partner_slots"]
 
 _HOLDS: dict[type[ast.cmpop], Callable[[float, float], bool]] = {
     ast.Gt: operator.gt, ast.Lt: operator.lt, ast.GtE: operator.ge, ast.LtE: operator.le,
@@ -160,6 +161,14 @@ def local_case(
 def kink_conditions(primitive: Primitive) -> bool:
     """Whether the primitive's derivative is piecewise, so it may sit at a kink."""
     return any(_pieces(formula) is not None for formula in primitive.formulas)
+
+
+def kink_sides(primitive: Primitive, slot: int) -> tuple[tuple[str, str], ...]:
+    """The two sides of each comparison in input ``slot``'s piecewise derivative (a table
+    placeholder or a number each: relu's ``(("x", "0"),)``): the step sits at a kink where
+    the two sides of one of them are equal (see :attr:`Case.at_kink`)."""
+    return tuple((p.condition.left, p.condition.right) for p in _pieces(primitive.formulas[slot]) or ()
+                 if p.condition is not None and p.condition.kind not in _SPECIAL_CASES)
 
 
 def gate_name(primitive: Primitive) -> str:

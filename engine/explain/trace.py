@@ -50,6 +50,8 @@ __all__ = [
 #: differences with h = 1e-6 * max(1, |x|) agree with exact gradients to about 1e-8 relative).
 CHECK_RTOL = 1e-5
 CHECK_ATOL = 1e-6
+#: A check that could nudge only one side (the JavaScript runtime reads it too).
+ONE_SIDED = "only one side could be measured, the other leaves a domain ({error})"
 
 
 # -- the data -------------------------------------------------------------------------------------
@@ -694,8 +696,7 @@ def _finite_difference_checks(
                       if s is not None]
             one_sided = slopes[0] if slopes else None
             passed = one_sided is not None and _agrees(analytic, one_sided)
-            reason = str(error) if not slopes else (
-                f"only one side could be measured, the other leaves a domain ({error})")
+            reason = str(error) if not slopes else ONE_SIDED.format(error=error)
             checks.append(GradientCheck(info.index, info.name, analytic, one_sided, h, passed,
                                         None if passed else reason))
             continue
