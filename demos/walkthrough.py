@@ -5,8 +5,11 @@ Writes, under out/walkthrough/ (or --out FOLDER):
                            target 1, and one gradient-descent step
   neuron-worksheet.md      the neuron as a printable worksheet, with its answer key
   xor.html, xor.md         the loss of one XOR sample through a 2-2-1 network (tanh, sigmoid)
-and walkthrough.png, the screenshot in the README (needs the playwright package and Chromium at
-/usr/bin/chromium; skipped with a note otherwise; --publish copies it into demos/images/).
+and the screenshots in the README: walkthrough.png (the page at a backward step) and
+walkthrough-live.png (the live panels after an edit and two steps of descent by hand), with
+walkthrough-live-390.png (the same on a 390 px phone). They need the playwright package and
+Chromium at /usr/bin/chromium (skipped with a note otherwise); --publish copies the README's
+two into demos/images/.
 Prints the neuron's walkthrough as text. Open an .html file in any browser: it works offline.
 
 Run: python demos/walkthrough.py [--out FOLDER] [--no-screenshot] [--publish]
@@ -17,7 +20,9 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # demos/neuron.py, next to this file
 
@@ -29,6 +34,7 @@ from chainrule.nn import MLP, binary_cross_entropy, datasets
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "out" / "walkthrough"
 SCREENSHOT = ROOT / "demos" / "images" / "walkthrough.png"
+LIVE_SCREENSHOT = ROOT / "demos" / "images" / "walkthrough-live.png"
 CHROMIUM = Path("/usr/bin/chromium")
 LEARNING_RATE = 0.5
 TARGET = 1.0
@@ -60,6 +66,37 @@ def xor_walkthrough(sample: int = 1) -> Walkthrough:
 
 def screenshot(page: Path, target: Path, steps: int) -> str:
     """A picture of ``page`` after ``steps`` presses of the Next button; '' or why not."""
+
+    def take(tab: Any) -> None:
+        for _ in range(steps):
+            tab.click("#next")
+        tab.screenshot(path=str(target))
+
+    return in_chromium(page, 1280, take)
+
+
+def live_screenshot(page: Path, target: Path, width: int) -> str:
+    """A picture of the live panels of ``page`` at ``width`` px: the input x1 typed as 1.5,
+    then two steps of descent by hand; '' or why not."""
+
+    def take(tab: Any) -> None:
+        tab.get_by_role("textbox", name="x1", exact=True).fill("1.5")
+        tab.click("#descend")
+        tab.click("#descend")
+        tab.select_option("#nudge-leaf", label="w1")
+        # From the top of the leaf fields to the bottom of the descent panel, in page pixels.
+        top, bottom = tab.evaluate(
+            "() => [document.getElementById('live-panel').getBoundingClientRect().top, "
+            "document.getElementById('descent-panel').getBoundingClientRect().bottom]"
+            ".map(y => y + window.scrollY)")
+        tab.screenshot(path=str(target), full_page=True, clip={
+            "x": 0, "y": top - 8, "width": width, "height": min(bottom - top + 16, 2400)})
+
+    return in_chromium(page, width, take)
+
+
+def in_chromium(page: Path, width: int, take: Callable[[Any], None]) -> str:
+    """Run ``take`` on ``page`` opened in Chromium at ``width`` px; '' or why it could not."""
     if not CHROMIUM.exists():
         return f"no screenshot: {CHROMIUM} is missing (sudo apt-get install chromium)"
     try:
@@ -73,12 +110,10 @@ def screenshot(page: Path, target: Path, steps: int) -> str:
                   "--disable-component-update", "--disable-sync", "--no-first-run"],
         )
         try:
-            tab = browser.new_page(viewport={"width": 1280, "height": 860}, device_scale_factor=1)
+            tab = browser.new_page(viewport={"width": width, "height": 860},
+                                   device_scale_factor=1)
             tab.goto(page.resolve().as_uri())
-            for _ in range(steps):
-                tab.click("#next")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tab.screenshot(path=str(target))
+            take(tab)
         finally:
             browser.close()
     return ""
@@ -119,6 +154,13 @@ def main() -> None:
     if not problem and args.publish:
         shutil.copyfile(target, SCREENSHOT)
         print(f"published -> {SCREENSHOT}")
+    for width, name in ((1280, LIVE_SCREENSHOT.name), (390, "walkthrough-live-390.png")):
+        target = args.out / name
+        problem = problem or live_screenshot(args.out / "xor.html", target, width)
+        print(problem or f"screenshot -> {target}")
+        if not problem and args.publish and name == LIVE_SCREENSHOT.name:
+            shutil.copyfile(target, LIVE_SCREENSHOT)
+            print(f"published -> {LIVE_SCREENSHOT}")
     if not problem and shutil.which("dot") is None:
         print("  (graphviz's dot is missing: the screenshot has no graph picture)")
 

@@ -19,6 +19,8 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from ..compile.emit_javascript import emit_javascript, javascript_runtime
+from ..compile.plan import plan_of_graph
 from ..errors import ChainruleError
 from . import wording
 from .circuit import edge_text, picture_name, short
@@ -27,11 +29,16 @@ from .layers import UNICODE, layer_views
 from .nudge import sentences_for_page
 from .picture import sanitize_svg
 from .quiz import ABSOLUTE, RELATIVE, Question, questions
+from .trace import layer_of
 
 if TYPE_CHECKING:
     from .lesson import Lesson
 
 _PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
+
+
+class LiveGraphError(ChainruleError, ValueError):
+    """A lesson without its graph cannot become a live page (it has no program to run)."""
 
 
 _PACKAGE = __name__.rpartition(".")[0]  # this module's package, where its assets are
@@ -269,6 +276,8 @@ def page_script(w: Lesson) -> str:
     """The page's one script: the runtime and the walkthrough's program compiled to
     JavaScript, the templates' filler, the walkthrough and its live layer (and the quiz's
     script, where there is one)."""
+    if w.graph is None:
+        raise LiveGraphError("a live page needs the lesson's graph: build it with walkthrough()")
     program = emit_javascript(plan_of_graph(w.graph))
     parts = [javascript_runtime(), program, _asset("fill.js"), _asset("walkthrough.js"),
              _asset("live.js")]

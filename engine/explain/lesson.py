@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from .trace import BackwardStep, BackwardTrace, Contribution, ForwardTrace
 
 if TYPE_CHECKING:
+    from ..value import Value
     from .geometry import Circuit
 
 
@@ -47,6 +48,9 @@ class Lesson:
     #: cross-entropy), shown with the step that completes the node's gradient.
     shortcuts: Mapping[int, str] = field(default_factory=dict)
     circuit: Circuit | None = None  # the compact circuit of a small graph (see .circuit)
+    #: The graph's root (the loss, when one was attached): the live page compiles it to
+    #: JavaScript, and the widget rebuilds it with the learner's leaf values.
+    graph: Value | None = None
 
     @property
     def loss_before(self) -> float:
