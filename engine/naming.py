@@ -93,10 +93,14 @@ def layer_order(order: Sequence[Value]) -> list[int]:
     """The positions of ``order`` layer by layer through an nn network (unchanged otherwise):
     a stable sort by layer keeps every node after its inputs, whose layer is never higher, so
     it is an evaluation order too; the root stays last."""
-    ranks = layer_ranks(order)
+    return layer_order_of(layer_ranks(order), len(order))
+
+
+def layer_order_of(ranks: Sequence[int] | None, size: int) -> list[int]:
+    """:func:`layer_order` from the graph's :func:`layer_ranks` (already computed)."""
     if ranks is None:
-        return list(range(len(order)))
-    last = len(order) - 1
+        return list(range(size))
+    last = size - 1
     return [*sorted(range(last), key=lambda i: ranks[i]), last]
 
 
@@ -107,7 +111,8 @@ def is_parameter_name(name: str | None) -> bool:
 
 
 def node_names(
-    order: Sequence[Value], digits: int = 6, suggested: Mapping[Value, str] | None = None
+    order: Sequence[Value], digits: int = 6, suggested: Mapping[Value, str] | None = None,
+    evaluation: Sequence[int] | None = None,
 ) -> list[str]:
     """A distinct, readable name for each node of ``order`` (a topological order, root last).
 
@@ -120,7 +125,8 @@ def node_names(
     - every other unlabeled node gets the next of ``n1, n2, n3...`` in order of appearance.
 
     ``suggested`` names unlabeled nodes where no label already takes the name (the walkthrough
-    calls the prediction under a loss ``y``).
+    calls the prediction under a loss ``y``); ``evaluation`` is :func:`layer_order` of
+    ``order`` when the caller has it already.
     """
     suggested = suggested or {}
     labels = {node.label for node in order if node.label}
@@ -157,7 +163,7 @@ def node_names(
     result = [""] * len(order)
     # Numbered in order of appearance, layer by layer through an nn network (as the
     # walkthrough shows its forward pass).
-    for index in layer_order(order):
+    for index in layer_order(order) if evaluation is None else evaluation:
         node, name = order[index], names[index]
         if name is None:
             counter += 1

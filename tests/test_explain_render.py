@@ -351,6 +351,6 @@ def test_the_explain_modules_import_each_other_without_a_cycle():
 
     for module in sorted(imports):
         visit(module)
-    # the lesson is data made of data: the traces and the circuit's shapes
-    assert imports["lesson"] == {"trace", "geometry"} and "walkthrough" not in set().union(
+    # the lesson is data made of data: the traces, its numbers' templates, the circuit's shapes
+    assert imports["lesson"] == {"trace", "template", "geometry"} and "walkthrough" not in set().union(
         *(found for name, found in imports.items() if name != "walkthrough"))

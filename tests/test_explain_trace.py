@@ -276,9 +276,9 @@ def test_a_wrong_gradient_at_a_kink_is_still_a_mismatch(monkeypatch):
     root = x.relu() * 3.0
     real = trace_module._finite_difference_checks
 
-    def wrong(order, position, nodes, gradients, seed, digits=6):
-        return real(order, position, nodes, tuple(7.0 if g is not None else None
-                                                  for g in gradients), seed, digits)
+    def wrong(recording, gradients, seed, digits=6):
+        return real(recording, tuple(7.0 if g is not None else None for g in gradients), seed,
+                    digits)
 
     monkeypatch.setattr(trace_module, "_finite_difference_checks", wrong)
     (check,) = trace_backward(root).checks

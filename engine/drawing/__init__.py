@@ -50,6 +50,7 @@ def draw(
     max_nodes: int | None = DEFAULT_MAX_NODES,
     names: Sequence[str] | None = None,
     gradients: Sequence[float | None] | None = None,
+    order: list[Value] | None = None,
 ) -> Drawing:
     """Draw the graph that computed ``root``.
 
@@ -80,6 +81,8 @@ def draw(
         gradients: the gradients to show instead of each Value's ``grad`` (one per node, as
             ``names``; the walkthrough passes its trace's, so that drawing never needs
             ``backward()`` to have run).
+        order: ``topological_order(root)``, when the caller has it already (the walkthrough
+            sorts its graph once for everything it shows).
 
     Node ids are stable: the i-th Value of ``topological_order(root)`` is the DOT node and SVG
     element ``n{i}``, its operation ``op{i}``; collapsed boxes are ``group_<scope path>``.
@@ -104,6 +107,7 @@ def draw(
         max_nodes=max_nodes,
         names=names,
         gradients=gradients,
+        order=order,
     )
     return Drawing(
         write_dot(scene, style), value_count=scene.value_count, group_count=scene.group_count

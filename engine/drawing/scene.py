@@ -217,6 +217,7 @@ def build_scene(
     max_nodes: int | None = DEFAULT_MAX_NODES,
     names: Sequence[str] | None = None,
     gradients: Sequence[float | None] | None = None,
+    order: list[Value] | None = None,
 ) -> Scene:
     if not isinstance(root, Value):
         raise OperandTypeError(f"draw: root must be a Value, got {type(root).__name__}")
@@ -225,7 +226,8 @@ def build_scene(
     ):
         raise DrawOptionError(f"draw: max_nodes must be a positive int or None, got {max_nodes!r}")
     group_of = _group_rule(collapse)
-    order = topological_order(root)
+    if order is None:
+        order = topological_order(root)
     _check_collapse_word(collapse, order, group_of)
     if names is None:
         names = node_names(order)

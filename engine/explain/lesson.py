@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from .template import Numbers, Template, fill
 from .trace import BackwardStep, BackwardTrace, Contribution, ForwardTrace
 
 if TYPE_CHECKING:
@@ -61,6 +62,34 @@ class Lesson:
     def root_name(self) -> str:
         """The name the walkthrough gives the output (its label, or ``f``)."""
         return self.forward.nodes[self.forward.root].name
+
+    @cached_property
+    def numbers(self) -> Numbers:
+        """The recorded numbers (see :class:`Numbers`), read from the traces."""
+        contributions = sorted(
+            (c for step in self.backward.steps for c in step.contributions if c.k is not None),
+            key=lambda c: c.k or 0)
+        checks = self.backward.checks
+        return Numbers(
+            values=tuple(node.value for node in self.forward.nodes),
+            grads=self.backward.gradients,
+            local=tuple(c.local for c in contributions),
+            product=tuple(c.contribution for c in contributions),
+            before=tuple(c.grad_before for c in contributions),
+            after=tuple(c.grad_after for c in contributions),
+            seed=self.backward.seed,
+            lr=self.lr,
+            updated=tuple(u.after for u in self.updates),
+            loss_after=self.loss_after,
+            numeric=tuple(c.numeric for c in checks),
+            left=tuple(c.left for c in checks),
+            right=tuple(c.right for c in checks),
+            passed=tuple(c.passed for c in checks),
+        )
+
+    def said(self, text: Template) -> str:
+        """``text`` filled with the recorded numbers, as the text and Markdown show it."""
+        return fill(text, self.numbers, self.digits)
 
     @cached_property
     def received(self) -> dict[int, list[tuple[BackwardStep, Contribution]]]:

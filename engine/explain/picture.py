@@ -32,6 +32,7 @@ def graph_picture(
     parameters: Collection[Value] | None = None,
     gradients: Sequence[float | None] | None = None,
     digits: int = 4,
+    order: list[Value] | None = None,
 ) -> tuple[str | None, str]:
     """The graph as inline SVG (from :func:`chainrule.engine.draw`) and a note for the page.
 
@@ -40,6 +41,7 @@ def graph_picture(
     :func:`~chainrule.engine.explain.circuit.picture_name`) and ``gradients[i]`` its gradient
     from the trace (the picture shows these, not the nodes'
     ``.grad``, which the walkthrough never touches); nothing is written onto the nodes.
+    ``order`` is ``topological_order(root)`` when the caller has it.
     Returns ``(None, reason)`` when the picture cannot be made (no ``dot`` program, or the
     rendering module is unavailable): the walkthrough works without it.
     """
@@ -52,7 +54,7 @@ def graph_picture(
     try:
         short = None if names is None else [picture_name(name) for name in names]
         graph = draw(root, names=short, parameters=parameters, gradients=gradients,
-                     number_format=lambda x: format_number(x, digits))
+                     number_format=lambda x: format_number(x, digits), order=order)
         return sanitize_svg(graph.svg()), ""
     except (ImportError, OSError, RuntimeError, subprocess.SubprocessError, ChainruleError,
             ElementTree.ParseError) as error:

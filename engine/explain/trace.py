@@ -29,7 +29,7 @@ from ..naming import (
     Role,
     format_number,
     layer_of,
-    layer_order,
+    layer_order_of,
     layer_ranks,
     local_formula,
     local_numbers,
@@ -42,8 +42,8 @@ from .rules import gate_name, gate_rule, kink_conditions, local_case, partner_sl
 
 __all__ = [
     "BackwardStep", "BackwardTrace", "Contribution", "ForwardStep", "ForwardTrace",
-    "GradientCheck", "NodeInfo", "Pending", "format_number", "layer_of", "trace_backward",
-    "trace_forward",
+    "GradientCheck", "NodeInfo", "Pending", "Recording", "format_number", "layer_of", "record",
+    "trace_backward", "trace_forward",
 ]
 
 #: Relative and absolute tolerance of the finite-difference check (see docs: float64 central
@@ -126,6 +126,10 @@ class Contribution:
     contribution: float | None = None  # upstream * local, the engine's exact product
     grad_before: float | None = None
     grad_after: float | None = None  # grad_before + contribution: the running sum
+    #: The contribution's number in the engine's backward order (operation nodes from the
+    #: last, each one's inputs first to last; constants not counted): where its numbers are
+    #: in :class:`~.lesson.Numbers`. None for a constant input.
+    k: int | None = None
 
 
 @dataclass(frozen=True)
@@ -278,14 +282,38 @@ def _kind(node: Value) -> str:
     return "input" if node.is_leaf else "operation"
 
 
-def _node_infos(
-    order: list[Value],
+@dataclass(frozen=True)
+class Recording:
+    """A graph read once: its nodes in ``topological_order(root)`` (root last), each node's
+    position, the nodes as the learner sees them, and each node's nn layer (``ranks``, None
+    without layers). Every part of a walkthrough reads this one recording rather than sorting
+    and naming the graph again."""
+
+    order: list[Value]
+    position: dict[Value, int]
+    nodes: tuple[NodeInfo, ...]
+    ranks: list[int] | None
+    evaluation: list[int]  # the forward pass's order: layer by layer (see layer_order)
+
+    @property
+    def root(self) -> Value:
+        return self.order[-1]
+
+
+def record(
+    root: Value,
     parameters: Collection[Value] | None = None,
     digits: int = 6,
     suggested: Mapping[Value, str] | None = None,
-) -> tuple[dict[Value, int], tuple[NodeInfo, ...]]:
+    order: list[Value] | None = None,
+) -> Recording:
+    """``root``'s graph read once (see :class:`Recording`); ``order`` is its topological order
+    when the caller has it already."""
+    order = topological_order(root) if order is None else order
+    ranks = layer_ranks(order)
+    evaluation = layer_order_of(ranks, len(order))
     position = {node: index for index, node in enumerate(order)}
-    names = node_names(order, digits, suggested)
+    names = node_names(order, digits, suggested, evaluation)
     roles = node_roles(order, parameters, names)
 
     def expression(node: Value) -> str | None:
@@ -308,7 +336,7 @@ def _node_infos(
         )
         for index, node in enumerate(order)
     )
-    return position, infos
+    return Recording(order, position, infos, ranks, evaluation)
 
 
 def trace_forward(
@@ -316,23 +344,26 @@ def trace_forward(
     digits: int = 6,
     parameters: Collection[Value] | None = None,
     suggested: Mapping[Value, str] | None = None,
+    recording: Recording | None = None,
 ) -> ForwardTrace:
     """The forward pass of ``root``'s graph, one step per operation, in evaluation order
     (through an nn network, layer by layer).
 
     ``parameters`` only decides which leaves are called parameters (see
     :func:`~chainrule.engine.naming.node_roles`), ``suggested`` names for unlabeled
-    nodes (see :func:`~chainrule.engine.naming.node_names`).
+    nodes (see :func:`~chainrule.engine.naming.node_names`); a ``recording`` of the graph
+    (see :func:`record`) replaces all three.
 
     >>> from chainrule.engine import Value
     >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b"); c = a * b; c.label = "c"
     >>> trace_forward(c).steps[0].equation()
     'c = a * b = 2 * (-3) = -6'
     """
-    order = topological_order(_require_value(root, "trace_forward"))
-    _, nodes = _node_infos(order, parameters, digits, suggested)
+    if recording is None:
+        recording = record(_require_value(root, "trace_forward"), parameters, digits, suggested)
+    order, nodes = recording.order, recording.nodes
     steps = []
-    for index in layer_order(order):
+    for index in recording.evaluation:
         info, node = nodes[index], order[index]
         if info.kind != "operation":
             continue
@@ -351,9 +382,8 @@ def trace_forward(
     return ForwardTrace(nodes=nodes, steps=tuple(steps), root=len(order) - 1)
 
 
-
-
-def presentation_order(order: list[Value], position: dict[Value, int]) -> list[int]:
+def presentation_order(order: list[Value], position: dict[Value, int],
+                       ranks: list[int] | None) -> list[int]:
     """The operation nodes in the order the walkthrough shows the backward pass.
 
     Without numbered scopes it is the engine's order, reversed :func:`topological_order`. When
@@ -365,7 +395,6 @@ def presentation_order(order: list[Value], position: dict[Value, int]) -> list[i
     topological order too; and it is deterministic (no ids, no sets).
     """
     engine = [i for i in range(len(order) - 1, -1, -1) if not order[i].is_leaf]
-    ranks = layer_ranks(order)
     if ranks is None:
         return engine
     uses = [0] * len(order)
@@ -411,6 +440,7 @@ def trace_backward(
     parameters: Collection[Value] | None = None,
     digits: int = 6,
     suggested: Mapping[Value, str] | None = None,
+    recording: Recording | None = None,
 ) -> BackwardTrace:
     """The backward pass from ``root``, step by step, with the numbers ``root.backward()``
     computes.
@@ -418,10 +448,15 @@ def trace_backward(
     Does not modify any ``.grad``. Raises :class:`GradientError` where ``backward()`` would.
     With ``check=True`` every leaf gradient is verified by central finite differences.
     Through an nn network the steps are shown layer by layer (see :func:`presentation_order`).
+    A ``recording`` of the graph (see :func:`record`) replaces ``parameters`` and ``suggested``.
     """
-    order = topological_order(_require_value(root, "trace_backward"))
-    check_unchanged(order, root, "trace_backward")
-    position, nodes = _node_infos(order, parameters, digits, suggested)
+    if recording is None:
+        order = topological_order(_require_value(root, "trace_backward"))
+        check_unchanged(order, root, "trace_backward")
+        recording = record(root, parameters, digits, suggested, order)
+    else:
+        check_unchanged(recording.order, recording.root, "trace_backward")
+    order, position, nodes = recording.order, recording.position, recording.nodes
     grads = [0.0] * len(order)
     grads[-1] = as_float(gradient, "trace_backward: gradient")
     received = [0] * len(order)
@@ -431,6 +466,7 @@ def trace_backward(
             uses[i] += 1
 
     # The chain rule, in the engine's order, by the rules of engine/chain_rule.py.
+    counted = 0  # contributions numbered so far (k)
     computed: dict[int, tuple[float, tuple[Contribution, ...], bool, str | None]] = {}
     for index in range(len(order) - 1, -1, -1):
         node = order[index]
@@ -471,7 +507,9 @@ def trace_backward(
                 use=received[input_index],
                 uses=uses[input_index],
                 partner=None if (paired := partners[slot]) is None else info.inputs[paired],
+                k=None if input_info.is_constant else counted,
             )
+            counted += not input_info.is_constant
             if slot not in handed:  # a constant, or a zero gradient (rules 2 and 3)
                 contributions.append(common)
                 continue
@@ -498,12 +536,12 @@ def trace_backward(
                            gate_rule(primitive, names, operands))
 
     engine = list(computed)
-    shown = presentation_order(order, position)
+    shown = presentation_order(order, position, recording.ranks)
     if not _same_summation_order(order, position, engine, shown):
         shown = engine
     steps = _steps_in_order(nodes, computed, shown)
     final = tuple(None if info.is_constant else grads[info.index] for info in nodes)
-    checks, kinks = (_finite_difference_checks(order, position, nodes, final, grads[-1], digits)
+    checks, kinks = (_finite_difference_checks(recording, final, grads[-1], digits)
                      if check else ((), ()))
     return BackwardTrace(
         nodes=nodes, root=len(order) - 1, seed=grads[-1], steps=steps, gradients=final,
@@ -604,11 +642,16 @@ def _evaluate(data: list[float], operations: list[_Operation], nudged: int, valu
     return data[-1]
 
 
-def recompute(root: Value, changes: dict[Value, float]) -> float:
+def recompute(root: Value, changes: dict[Value, float],
+              recording: Recording | None = None) -> float:
     """``root``'s value with some leaves set to new values, recomputed forward through the
-    primitive table (the graph itself is not touched): the forward pass after an update."""
-    order = topological_order(_require_value(root, "recompute"))
-    position = {node: index for index, node in enumerate(order)}
+    primitive table (the graph itself is not touched): the forward pass after an update.
+    ``recording`` is the graph's (see :func:`record`) when the caller has it."""
+    if recording is None:
+        order = topological_order(_require_value(root, "recompute"))
+        position = {node: index for index, node in enumerate(order)}
+    else:
+        order, position = recording.order, recording.position
     data = [node.data for node in order]
     for node, value in changes.items():
         data[position[node]] = value
@@ -661,14 +704,13 @@ def _kinks(order: list[Value], nodes: tuple[NodeInfo, ...], operations: list[_Op
 
 
 def _finite_difference_checks(
-    order: list[Value],
-    position: dict[Value, int],
-    nodes: tuple[NodeInfo, ...],
+    recording: Recording,
     gradients: tuple[float | None, ...],
     seed: float,
     digits: int = 6,
 ) -> tuple[tuple[GradientCheck, ...], tuple[str, ...]]:
     """Each input's gradient checked, and the kinks that explain the checks made at one."""
+    order, position, nodes = recording.order, recording.position, recording.nodes
     checks = []
     kinks: dict[str, None] = {}
     plan = _forward_plan(order, position)

@@ -38,7 +38,7 @@ from .quiz import worksheet
 from .rules import partner_slots
 from .shortcuts import loss_shortcuts
 from .text import walkthrough_text
-from .trace import layer_of, recompute, trace_backward, trace_forward
+from .trace import layer_of, recompute, record, trace_backward, trace_forward
 
 __all__ = [
     "LOSSES", "MAX_NODES", "Update", "Walkthrough", "WalkthroughOptionError", "attach_loss",
@@ -254,11 +254,14 @@ def walkthrough(
         raise OperandTypeError(
             f"walkthrough: title must be a str, got {type(title).__name__}"
         )
-    suggested = sample_inputs(topological_order(root))
+    prediction = root
     if target is not None:
-        suggested[root] = "y"  # the prediction, when it has no name of its own
         root = attach_loss(root, target, loss)
+    # The graph is sorted once, here; every part of the lesson reads this order.
     order = topological_order(root)
+    suggested = sample_inputs(order)
+    if target is not None:
+        suggested[prediction] = "y"  # the prediction, when it has no name of its own
     size = size_in_binary_nodes(order)
     if max_nodes is not None and size > max_nodes:
         counted = "" if size == len(order) else (
@@ -290,9 +293,10 @@ def walkthrough(
             raise OperandTypeError(
                 f"walkthrough: parameter {name!r:.60} is not a leaf created with Value(...)"
             )
-    forward = trace_forward(root, digits=digits, parameters=given, suggested=suggested)
+    recording = record(root, given, digits, suggested, order)
+    forward = trace_forward(root, digits=digits, recording=recording)
     try:
-        backward = trace_backward(root, parameters=given, digits=digits, suggested=suggested)
+        backward = trace_backward(root, digits=digits, recording=recording)
     except GradientError as error:  # named after the call the user made
         raise GradientError(f"walkthrough{str(error).removeprefix('trace_backward')}") from None
     updates: tuple[Update, ...] = ()
@@ -315,12 +319,12 @@ def walkthrough(
             rows.append(Update(info.index, info.name, info.value, grad, after))
         updates = tuple(rows)
         try:
-            loss_after = recompute(root, {order[u.node]: u.after for u in updates})
+            loss_after = recompute(root, {order[u.node]: u.after for u in updates}, recording)
         except ChainruleError as error:
             raise type(error)(fill(DESCENT["fails"], {"lr": rate, "error": str(error)})) from None
     if picture:
         svg, note = graph_picture(root, [node.name for node in forward.nodes], given,
-                                  backward.gradients)
+                                  backward.gradients, order=order)
     else:
         svg, note = None, "No graph picture was requested."
     name = forward.nodes[forward.root].name

@@ -1,0 +1,289 @@
+"""Sentences whose numbers are slots: the wording is written once, the numbers filled in later.
+
+A :data:`Template` is a tuple of parts: literal text, a :class:`Slot` (a number of the lesson,
+such as node 3's value or contribution 5's local derivative, and how to write it) or a
+:class:`Choice` (text whose structure depends on the numbers: the case of a piecewise
+derivative that holds, a step that passes nothing on). :func:`fill` writes a template with a
+:class:`~.lesson.Numbers`; the page's script (``fill.js``) does the same in the browser with
+the numbers the live page recomputes, so the text, Markdown and every page say one thing.
+
+The JSON form (:func:`template_json`), read by ``fill.js``: a template is a list of strings,
+slots ``{"slot": "v", "i": 3, "as": "operand"}`` and choices ``{"choose": [{"when": condition
+or null, "text": template}, ...]}``; a condition is ``{"compare": [ref, op, ref]}`` (a ref is a
+slot or a number; op one of ``<``, ``<=``, ``>``, ``>=``, ``==``, ``!=``), ``{"zero": i}``
+(node i's gradient, the upstream of its step, is exactly 0), ``{"known": ref}`` (the number
+exists: not None in Python, not NaN in JavaScript) or ``{"passed": c}`` (check c passed).
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
+
+from ..naming import format_number, operand_text
+
+__all__ = [
+    "KINDS", "Choice", "Compare", "Condition", "Known", "Numbers", "Passed", "Slot", "Template",
+    "UpstreamZero", "fill", "slotted", "template", "template_json",
+]
+
+#: What a slot can stand for, and the field of :class:`Numbers` it reads (indexed by
+#: node for v and g, by contribution k for l, p, b and a, by update for u, by check for cn, cl
+#: and cr; seed, lr and loss are single numbers).
+KINDS: dict[str, str] = {
+    "v": "values", "g": "grads", "l": "local", "p": "product", "b": "before", "a": "after",
+    "seed": "seed", "lr": "lr", "u": "updated", "loss": "loss_after", "cn": "numeric",
+    "cl": "left", "cr": "right",
+}
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """Every number a lesson's templates show, by position (see :mod:`.template`): the same
+    shape as the numbers the page's program computes, so a template fills the same way with
+    the recorded numbers and with a learner's edited ones.
+
+    ``values`` and ``grads`` are indexed by node (the position in ``topological_order(root)``;
+    a constant's gradient is None); ``local``, ``product``, ``before`` and ``after`` by
+    contribution ``k`` (:attr:`~.trace.Contribution.k`: the engine's backward order; None where
+    a zero upstream gradient skipped the step). ``updated`` is each update's new value,
+    ``loss_after`` the output after the update; ``numeric``, ``left``, ``right`` and ``passed``
+    describe each finite-difference check, in the order of ``backward.checks``.
+    """
+
+    values: tuple[float, ...]
+    grads: tuple[float | None, ...]
+    local: tuple[float | None, ...]
+    product: tuple[float | None, ...]
+    before: tuple[float | None, ...]
+    after: tuple[float | None, ...]
+    seed: float
+    lr: float | None = None
+    updated: tuple[float, ...] = ()
+    loss_after: float | None = None
+    numeric: tuple[float | None, ...] = ()
+    left: tuple[float | None, ...] = ()
+    right: tuple[float | None, ...] = ()
+    passed: tuple[bool, ...] = ()
+
+
+Style = Literal["number", "operand", "short"]
+#: The digits the pictures write a number with (``short``).
+SHORT_DIGITS = 4
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A number of the lesson (``kind`` and ``index``, see :data:`KINDS`) written as a number
+    (``number``: the lesson's digits), an operand (``operand``: in parentheses when negative,
+    ``2 x (-4)``) or as the pictures write it (``short``: 4 significant digits)."""
+
+    kind: str
+    index: int = 0
+    style: Style = "number"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"Slot: unknown kind {self.kind!r}")
+
+    def number(self, numbers: Numbers) -> float | None:
+        """This slot's number in ``numbers`` (None: not computed, as a skipped step's local)."""
+        field = getattr(numbers, KINDS[self.kind])
+        if isinstance(field, tuple):
+            return field[self.index]  # type: ignore[no-any-return]
+        return field  # type: ignore[no-any-return]
+
+    def written(self, x: float, digits: int) -> str:
+        if self.style == "short":
+            return format_number(x, SHORT_DIGITS)
+        text = format_number(x, digits)
+        return operand_text(text) if self.style == "operand" else text
+
+
+Ref: TypeAlias = "Slot | float"
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq, "!=": operator.ne,
+}
+
+
+def _number(ref: Ref, numbers: Numbers) -> float | None:
+    return ref.number(numbers) if isinstance(ref, Slot) else ref
+
+
+@dataclass(frozen=True)
+class Compare:
+    """``left op right`` on two refs (a slot or a number); false when either is unknown, as a
+    comparison with NaN is in JavaScript."""
+
+    left: Ref
+    op: str
+    right: Ref
+
+    def __post_init__(self) -> None:
+        if self.op not in _COMPARE:
+            raise ValueError(f"Compare: unknown operator {self.op!r}")
+
+    def holds(self, numbers: Numbers) -> bool:
+        left, right = _number(self.left, numbers), _number(self.right, numbers)
+        return left is not None and right is not None and _COMPARE[self.op](left, right)
+
+
+@dataclass(frozen=True)
+class UpstreamZero:
+    """Node ``node``'s gradient, the upstream of its backward step, is exactly 0: the step
+    passes nothing on (rule 2)."""
+
+    node: int
+
+    def holds(self, numbers: Numbers) -> bool:
+        grad = numbers.grads[self.node]
+        return grad is not None and grad == 0.0
+
+
+@dataclass(frozen=True)
+class Known:
+    """The number ``ref`` exists (a check measured on a side, a step's local computed)."""
+
+    ref: Slot
+
+    def holds(self, numbers: Numbers) -> bool:
+        return self.ref.number(numbers) is not None
+
+
+@dataclass(frozen=True)
+class Passed:
+    """The finite-difference check ``check`` passed."""
+
+    check: int
+
+    def holds(self, numbers: Numbers) -> bool:
+        return bool(numbers.passed[self.check])
+
+
+Condition: TypeAlias = "Compare | UpstreamZero | Known | Passed"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Text that depends on the numbers: the first variant whose condition holds (a variant
+    with condition None always holds)."""
+
+    variants: tuple[tuple[Condition | None, Template], ...]
+
+    def chosen(self, numbers: Numbers) -> Template:
+        for when, text in self.variants:
+            if when is None or when.holds(numbers):
+                return text
+        return ()
+
+
+Part: TypeAlias = "str | Slot | Choice"
+Template: TypeAlias = "tuple[Part, ...]"
+
+
+def template(*pieces: str | Slot | Choice | Template | None) -> Template:
+    """The pieces as one template: nested templates flattened, neighbouring text joined, None
+    and empty text left out."""
+    parts: list[Part] = []
+    for piece in pieces:
+        for part in piece if isinstance(piece, tuple) else (piece,):
+            if part is None or part == "":
+                continue
+            if isinstance(part, str) and parts and isinstance(parts[-1], str):
+                parts[-1] += part
+            else:
+                parts.append(part)
+    return tuple(parts)
+
+
+def join(templates: Sequence[Template], separator: str) -> Template:
+    """The templates one after the other, ``separator`` between them."""
+    pieces: list[Template | str] = []
+    for k, each in enumerate(templates):
+        if k:
+            pieces.append(separator)
+        pieces.append(each)
+    return template(*pieces)
+
+
+def fill(text: Template, numbers: Numbers, digits: int = 6) -> str:
+    """``text`` with every slot written with ``numbers`` (``digits`` significant digits)."""
+    out: list[str] = []
+    for part in text:
+        if isinstance(part, str):
+            out.append(part)
+        elif isinstance(part, Slot):
+            x = part.number(numbers)
+            if x is None:
+                raise ValueError(f"fill: {part} has no number (a step that was skipped)")
+            out.append(part.written(x, digits))
+        else:
+            out.append(fill(part.chosen(numbers), numbers, digits))
+    return "".join(out)
+
+
+# Stand-ins that the naming functions (operation_text, local_numbers) treat as a negative
+# number: wrapped in parentheses exactly where a negative number would be, left bare where a
+# leading number is ("-2 + 5"), so the result says where each slot goes and in which style.
+# No primitive's notation, the only other text those functions see, holds such an exponent.
+_TOKEN = "-{}e-987654321"
+_TOKENS = re.compile(r"\(-(\d+)e-987654321\)|-(\d+)e-987654321")
+
+
+def slotted(render: Callable[[Sequence[str]], str], slots: Sequence[Slot]) -> Template:
+    """``render`` (a function that writes numbers given as text into a notation, such as
+    :func:`~chainrule.engine.naming.operation_text`) turned into a template: each slot is
+    written as an operand where ``render`` puts a negative number in parentheses, else as a
+    number."""
+    text = render([_TOKEN.format(k) for k in range(len(slots))])
+    parts: list[str | Slot] = []
+    at = 0
+    for match in _TOKENS.finditer(text):
+        parts.append(text[at:match.start()])
+        wrapped = match.group(1) is not None
+        slot = slots[int(match.group(1) if wrapped else match.group(2))]
+        parts.append(Slot(slot.kind, slot.index, "operand" if wrapped else "number"))
+        at = match.end()
+    parts.append(text[at:])
+    return template(*parts)
+
+
+# -- JSON -----------------------------------------------------------------------------------------
+
+
+def _ref_json(ref: Ref) -> Any:
+    return _slot_json(ref) if isinstance(ref, Slot) else ref
+
+
+def _slot_json(slot: Slot) -> dict[str, Any]:
+    return {"slot": slot.kind, "i": slot.index, "as": slot.style}
+
+
+def _condition_json(when: Condition | None) -> Any:
+    if when is None:
+        return None
+    if isinstance(when, Compare):
+        return {"compare": [_ref_json(when.left), when.op, _ref_json(when.right)]}
+    if isinstance(when, UpstreamZero):
+        return {"zero": when.node}
+    if isinstance(when, Known):
+        return {"known": _slot_json(when.ref)}
+    return {"passed": when.check}
+
+
+def template_json(text: Template) -> list[Any]:
+    """The JSON form ``fill.js`` reads (see the module's docstring)."""
+    out: list[Any] = []
+    for part in text:
+        if isinstance(part, str):
+            out.append(part)
+        elif isinstance(part, Slot):
+            out.append(_slot_json(part))
+        else:
+            out.append({"choose": [{"when": _condition_json(when), "text": template_json(t)}
+                                   for when, t in part.variants]})
+    return out
