@@ -3,28 +3,8 @@
 // naming.format_number, naming.operand_text and circuit.short, and Python's repr of a float.
 // A plain script: it defines the functions below and nothing else.
 
-// Python's repr of a float: the shortest digits that read back as x, written as Python does
-// (fixed from 1e-4 up to 1e16, else scientific with a two-digit exponent; "inf", "nan").
-function pyRepr(x) {
-  "use strict";
-  if (x !== x) { return "nan"; }
-  if (x === Infinity) { return "inf"; }
-  if (x === -Infinity) { return "-inf"; }
-  if (x === 0) { return Object.is(x, -0) ? "-0.0" : "0.0"; }
-  var sign = x < 0 ? "-" : "";
-  var parts = Math.abs(x).toExponential().split("e");  // shortest round-trip digits
-  var digits = parts[0].replace(".", ""), exponent = Number(parts[1]);
-  if (exponent < -4 || exponent >= 16) {
-    var mantissa = digits.length > 1 ? digits[0] + "." + digits.slice(1) : digits;
-    var e = Math.abs(exponent);
-    return sign + mantissa + "e" + (exponent < 0 ? "-" : "+") + (e < 10 ? "0" : "") + e;
-  }
-  if (exponent < 0) { return sign + "0." + "0".repeat(-exponent - 1) + digits; }
-  if (digits.length <= exponent + 1) {
-    return sign + digits + "0".repeat(exponent + 1 - digits.length) + ".0";
-  }
-  return sign + digits.slice(0, exponent + 1) + "." + digits.slice(exponent + 1);
-}
+// Python's repr of a float is the runtime's pyRepr (engine/compile/runtime.js), which the
+// page and the widget load before this file.
 
 // The significant digits of |x| rounded to `precision` of them as Python rounds them: the exact
 // binary value, a half to even (toExponential(precision - 1) would round a half up). Returns

@@ -133,11 +133,105 @@
     el("live-error").hidden = true;
     el("live-error").textContent = "";
     showNumbers(numbers);
+    paintLabels(numbers);
     markTable(numbers);
     nudge();
     descentReadout();
     markEdited();
   }
+
+  // -- the pictures' labels -------------------------------------------------------------------
+  // walkthrough.js paints the circuit and the graph at each step with the recorded numbers
+  // (which are known, which gradients are partial sums); after it, the live numbers take their
+  // places. Contribution k is (operation node, input slot) in the engine's backward order:
+  // nodes from the last, slots in order, constants skipped.
+  var contributionOf = {};  // "node,slot" -> k
+  (function () {
+    var k = 0;
+    for (var j = nodes.length - 1; j >= 0; j--) {
+      if (nodes[j].kind !== "operation") { continue; }
+      nodes[j].inputs.forEach(function (input, slot) {
+        if (nodes[input].kind !== "constant") { contributionOf[j + "," + slot] = k++; }
+      });
+    }
+  })();
+  var SLOTS = ["x", "y"];  // the graph picture's names of a binary operation's edges
+
+  // The running sum of node i's gradient after the backward steps up to `last` (in the page's
+  // order), or null when none has reached it yet.
+  function runningSum(i, last, numbers) {
+    var sum = i === root ? numbers.seed : null;
+    for (var b = 0; b <= last; b++) {
+      var bs = data.backward[b];
+      nodes[bs.node].inputs.forEach(function (input, slot) {
+        var k = contributionOf[bs.node + "," + slot];
+        if (input === i && k !== undefined && numbers.after[k] === numbers.after[k]) {
+          sum = numbers.after[k];
+        }
+      });
+    }
+    return sum;
+  }
+
+  function edgeText(target, slot, numbers) {
+    var k = contributionOf[target + "," + slot];
+    if (k === undefined || numbers.local[k] !== numbers.local[k]) { return null; }
+    return shortNumber(numbers.grads[target]) + " × " + shortNumber(numbers.local[k]) + " = " +
+      shortNumber(numbers.product[k]);
+  }
+
+  // A label "name = 0.5" or "grad 0.5 …": its number replaced, its words and marks kept.
+  function swap(element, prefix, number) {
+    if (!element) { return; }
+    var text = element.textContent;
+    if (text.indexOf(prefix) !== 0) { return; }
+    var rest = text.slice(prefix.length), tail = rest.match(/( \+ …| …)$/);
+    if (rest === "?" || rest === "") { return; }
+    element.textContent = prefix + number + (tail ? tail[1] : "");
+  }
+
+  function paintLabels(numbers) {
+    var walk = window.chainruleWalkthrough;
+    var step = walk.steps[Number(document.body.dataset.step || 0)];
+    var last = step.phase === "backward" ? step.index
+      : step.phase === "summary" ? data.backward.length - 1 : -1;
+    nodes.forEach(function (n, i) {
+      if (n.kind === "constant") { return; }
+      var value = shortNumber(numbers.values[i]);
+      swap(document.getElementById("c-v" + i), n.pictureName + " = ", value);
+      var g = step.phase === "forward" ? null : runningSum(i, last, numbers);
+      var grad = document.getElementById("c-g" + i);
+      if (g !== null) { swap(grad, "", shortNumber(g)); }
+      var box = document.getElementById("svg-n" + i);
+      if (box) {
+        Array.prototype.forEach.call(box.querySelectorAll("text"), function (t) {
+          swap(t, "data ", value);
+          if (g !== null) { swap(t, "grad ", shortNumber(g)); }
+        });
+      }
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("#circuit .c-label"), function (label) {
+      var parts = label.id.replace(/^c-l/, "").split("-");
+      var text = edgeText(Number(parts[0]), Number(parts[1]), numbers);
+      var t = label.querySelector("text");
+      if (t && text !== null) { t.textContent = text; }
+      if (text === null && label.getAttribute("display") !== "none") {
+        label.setAttribute("display", "none");
+      }
+    });
+    if (step.phase === "backward") {
+      Array.prototype.forEach.call(document.querySelectorAll("#graph text.edge-label"), function (t) {
+        var edge = t.parentNode, match = edge && edge.id.match(/^svg-e_n(\d+)_op(\d+)(?:_(\w))?$/);
+        if (!match) { return; }
+        var target = Number(match[2]), input = Number(match[1]);
+        var slot = match[3] ? SLOTS.indexOf(match[3]) : nodes[target].inputs.indexOf(input);
+        var text = edgeText(target, slot, numbers);
+        t.textContent = text === null ? "" : text;
+      });
+    }
+  }
+  new MutationObserver(function () { if (edited()) { paintLabels(shown); } })
+    .observe(document.body, { attributes: true, attributeFilter: ["data-step"] });
 
   // Full precision for tests and the curious: the row of node i carries its exact numbers.
   function markTable(numbers) {
