@@ -52,6 +52,9 @@ EXPECTED = {
     ],
     "05_backpropagation": [
         "dloss/dw1: backward() -0.066749, by hand -0.066749",
+        # the live widget's leaves set from Python, then reset
+        "at w1 = 0.9: loss = 0.",
+        "reset: w1 = 0.5, loss = 0.054410",
         "the same update: True",
         # the learner's turn: a real `chainrule quiz` session with two wrong answers (the
         # numbering and the worked step's node names depend on how the graph is built)
@@ -220,6 +223,18 @@ def test_the_graph_cell_is_svg_and_the_walkthrough_cells_are_html(
     for cell in walkthroughs:
         (html,) = [o.data["text/html"] for o in cell.outputs if "text/html" in o.get("data", {})]
         assert html.startswith("<iframe srcdoc=") and "backward" in html
+
+
+def test_the_widget_cell_is_live_with_the_static_page_beside_it(
+        executed: dict[str, Any]) -> None:
+    """Notebook 5's live walkthrough: a widget (anywidget) where widgets run, and the static page
+    in the same output for a reader where they do not."""
+    (cell,) = _tagged(executed["05_backpropagation"], "widget")
+    assert "steps.widget()" in cell.source
+    (shown,) = [o for o in cell.outputs if o.output_type == "execute_result"]
+    assert shown.data["application/vnd.jupyter.widget-view+json"]["model_id"]
+    assert shown.data["text/html"].startswith("<iframe srcdoc=")
+    assert shown.data["text/plain"].startswith("<live walkthrough of loss: ")
 
 
 def test_figure_cells_show_a_png(executed: dict[str, Any]) -> None:

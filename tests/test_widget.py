@@ -118,7 +118,9 @@ def test_the_model_state_in_a_jupyter_kernel() -> None:
             "live"),
         nbformat.v4.new_code_cell(
             "live.leaves = {'w': 0.25}\n"
-            "print(sorted(live.leaves.items()), repr(live.output), live.error)"),
+            "print(sorted(live.leaves.items()), repr(live.output), live.error)\n"
+            "state = live.get_state()  # what the kernel sends the notebook's page\n"
+            "print(state['leaves'], 'export default { render };' in state['_esm'])"),
         nbformat.v4.new_code_cell(
             "live.leaves = {'x': 1e200, 'w': 1e200}\n"
             "print(live.error)\n"
@@ -133,15 +135,11 @@ def test_the_model_state_in_a_jupyter_kernel() -> None:
             path.unlink()
     shown, changed, refused = ran.cells
     (display,) = [o for o in shown.outputs if o.output_type == "execute_result"]
-    view = display.data["application/vnd.jupyter.widget-view+json"]
-    state = ran.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    model = state[view["model_id"]]["state"]
-    # The kernel's last word on the leaves is what a notebook's page receives and saves.
-    assert model["leaves"] == {"w": 1e200, "x": 1e200}
-    assert "export default { render };" in model["_esm"]
+    assert display.data["application/vnd.jupyter.widget-view+json"]["model_id"]
     assert display.data["text/html"].startswith("<iframe srcdoc=")
     expected = (math.tanh(0.25 * 2.0) - 1.0) ** 2
-    assert changed.outputs[0].text == f"[('w', 0.25), ('x', 2.0)] {expected!r} \n"
+    assert changed.outputs[0].text == (f"[('w', 0.25), ('x', 2.0)] {expected!r} \n"
+                                       "{'w': 0.25, 'x': 2.0} True\n")
     lines = refused.outputs[0].text.splitlines()
     assert lines[0].startswith("mul: ") and lines[1] == repr(expected)
 

@@ -62,6 +62,10 @@ def execute(path: Path, folder: Path) -> nbformat.NotebookNode:
     client = NotebookClient(
         notebook, km=manager, timeout=CELL_TIMEOUT, record_timing=False,
         coalesce_streams=True,  # a text progress bar keeps only its last state
+        # No widget state in the saved notebook: a renderer would fetch the widget libraries
+        # from another host to show it (the site is offline); a widget's cell keeps its own
+        # static output beside the widget (the walkthrough's page).
+        store_widget_state=False,
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute(env=environment)
