@@ -119,13 +119,14 @@ def test_edited_leaves_give_pythons_eager_numbers(browser, tmp_path_factory, rec
 # -- refusals, reset ----------------------------------------------------------------------------
 
 
-def log_graph() -> tuple[Value, Value, Value]:
+def log_graph() -> Value:
+    """f = log(x) * y at x = 2, y = 3."""
     x, y = Value(2.0, label="x"), Value(3.0, label="y")
-    return x.log() * y, x, y
+    return x.log() * y
 
 
 def test_a_domain_error_shows_pythons_sentence_and_keeps_the_numbers_greyed(browser, tmp_path):
-    f, x, y = log_graph()
+    f = log_graph()
     page = open_page(browser, save(walkthrough(f, picture=False), tmp_path))
     before = page_numbers(page)
     field(page, "x").fill("-1")
@@ -146,7 +147,7 @@ def test_a_domain_error_shows_pythons_sentence_and_keeps_the_numbers_greyed(brow
 
 
 def test_text_that_is_not_a_number_is_refused_not_computed(browser, tmp_path):
-    f, x, y = log_graph()
+    f = log_graph()
     page = open_page(browser, save(walkthrough(f, picture=False), tmp_path))
     before = page_numbers(page)
     for text in ("abc", "1e", "", "--2", "1e999"):
@@ -163,7 +164,7 @@ def test_text_that_is_not_a_number_is_refused_not_computed(browser, tmp_path):
 
 
 def test_reset_returns_to_the_recorded_values(browser, tmp_path):
-    f, x, y = log_graph()
+    f = log_graph()
     w = walkthrough(f, picture=False)
     page = open_page(browser, save(w, tmp_path))
     recorded = page_numbers(page)
@@ -217,7 +218,7 @@ def test_after_an_edit_every_equation_on_every_step_holds(browser, tmp_path):
 
 
 def test_the_nudge_measures_the_slope_beside_the_gradient(browser, tmp_path):
-    f, x, y = log_graph()
+    f = log_graph()
     w = walkthrough(f, picture=False)
     page = open_page(browser, save(w, tmp_path))
     page.select_option("#nudge-leaf", label="x")
@@ -310,7 +311,7 @@ def test_a_too_large_lr_is_refused_with_pythons_sentence(browser, tmp_path):
 
 
 def test_while_edited_the_quiz_says_it_asks_about_the_recorded_values(browser, tmp_path):
-    f, x, y = log_graph()
+    f = log_graph()
     page = open_page(browser, save(walkthrough(f, picture=False), tmp_path))
     page.click("#quiz-toggle")
     assert page.locator("#quiz-note").is_hidden()

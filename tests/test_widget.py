@@ -60,7 +60,7 @@ def test_a_domain_error_is_pythons_sentence_and_the_numbers_stay() -> None:
 def test_bad_leaves_are_refused_by_name() -> None:
     _, w = neuron()
     live = w.widget()
-    with pytest.raises(widget_module.WidgetLeafError, match="'q' is not a leaf .* w, x, b"):
+    with pytest.raises(widget_module.WidgetLeafError, match=r"'q' is not a leaf .* w, x, b"):
         live.leaves = {"q": 1.0}
     with pytest.raises(widget_module.WidgetLeafError, match="leaf x must be a finite number"):
         live.leaves = {"x": math.inf}

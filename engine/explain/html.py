@@ -264,7 +264,8 @@ def _live(w: Lesson) -> dict[str, Any]:
         n.index for n in sorted(nodes, key=lambda n: layer_of(n.scope) or 0)
         if n.role == "parameter"]
     return {**sentences_for_page(), "digits": w.digits, "parameters": parameters,
-            "defaultLr": "0.1"}
+            "defaultLr": "0.1", "checks": [c.node for c in w.backward.checks],
+            "updates": [u.node for u in w.updates]}
 
 
 def page_style() -> str:

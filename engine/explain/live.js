@@ -15,7 +15,7 @@
   var recorded = leaves.map(function (i) { return program.initial[i]; });
   var current = recorded.slice();
   var invalid = {};  // leaf position -> true while its field holds no number
-  var shown = program.run(current);  // the last valid numbers
+  var shown = null;  // the last valid numbers (complete() below, once it is defined)
   var listeners = [];
   var SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -117,7 +117,7 @@
   function recompute() {
     var numbers;
     try {
-      numbers = program.run(current);
+      numbers = complete(program.run(current));
     } catch (error) {
       if (!(error instanceof ChainruleError)) { throw error; }
       refuse(error.message);
@@ -125,6 +125,48 @@
     }
     accept(numbers);
     return true;
+  }
+
+  // The numbers the lesson's templates read beyond the program's run (see lesson.Numbers):
+  // each leaf's finite-difference check, and the walkthrough's own gradient-descent update
+  // (lr=...) with the output after it. An update Python would refuse at these leaves is refused
+  // with Python's sentence.
+  function complete(numbers) {
+    var checks = words.checks, n = checks.length;
+    numbers.numeric = new Float64Array(n); numbers.left = new Float64Array(n);
+    numbers.right = new Float64Array(n); numbers.passed = []; numbers.checkErrors = [];
+    checks.forEach(function (i, c) {
+      var result = program.check(numbers.values, i, numbers.grads);
+      numbers.numeric[c] = result.numeric === null ? NaN : result.numeric;
+      numbers.left[c] = result.left === null ? NaN : result.left;
+      numbers.right[c] = result.right === null ? NaN : result.right;
+      numbers.passed.push(result.passed);
+      numbers.checkErrors.push(result.error);
+    });
+    numbers.lr = data.lr === null ? NaN : data.lr;
+    numbers.updated = new Float64Array(words.updates.length);
+    numbers.loss_after = NaN;
+    if (data.lr !== null) {
+      var values = Float64Array.from(numbers.values);
+      words.updates.forEach(function (i, u) {
+        var after = numbers.values[i] - data.lr * numbers.grads[i];
+        if (!isFinite(after)) {
+          throw new ChainruleError("NumericOverflowError", i, say(words.descent.overflow,
+            { lr: data.lr, name: nodes[i].name, before: numbers.values[i],
+              grad: numbers.grads[i], after: after }));
+        }
+        numbers.updated[u] = after;
+        values[i] = after;
+      });
+      try {
+        numbers.loss_after = program.forward(values);
+      } catch (error) {
+        if (!(error instanceof ChainruleError)) { throw error; }
+        throw new ChainruleError(error.kind, error.node,
+                                 say(words.descent.fails, { lr: data.lr, error: error.message }));
+      }
+    }
+    return numbers;
   }
 
   function accept(numbers) {
@@ -157,20 +199,21 @@
   })();
   var SLOTS = ["x", "y"];  // the graph picture's names of a binary operation's edges
 
-  // The running sum of node i's gradient after the backward steps up to `last` (in the page's
-  // order), or null when none has reached it yet.
-  function runningSum(i, last, numbers) {
-    var sum = i === root ? numbers.seed : null;
+  // Each node's running gradient sum after the backward steps up to `last` (in the page's
+  // order): null where none has reached it yet.
+  function runningSums(last, numbers) {
+    var sums = nodes.map(function () { return null; });
+    sums[root] = numbers.seed;
     for (var b = 0; b <= last; b++) {
-      var bs = data.backward[b];
-      nodes[bs.node].inputs.forEach(function (input, slot) {
-        var k = contributionOf[bs.node + "," + slot];
-        if (input === i && k !== undefined && numbers.after[k] === numbers.after[k]) {
-          sum = numbers.after[k];
+      var j = data.backward[b].node;
+      nodes[j].inputs.forEach(function (input, slot) {
+        var k = contributionOf[j + "," + slot];
+        if (k !== undefined && numbers.after[k] === numbers.after[k]) {
+          sums[input] = numbers.after[k];
         }
       });
     }
-    return sum;
+    return sums;
   }
 
   function edgeText(target, slot, numbers) {
@@ -195,11 +238,12 @@
     var step = walk.steps[Number(document.body.dataset.step || 0)];
     var last = step.phase === "backward" ? step.index
       : step.phase === "summary" ? data.backward.length - 1 : -1;
+    var sums = runningSums(last, numbers);
     nodes.forEach(function (n, i) {
       if (n.kind === "constant") { return; }
       var value = shortNumber(numbers.values[i]);
       swap(document.getElementById("c-v" + i), n.pictureName + " = ", value);
-      var g = step.phase === "forward" ? null : runningSum(i, last, numbers);
+      var g = step.phase === "forward" ? null : sums[i];
       var grad = document.getElementById("c-g" + i);
       if (g !== null) { swap(grad, "", shortNumber(g)); }
       var box = document.getElementById("svg-n" + i);
@@ -358,7 +402,7 @@
     }
     var numbers;
     try {
-      numbers = program.run(next);
+      numbers = complete(program.run(next));
     } catch (error) {
       if (!(error instanceof ChainruleError)) { throw error; }
       descentError(error.message);
@@ -467,6 +511,7 @@
     },
     reset: reset,
   };
+  shown = complete(program.run(current));
   markTable(shown);
   nudge();
   markEdited();

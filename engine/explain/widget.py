@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ChainruleError
 from ..graph import topological_order
-from .html import json_for_script, page_body, page_script, page_style
+from .html import LiveGraphError, json_for_script, page_body, page_script, page_style
 from .live import eager_numbers, editable_leaves
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def _widget_class() -> type:
             "pip install 'chainrule[widget]'"
         ) from None
 
-    class WalkthroughWidget(anywidget.AnyWidget):  # type: ignore[misc]
+    class WalkthroughWidget(anywidget.AnyWidget):
         """The live walkthrough in a notebook: see :mod:`chainrule.engine.explain.widget`."""
 
         _esm = traitlets.Unicode().tag(sync=True)
@@ -121,6 +121,8 @@ def _widget_class() -> type:
         def __init__(self, lesson: Lesson, static_html: str) -> None:
             self._lesson = lesson
             self._static_html = static_html
+            if lesson.graph is None:
+                raise LiveGraphError("widget: the lesson has no graph: build it with walkthrough()")
             self._root: Value = lesson.graph
             nodes = lesson.forward.nodes
             self._names = [node.name for node in nodes]
