@@ -12,28 +12,25 @@ a choice between 1 and 0 for one input; a piecewise derivative is a formula writ
 from __future__ import annotations
 
 import ast
-import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from ..naming import format_number, operand_text
+from ..naming import operand_text
 from ..primitives import Primitive
+from .template import Compare, Numbers, Slot, Template, fill, join, template
 
-__all__ = ["Case", "gate_name", "gate_rule", "kink_conditions", "local_case", "partner_slots"]
+__all__ = ["Branch", "Case", "branches", "gate_name", "gate_rule", "kink_conditions", "local_case",
+           "partner_slots"]
 
-_HOLDS: dict[type[ast.cmpop], Callable[[float, float], bool]] = {
-    ast.Gt: operator.gt, ast.Lt: operator.lt, ast.GtE: operator.ge, ast.LtE: operator.le,
-    ast.Eq: operator.eq, ast.NotEq: operator.ne,
-}
 _SYMBOL: dict[type[ast.cmpop], str] = {ast.Gt: ">", ast.Lt: "<", ast.GtE: ">=", ast.LtE: "<=",
                                        ast.Eq: "=", ast.NotEq: "≠"}
+_OPERATOR: dict[type[ast.cmpop], str] = {ast.Gt: ">", ast.Lt: "<", ast.GtE: ">=", ast.LtE: "<=",
+                                         ast.Eq: "==", ast.NotEq: "!="}
 _NEGATION: dict[type[ast.cmpop], type[ast.cmpop]] = {
     ast.Gt: ast.LtE, ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.LtE: ast.Gt, ast.Eq: ast.NotEq,
     ast.NotEq: ast.Eq}
-#: Conditions that pick a special case (x^0 at y = 0) rather than a side of a kink.
-_SPECIAL_CASES = (ast.Eq, ast.NotEq)
 _ROUTING = frozenset({"0", "1", "1/2"})
 
 
@@ -68,7 +65,7 @@ def _pieces(formula: str) -> tuple[_Piece, ...] | None:
     while isinstance(tree, ast.IfExp):
         test = tree.test
         if not (isinstance(test, ast.Compare) and len(test.ops) == 1
-                and type(test.ops[0]) in _HOLDS):
+                and type(test.ops[0]) in _OPERATOR):
             return None
         comparison = _Comparison(text(test.left), type(test.ops[0]), text(test.comparators[0]))
         pieces.append(_Piece(comparison, text(tree.body)))
@@ -102,9 +99,82 @@ def _fill(text: str, primitive: Primitive, words: Sequence[str]) -> str:
     return re.sub(r"\b\w+\b", lambda m: by_name.get(m.group(0), m.group(0)), text)
 
 
-def _number(text: str, primitive: Primitive, operands: Sequence[float]) -> float:
-    by_name = dict(zip(primitive.input_names, operands, strict=True))
-    return by_name[text] if text in by_name else float(text)
+def _ref(text: str, primitive: Primitive) -> Slot | float:
+    """A side of a condition: operand j's value (a slot of the operands' numbers) or a number."""
+    if text in primitive.input_names:
+        return Slot("v", primitive.input_names.index(text))
+    return float(text)
+
+
+def _side(text: str, primitive: Primitive) -> str | Slot:
+    """A side of a condition as it is written: the operand's number, or the table's text."""
+    return Slot("v", primitive.input_names.index(text)) if text in primitive.input_names else text
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One branch of a piecewise derivative: taken when ``when`` holds on the operands (None:
+    when no earlier branch's condition holds), and then said as ``condition`` (a template
+    whose slot ``v`` j is operand j: ``x > 0``, or the negations of the earlier conditions) and
+    ``branch``, the branch in the learner's names. A ``formula`` branch is the table's formula
+    as written (outside a special case such as pow's ``y = 0``): no case to state."""
+
+    when: Compare | None
+    condition: Template
+    branch: str
+    formula: bool = False
+
+
+def branches(primitive: Primitive, slot: int, names: Sequence[str]) -> tuple[Branch, ...] | None:
+    """The branches of input ``slot``'s piecewise derivative, in the order they are tried, the
+    same for any numbers (None for a formula that is not piecewise). Which one holds is for
+    the numbers to say: :func:`local_case` on recorded numbers, a template's choice on any."""
+    special = primitive.special_cases[slot] if primitive.special_cases else None
+    pieces = _pieces(primitive.formulas[slot] if special is None
+                     else f"0 if {special} else {primitive.formulas[slot]}")
+    if pieces is None:
+        return None
+
+    def written(comparison: _Comparison, kind: type[ast.cmpop] | None = None) -> Template:
+        symbol = "=" if kind is None else _SYMBOL[kind]
+        return template(_side(comparison.left, primitive), f" {symbol} ",
+                        _side(comparison.right, primitive))
+
+    def when(comparison: _Comparison) -> Compare:
+        return Compare(_ref(comparison.left, primitive), _OPERATOR[comparison.kind],
+                       _ref(comparison.right, primitive))
+
+    words = [operand_text(n) for n in names]
+    found: list[Branch] = []
+    failed: list[_Comparison] = []
+    for piece in pieces:
+        comparison = piece.condition
+        if comparison is not None:
+            found.append(Branch(when(comparison), written(comparison, comparison.kind),
+                                _fill(piece.value, primitive, words)))
+            failed.append(comparison)
+            if special is not None:  # "y = 0": 0 there, the formula everywhere else
+                return (*found, Branch(None, (), "", formula=True))
+            continue
+        sides = {frozenset((c.left, c.right)) for c in failed}
+        if len(failed) == 2 and len(sides) == 1:  # not >, not <: equal
+            condition = written(failed[0])
+        else:
+            condition = join([written(c, _NEGATION[c.kind]) for c in failed], " and ")
+        found.append(Branch(None, condition, _fill(piece.value, primitive, words)))
+    return tuple(found)
+
+
+def operand_numbers(operands: Sequence[float]) -> Numbers:
+    """Numbers whose values are ``operands``: what a branch's condition reads (slot ``v`` j is
+    operand j) on the recorded numbers of one step."""
+    return Numbers(values=tuple(operands), grads=(), local=(), product=(), before=(), after=(),
+                   seed=1.0)
+
+
+def holding(found: Sequence[Branch], numbers: Numbers) -> Branch:
+    """The branch that applies: the first whose condition holds."""
+    return next(b for b in found if b.when is None or b.when.holds(numbers))
 
 
 def local_case(
@@ -112,49 +182,26 @@ def local_case(
     digits: int = 6,
 ) -> Case | None:
     """The case of input ``slot``'s piecewise derivative that applies to ``operands`` (None
-    for a formula that is not piecewise). When no condition holds, the case is stated as the
-    negation of them all (``0 <= 0``; ``0.7 = 0.7`` where two negations meet)."""
-    special = primitive.special_cases[slot] if primitive.special_cases else None
-    pieces = _pieces(primitive.formulas[slot])
-    if special is not None:  # "y = 0": 0 there, the formula everywhere else
-        pieces = _pieces(f"0 if {special} else {primitive.formulas[slot]}")
-        assert pieces is not None and pieces[0].condition is not None
-        case_of = pieces[0].condition
-        if not _HOLDS[case_of.kind](_number(case_of.left, primitive, operands),
-                                    _number(case_of.right, primitive, operands)):
-            return None  # the formula applies, as written
-    if pieces is None:
+    for a formula that is not piecewise, or outside a special case). When no condition holds,
+    the case is stated as the negation of them all (``0 <= 0``; ``0.7 = 0.7`` where two
+    negations meet)."""
+    found = branches(primitive, slot, names)
+    if found is None:
         return None
-    numbers = [format_number(v, digits) for v in operands]  # "-0.7 <= 0" needs no parentheses
-
-    def written(comparison: _Comparison, kind: type[ast.cmpop] | None = None) -> str:
-        left = _fill(comparison.left, primitive, numbers)
-        right = _fill(comparison.right, primitive, numbers)
-        symbol = "=" if kind is None else _SYMBOL[kind]
-        return f"{left} {symbol} {right}"
-
+    numbers = operand_numbers(operands)
+    chosen = holding(found, numbers)
+    if chosen.formula:
+        return None  # the formula applies, as written
     kink = any(
-        _number(p.condition.left, primitive, operands)
-        == _number(p.condition.right, primitive, operands)
-        for p in pieces if p.condition is not None and p.condition.kind not in _SPECIAL_CASES
+        b.when is not None and b.when.op not in ("==", "!=")
+        and _number(b.when.left, numbers) == _number(b.when.right, numbers)
+        for b in found
     )
-    failed: list[_Comparison] = []
-    for piece in pieces:
-        branch = _fill(piece.value, primitive, [operand_text(n) for n in names])
-        comparison = piece.condition
-        if comparison is None:
-            sides = {frozenset((c.left, c.right)) for c in failed}
-            if len(failed) == 2 and len(sides) == 1:  # not >, not <: equal
-                condition = written(failed[0])
-            else:
-                condition = " and ".join(written(c, _NEGATION[c.kind]) for c in failed)
-            return Case(condition, branch, kink)
-        left = _number(comparison.left, primitive, operands)
-        right = _number(comparison.right, primitive, operands)
-        if _HOLDS[comparison.kind](left, right):
-            return Case(written(comparison, comparison.kind), branch, kink)
-        failed.append(comparison)
-    raise AssertionError("unreachable: the last piece has no condition")
+    return Case(fill(chosen.condition, numbers, digits), chosen.branch, kink)
+
+
+def _number(ref: Slot | float, numbers: Numbers) -> float | None:
+    return ref.number(numbers) if isinstance(ref, Slot) else ref
 
 
 def kink_conditions(primitive: Primitive) -> bool:

@@ -27,7 +27,7 @@ from ..naming import format_number, operand_text
 
 __all__ = [
     "KINDS", "Choice", "Compare", "Condition", "Known", "Numbers", "Passed", "Slot", "Template",
-    "UpstreamZero", "fill", "slotted", "template", "template_json",
+    "UpstreamZero", "fill", "join", "slotted", "template", "template_json",
 ]
 
 #: What a slot can stand for, and the field of :class:`Numbers` it reads (indexed by

@@ -37,6 +37,7 @@ from ..naming import (
     node_roles,
     operation_text,
 )
+from ..primitives import Primitive
 from ..value import Value, as_float
 from .rules import gate_name, gate_rule, kink_conditions, local_case, partner_slots
 
@@ -69,6 +70,9 @@ class NodeInfo:
     scope: tuple[str, ...]
     expression: str | None  # the operation written with its inputs' names; None for a leaf
     role: Role = "operation"  # what it is to the learner: input, parameter, constant, ...
+    #: The operation's entry of the primitive table (None for a leaf): what its templates
+    #: are written from.
+    primitive: Primitive | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_constant(self) -> bool:
@@ -331,6 +335,7 @@ def record(
             scope=tuple(node.scope),
             expression=expression(node),
             role=roles[index],
+            primitive=node.primitive,
         )
         for index, node in enumerate(order)
     )
