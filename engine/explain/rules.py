@@ -122,6 +122,7 @@ class Branch:
     when: Compare | None
     condition: Template
     branch: str
+    value: str = ""  # the branch as the table writes it: "1", "1/2", "slope"
     formula: bool = False
 
 
@@ -151,7 +152,7 @@ def branches(primitive: Primitive, slot: int, names: Sequence[str]) -> tuple[Bra
         comparison = piece.condition
         if comparison is not None:
             found.append(Branch(when(comparison), written(comparison, comparison.kind),
-                                _fill(piece.value, primitive, words)))
+                                _fill(piece.value, primitive, words), piece.value))
             failed.append(comparison)
             if special is not None:  # "y = 0": 0 there, the formula everywhere else
                 return (*found, Branch(None, (), "", formula=True))
@@ -161,7 +162,7 @@ def branches(primitive: Primitive, slot: int, names: Sequence[str]) -> tuple[Bra
             condition = written(failed[0])
         else:
             condition = join([written(c, _NEGATION[c.kind]) for c in failed], " and ")
-        found.append(Branch(None, condition, _fill(piece.value, primitive, words)))
+        found.append(Branch(None, condition, _fill(piece.value, primitive, words), piece.value))
     return tuple(found)
 
 

@@ -21,13 +21,27 @@ import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, overload
 
 from ..naming import format_number, operand_text
 
 __all__ = [
-    "KINDS", "Choice", "Compare", "Condition", "Known", "Numbers", "Passed", "Slot", "Template",
-    "UpstreamZero", "fill", "join", "slotted", "template", "template_json",
+    "KINDS",
+    "Choice",
+    "Compare",
+    "Condition",
+    "Known",
+    "Numbers",
+    "Passed",
+    "Slot",
+    "Template",
+    "UpstreamZero",
+    "at_nodes",
+    "fill",
+    "join",
+    "slotted",
+    "template",
+    "template_json",
 ]
 
 #: What a slot can stand for, and the field of :class:`Numbers` it reads (indexed by
@@ -189,14 +203,19 @@ def template(*pieces: str | Slot | Choice | Template | None) -> Template:
     """The pieces as one template: nested templates flattened, neighbouring text joined, None
     and empty text left out."""
     parts: list[Part] = []
-    for piece in pieces:
-        for part in piece if isinstance(piece, tuple) else (piece,):
-            if part is None or part == "":
-                continue
-            if isinstance(part, str) and parts and isinstance(parts[-1], str):
-                parts[-1] += part
-            else:
-                parts.append(part)
+
+    def add(piece: Any) -> None:
+        if isinstance(piece, tuple):
+            for each in piece:
+                add(each)
+        elif piece is None or piece == "":
+            return
+        elif isinstance(piece, str) and parts and isinstance(parts[-1], str):
+            parts[-1] += piece
+        else:
+            parts.append(piece)
+
+    add(pieces)
     return tuple(parts)
 
 
@@ -208,6 +227,25 @@ def join(templates: Sequence[Template], separator: str) -> Template:
             pieces.append(separator)
         pieces.append(each)
     return template(*pieces)
+
+
+@overload
+def at_nodes(written: Template, nodes: Sequence[int]) -> Template: ...
+@overload
+def at_nodes(written: Compare, nodes: Sequence[int]) -> Compare: ...
+
+
+def at_nodes(written: Template | Compare, nodes: Sequence[int]) -> Template | Compare:
+    """A step's template (or condition) written on its operands, where slot ``v`` j is operand
+    j, moved onto the graph: operand j is node ``nodes[j]``."""
+    def moved(ref: Any) -> Any:
+        if isinstance(ref, Slot) and ref.kind == "v":
+            return Slot("v", nodes[ref.index], ref.style)
+        return ref
+
+    if isinstance(written, Compare):
+        return Compare(moved(written.left), written.op, moved(written.right))
+    return tuple(moved(part) for part in written)
 
 
 def fill(text: Template, numbers: Numbers, digits: int = 6) -> str:
@@ -231,7 +269,7 @@ def fill(text: Template, numbers: Numbers, digits: int = 6) -> str:
 # leading number is ("-2 + 5"), so the result says where each slot goes and in which style.
 # No primitive's notation, the only other text those functions see, holds such an exponent.
 _TOKEN = "-{}e-987654321"
-_TOKENS = re.compile(r"\(-(\d+)e-987654321\)|-(\d+)e-987654321")
+_TOKENS = re.compile(r"(?<!\w)\(-(\d+)e-987654321\)|-(\d+)e-987654321")  # not a call's "f("
 
 
 def slotted(render: Callable[[Sequence[str]], str], slots: Sequence[Slot]) -> Template:
