@@ -19,10 +19,10 @@ from functools import cache
 
 from ..naming import operand_text
 from ..primitives import Primitive
-from .template import Compare, Numbers, Slot, Template, fill, join, template
+from .template import Choice, Compare, Numbers, Slot, Template, fill, join, template
 
-__all__ = ["Branch", "Case", "branches", "gate_name", "gate_rule", "kink_conditions", "local_case",
-           "partner_slots"]
+__all__ = ["Branch", "Case", "branches", "gate_name", "gate_rule", "gate_rule_template",
+           "kink_conditions", "local_case", "partner_slots"]
 
 _SYMBOL: dict[type[ast.cmpop], str] = {ast.Gt: ">", ast.Lt: "<", ast.GtE: ">=", ast.LtE: "<=",
                                        ast.Eq: "=", ast.NotEq: "≠"}
@@ -227,37 +227,50 @@ def partner_slots(primitive: Primitive) -> tuple[int | None, ...]:
 def gate_rule(primitive: Primitive, names: Sequence[str], operands: Sequence[float]) -> str | None:
     """The rule of the gate, in one short sentence with the step's names, or None for an
     operation that follows no rule worth naming."""
+    rule = gate_rule_template(primitive, names)
+    return None if rule is None else fill(rule, operand_numbers(operands))
+
+
+def gate_rule_template(primitive: Primitive, names: Sequence[str]) -> Template | None:
+    """:func:`gate_rule` for any numbers: a template on the step's operands (slot ``v`` j is
+    operand j) whose choice says which input a router sends the gradient to, or which way a
+    switch is set."""
     gate = gate_name(primitive)
     if primitive.constant_derivatives is not None and all(
             d == 1.0 for d in primitive.constant_derivatives):
-        return f"{gate} distributes: each input gets the upstream gradient unchanged"
+        return (f"{gate} distributes: each input gets the upstream gradient unchanged",)
     partners = partner_slots(primitive)
     if None not in partners and all(p != k for k, p in enumerate(partners)):
         if primitive.arity == 2:
             a, b = names
             return (f"{gate} swaps: {a} gets the upstream gradient times {b}, "
-                    f"and {b} times {a}")
+                    f"and {b} times {a}",)
         if primitive.family is not None and len(primitive.family.groups) == 2:
             n = primitive.arity // 2  # a weighted sum: its inputs pair up, w_i with x_i
             more = ", and so on for each pair" if n > 1 else ""
             return (f"{gate} swaps in pairs: {names[0]} gets the upstream gradient times "
-                    f"{names[n]}, and {names[n]} times {names[0]}{more}")
-        return f"{gate} swaps: each input gets the upstream gradient times its partner"
-    pieces = [_pieces(formula) for formula in primitive.formulas]
-    if any(p is None for p in pieces):
+                    f"{names[n]}, and {names[n]} times {names[0]}{more}",)
+        return (f"{gate} swaps: each input gets the upstream gradient times its partner",)
+    if any(_pieces(formula) is None for formula in primitive.formulas):
         return None
-    branches = {piece.value for formula in pieces if formula for piece in formula}
-    if primitive.arity >= 2 and branches <= _ROUTING:
-        cases = [local_case(primitive, k, names, operands) for k in range(primitive.arity)]
-        winners = [names[k] for k, case in enumerate(cases) if case and case.branch == "1"]
-        if not winners:
-            return (f"{gate} routes: at a tie each input gets half of the upstream gradient "
-                    "(as in PyTorch)")
-        return (f"{gate} routes: the larger input, {winners[0]}, gets the whole upstream "
-                "gradient, the other 0")
-    if primitive.arity == 1 and branches <= {"0", "1"}:
-        case = local_case(primitive, 0, names, operands)
-        assert case is not None
-        verdict = "passes the gradient on" if case.branch == "1" else "blocks the gradient"
-        return f"{gate} is a switch: {case.condition}, so it {verdict}"
+    every = [found for k in range(primitive.arity)
+             if (found := branches(primitive, k, names)) is not None]
+    values = {b.value for found in every for b in found}
+    if primitive.arity >= 2 and values <= _ROUTING:
+        # An input gets the whole gradient when its derivative's first branch, 1, holds.
+        if any(found[0].value != "1" or found[0].when is None for found in every):
+            return None
+        return (Choice((
+            *((found[0].when, (f"{gate} routes: the larger input, {names[k]}, gets the whole "
+                               "upstream gradient, the other 0",))
+              for k, found in enumerate(every)),
+            (None, (f"{gate} routes: at a tie each input gets half of the upstream gradient "
+                    "(as in PyTorch)",)),
+        )),)
+    if primitive.arity == 1 and values <= {"0", "1"}:
+        return (Choice(tuple(
+            (b.when, template(f"{gate} is a switch: ", b.condition, ", so it ",
+                              "passes the gradient on" if b.branch == "1"
+                              else "blocks the gradient"))
+            for b in every[0])),)
     return None

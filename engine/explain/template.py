@@ -325,3 +325,71 @@ def template_json(text: Template) -> list[Any]:
             out.append({"choose": [{"when": _condition_json(when), "text": template_json(t)}
                                    for when, t in part.variants]})
     return out
+
+
+#: The page's name of each field of :class:`Numbers` (JavaScript's camel case).
+JSON_FIELDS: dict[str, str] = {
+    "values": "values", "grads": "grads", "local": "local", "product": "product",
+    "before": "before", "after": "after", "seed": "seed", "lr": "lr", "updated": "updated",
+    "loss_after": "lossAfter", "numeric": "numeric", "left": "left", "right": "right",
+    "passed": "passed",
+}
+
+
+def numbers_json(numbers: Numbers) -> dict[str, Any]:
+    """``numbers`` as the page carries them (None as null; ``fill.js`` reads null as NaN)."""
+    return {key: list(value) if isinstance(value, tuple) else value
+            for field, key in JSON_FIELDS.items()
+            for value in (getattr(numbers, field),)}
+
+
+def _json_number(x: Any) -> Any:
+    if isinstance(x, str):  # html.json_for_script writes inf and nan as text
+        return float(x)
+    return x
+
+
+def numbers_from_json(data: dict[str, Any]) -> Numbers:
+    """The page's numbers (see :func:`numbers_json`) back as :class:`Numbers`."""
+    fields: dict[str, Any] = {}
+    for field, key in JSON_FIELDS.items():
+        value = data.get(key)
+        fields[field] = (tuple(_json_number(x) for x in value) if isinstance(value, list)
+                         else _json_number(value))
+    return Numbers(**fields)
+
+
+def _ref_from_json(ref: Any) -> Ref:
+    return _slot_from_json(ref) if isinstance(ref, dict) else float(ref)
+
+
+def _slot_from_json(slot: dict[str, Any]) -> Slot:
+    return Slot(slot["slot"], slot["i"], slot["as"])
+
+
+def _condition_from_json(when: Any) -> Condition | None:
+    if when is None:
+        return None
+    if "compare" in when:
+        left, op, right = when["compare"]
+        return Compare(_ref_from_json(left), op, _ref_from_json(right))
+    if "zero" in when:
+        return UpstreamZero(when["zero"])
+    if "known" in when:
+        return Known(_slot_from_json(when["known"]))
+    return Passed(when["passed"])
+
+
+def template_from_json(data: list[Any]) -> Template:
+    """A template back from its JSON form (see :func:`template_json`)."""
+    parts: list[Part] = []
+    for part in data:
+        if isinstance(part, str):
+            parts.append(part)
+        elif "choose" in part:
+            parts.append(Choice(tuple((_condition_from_json(v["when"]),
+                                       template_from_json(v["text"]))
+                                      for v in part["choose"])))
+        else:
+            parts.append(_slot_from_json(part))
+    return tuple(parts)
