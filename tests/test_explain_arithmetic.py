@@ -19,7 +19,7 @@ from chainrule.engine.console.cli import main
 from chainrule.engine.console.expression import parse_expression
 from chainrule.engine.explain.quiz import forward_questions, questions
 
-from support.arithmetic import Report, check_line, check_text, strings, unescape_markdown
+from support.arithmetic import Report, check_line, check_text, page_strings, unescape_markdown
 from support.explain import build, graph_recipes
 
 #: Operand values for each primitive: ordinary ones, negative ones, and its kinks and ties.
@@ -58,7 +58,7 @@ def every_printed_text(w: Any) -> dict[str, list[tuple[str, int]]]:
         "markdown": lines(w.markdown()),
         "worksheet": lines(w.worksheet()),
         "page": [(text, 4 if SHORT_FIELDS.fullmatch(key) else w.digits)
-                 for key, text in strings(page_data(w.html()))],
+                 for key, text in page_strings(page_data(w.html()))],
         "quiz": [(text, w.digits) for q in quiz for text in (q.worked, q.hint)],
     }
 

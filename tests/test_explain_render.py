@@ -12,6 +12,7 @@ import pytest
 from chainrule.engine import DomainError, OperandTypeError, Value, scope, walkthrough
 from chainrule.engine.explain.html import json_for_script, sanitize_svg
 from chainrule.engine.explain.markdown import escape_markdown
+from chainrule.engine.explain.template import fill, numbers_from_json, template_from_json
 
 from support.explain import load_demo
 
@@ -28,6 +29,12 @@ def neuron():
 def neuron_walk(neuron):
     y, _, params = neuron
     return walkthrough(y, lr=0.5, parameters=params.values())
+
+
+def filled(data: dict, template: list) -> str:
+    """A template of the page's data filled with its recorded numbers, as the page fills it."""
+    return fill(template_from_json(template), numbers_from_json(data["numbers"]),
+                data["digits"])
 
 
 def page_data(page: str) -> dict:
@@ -95,9 +102,10 @@ def test_html_is_self_contained_and_its_data_complete(neuron_walk):
     data = page_data(page)
     assert [n["name"] for n in data["nodes"]][-1] == "y"
     assert len(data["forward"]) == 7 and len(data["backward"]) == 7
-    assert data["forward"][-1]["equation"] == "y = sigmoid(z) = sigmoid(1.19) = 0.766741"
+    assert filled(data, data["forward"][-1]["equation"]) == (
+        "y = sigmoid(z) = sigmoid(1.19) = 0.766741")
     first = data["backward"][0]["contributions"][0]
-    assert [line["text"] for line in first["lines"]][1] == (
+    assert [filled(data, line["text"]) for line in first["lines"]][1] == (
         "upstream × local = 1 × 0.178849 = 0.178849"
     )
     grads = {c["name"]: c["analytic"] for c in data["checks"]}

@@ -23,16 +23,28 @@ from ..compile.emit_javascript import emit_javascript, javascript_runtime
 from ..compile.plan import plan_of_graph
 from ..errors import ChainruleError
 from . import wording
-from .circuit import edge_text, picture_name, short
+from .circuit import edge_text, picture_name
 from .circuit_svg import circuit_svg, legend
 from .layers import UNICODE, layer_views
 from .nudge import sentences_for_page
 from .picture import sanitize_svg
 from .quiz import ABSOLUTE, RELATIVE, Question, questions
+from .rules import gate_rule_template
+from .template import (
+    Choice,
+    Slot,
+    Template,
+    UpstreamZero,
+    at_nodes,
+    numbers_json,
+    template,
+    template_json,
+)
 from .trace import layer_of
 
 if TYPE_CHECKING:
     from .lesson import Lesson
+    from .trace import BackwardStep, Contribution
 
 _PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
 
@@ -79,27 +91,47 @@ def json_for_script(data: Any) -> str:
 # -- the page -------------------------------------------------------------------------------------
 
 
-def _short(x: float | None) -> str | None:
-    """A number as the graph picture writes it (4 significant digits)."""
-    return None if x is None else short(x)
-
-
 def _question(w: Lesson, k: int, q: Question) -> dict[str, Any]:
     return {"id": f"{q.kind}{k}", "kind": q.kind, "prompt": q.prompt, "answer": q.answer,
             "answerText": wording.number(w, q.answer), "hint": q.hint, "worked": q.worked,
             "node": q.node, "step": -1 if q.step is None else q.step}
 
 
-def _texts(w: Lesson) -> dict[str, Any]:
-    """Everything the script shows, with the numbers already written out (so the page says
-    exactly what the text and Markdown renderers say)."""
-    nodes = w.forward.nodes
-    def num(x: float | None) -> str | None:
-        return None if x is None else wording.number(w, x)
+def _unless_skipped(step: BackwardStep, text: Template, skipped: Template = ()) -> Template:
+    """``text``, or ``skipped`` when the step's upstream gradient is 0 (with the recorded
+    numbers, or with a learner's)."""
+    return (Choice(((UpstreamZero(step.node), skipped), (None, text))),)
 
+
+def _contribution_lines(w: Lesson, step: BackwardStep, c: Contribution) -> list[dict[str, Any]]:
+    if c.is_constant:
+        return [{"kind": "note", "text": ["a constant: no gradient needed"]}]
+    lines = [
+        ("formula", _unless_skipped(step, template("local ", wording.local_template(w, c)),
+                                    ("upstream is 0: nothing passed on",))),
+        ("product", _unless_skipped(step, template(
+            "upstream × local = ", wording.product_template(w, step, c, "×")))),
+        ("sum", _unless_skipped(step, wording.running_sum_template(w, c))),
+    ]
+    fan_out = wording.fan_out_template(w, c)
+    if fan_out:
+        lines.append(("fanout", _unless_skipped(step, fan_out)))
+    # A line that a zero upstream empties is left out by the page.
+    return [{"kind": kind, "text": template_json(text)} for kind, text in lines]
+
+
+def _texts(w: Lesson) -> dict[str, Any]:
+    """Everything the script shows: the sentences as templates (see .template) and the
+    recorded numbers to fill them with, so the page says exactly what the text and Markdown
+    renderers say, and says it again with a learner's numbers (``showNumbers``)."""
+    nodes = w.forward.nodes
+    t = template_json
     root = nodes[w.forward.root]
+    where = wording.check_index(w)
     data: dict[str, Any] = {
         "title": w.title,
+        "digits": w.digits,
+        "numbers": numbers_json(w.numbers),
         "root": w.forward.root,
         "rootName": root.name,
         "nodes": [
@@ -112,11 +144,7 @@ def _texts(w: Lesson) -> dict[str, Any]:
                 "expression": n.expression,
                 "inputs": list(n.inputs),
                 "value": n.value,
-                "valueText": num(n.value),
-                "valueShort": _short(n.value),
                 "gradient": w.backward.gradients[n.index],
-                "gradientText": num(w.backward.gradients[n.index]),
-                "gradientShort": _short(w.backward.gradients[n.index]),
                 "gradientName": wording.gradient_of(w, n.index),
             }
             for n in nodes
@@ -124,18 +152,14 @@ def _texts(w: Lesson) -> dict[str, Any]:
         "forward": [
             {
                 "node": s.node,
-                "equation": s.equation(w.digits),
-                "explanation": "Its inputs are known: "
-                + ", ".join(f"{nodes[i].name} = {num(nodes[i].value)}"
-                            for i in dict.fromkeys(nodes[s.node].inputs))
-                + ".",
+                "equation": t(wording.forward_equation(w, s)),
+                "explanation": t(wording.inputs_known(w, s.node)),
             }
             for s in w.forward.steps
         ],
         "seed": {
             "gradient": w.backward.seed,
-            "gradientText": num(w.backward.seed),
-            "equation": f"{wording.gradient_of(w, root.index)} = {num(w.backward.seed)}",
+            "equation": t(wording.seed_equation(w)),
             "explanation": (
                 f"The gradient of the output with respect to itself: nudging {root.name} by a "
                 f"tiny amount changes {root.name} by that same amount."
@@ -145,35 +169,36 @@ def _texts(w: Lesson) -> dict[str, Any]:
         "checks": [
             {
                 "node": c.node,
+                "check": where[c.node],
                 "name": c.name,
                 "analytic": c.analytic,
-                "analyticText": num(c.analytic),
+                "analyticText": t((wording.grad(c.node),)),
                 "numeric": c.numeric,
-                "numericText": "n/a" if c.numeric is None else num(c.numeric),
+                "numericText": t(wording.numeric_template(where[c.node])),
                 "passed": c.passed,
+                "verdict": t(wording.verdict_template(c, where[c.node], "✓ pass", "✗ fail")),
                 "error": c.error,
-                "kink": c.kink,
-                "leftText": None if c.left is None else num(c.left),
-                "rightText": None if c.right is None else num(c.right),
+                "kink": None if (kink := wording.kink_template(c, where[c.node])) is None
+                else t(kink),
             }
             for c in wording.checks_in_order(w)
         ],
         "lr": w.lr,
-        "lrText": None if w.lr is None else num(w.lr),
+        "lrText": None if w.lr is None else t((Slot("lr"),)),
         "updates": [
             {
                 "node": u.node,
                 "name": u.name,
-                "equation": f"{num(u.before)} − {num(w.lr or 0.0)} × {wording.operand(w, u.grad)}",
+                "equation": t(wording.update_template(w, k, "×", "−")),
                 "after": u.after,
-                "afterText": num(u.after),
+                "afterText": t((Slot("u", k),)),
             }
-            for u in w.updates
+            for k, u in enumerate(w.updates)
         ],
-        "lossChange": None if w.loss_after is None else wording.loss_change_text(w),
+        "lossChange": None if w.loss_after is None else t(wording.loss_change_template(w)),
         "layers": [
-            {"layer": view.layer, "heading": view.heading, "lines": list(view.lines),
-             "step": view.step}
+            {"layer": view.layer, "heading": view.heading,
+             "lines": [t(line) for line in view.templates], "step": view.step}
             for view in layer_views(w, UNICODE)
         ],
     }
@@ -184,51 +209,35 @@ def _texts(w: Lesson) -> dict[str, Any]:
     data["summaryText"] = wording.check_summary(w)
     data["kinks"] = list(w.backward.kinks)
     for step in w.backward.steps:
-        contributions = []
-        for c in step.contributions:
-            if c.is_constant:
-                lines = [{"kind": "note", "text": "a constant: no gradient needed"}]
-            elif step.skipped:
-                lines = [{"kind": "note", "text": "upstream is 0: nothing passed on"}]
-            else:
-                lines = [
-                    {"kind": "formula", "text": f"local {wording.local_text(w, c)}"},
-                    {"kind": "product",
-                     "text": "upstream × local = " + wording.product_text(w, step, c, "×")},
-                    {"kind": "sum", "text": wording.running_sum_text(w, c)},
-                ]
-                fan_out = wording.fan_out_text(w, c)
-                if fan_out:
-                    lines.append({"kind": "fanout", "text": fan_out})
-            contributions.append({
-                "input": c.input,
-                "inputName": c.input_name,
-                "slot": c.variable,
-                "constant": c.is_constant,
-                "lines": lines,
-                "formula": c.formula,
-                "local": c.local,
-                "localText": None if c.local is None else num(c.local),
-                "contribution": c.contribution,
-                "contributionText": None if c.contribution is None else num(c.contribution),
-                "edgeText": edge_text(step, c),
-                "after": c.grad_after,
-                "afterText": None if c.grad_after is None else num(c.grad_after),
-                "afterShort": _short(c.grad_after),
-                "use": c.use,
-                "uses": c.uses,
-            })
+        info = nodes[step.node]
+        rule = None if info.primitive is None else gate_rule_template(
+            info.primitive, [nodes[i].name for i in info.inputs])
         data["backward"].append({
             "node": step.node,
             "name": step.name,
-            "operation": f"{step.name} = {nodes[step.node].expression} = {num(step.value)}",
+            "operation": t(wording.operation_heading(w, step)),
             "upstream": step.upstream,
             "upstreamName": wording.gradient_of(w, step.node),
-            "upstreamText": f"upstream {wording.gradient_of(w, step.node)} = {num(step.upstream)}",
-            "skippedText": wording.skipped_text(w, step) if step.skipped else None,
-            "rule": None if step.skipped else step.rule,
+            "upstreamText": t(wording.upstream_template(w, step)),
+            "skippedText": t(_unless_skipped(step, (), (wording.skipped_text(w, step),))),
+            "rule": None if rule is None else t(_unless_skipped(step, at_nodes(rule,
+                                                                               info.inputs))),
             "notes": wording.shortcut_notes(w, step),
-            "contributions": contributions,
+            "contributions": [{
+                "input": c.input,
+                "k": c.k,
+                "inputName": c.input_name,
+                "slot": c.variable,
+                "constant": c.is_constant,
+                "lines": _contribution_lines(w, step, c),
+                "formula": c.formula,
+                "local": c.local,
+                "contribution": c.contribution,
+                "edgeText": edge_text(step, c),
+                "after": c.grad_after,
+                "use": c.use,
+                "uses": c.uses,
+            } for c in step.contributions],
         })
     return data
 

@@ -24,6 +24,7 @@ from ..naming import scope_stage
 from ..primitives import PRIMITIVES
 from . import wording
 from .lesson import Lesson
+from .template import Choice, Known, Part, Slot, Template, join, template
 from .trace import NodeInfo, layer_of
 
 __all__ = ["LayerView", "layer_views"]
@@ -44,6 +45,8 @@ class LayerView:
     heading: str
     lines: tuple[str, ...]
     step: int
+    #: The lines as templates (``lines`` is them filled with the recorded numbers).
+    templates: tuple[Template, ...] = ()
 
 
 @dataclass
@@ -79,8 +82,8 @@ def _neurons(nodes: Sequence[NodeInfo]) -> dict[int, list[_Neuron]]:
     return readable
 
 
-def _vector(w: Lesson, values: Sequence[float]) -> str:
-    return "[" + ", ".join(wording.number(w, v) for v in values) + "]"
+def _vector(values: Sequence[Part]) -> Template:
+    return template("[", join([(v,) for v in values], ", "), "]")
 
 
 def layer_views(w: Lesson, symbols: dict[str, str] = ASCII) -> list[LayerView]:
@@ -94,42 +97,46 @@ def layer_views(w: Lesson, symbols: dict[str, str] = ASCII) -> list[LayerView]:
     layers = _neurons(nodes)
     for layer in sorted(layers, reverse=True):
         neurons = layers[layer]
-        deltas = [gradients[n.z.index] for n in neurons]
+        deltas = [n.z.index for n in neurons]
         partners = [[_partner(w, weight) for weight in nr.weights] for nr in neurons]
-        weight_grads = [[gradients[wt.index] for wt in n.weights] for n in neurons]
-        if None in deltas or any(None in row for row in partners + weight_grads):
+        if any(gradients[i] is None for i in deltas) or any(
+                None in row for row in partners) or any(
+                gradients[wt.index] is None for n in neurons for wt in n.weights):
             continue
         values = {tuple(nodes[p].value for p in row) for row in partners}  # type: ignore[index]
         if len(values) != 1:  # not one x for the whole layer
             continue
-        (xs,) = values
+        xs: list[int] = partners[0]  # type: ignore[assignment]
         m, n = len(neurons), len(xs)
         lines = [
-            f"{delta} = {d}/dz = {_vector(w, deltas)}   ({m})",  # type: ignore[arg-type]
-            f"x = {_vector(w, xs)}   ({n})",
-            f"{d}/dW = {delta} x{symbols['T']} = "
-            + "[" + ", ".join(_vector(w, row) for row in weight_grads) + "]"  # type: ignore[arg-type]
-            + f"   ({m} {times} {n})",
+            template(f"{delta} = {d}/dz = ", _vector([wording.grad(i) for i in deltas]),
+                     f"   ({m})"),
+            template("x = ", _vector([wording.value(i) for i in xs]), f"   ({n})"),
+            template(f"{d}/dW = {delta} x{symbols['T']} = [",
+                     join([_vector([wording.grad(wt.index) for wt in nr.weights])
+                           for nr in neurons], ", "),
+                     f"]   ({m} {times} {n})"),
         ]
-        biases = [gradients[nr.bias.index] for nr in neurons if nr.bias is not None]
+        biases = [nr.bias.index for nr in neurons if nr.bias is not None]
         if len(biases) == m:
-            lines.append(f"{d}/db = {delta} = {_vector(w, biases)}   ({m})")  # type: ignore[arg-type]
+            lines.append(template(f"{d}/db = {delta} = ",
+                                  _vector([wording.grad(i) for i in biases]), f"   ({m})"))
         last = [completed_at.get(i, -1) for nr in neurons
                 for i in (nr.z.index, *(wt.index for wt in nr.weights))]
-        below = _previous_delta(w, partners[0], layer)  # type: ignore[arg-type]
+        below = _previous_delta(w, xs, layer)
         if below is not None:
             upstream, slopes, previous, at = below
-            lines.append(
-                f"{prev} = (W{symbols['T']} {delta}) {symbols['odot']} f'(z) = "
-                f"{_vector(w, upstream)} {symbols['odot']} {_vector(w, slopes)} = "
-                f"{_vector(w, previous)}   ({n}): layer {layer - 1}'s {delta}"
-            )
+            lines.append(template(
+                f"{prev} = (W{symbols['T']} {delta}) {symbols['odot']} f'(z) = ",
+                _vector(upstream), f" {symbols['odot']} ", _vector(slopes), " = ",
+                _vector(previous), f"   ({n}): layer {layer - 1}'s {delta}"))
             last.append(at)
         views.append(LayerView(
             layer,
             f"layer {layer} ({n} inputs -> {m} neuron{'s' if m > 1 else ''})",
-            tuple(lines),
+            tuple(w.said(line) for line in lines),
             max(last),
+            tuple(lines),
         ))
     return views
 
@@ -141,12 +148,16 @@ def _partner(w: Lesson, weight: NodeInfo) -> int | None:
 
 
 def _previous_delta(w: Lesson, partners: list[int], layer: int
-                    ) -> tuple[list[float], list[float], list[float], int] | None:
+                    ) -> tuple[list[Part], list[Part], list[Part], int] | None:
     """``W^T delta`` (the gradient of each x, the engine's sum over the layer's neurons), ``f'(z)``
     (the local derivative of each x = f(z)) and the previous layer's delta, when each x is an
-    activation of a previous layer's z; with the step that completes the last of them."""
+    activation of a previous layer's z, as slots; with the step that completes the last of
+    them."""
     nodes, gradients = w.forward.nodes, w.backward.gradients
-    upstream, slopes, previous, steps = [], [], [], []
+    upstream: list[Part] = []
+    slopes: list[Part] = []
+    previous: list[Part] = []
+    steps = []
     for x in partners:
         activation = nodes[x]
         if activation.kind != "operation" or len(activation.inputs) != 1:
@@ -159,13 +170,12 @@ def _previous_delta(w: Lesson, partners: list[int], layer: int
         if len(handed) != 1 or primitive is None or primitive.arity != 1:
             return None
         step, c = handed[0]
-        grad_x, grad_z = gradients[x], gradients[z.index]
-        assert grad_x is not None and grad_z is not None
-        upstream.append(grad_x)
+        assert gradients[x] is not None and gradients[z.index] is not None and c.k is not None
+        upstream.append(wording.grad(x))
         # A step whose upstream is 0 hands nothing on and computes no local derivative: the
         # table's derivative gives it.
-        slopes.append(c.local if c.local is not None
-                      else primitive.derivatives[0](z.value, activation.value))
-        previous.append(grad_z)
+        table = wording.number(w, primitive.derivatives[0](z.value, activation.value))
+        slopes.append(Choice(((Known(Slot("l", c.k)), (Slot("l", c.k),)), (None, (table,)))))
+        previous.append(wording.grad(z.index))
         steps.append(next(k for k, s in enumerate(w.backward.steps) if s is step))
     return upstream, slopes, previous, max(steps)

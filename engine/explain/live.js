@@ -1,6 +1,6 @@
 // The live layer: every leaf a field. An edit runs the walkthrough's program (compiled from the
 // primitive table to JavaScript, chainruleProgram) and shows its numbers everywhere: the
-// lesson's templates re-filled (showNumbers), the values table's exact numbers, the nudge and
+// lesson's templates re-filled (chainruleWalkthrough.showNumbers), the values table's exact numbers, the nudge and
 // descent by hand. A refusal is chainrule's own sentence (ChainruleError.message, the same
 // text Python raises); the page then keeps the last valid numbers, greyed. Text goes in with
 // textContent only, and every sentence comes from Python (engine/explain/nudge.py).
@@ -145,7 +145,7 @@
     });
     numbers.lr = data.lr === null ? NaN : data.lr;
     numbers.updated = new Float64Array(words.updates.length);
-    numbers.loss_after = NaN;
+    numbers.lossAfter = NaN;
     if (data.lr !== null) {
       var values = Float64Array.from(numbers.values);
       words.updates.forEach(function (i, u) {
@@ -159,7 +159,7 @@
         values[i] = after;
       });
       try {
-        numbers.loss_after = program.forward(values);
+        numbers.lossAfter = program.forward(values);
       } catch (error) {
         if (!(error instanceof ChainruleError)) { throw error; }
         throw new ChainruleError(error.kind, error.node,
@@ -174,7 +174,7 @@
     document.body.classList.remove("stale");
     el("live-error").hidden = true;
     el("live-error").textContent = "";
-    showNumbers(numbers);
+    window.chainruleWalkthrough.showNumbers(numbers);
     paintLabels(numbers);
     markTable(numbers);
     nudge();
@@ -182,11 +182,11 @@
     markEdited();
   }
 
-  // -- the pictures' labels -------------------------------------------------------------------
-  // walkthrough.js paints the circuit and the graph at each step with the recorded numbers
-  // (which are known, which gradients are partial sums); after it, the live numbers take their
-  // places. Contribution k is (operation node, input slot) in the engine's backward order:
-  // nodes from the last, slots in order, constants skipped.
+  // -- the edge labels -------------------------------------------------------------------
+  // walkthrough.js paints the values and gradients of the pictures with the numbers it is
+  // given; the edge labels (upstream × local = product) are drawn with the recorded numbers,
+  // and take the live ones here. Contribution k is (operation node, input slot) in the
+  // engine's backward order: nodes from the last, slots in order, constants skipped.
   var contributionOf = {};  // "node,slot" -> k
   (function () {
     var k = 0;
@@ -199,23 +199,6 @@
   })();
   var SLOTS = ["x", "y"];  // the graph picture's names of a binary operation's edges
 
-  // Each node's running gradient sum after the backward steps up to `last` (in the page's
-  // order): null where none has reached it yet.
-  function runningSums(last, numbers) {
-    var sums = nodes.map(function () { return null; });
-    sums[root] = numbers.seed;
-    for (var b = 0; b <= last; b++) {
-      var j = data.backward[b].node;
-      nodes[j].inputs.forEach(function (input, slot) {
-        var k = contributionOf[j + "," + slot];
-        if (k !== undefined && numbers.after[k] === numbers.after[k]) {
-          sums[input] = numbers.after[k];
-        }
-      });
-    }
-    return sums;
-  }
-
   function edgeText(target, slot, numbers) {
     var k = contributionOf[target + "," + slot];
     if (k === undefined || numbers.local[k] !== numbers.local[k]) { return null; }
@@ -223,56 +206,22 @@
       shortNumber(numbers.product[k]);
   }
 
-  // A label "name = 0.5" or "grad 0.5 …": its number replaced, its words and marks kept.
-  function swap(element, prefix, number) {
-    if (!element) { return; }
-    var text = element.textContent;
-    if (text.indexOf(prefix) !== 0) { return; }
-    var rest = text.slice(prefix.length), tail = rest.match(/( \+ …| …)$/);
-    if (rest === "?" || rest === "") { return; }
-    element.textContent = prefix + number + (tail ? tail[1] : "");
-  }
-
   function paintLabels(numbers) {
-    var walk = window.chainruleWalkthrough;
-    var step = walk.steps[Number(document.body.dataset.step || 0)];
-    var last = step.phase === "backward" ? step.index
-      : step.phase === "summary" ? data.backward.length - 1 : -1;
-    var sums = runningSums(last, numbers);
-    nodes.forEach(function (n, i) {
-      if (n.kind === "constant") { return; }
-      var value = shortNumber(numbers.values[i]);
-      swap(document.getElementById("c-v" + i), n.pictureName + " = ", value);
-      var g = step.phase === "forward" ? null : sums[i];
-      var grad = document.getElementById("c-g" + i);
-      if (g !== null) { swap(grad, "", shortNumber(g)); }
-      var box = document.getElementById("svg-n" + i);
-      if (box) {
-        Array.prototype.forEach.call(box.querySelectorAll("text"), function (t) {
-          swap(t, "data ", value);
-          if (g !== null) { swap(t, "grad ", shortNumber(g)); }
-        });
-      }
-    });
     Array.prototype.forEach.call(document.querySelectorAll("#circuit .c-label"), function (label) {
       var parts = label.id.replace(/^c-l/, "").split("-");
       var text = edgeText(Number(parts[0]), Number(parts[1]), numbers);
       var t = label.querySelector("text");
       if (t && text !== null) { t.textContent = text; }
-      if (text === null && label.getAttribute("display") !== "none") {
-        label.setAttribute("display", "none");
-      }
+      if (text === null) { label.setAttribute("display", "none"); }
     });
-    if (step.phase === "backward") {
-      Array.prototype.forEach.call(document.querySelectorAll("#graph text.edge-label"), function (t) {
-        var edge = t.parentNode, match = edge && edge.id.match(/^svg-e_n(\d+)_op(\d+)(?:_(\w))?$/);
-        if (!match) { return; }
-        var target = Number(match[2]), input = Number(match[1]);
-        var slot = match[3] ? SLOTS.indexOf(match[3]) : nodes[target].inputs.indexOf(input);
-        var text = edgeText(target, slot, numbers);
-        t.textContent = text === null ? "" : text;
-      });
-    }
+    Array.prototype.forEach.call(document.querySelectorAll("#graph text.edge-label"), function (t) {
+      var edge = t.parentNode, match = edge && edge.id.match(/^svg-e_n(\d+)_op(\d+)(?:_(\w))?$/);
+      if (!match) { return; }
+      var target = Number(match[2]), input = Number(match[1]);
+      var slot = match[3] ? SLOTS.indexOf(match[3]) : nodes[target].inputs.indexOf(input);
+      var text = edgeText(target, slot, numbers);
+      t.textContent = text === null ? "" : text;
+    });
   }
   new MutationObserver(function () { if (edited()) { paintLabels(shown); } })
     .observe(document.body, { attributes: true, attributeFilter: ["data-step"] });

@@ -7,6 +7,7 @@ import re
 from . import wording
 from .layers import UNICODE, layer_views
 from .lesson import Lesson
+from .template import Slot, Template, template
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
@@ -24,17 +25,19 @@ def escape_markdown(text: str) -> str:
 def walkthrough_markdown(w: Lesson) -> str:
     """Forward steps as a table, backward steps as one table row per input, then the summary."""
     e = escape_markdown
-    def num(x: float) -> str:
-        return e(wording.number(w, x))
+    def said(text: Template) -> str:
+        return e(w.said(text))
 
     lines = [f"## {e(w.title)}", "", "### Forward pass", ""]
     for kind, given in wording.given_text(w):
         lines += [f"{kind.capitalize()}: {e(given)}", ""]
     lines += ["| # | node | operation | with numbers | value |", "|---|---|---|---|---|"]
     for number, forward_step in enumerate(w.forward.steps, 1):
+        info = w.forward.nodes[forward_step.node]
         lines.append(
             f"| {number} | {e(forward_step.name)} | {e(forward_step.expression)} "
-            f"| {e(forward_step.numbers)} | {num(forward_step.value)} |"
+            f"| {said(wording.operation_numbers(info))} "
+            f"| {said((wording.value(info.index),))} |"
         )
     lines += [
         "",
@@ -43,7 +46,7 @@ def walkthrough_markdown(w: Lesson) -> str:
         "Each node hands *upstream gradient × local derivative* to each of its inputs; an "
         "input used several times adds up its contributions (the running sum).",
         "",
-        f"Start: {e(wording.gradient_of(w, w.backward.root))} = {num(w.backward.seed)}",
+        f"Start: {said(wording.seed_equation(w))}",
         "",
         "| # | node (upstream) | to input | local derivative | upstream × local "
         "| gradient so far |",
@@ -52,7 +55,7 @@ def walkthrough_markdown(w: Lesson) -> str:
     for number, step in enumerate(w.backward.steps, 1):
         head = (
             f"{e(step.name)} = {e(w.forward.nodes[step.node].expression or '')}, "
-            f"{e(wording.gradient_of(w, step.node))} = {num(step.upstream)}"
+            + said(template(f"{wording.gradient_of(w, step.node)} = ", wording.grad(step.node)))
         )
         if step.rule and not step.skipped:
             head += f" — *{e(step.rule)}*"
@@ -94,26 +97,30 @@ def walkthrough_markdown(w: Lesson) -> str:
         "| leaf | value | gradient | numeric | check |",
         "|---|---|---|---|---|",
     ]
+    where = wording.check_index(w)
     for check in wording.checks_in_order(w):
-        numeric = "n/a" if check.numeric is None else num(check.numeric)
+        c = where[check.node]
+        kink = wording.kink_template(check, c)
         verdict = ("✗ " + e(check.error or "mismatch") if not check.passed
-                   else "✓ " + e(check.kink) if check.kink else "✓")
+                   else "✓ " + said(kink) if kink else "✓")
         lines.append(
-            f"| {e(check.name)} | {num(w.forward.nodes[check.node].value)} "
-            f"| {num(check.analytic)} | {numeric} | {verdict} |"
+            f"| {e(check.name)} | {said((wording.value(check.node),))} "
+            f"| {said((wording.grad(check.node),))} | {said(wording.numeric_template(c))} "
+            f"| {verdict} |"
         )
     lines += [""] + [f"- {e(kink)}" for kink in w.backward.kinks]
     lines += ["", e(wording.check_summary(w))]
     if w.lr is not None:
         lines += [
             "",
-            f"### One gradient-descent step (lr = {num(w.lr)})",
+            f"### One gradient-descent step (lr = {said((Slot('lr'),))})",
             "",
             "| parameter | before | gradient | after = before − lr × gradient |",
             "|---|---|---|---|",
         ]
-        for u in w.updates:
-            lines.append(f"| {e(u.name)} | {num(u.before)} | {num(u.grad)} | {num(u.after)} |")
-        lines += ["", e(wording.loss_change_text(w)).capitalize()[:1]
-                  + e(wording.loss_change_text(w))[1:] + "."]
+        for k, u in enumerate(w.updates):
+            lines.append(f"| {e(u.name)} | {said((wording.value(u.node),))} "
+                         f"| {said((wording.grad(u.node),))} | {said((Slot('u', k),))} |")
+        change = said(wording.loss_change_template(w))
+        lines += ["", change[:1].upper() + change[1:] + "."]
     return "\n".join(lines) + "\n"

@@ -12,24 +12,22 @@ a choice between 1 and 0 for one input; a piecewise derivative is a formula writ
 from __future__ import annotations
 
 import ast
-import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from ..naming import format_number, operand_text
+from ..naming import operand_text
 from ..primitives import Primitive
+from .template import Choice, Compare, Numbers, Slot, Template, fill, join, template
 
-__all__ = ["Case", "gate_name", "gate_rule", "kink_conditions", "kink_sides", "local_case",
-           "partner_slots"]
+__all__ = ["Branch", "Case", "branches", "gate_name", "gate_rule", "gate_rule_template",
+           "kink_conditions", "kink_sides", "local_case", "partner_slots"]
 
-_HOLDS: dict[type[ast.cmpop], Callable[[float, float], bool]] = {
-    ast.Gt: operator.gt, ast.Lt: operator.lt, ast.GtE: operator.ge, ast.LtE: operator.le,
-    ast.Eq: operator.eq, ast.NotEq: operator.ne,
-}
 _SYMBOL: dict[type[ast.cmpop], str] = {ast.Gt: ">", ast.Lt: "<", ast.GtE: ">=", ast.LtE: "<=",
                                        ast.Eq: "=", ast.NotEq: "≠"}
+_OPERATOR: dict[type[ast.cmpop], str] = {ast.Gt: ">", ast.Lt: "<", ast.GtE: ">=", ast.LtE: "<=",
+                                         ast.Eq: "==", ast.NotEq: "!="}
 _NEGATION: dict[type[ast.cmpop], type[ast.cmpop]] = {
     ast.Gt: ast.LtE, ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.LtE: ast.Gt, ast.Eq: ast.NotEq,
     ast.NotEq: ast.Eq}
@@ -69,7 +67,7 @@ def _pieces(formula: str) -> tuple[_Piece, ...] | None:
     while isinstance(tree, ast.IfExp):
         test = tree.test
         if not (isinstance(test, ast.Compare) and len(test.ops) == 1
-                and type(test.ops[0]) in _HOLDS):
+                and type(test.ops[0]) in _OPERATOR):
             return None
         comparison = _Comparison(text(test.left), type(test.ops[0]), text(test.comparators[0]))
         pieces.append(_Piece(comparison, text(tree.body)))
@@ -103,9 +101,83 @@ def _fill(text: str, primitive: Primitive, words: Sequence[str]) -> str:
     return re.sub(r"\b\w+\b", lambda m: by_name.get(m.group(0), m.group(0)), text)
 
 
-def _number(text: str, primitive: Primitive, operands: Sequence[float]) -> float:
-    by_name = dict(zip(primitive.input_names, operands, strict=True))
-    return by_name[text] if text in by_name else float(text)
+def _ref(text: str, primitive: Primitive) -> Slot | float:
+    """A side of a condition: operand j's value (a slot of the operands' numbers) or a number."""
+    if text in primitive.input_names:
+        return Slot("v", primitive.input_names.index(text))
+    return float(text)
+
+
+def _side(text: str, primitive: Primitive) -> str | Slot:
+    """A side of a condition as it is written: the operand's number, or the table's text."""
+    return Slot("v", primitive.input_names.index(text)) if text in primitive.input_names else text
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One branch of a piecewise derivative: taken when ``when`` holds on the operands (None:
+    when no earlier branch's condition holds), and then said as ``condition`` (a template
+    whose slot ``v`` j is operand j: ``x > 0``, or the negations of the earlier conditions) and
+    ``branch``, the branch in the learner's names. A ``formula`` branch is the table's formula
+    as written (outside a special case such as pow's ``y = 0``): no case to state."""
+
+    when: Compare | None
+    condition: Template
+    branch: str
+    value: str = ""  # the branch as the table writes it: "1", "1/2", "slope"
+    formula: bool = False
+
+
+def branches(primitive: Primitive, slot: int, names: Sequence[str]) -> tuple[Branch, ...] | None:
+    """The branches of input ``slot``'s piecewise derivative, in the order they are tried, the
+    same for any numbers (None for a formula that is not piecewise). Which one holds is for
+    the numbers to say: :func:`local_case` on recorded numbers, a template's choice on any."""
+    special = primitive.special_cases[slot] if primitive.special_cases else None
+    pieces = _pieces(primitive.formulas[slot] if special is None
+                     else f"0 if {special} else {primitive.formulas[slot]}")
+    if pieces is None:
+        return None
+
+    def written(comparison: _Comparison, kind: type[ast.cmpop] | None = None) -> Template:
+        symbol = "=" if kind is None else _SYMBOL[kind]
+        return template(_side(comparison.left, primitive), f" {symbol} ",
+                        _side(comparison.right, primitive))
+
+    def when(comparison: _Comparison) -> Compare:
+        return Compare(_ref(comparison.left, primitive), _OPERATOR[comparison.kind],
+                       _ref(comparison.right, primitive))
+
+    words = [operand_text(n) for n in names]
+    found: list[Branch] = []
+    failed: list[_Comparison] = []
+    for piece in pieces:
+        comparison = piece.condition
+        if comparison is not None:
+            found.append(Branch(when(comparison), written(comparison, comparison.kind),
+                                _fill(piece.value, primitive, words), piece.value))
+            failed.append(comparison)
+            if special is not None:  # "y = 0": 0 there, the formula everywhere else
+                return (*found, Branch(None, (), "", formula=True))
+            continue
+        sides = {frozenset((c.left, c.right)) for c in failed}
+        if len(failed) == 2 and len(sides) == 1:  # not >, not <: equal
+            condition = written(failed[0])
+        else:
+            condition = join([written(c, _NEGATION[c.kind]) for c in failed], " and ")
+        found.append(Branch(None, condition, _fill(piece.value, primitive, words), piece.value))
+    return tuple(found)
+
+
+def operand_numbers(operands: Sequence[float]) -> Numbers:
+    """Numbers whose values are ``operands``: what a branch's condition reads (slot ``v`` j is
+    operand j) on the recorded numbers of one step."""
+    return Numbers(values=tuple(operands), grads=(), local=(), product=(), before=(), after=(),
+                   seed=1.0)
+
+
+def holding(found: Sequence[Branch], numbers: Numbers) -> Branch:
+    """The branch that applies: the first whose condition holds."""
+    return next(b for b in found if b.when is None or b.when.holds(numbers))
 
 
 def local_case(
@@ -113,49 +185,26 @@ def local_case(
     digits: int = 6,
 ) -> Case | None:
     """The case of input ``slot``'s piecewise derivative that applies to ``operands`` (None
-    for a formula that is not piecewise). When no condition holds, the case is stated as the
-    negation of them all (``0 <= 0``; ``0.7 = 0.7`` where two negations meet)."""
-    special = primitive.special_cases[slot] if primitive.special_cases else None
-    pieces = _pieces(primitive.formulas[slot])
-    if special is not None:  # "y = 0": 0 there, the formula everywhere else
-        pieces = _pieces(f"0 if {special} else {primitive.formulas[slot]}")
-        assert pieces is not None and pieces[0].condition is not None
-        case_of = pieces[0].condition
-        if not _HOLDS[case_of.kind](_number(case_of.left, primitive, operands),
-                                    _number(case_of.right, primitive, operands)):
-            return None  # the formula applies, as written
-    if pieces is None:
+    for a formula that is not piecewise, or outside a special case). When no condition holds,
+    the case is stated as the negation of them all (``0 <= 0``; ``0.7 = 0.7`` where two
+    negations meet)."""
+    found = branches(primitive, slot, names)
+    if found is None:
         return None
-    numbers = [format_number(v, digits) for v in operands]  # "-0.7 <= 0" needs no parentheses
-
-    def written(comparison: _Comparison, kind: type[ast.cmpop] | None = None) -> str:
-        left = _fill(comparison.left, primitive, numbers)
-        right = _fill(comparison.right, primitive, numbers)
-        symbol = "=" if kind is None else _SYMBOL[kind]
-        return f"{left} {symbol} {right}"
-
+    numbers = operand_numbers(operands)
+    chosen = holding(found, numbers)
+    if chosen.formula:
+        return None  # the formula applies, as written
     kink = any(
-        _number(p.condition.left, primitive, operands)
-        == _number(p.condition.right, primitive, operands)
-        for p in pieces if p.condition is not None and p.condition.kind not in _SPECIAL_CASES
+        b.when is not None and b.when.op not in ("==", "!=")
+        and _number(b.when.left, numbers) == _number(b.when.right, numbers)
+        for b in found
     )
-    failed: list[_Comparison] = []
-    for piece in pieces:
-        branch = _fill(piece.value, primitive, [operand_text(n) for n in names])
-        comparison = piece.condition
-        if comparison is None:
-            sides = {frozenset((c.left, c.right)) for c in failed}
-            if len(failed) == 2 and len(sides) == 1:  # not >, not <: equal
-                condition = written(failed[0])
-            else:
-                condition = " and ".join(written(c, _NEGATION[c.kind]) for c in failed)
-            return Case(condition, branch, kink)
-        left = _number(comparison.left, primitive, operands)
-        right = _number(comparison.right, primitive, operands)
-        if _HOLDS[comparison.kind](left, right):
-            return Case(written(comparison, comparison.kind), branch, kink)
-        failed.append(comparison)
-    raise AssertionError("unreachable: the last piece has no condition")
+    return Case(fill(chosen.condition, numbers, digits), chosen.branch, kink)
+
+
+def _number(ref: Slot | float, numbers: Numbers) -> float | None:
+    return ref.number(numbers) if isinstance(ref, Slot) else ref
 
 
 def kink_conditions(primitive: Primitive) -> bool:
@@ -188,37 +237,50 @@ def partner_slots(primitive: Primitive) -> tuple[int | None, ...]:
 def gate_rule(primitive: Primitive, names: Sequence[str], operands: Sequence[float]) -> str | None:
     """The rule of the gate, in one short sentence with the step's names, or None for an
     operation that follows no rule worth naming."""
+    rule = gate_rule_template(primitive, names)
+    return None if rule is None else fill(rule, operand_numbers(operands))
+
+
+def gate_rule_template(primitive: Primitive, names: Sequence[str]) -> Template | None:
+    """:func:`gate_rule` for any numbers: a template on the step's operands (slot ``v`` j is
+    operand j) whose choice says which input a router sends the gradient to, or which way a
+    switch is set."""
     gate = gate_name(primitive)
     if primitive.constant_derivatives is not None and all(
             d == 1.0 for d in primitive.constant_derivatives):
-        return f"{gate} distributes: each input gets the upstream gradient unchanged"
+        return (f"{gate} distributes: each input gets the upstream gradient unchanged",)
     partners = partner_slots(primitive)
     if None not in partners and all(p != k for k, p in enumerate(partners)):
         if primitive.arity == 2:
             a, b = names
             return (f"{gate} swaps: {a} gets the upstream gradient times {b}, "
-                    f"and {b} times {a}")
+                    f"and {b} times {a}",)
         if primitive.family is not None and len(primitive.family.groups) == 2:
             n = primitive.arity // 2  # a weighted sum: its inputs pair up, w_i with x_i
             more = ", and so on for each pair" if n > 1 else ""
             return (f"{gate} swaps in pairs: {names[0]} gets the upstream gradient times "
-                    f"{names[n]}, and {names[n]} times {names[0]}{more}")
-        return f"{gate} swaps: each input gets the upstream gradient times its partner"
-    pieces = [_pieces(formula) for formula in primitive.formulas]
-    if any(p is None for p in pieces):
+                    f"{names[n]}, and {names[n]} times {names[0]}{more}",)
+        return (f"{gate} swaps: each input gets the upstream gradient times its partner",)
+    if any(_pieces(formula) is None for formula in primitive.formulas):
         return None
-    branches = {piece.value for formula in pieces if formula for piece in formula}
-    if primitive.arity >= 2 and branches <= _ROUTING:
-        cases = [local_case(primitive, k, names, operands) for k in range(primitive.arity)]
-        winners = [names[k] for k, case in enumerate(cases) if case and case.branch == "1"]
-        if not winners:
-            return (f"{gate} routes: at a tie each input gets half of the upstream gradient "
-                    "(as in PyTorch)")
-        return (f"{gate} routes: the larger input, {winners[0]}, gets the whole upstream "
-                "gradient, the other 0")
-    if primitive.arity == 1 and branches <= {"0", "1"}:
-        case = local_case(primitive, 0, names, operands)
-        assert case is not None
-        verdict = "passes the gradient on" if case.branch == "1" else "blocks the gradient"
-        return f"{gate} is a switch: {case.condition}, so it {verdict}"
+    every = [found for k in range(primitive.arity)
+             if (found := branches(primitive, k, names)) is not None]
+    values = {b.value for found in every for b in found}
+    if primitive.arity >= 2 and values <= _ROUTING:
+        # An input gets the whole gradient when its derivative's first branch, 1, holds.
+        if any(found[0].value != "1" or found[0].when is None for found in every):
+            return None
+        return (Choice((
+            *((found[0].when, (f"{gate} routes: the larger input, {names[k]}, gets the whole "
+                               "upstream gradient, the other 0",))
+              for k, found in enumerate(every)),
+            (None, (f"{gate} routes: at a tie each input gets half of the upstream gradient "
+                    "(as in PyTorch)",)),
+        )),)
+    if primitive.arity == 1 and values <= {"0", "1"}:
+        return (Choice(tuple(
+            (b.when, template(f"{gate} is a switch: ", b.condition, ", so it ",
+                              "passes the gradient on" if b.branch == "1"
+                              else "blocks the gradient"))
+            for b in every[0])),)
     return None

@@ -21,13 +21,27 @@ import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, overload
 
 from ..naming import format_number, operand_text
 
 __all__ = [
-    "KINDS", "Choice", "Compare", "Condition", "Known", "Numbers", "Passed", "Slot", "Template",
-    "UpstreamZero", "fill", "slotted", "template", "template_json",
+    "KINDS",
+    "Choice",
+    "Compare",
+    "Condition",
+    "Known",
+    "Numbers",
+    "Passed",
+    "Slot",
+    "Template",
+    "UpstreamZero",
+    "at_nodes",
+    "fill",
+    "join",
+    "slotted",
+    "template",
+    "template_json",
 ]
 
 #: What a slot can stand for, and the field of :class:`Numbers` it reads (indexed by
@@ -189,14 +203,19 @@ def template(*pieces: str | Slot | Choice | Template | None) -> Template:
     """The pieces as one template: nested templates flattened, neighbouring text joined, None
     and empty text left out."""
     parts: list[Part] = []
-    for piece in pieces:
-        for part in piece if isinstance(piece, tuple) else (piece,):
-            if part is None or part == "":
-                continue
-            if isinstance(part, str) and parts and isinstance(parts[-1], str):
-                parts[-1] += part
-            else:
-                parts.append(part)
+
+    def add(piece: Any) -> None:
+        if isinstance(piece, tuple):
+            for each in piece:
+                add(each)
+        elif piece is None or piece == "":
+            return
+        elif isinstance(piece, str) and parts and isinstance(parts[-1], str):
+            parts[-1] += piece
+        else:
+            parts.append(piece)
+
+    add(pieces)
     return tuple(parts)
 
 
@@ -208,6 +227,25 @@ def join(templates: Sequence[Template], separator: str) -> Template:
             pieces.append(separator)
         pieces.append(each)
     return template(*pieces)
+
+
+@overload
+def at_nodes(written: Template, nodes: Sequence[int]) -> Template: ...
+@overload
+def at_nodes(written: Compare, nodes: Sequence[int]) -> Compare: ...
+
+
+def at_nodes(written: Template | Compare, nodes: Sequence[int]) -> Template | Compare:
+    """A step's template (or condition) written on its operands, where slot ``v`` j is operand
+    j, moved onto the graph: operand j is node ``nodes[j]``."""
+    def moved(ref: Any) -> Any:
+        if isinstance(ref, Slot) and ref.kind == "v":
+            return Slot("v", nodes[ref.index], ref.style)
+        return ref
+
+    if isinstance(written, Compare):
+        return Compare(moved(written.left), written.op, moved(written.right))
+    return tuple(moved(part) for part in written)
 
 
 def fill(text: Template, numbers: Numbers, digits: int = 6) -> str:
@@ -231,7 +269,7 @@ def fill(text: Template, numbers: Numbers, digits: int = 6) -> str:
 # leading number is ("-2 + 5"), so the result says where each slot goes and in which style.
 # No primitive's notation, the only other text those functions see, holds such an exponent.
 _TOKEN = "-{}e-987654321"
-_TOKENS = re.compile(r"\(-(\d+)e-987654321\)|-(\d+)e-987654321")
+_TOKENS = re.compile(r"(?<!\w)\(-(\d+)e-987654321\)|-(\d+)e-987654321")  # not a call's "f("
 
 
 def slotted(render: Callable[[Sequence[str]], str], slots: Sequence[Slot]) -> Template:
@@ -287,3 +325,71 @@ def template_json(text: Template) -> list[Any]:
             out.append({"choose": [{"when": _condition_json(when), "text": template_json(t)}
                                    for when, t in part.variants]})
     return out
+
+
+#: The page's name of each field of :class:`Numbers` (JavaScript's camel case).
+JSON_FIELDS: dict[str, str] = {
+    "values": "values", "grads": "grads", "local": "local", "product": "product",
+    "before": "before", "after": "after", "seed": "seed", "lr": "lr", "updated": "updated",
+    "loss_after": "lossAfter", "numeric": "numeric", "left": "left", "right": "right",
+    "passed": "passed",
+}
+
+
+def numbers_json(numbers: Numbers) -> dict[str, Any]:
+    """``numbers`` as the page carries them (None as null; ``fill.js`` reads null as NaN)."""
+    return {key: list(value) if isinstance(value, tuple) else value
+            for field, key in JSON_FIELDS.items()
+            for value in (getattr(numbers, field),)}
+
+
+def _json_number(x: Any) -> Any:
+    if isinstance(x, str):  # html.json_for_script writes inf and nan as text
+        return float(x)
+    return x
+
+
+def numbers_from_json(data: dict[str, Any]) -> Numbers:
+    """The page's numbers (see :func:`numbers_json`) back as :class:`Numbers`."""
+    fields: dict[str, Any] = {}
+    for field, key in JSON_FIELDS.items():
+        value = data.get(key)
+        fields[field] = (tuple(_json_number(x) for x in value) if isinstance(value, list)
+                         else _json_number(value))
+    return Numbers(**fields)
+
+
+def _ref_from_json(ref: Any) -> Ref:
+    return _slot_from_json(ref) if isinstance(ref, dict) else float(ref)
+
+
+def _slot_from_json(slot: dict[str, Any]) -> Slot:
+    return Slot(slot["slot"], slot["i"], slot["as"])
+
+
+def _condition_from_json(when: Any) -> Condition | None:
+    if when is None:
+        return None
+    if "compare" in when:
+        left, op, right = when["compare"]
+        return Compare(_ref_from_json(left), op, _ref_from_json(right))
+    if "zero" in when:
+        return UpstreamZero(when["zero"])
+    if "known" in when:
+        return Known(_slot_from_json(when["known"]))
+    return Passed(when["passed"])
+
+
+def template_from_json(data: list[Any]) -> Template:
+    """A template back from its JSON form (see :func:`template_json`)."""
+    parts: list[Part] = []
+    for part in data:
+        if isinstance(part, str):
+            parts.append(part)
+        elif "choose" in part:
+            parts.append(Choice(tuple((_condition_from_json(v["when"]),
+                                       template_from_json(v["text"]))
+                                      for v in part["choose"])))
+        else:
+            parts.append(_slot_from_json(part))
+    return tuple(parts)

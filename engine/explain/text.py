@@ -10,6 +10,7 @@ from ..naming import one_line
 from . import wording
 from .layers import LayerView, layer_views
 from .lesson import Lesson
+from .template import Slot
 from .trace import Pending
 
 #: How a layer's block is introduced in the terminal.
@@ -56,18 +57,15 @@ def walkthrough_text(w: Lesson, width: int = 80) -> str:
     for kind, given in wording.given_text(w):
         out.line(f"{kind}: {given}", indent=2)
     for number, forward_step in enumerate(w.forward.steps, 1):
-        out.line(f"{number}. {forward_step.equation(w.digits)}", indent=2, hang=5)
+        out.line(f"{number}. {w.said(wording.forward_equation(w, forward_step))}", indent=2,
+                 hang=5)
     root = nodes[w.forward.root]
-    out.line(f"output: {root.name} = {wording.number(w, root.value)}", indent=2)
+    out.line(f"output: {root.name} = {w.said((wording.value(root.index),))}", indent=2)
     out.line()
 
     out.line("Backward pass: from the output back to the inputs, each node hands")
     out.line("upstream gradient x local derivative to each of its inputs (chain rule).")
-    out.line(
-        f"start: {wording.gradient_of(w, w.backward.root)} = "
-        f"{wording.number(w, w.backward.seed)}",
-        indent=2,
-    )
+    out.line(f"start: {w.said(wording.seed_equation(w))}", indent=2)
     pending = Pending(w.backward)
     by_step: dict[int, list[LayerView]] = {}
     for view in layer_views(w):
@@ -111,14 +109,12 @@ def walkthrough_text(w: Lesson, width: int = 80) -> str:
     out.line()
 
     out.line("Gradients, checked by central finite differences (h = 1e-6 * max(1, |x|))")
+    where = wording.check_index(w)
     for check in wording.checks_in_order(w):
-        numeric = "n/a" if check.numeric is None else wording.number(w, check.numeric)
-        out.line(
-            f"{wording.gradient_of(w, check.node)} = {wording.number(w, check.analytic)}"
-            f"   numeric {numeric}   {wording.check_verdict(check)}",
-            indent=2,
-        )
-        for remark in (check.kink, check.error):
+        c = where[check.node]
+        out.line(w.said(wording.check_template(w, check, c)), indent=2)
+        kink = wording.kink_template(check, c)
+        for remark in (None if kink is None else w.said(kink), check.error):
             if remark:
                 out.line(remark, indent=6, hang=2)
     for kink in w.backward.kinks:
@@ -126,10 +122,10 @@ def walkthrough_text(w: Lesson, width: int = 80) -> str:
     out.line(wording.check_summary(w), indent=2, hang=2)
     if w.lr is not None:
         out.line()
-        out.line(f"One gradient-descent step on the parameters, lr = {wording.number(w, w.lr)}: "
+        out.line(f"One gradient-descent step on the parameters, lr = {w.said((Slot('lr'),))}: "
                  f"p <- p - lr x d{w.root_name}/dp")
-        for u in w.updates:
-            out.line(wording.update_text(w, u.name, u.before, u.grad, u.after), indent=2)
+        for k in range(len(w.updates)):
+            out.line(wording.update_text(w, k), indent=2)
         if not w.updates:
             out.line("(no parameters: name them w..., b..., or choose them)", indent=2)
         out.line(wording.loss_change_text(w), indent=2)

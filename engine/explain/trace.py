@@ -37,6 +37,7 @@ from ..naming import (
     node_roles,
     operation_text,
 )
+from ..primitives import Primitive
 from ..value import Value, as_float
 from .rules import gate_name, gate_rule, kink_conditions, local_case, partner_slots
 
@@ -71,6 +72,9 @@ class NodeInfo:
     scope: tuple[str, ...]
     expression: str | None  # the operation written with its inputs' names; None for a leaf
     role: Role = "operation"  # what it is to the learner: input, parameter, constant, ...
+    #: The operation's entry of the primitive table (None for a leaf): what its templates
+    #: are written from.
+    primitive: Primitive | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_constant(self) -> bool:
@@ -130,6 +134,8 @@ class Contribution:
     #: last, each one's inputs first to last; constants not counted): where its numbers are
     #: in :class:`~.lesson.Numbers`. None for a constant input.
     k: int | None = None
+    node: int = -1  # the operation node that hands it over
+    slot: int = 0  # which of that node's inputs it goes to
 
 
 @dataclass(frozen=True)
@@ -186,6 +192,9 @@ class GradientCheck:
     left: float | None = None
     right: float | None = None
     kink: str | None = None
+    #: At a kink, which slope the gradient is: "the left one", "the right one", "their
+    #: average" or "between them" (the end of ``kink``).
+    side: str | None = None
 
 
 @dataclass(frozen=True)
@@ -333,6 +342,7 @@ def record(
             scope=tuple(node.scope),
             expression=expression(node),
             role=roles[index],
+            primitive=node.primitive,
         )
         for index, node in enumerate(order)
     )
@@ -508,6 +518,8 @@ def trace_backward(
                 uses=uses[input_index],
                 partner=None if (paired := partners[slot]) is None else info.inputs[paired],
                 k=None if input_info.is_constant else counted,
+                node=index,
+                slot=slot,
             )
             counted += not input_info.is_constant
             if slot not in handed:  # a constant, or a zero gradient (rules 2 and 3)
@@ -703,6 +715,13 @@ def _kinks(order: list[Value], nodes: tuple[NodeInfo, ...], operations: list[_Op
     return found
 
 
+def kink_text(left: str, right: str, side: str) -> str:
+    """Why a check at a kink passes, with the two one-sided slopes written as ``left`` and
+    ``right`` (text: numbers, or a template's slots)."""
+    return (f"at a kink: slope {left} on the left, {right} on the right (the central "
+            f"difference averages them); the gradient is {side}")
+
+
 def _finite_difference_checks(
     recording: Recording,
     gradients: tuple[float | None, ...],
@@ -762,10 +781,10 @@ def _finite_difference_checks(
                 "between": "between them"}
         kink = None
         if side is not None:
-            kink = (f"at a kink: slope {format_number(left, digits)} on the left, "
-                    f"{format_number(right, digits)} on the right (the central difference "
-                    f"averages them); the gradient is {said[side]}")
+            kink = kink_text(format_number(left, digits), format_number(right, digits),
+                             said[side])
             kinks.update(dict.fromkeys(where))
         checks.append(GradientCheck(info.index, info.name, analytic, numeric, h,
-                                    side is not None, left=left, right=right, kink=kink))
+                                    side is not None, left=left, right=right, kink=kink,
+                                    side=None if side is None else said[side]))
     return tuple(checks), tuple(kinks)

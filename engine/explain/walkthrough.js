@@ -4,6 +4,31 @@
   "use strict";
   var data = JSON.parse(document.getElementById("walkthrough-data").textContent);
   var nodes = data.nodes;
+
+  // -- the numbers ----------------------------------------------------------------------------
+  // Every sentence with numbers is a template (chainrule/engine/explain/template.py) filled
+  // with fill.js from `numbers`: the recorded ones, or those showNumbers() is given.
+  var NUMBER_ARRAYS = ["values", "grads", "local", "product", "before", "after", "updated",
+                       "numeric", "left", "right"];
+  function numbersOf(given, fallback) {
+    var result = {};
+    NUMBER_ARRAYS.forEach(function (name) {
+      var source = given[name] !== undefined ? given[name] : fallback[name];
+      result[name] = Float64Array.from(source || [], pageNumber);
+    });
+    ["seed", "lr", "lossAfter"].forEach(function (name) {
+      result[name] = pageNumber(given[name] !== undefined ? given[name] : fallback[name]);
+    });
+    result.passed = Array.from(given.passed !== undefined ? given.passed : fallback.passed || [],
+                               Boolean);
+    return result;
+  }
+  var recorded = numbersOf(data.numbers, {});
+  var numbers = recorded;
+  function T(template) { return fillTemplate(template, numbers, data.digits); }
+  function valueText(i) { return formatNumber(numbers.values[i], data.digits); }
+  function valueShort(i) { return shortNumber(numbers.values[i]); }
+  function gradientOf(x) { return { text: formatNumber(x, data.digits), value: x, short: shortNumber(x) }; }
   var SVG_NS = "http://www.w3.org/2000/svg";
 
   var steps = [];
@@ -169,17 +194,14 @@
       // handed back its contribution yet.
       var uses = nodes.map(function () { return 0; });
       nodes.forEach(function (n) { n.inputs.forEach(function (i) { uses[i] += 1; }); });
-      grads[data.root] = { text: data.seed.gradientText, value: data.seed.gradient,
-                           short: nodes[data.root].gradientShort };
+      grads[data.root] = gradientOf(numbers.seed);
       var last = step.phase === "backward" ? step.index
         : step.phase === "summary" ? data.backward.length - 1 : -1;
       for (var b = 0; b <= last; b++) {
         var bs = data.backward[b];
         nodes[bs.node].inputs.forEach(function (i) { uses[i] -= 1; });
         bs.contributions.forEach(function (c) {
-          if (c.after !== null) {
-            grads[c.input] = { text: c.afterText, value: c.after, short: c.afterShort };
-          }
+          if (c.k !== null && !isNaN(numbers.after[c.k])) { grads[c.input] = gradientOf(numbers.after[c.k]); }
         });
       }
       pending = [];
@@ -205,7 +227,7 @@
     rows.forEach(function (tr, i) {
       if (!tr) { return; }
       var n = nodes[i];
-      tr.querySelector(".value").textContent = state.known[i] ? n.valueText : "…";
+      tr.querySelector(".value").textContent = state.known[i] ? valueText(i) : "…";
       var gradCell = tr.querySelector(".grad");
       var g = state.grads[i];
       if (step.phase === "forward") { gradCell.textContent = ""; delete gradCell.dataset.value; }
@@ -254,7 +276,7 @@
       if (!box) { return; }
       var known = state.known[i];
       box.group.classList.toggle("unknown", !known);
-      if (box.data) { box.data.textContent = "data " + (known ? nodes[i].valueShort : "?"); }
+      if (box.data) { box.data.textContent = "data " + (known ? valueShort(i) : "?"); }
       var operation = part("op" + i);
       if (operation) { operation.classList.toggle("unknown", !known); }
       if (!box.grad) { return; }
@@ -420,7 +442,7 @@
       if (!value) { return; }
       var known = state.known[i];
       value.textContent = n.kind === "constant" ? n.name
-        : n.pictureName + " = " + (known ? n.valueShort : "?");
+        : n.pictureName + " = " + (known ? valueShort(i) : "?");
       var grad = document.getElementById("c-g" + i);
       if (grad) { grad.textContent = circuitGrad(step, state, i); }
       el("c-w" + i).classList.toggle("unknown", !known);
@@ -485,7 +507,10 @@
       var card = make("div", null, "contribution" + (c.constant ? " constant" : ""));
       card.dataset.input = String(c.input);
       line(card, "→ " + c.inputName, "to");
-      c.lines.forEach(function (l) { line(card, l.text, l.kind); });
+      c.lines.forEach(function (l) {
+        var text = T(l.text);
+        if (text) { line(card, text, l.kind); }  // a zero upstream empties some lines
+      });
       eq.appendChild(card);
     });
   }
@@ -514,24 +539,25 @@
       var fs = data.forward[step.index];
       phase.textContent = "Forward pass · step " + (step.index + 1) + " of " + data.forward.length;
       title.textContent = "Compute " + nodes[fs.node].name;
-      line(eq, fs.equation, "headline");
-      line(eq, fs.explanation);
+      line(eq, T(fs.equation), "headline");
+      line(eq, T(fs.explanation));
     } else if (step.phase === "seed") {
       phase.textContent = "Backward pass · start";
       title.textContent = "Start at the output " + nodes[data.root].name;
       if (asking) { renderQuestions(eq, step); }
       if (numbersShown(step)) {
-        line(eq, data.seed.equation, "headline");
+        line(eq, T(data.seed.equation), "headline");
         line(eq, data.seed.explanation);
       }
     } else if (step.phase === "backward") {
       var bs = data.backward[step.index];
       phase.textContent = "Backward pass · step " + (step.index + 1) + " of " + data.backward.length;
       title.textContent = "Backpropagate through " + bs.name;
-      line(eq, bs.operation, "headline");
-      line(eq, bs.upstreamText, "headline");
-      if (bs.skippedText) { line(eq, bs.skippedText); }
-      if (bs.rule) { line(eq, bs.rule, "rule"); }
+      line(eq, T(bs.operation), "headline");
+      line(eq, T(bs.upstreamText), "headline");
+      var skipped = T(bs.skippedText), rule = bs.rule === null ? "" : T(bs.rule);
+      if (skipped) { line(eq, skipped); }
+      if (rule) { line(eq, rule, "rule"); }
       if (asking) { renderQuestions(eq, step); }
       if (numbersShown(step)) {
         contributionCards(eq, bs);
@@ -578,7 +604,7 @@
   function layerBlock(parent, view) {
     var block = make("div", null, "neuron");
     block.appendChild(make("div", "The layer rule for " + view.heading, "to"));
-    view.lines.forEach(function (l) { line(block, l); });
+    view.lines.forEach(function (l) { line(block, T(l)); });
     parent.appendChild(block);
   }
 
@@ -589,22 +615,23 @@
     }
     parent.appendChild(make("h3", "Finite-difference check (h = 1e-6 × max(1, |x|))"));
     var t = table(parent, ["leaf", "gradient", "numeric", "check"], data.checks.map(function (c) {
+      var passed = numbers.passed[c.check], kink = c.kink ? T(c.kink) : "";
       return [
-        { text: c.name }, { text: c.analyticText, value: c.analytic },
-        { text: c.numericText }, { text: c.passed ? (c.kink ? "✓ pass at a kink" : "✓ pass") : "✗ fail", className: c.passed ? "pass" : "fail", title: c.kink || c.error || "" },
+        { text: c.name }, { text: T(c.analyticText), value: numbers.grads[c.node] },
+        { text: T(c.numericText) }, { text: T(c.verdict), className: passed ? "pass" : "fail", title: kink || c.error || "" },
       ];
     }));
     t.id = "checks";
-    data.checks.forEach(function (c) { if (c.kink) { line(parent, c.name + ": " + c.kink, "kink"); } });
+    data.checks.forEach(function (c) { if (c.kink) { line(parent, c.name + ": " + T(c.kink), "kink"); } });
     data.kinks.forEach(function (k) { line(parent, k, "kink"); });
     if (data.lr !== null) {
       parent.appendChild(make("h3", "One gradient-descent step: p ← p − lr × d" + data.rootName +
-                              "/dp, lr = " + data.lrText));
-      var u = table(parent, ["parameter", "update", "new value"], data.updates.map(function (r) {
-        return [{ text: r.name }, { text: r.equation }, { text: r.afterText, value: r.after }];
+                              "/dp, lr = " + T(data.lrText)));
+      var u = table(parent, ["parameter", "update", "new value"], data.updates.map(function (r, k) {
+        return [{ text: r.name }, { text: T(r.equation) }, { text: T(r.afterText), value: numbers.updated[k] }];
       }));
       u.id = "updates";
-      if (data.lossChange) { line(parent, data.lossChange, "loss-change"); }
+      if (data.lossChange) { line(parent, T(data.lossChange), "loss-change"); }
     }
   }
 
@@ -662,6 +689,18 @@
       show(moves[event.key]);
     }
   });
-  window.chainruleWalkthrough = { steps: steps, show: show, firstBackward: firstBackward };
+  // Show the page with other numbers (the live page's, after a learner edits a leaf): every
+  // template on the page is filled again, the step, the table, the picture, the checks and the
+  // update. `given` has the fields of the recorded numbers (values, grads, local, product,
+  // before, after, seed; lr, updated, lossAfter, numeric, left, right, passed), arrays or
+  // Float64Arrays, NaN or null where a number is missing; a field left out keeps its recorded
+  // numbers. With no argument, the recorded numbers come back.
+  function showNumbers(given) {
+    numbers = given ? numbersOf(given, data.numbers) : recorded;
+    show(current, true);
+  }
+  window.chainruleWalkthrough = { steps: steps, show: show, firstBackward: firstBackward,
+                                  showNumbers: showNumbers,
+                                  numbers: function () { return numbers; } };
   show(0);
 })();

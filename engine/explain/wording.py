@@ -1,12 +1,52 @@
-"""The sentences every renderer shares, so text, Markdown and HTML say the same thing."""
+"""The sentences every renderer shares, so text, Markdown and HTML say the same thing.
+
+Every sentence with numbers in it is written once, as a template whose numbers are slots (see
+:mod:`.template`): the ``..._template`` functions build them, the ``..._text`` ones fill them
+with the recorded numbers (``w.said``), and the page fills the same templates in the browser,
+with the recorded numbers or a learner's edited ones.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 
-from ..naming import operand_text
+from ..naming import local_numbers, operand_text, operation_text
 from .lesson import Lesson
-from .trace import BackwardStep, Contribution, GradientCheck, NodeInfo, format_number, layer_of
+from .rules import Branch, branches
+from .template import (
+    Choice,
+    Compare,
+    Known,
+    Passed,
+    Slot,
+    Style,
+    Template,
+    at_nodes,
+    join,
+    slotted,
+    template,
+)
+from .trace import (
+    BackwardStep,
+    Contribution,
+    ForwardStep,
+    GradientCheck,
+    NodeInfo,
+    format_number,
+    kink_text,
+    layer_of,
+)
+
+
+def value(node: int, style: Style = "number") -> Slot:
+    """Node ``node``'s value, as a slot."""
+    return Slot("v", node, style)
+
+
+def grad(node: int, style: Style = "number") -> Slot:
+    """Node ``node``'s gradient, as a slot."""
+    return Slot("g", node, style)
 
 
 def gradient_of(w: Lesson, node: int) -> str:
@@ -23,12 +63,51 @@ def operand(w: Lesson, x: float) -> str:
     return operand_text(number(w, x))
 
 
+def operation_numbers(info: NodeInfo) -> Template:
+    """An operation written with its inputs' numbers: ``2 * (-3)``."""
+    assert info.primitive is not None
+    primitive = info.primitive
+    return slotted(lambda numbers: operation_text(primitive, numbers),
+                   [value(i) for i in info.inputs])
+
+
+def forward_equation(w: Lesson, step: ForwardStep) -> Template:
+    """``c = a * b = 2 * (-3) = -6``."""
+    info = w.forward.nodes[step.node]
+    return template(f"{step.name} = {step.expression} = ", operation_numbers(info), " = ",
+                    value(step.node))
+
+
+def inputs_known(w: Lesson, node: int) -> Template:
+    """``Its inputs are known: a = 2, b = -3.``"""
+    nodes = w.forward.nodes
+    return template("Its inputs are known: ", join(
+        [template(f"{nodes[i].name} = ", value(i)) for i in dict.fromkeys(nodes[node].inputs)],
+        ", "), ".")
+
+
+def seed_equation(w: Lesson) -> Template:
+    """The start of the backward pass: ``dL/dL = 1``."""
+    return template(f"{gradient_of(w, w.backward.root)} = ", Slot("seed"))
+
+
+def operation_heading(w: Lesson, step: BackwardStep) -> Template:
+    """``c = a * b = -6``."""
+    return template(f"{step.name} = {w.forward.nodes[step.node].expression} = ",
+                    value(step.node))
+
+
+def upstream_template(w: Lesson, step: BackwardStep) -> Template:
+    """``upstream dL/dc = 1``."""
+    return template(f"upstream {gradient_of(w, step.node)} = ", grad(step.node))
+
+
+def step_heading_template(w: Lesson, step: BackwardStep) -> Template:
+    return template(operation_heading(w, step), ", ", upstream_template(w, step))
+
+
 def step_heading(w: Lesson, step: BackwardStep) -> str:
-    operation = w.forward.nodes[step.node].expression
-    return (
-        f"{step.name} = {operation} = {number(w, step.value)}, "
-        f"upstream {gradient_of(w, step.node)} = {number(w, step.upstream)}"
-    )
+    return w.said(step_heading_template(w, step))
 
 
 #: A local derivative longer than this leaves out the operation it is taken of (the step's
@@ -37,40 +116,104 @@ def step_heading(w: Lesson, step: BackwardStep) -> str:
 LONG_FORMULA = 60
 
 
-def local_text(w: Lesson, c: Contribution) -> str:
+def _local_numbers(info: NodeInfo, slot: int) -> Template:
+    """The local derivative's formula with the step's numbers (``0.767 * (1 - 0.767)``), ()
+    when the formula is a plain number."""
+    primitive = info.primitive
+    assert primitive is not None
+    return slotted(
+        lambda texts: local_numbers(primitive, slot, texts[:-1], texts[-1]) or "",
+        [*(value(i) for i in info.inputs), value(info.index)])
+
+
+def _as_number(w: Lesson, text: str) -> str | None:
+    """A number of the primitive table (``1``, ``-1``, ``1/2``) as the walkthrough writes it."""
+    try:
+        return number(w, float(Fraction(text)))
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _branch_is_its_value(w: Lesson, info: NodeInfo, found: Branch) -> bool:
+    """Whether a branch already says its number (``1``; a constant ``0.01``), so that ``= 1``
+    would repeat it."""
+    assert info.primitive is not None
+    names = info.primitive.input_names
+    if found.value in names:
+        operand = w.forward.nodes[info.inputs[names.index(found.value)]]
+        return operand.is_constant and found.branch.strip("()") == number(w, operand.value)
+    return found.branch.strip("()") == _as_number(w, found.value)
+
+
+def local_template(w: Lesson, c: Contribution) -> Template:
     """``d/dz sigmoid(z) = sigmoid(z) * (1 - sigmoid(z)) = 0.767 * (1 - 0.767) = 0.1787``:
-    the formula in the learner's names, then with the numbers, then its value."""
-    assert c.local is not None
+    the formula in the learner's names, then with the numbers, then its value; for a piecewise
+    derivative, the case that holds (``d/da max(a, b): 0.7 < 1.3, so 0``)."""
+    assert c.k is not None
+    info = w.forward.nodes[c.node]
+    assert info.primitive is not None
     head, _, formula = c.formula.partition(" = ")
-    if len(head if c.case else c.formula) > LONG_FORMULA:
-        head = f"d/d{c.input_name}"
-    if c.case:  # "d/da max(a, b): 0.7 < 1.3, so 0"
-        return f"{head}: {c.case}"
-    value = number(w, c.local)
-    numbers = f" = {c.numbers}" if c.numbers else ""
-    if not numbers and formula == value:
-        return f"{head} = {formula}"  # "d/dx (x + y) = 1", not "= 1 = 1"
-    return f"{head} = {formula}{numbers} = {value}"
+    short = f"d/d{c.input_name}"
+    local = Slot("l", c.k)
+
+    def as_formula() -> Template:
+        start = short if len(c.formula) > LONG_FORMULA else head
+        numbers = _local_numbers(info, c.slot)
+        if len(numbers) == 1 and isinstance(numbers[0], Slot):  # "y" of a product: the value
+            repeats = number(w, w.numbers.values[numbers[0].index])
+            numbers = ()
+        else:
+            repeats = None if numbers else _as_number(w, formula)
+        if not numbers and formula == repeats:
+            return template(start, " = ", formula)  # "d/dx (x + y) = 1", not "= 1 = 1"
+        return template(start, " = ", formula, (" = ", numbers) if numbers else None, " = ",
+                        local)
+
+    found = branches(info.primitive, c.slot, [w.forward.nodes[i].name for i in info.inputs])
+    if found is None:
+        return as_formula()
+    start = short if len(head) > LONG_FORMULA else head
+    variants = []
+    for each in found:
+        when = None if each.when is None else at_nodes(each.when, info.inputs)
+        if each.formula:
+            variants.append((when, as_formula()))
+            continue
+        said = None if _branch_is_its_value(w, info, each) else (" = ", local)
+        variants.append((when, template(start, ": ", at_nodes(each.condition, info.inputs),
+                                        ", so ", each.branch, said)))
+    return (Choice(tuple(variants)),)
+
+
+def local_text(w: Lesson, c: Contribution) -> str:
+    """:func:`local_template` with the recorded numbers."""
+    return w.said(local_template(w, c))
+
+
+def product_template(w: Lesson, step: BackwardStep, c: Contribution, times: str = "x"
+                     ) -> Template:
+    """``upstream x local = product``: ``2 x (-4) = -8``."""
+    assert c.k is not None
+    return template(grad(step.node, "operand"), f" {times} ", Slot("l", c.k, "operand"), " = ",
+                    Slot("p", c.k))
 
 
 def product_text(w: Lesson, step: BackwardStep, c: Contribution, times: str = "x") -> str:
-    assert c.local is not None and c.contribution is not None
-    return (
-        f"{operand(w, step.upstream)} {times} {operand(w, c.local)} = "
-        f"{number(w, c.contribution)}"
-    )
+    return w.said(product_template(w, step, c, times))
+
+
+def running_sum_template(w: Lesson, c: Contribution) -> Template:
+    """The gradient of the input after this contribution: for an input used once simply the
+    contribution, for a fan-out the running sum ``dL/dx = 0.2 + (-0.3) = -0.1``."""
+    assert c.k is not None
+    if c.uses <= 1:
+        return template(f"{gradient_of(w, c.input)} = ", Slot("a", c.k))
+    return template(f"{gradient_of(w, c.input)} = ", Slot("b", c.k), " + ",
+                    Slot("p", c.k, "operand"), " = ", Slot("a", c.k))
 
 
 def running_sum_text(w: Lesson, c: Contribution) -> str:
-    """The gradient of the input after this contribution: for an input used once simply the
-    contribution, for a fan-out the running sum ``dL/dx = 0.2 + (-0.3) = -0.1``."""
-    assert c.grad_before is not None and c.contribution is not None and c.grad_after is not None
-    if c.uses <= 1:
-        return f"{gradient_of(w, c.input)} = {number(w, c.grad_after)}"
-    return (
-        f"{gradient_of(w, c.input)} = {number(w, c.grad_before)} + "
-        f"{operand(w, c.contribution)} = {number(w, c.grad_after)}"
-    )
+    return w.said(running_sum_template(w, c))
 
 
 def contributions_to(w: Lesson, node: int) -> list[float]:
@@ -78,7 +221,7 @@ def contributions_to(w: Lesson, node: int) -> list[float]:
     return [c.contribution for _, c in w.received.get(node, ()) if c.contribution is not None]
 
 
-def fan_out_text(w: Lesson, c: Contribution) -> str | None:
+def fan_out_template(w: Lesson, c: Contribution) -> Template | None:
     """For an input used several times, what happens to its gradient, in words: the gradients
     from the several uses add up (None for an input used once)."""
     if c.uses <= 1 or c.is_constant:
@@ -87,16 +230,23 @@ def fan_out_text(w: Lesson, c: Contribution) -> str | None:
     if c.use < c.uses:
         return (
             f"fan-out sums: {name} is used {c.uses} times, so its gradient adds up "
-            f"{c.uses} contributions; this is number {c.use}"
+            f"{c.uses} contributions; this is number {c.use}",
         )
-    parts = contributions_to(w, c.input)
-    total = w.backward.gradients[c.input]
-    assert total is not None
-    terms = " + ".join(operand(w, part) for part in parts) if parts else "0"
-    return (
+    # Each term the product of a step that passed something on; 0 where another run's
+    # numbers skip that step.
+    terms = [(Choice(((Known(Slot("p", part.k)), (Slot("p", part.k, "operand"),)),
+                      (None, ("0",)))),)
+             for _, part in w.received.get(c.input, ()) if part.contribution is not None
+             and part.k is not None]
+    return template(
         f"fan-out sums: all {c.uses} uses of {name} have contributed: "
-        f"{gradient_of(w, c.input)} = {terms} = {number(w, total)}"
-    )
+        f"{gradient_of(w, c.input)} = ", join(terms, " + ") if terms else "0", " = ",
+        grad(c.input))
+
+
+def fan_out_text(w: Lesson, c: Contribution) -> str | None:
+    said = fan_out_template(w, c)
+    return None if said is None else w.said(said)
 
 
 def check_verdict(check: GradientCheck) -> str:
@@ -137,7 +287,7 @@ def constant_text(w: Lesson, c: Contribution) -> str:
     return f"{c.input_name} is a constant: no gradient needed"
 
 
-def given_text(w: Lesson) -> list[tuple[str, str]]:
+def given_templates(w: Lesson) -> list[tuple[str, Template]]:
     """The forward pass's givens, by kind: the inputs, a sample's inputs given as numbers,
     and the parameters (layer by layer): ``("inputs", "x = 2")``."""
     parameters = leaf_names(w, "parameter")
@@ -151,10 +301,18 @@ def given_text(w: Lesson) -> list[tuple[str, str]]:
         kinds.append(("parameters", parameters))
     given = []
     for kind, nodes in kinds:
-        seen = dict.fromkeys(f"{n.name} = {number(w, n.value)}" for n in nodes)
+        # A sample's input used twice is one given (constants keep their numbers).
+        seen: dict[str, Template] = {}
+        for n in nodes:
+            seen.setdefault(f"{n.name} = {number(w, n.value)}", template(f"{n.name} = ",
+                                                                          value(n.index)))
         if seen:
-            given.append((kind, ", ".join(seen)))
+            given.append((kind, join(list(seen.values()), ", ")))
     return given
+
+
+def given_text(w: Lesson) -> list[tuple[str, str]]:
+    return [(kind, w.said(said)) for kind, said in given_templates(w)]
 
 
 def skipped_text(w: Lesson, step: BackwardStep) -> str:
@@ -186,22 +344,64 @@ def checks_in_order(w: Lesson) -> list[GradientCheck]:
     return sorted(w.backward.checks, key=lambda c: layer_of(nodes[c.node].scope) or 0)
 
 
-def update_text(w: Lesson, name: str, before: float, grad: float, after: float) -> str:
+def update_template(w: Lesson, update: int, times: str = "x", minus: str = "-") -> Template:
+    """One gradient-descent update's arithmetic: ``0.5 - 0.5 x 0.143079``."""
+    node = w.updates[update].node
+    return template(value(node), f" {minus} ", Slot("lr"), f" {times} ", grad(node, "operand"))
+
+
+def update_text(w: Lesson, update: int) -> str:
     """One gradient-descent update: ``w1 = 0.5 - 0.5 x 0.143079 = 0.42846``."""
-    assert w.lr is not None
-    return (
-        f"{name} = {number(w, before)} - {number(w, w.lr)} x {operand(w, grad)} "
-        f"= {number(w, after)}"
-    )
+    return w.said(template(f"{w.updates[update].name} = ", update_template(w, update), " = ",
+                           Slot("u", update)))
+
+
+def loss_change_template(w: Lesson) -> Template:
+    """The loss before and after the update, the forward pass run again."""
+    root = w.forward.root
+    went = Choice((
+        (Compare(Slot("loss"), "<", value(root)), ("it went down",)),
+        (Compare(Slot("loss"), ">", value(root)), ("it went up: lr is too large here",)),
+        (None, ("it did not change",)),
+    ))
+    return template(f"forward pass again with the new parameters: {w.root_name} = ",
+                    value(root), " before, ", Slot("loss"), " after (", went, ")")
 
 
 def loss_change_text(w: Lesson) -> str:
-    """The loss before and after the update, the forward pass run again."""
     assert w.loss_after is not None
-    before, after = w.loss_before, w.loss_after
-    verdict = ("it went down" if after < before else "it went up: lr is too large here"
-               if after > before else "it did not change")
-    return (
-        f"forward pass again with the new parameters: {w.root_name} = {number(w, before)} "
-        f"before, {number(w, after)} after ({verdict})"
-    )
+    return w.said(loss_change_template(w))
+
+
+# -- the checks -----------------------------------------------------------------------------------
+
+
+def check_index(w: Lesson) -> dict[int, int]:
+    """Each checked leaf's check, by node: where its numbers are in ``w.numbers``."""
+    return {check.node: c for c, check in enumerate(w.backward.checks)}
+
+
+def numeric_template(c: int) -> Template:
+    """A check's central difference, ``n/a`` where the nudge leaves a domain on both sides."""
+    return (Choice(((Known(Slot("cn", c)), (Slot("cn", c),)), (None, ("n/a",)))),)
+
+
+def kink_template(check: GradientCheck, c: int) -> Template | None:
+    """Why a check at a kink passes (see :func:`~.trace.kink_text`), or None."""
+    if check.side is None:
+        return None
+    side = check.side
+    return slotted(lambda texts: kink_text(texts[0], texts[1], side),
+                   [Slot("cl", c), Slot("cr", c)])
+
+
+def verdict_template(check: GradientCheck, c: int, passed: str, failed: str) -> Template:
+    """``passed`` when check ``c`` passes (followed by `` at a kink`` at one), else ``failed``."""
+    return (Choice(((Passed(c), (passed + (" at a kink" if check.kink else ""),)),
+                    (None, (failed,)))),)
+
+
+def check_template(w: Lesson, check: GradientCheck, c: int) -> Template:
+    """The terminal's line of one check: ``dL/dx = 2   numeric 2   ok``."""
+    return template(f"{gradient_of(w, check.node)} = ", grad(check.node), "   numeric ",
+                    numeric_template(c), "   ", verdict_template(check, c, "ok", "MISMATCH"))

@@ -250,6 +250,42 @@ def strings(data: Any, key: str = "") -> Iterator[tuple[str, str]]:
             yield from strings(value, key)
 
 
+#: The page data's fields that hold a template (see chainrule.engine.explain.template): a list
+#: of text, slots and choices, filled by the page's script with its numbers.
+TEMPLATE_FIELDS = frozenset({
+    "equation", "explanation", "operation", "upstreamText", "skippedText", "rule", "text",
+    "analyticText", "numericText", "verdict", "kink", "lrText", "afterText", "lossChange",
+})
+
+
+def page_strings(data: Any, numbers: Any = None) -> Iterator[tuple[str, str]]:
+    """What the page shows, from its data: every plain string, and every template filled as
+    the page's script fills it, with the recorded numbers or with ``numbers``."""
+    from chainrule.engine.explain.template import fill, numbers_from_json, template_from_json
+
+    if numbers is None:
+        numbers = numbers_from_json(data["numbers"])
+    digits = data["digits"]
+
+    def walk(node: Any, key: str) -> Iterator[tuple[str, str]]:
+        if key == "numbers":
+            return
+        if isinstance(node, list) and (key in TEMPLATE_FIELDS or (
+                key == "lines" and node and all(isinstance(line, list) for line in node))):
+            for template in ([node] if key in TEMPLATE_FIELDS else node):
+                yield key, fill(template_from_json(template), numbers, digits)
+        elif isinstance(node, str):
+            yield key, node
+        elif isinstance(node, dict):
+            for name, value in node.items():
+                yield from walk(value, name)
+        elif isinstance(node, list | tuple):
+            for value in node:
+                yield from walk(value, key)
+
+    yield from walk(data, "")
+
+
 def unescape_markdown(text: str) -> str:
     """Markdown's backslash escapes and HTML entities undone, table pipes kept as separators."""
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
