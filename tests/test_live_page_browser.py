@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from chainrule.engine import ChainruleError, Value, topological_order, walkthrough
-from chainrule.engine.explain.live import eager_numbers, editable_leaves
+from chainrule.engine.explain.live import eager_numbers, editable_leaves, rebuilt
 from chainrule.engine.naming import format_number
 
 from support.arithmetic import check_line
@@ -212,6 +212,31 @@ def test_after_an_edit_every_equation_on_every_step_holds(browser, tmp_path):
     assert checked > 20
     assert "NaN" not in visible_text(page)
     assert page.problems == []
+
+
+def test_an_edited_page_says_what_a_page_recorded_at_those_values_says(browser, tmp_path):
+    """The lesson's templates filled in the browser with the live numbers give, at every step,
+    the very text Python writes for the graph rebuilt with the new leaf value."""
+    neuron = load_demo("walkthrough").neuron_walkthrough()
+    assert neuron.graph is not None
+    (x1,) = [n.index for n in neuron.forward.nodes if n.name == "x1"]
+    rebuilt_root = rebuilt(neuron.graph, {x1: 0.37})
+    order = topological_order(rebuilt_root)
+    fresh = walkthrough(rebuilt_root, lr=neuron.lr, parameters=[order[u.node] for u in
+                                                                 neuron.updates],
+                        title=neuron.title)
+    edited = open_page(browser, save(neuron, tmp_path))
+    field(edited, "x1").fill("0.37")
+    recorded = open_page(browser, save(fresh, tmp_path, "fresh.html"))
+    total = len(neuron.forward.steps) + len(neuron.backward.steps) + 2
+    for k in range(total):
+        for page in (edited, recorded):
+            page.evaluate(f"window.chainruleWalkthrough.show({k})")
+        assert (edited.locator("#step-panel").inner_text()
+                == recorded.locator("#step-panel").inner_text()), k
+        assert (edited.locator("#grad-table").inner_text()
+                == recorded.locator("#grad-table").inner_text()), k
+    assert edited.problems == [] and recorded.problems == []
 
 
 # -- the nudge ----------------------------------------------------------------------------------

@@ -128,10 +128,13 @@
   }
 
   // The numbers the lesson's templates read beyond the program's run (see lesson.Numbers):
-  // each leaf's finite-difference check, and the walkthrough's own gradient-descent update
-  // (lr=...) with the output after it. An update Python would refuse at these leaves is refused
-  // with Python's sentence.
-  function complete(numbers) {
+  // the walkthrough's own gradient-descent update (lr=...) with the output after it, refused
+  // with Python's sentence where Python would refuse it at these leaves; and each leaf's
+  // finite-difference check, which only the summary shows: computed when it is shown (a
+  // few forward passes per leaf, the slowest part of an edit on a large graph).
+  function onSummary() { return document.body.dataset.phase === "summary"; }
+  function addChecks(numbers) {
+    if (numbers.numeric !== undefined) { return; }
     var checks = words.checks, n = checks.length;
     numbers.numeric = new Float64Array(n); numbers.left = new Float64Array(n);
     numbers.right = new Float64Array(n); numbers.passed = []; numbers.checkErrors = [];
@@ -143,6 +146,9 @@
       numbers.passed.push(result.passed);
       numbers.checkErrors.push(result.error);
     });
+  }
+  function complete(numbers) {
+    if (onSummary()) { addChecks(numbers); }
     numbers.lr = data.lr === null ? NaN : data.lr;
     numbers.updated = new Float64Array(words.updates.length);
     numbers.lossAfter = NaN;
@@ -223,8 +229,16 @@
       t.textContent = text === null ? "" : text;
     });
   }
-  new MutationObserver(function () { if (edited()) { paintLabels(shown); } })
-    .observe(document.body, { attributes: true, attributeFilter: ["data-step"] });
+  // After each step the page shows: the summary's checks, computed when it first needs them,
+  // and the edge labels.
+  new MutationObserver(function () {
+    if (!edited()) { return; }
+    if (onSummary() && shown.numeric === undefined) {
+      addChecks(shown);
+      window.chainruleWalkthrough.showNumbers(shown);
+    }
+    paintLabels(shown);
+  }).observe(document.body, { attributes: true, attributeFilter: ["data-step"] });
 
   // Full precision for tests and the curious: the row of node i carries its exact numbers.
   function markTable(numbers) {
@@ -371,8 +385,9 @@
     invalid = {};
     var item = make("li", say(words.descent.step, { count: losses.length - 1,
       output: rootName, before: lossBefore, after: loss, change: loss - lossBefore }));
-    el("descent-steps").appendChild(item);
-    item.scrollIntoView({ block: "nearest" });
+    var list = el("descent-steps");
+    list.appendChild(item);
+    list.scrollTop = list.scrollHeight;  // the newest step in view, the page left where it is
     accept(numbers);
     drawCurve();
     tell();

@@ -39,7 +39,10 @@ def rebuilt(root: Value, leaves: Mapping[int, float]) -> Value:
         elif primitive is None:
             made.append(Value(leaves.get(i, node.data), label=node.label))
         else:
-            made.append(apply(primitive, tuple(made[position[id(x)]] for x in node.inputs)))
+            result = apply(primitive, tuple(made[position[id(x)]] for x in node.inputs))
+            if node.label is not None:
+                result.label = node.label
+            made.append(result)
     return made[-1]
 
 
