@@ -75,15 +75,19 @@ def screenshot(page: Path, target: Path, steps: int) -> str:
     return in_chromium(page, 1280, take)
 
 
-def live_screenshot(page: Path, target: Path, width: int) -> str:
-    """A picture of the live panels of ``page`` at ``width`` px: the input x1 typed as 1.5,
-    then two steps of descent by hand; '' or why not."""
+def live_screenshot(page: Path, target: Path, width: int, steps: int) -> str:
+    """A picture of the live panels of ``page`` at ``width`` px after ``steps`` presses of the
+    Next button: the input x1 typed as 1.5, then two steps of descent by hand; '' or why
+    not."""
 
     def take(tab: Any) -> None:
+        for _ in range(steps):
+            tab.click("#next")
         tab.get_by_role("textbox", name="x1", exact=True).fill("1.5")
         tab.click("#descend")
         tab.click("#descend")
-        tab.select_option("#nudge-leaf", label="w1")
+        tab.select_option("#nudge-leaf", label="x1")
+        tab.evaluate("window.scrollTo(0, 0)")  # the sticky step bar back at the page's top
         # From the top of the leaf fields to the bottom of the descent panel, in page pixels.
         top, bottom = tab.evaluate(
             "() => [document.getElementById('live-panel').getBoundingClientRect().top, "
@@ -156,7 +160,9 @@ def main() -> None:
         print(f"published -> {SCREENSHOT}")
     for width, name in ((1280, LIVE_SCREENSHOT.name), (390, "walkthrough-live-390.png")):
         target = args.out / name
-        problem = problem or live_screenshot(args.out / "xor.html", target, width)
+        # The XOR sample's 4th backward step: its sentences filled with the edited numbers.
+        problem = problem or live_screenshot(args.out / "xor.html", target, width,
+                                             len(xor.forward.steps) + 1 + 4)
         print(problem or f"screenshot -> {target}")
         if not problem and args.publish and name == LIVE_SCREENSHOT.name:
             shutil.copyfile(target, LIVE_SCREENSHOT)
