@@ -19,13 +19,18 @@
   var listeners = [];
   var SVG_NS = "http://www.w3.org/2000/svg";
 
-  function make(tag, text, className) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) { node.textContent = text; }
-    if (className) { node.className = className; }
-    return node;
+  var make = window.chainruleWalkthrough.make, clear = window.chainruleWalkthrough.clear;
+
+  // What f returns, as {value}, or chainrule's refusal, as {error}; any other error is a bug
+  // and goes on.
+  function attempt(f) {
+    try {
+      return { value: f() };
+    } catch (error) {
+      if (!(error instanceof ChainruleError)) { throw error; }
+      return { error: error };
+    }
   }
-  function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
 
   // A sentence from Python: literal parts, and holes filled with a number or a name.
   function say(sentence, values) {
@@ -115,15 +120,9 @@
     markEdited();
   }
   function recompute() {
-    var numbers;
-    try {
-      numbers = complete(program.run(current));
-    } catch (error) {
-      if (!(error instanceof ChainruleError)) { throw error; }
-      refuse(error.message);
-      return false;
-    }
-    accept(numbers);
+    var result = attempt(function () { return complete(program.run(current)); });
+    if (result.error) { refuse(result.error.message); return false; }
+    accept(result.value);
     return true;
   }
 
@@ -164,13 +163,12 @@
         numbers.updated[u] = after;
         values[i] = after;
       });
-      try {
-        numbers.lossAfter = program.forward(values);
-      } catch (error) {
-        if (!(error instanceof ChainruleError)) { throw error; }
-        throw new ChainruleError(error.kind, error.node,
-                                 say(words.descent.fails, { lr: data.lr, error: error.message }));
+      var after = attempt(function () { return program.forward(values); });
+      if (after.error) {
+        throw new ChainruleError(after.error.kind, after.error.node,
+                                 say(words.descent.fails, { lr: data.lr, error: after.error.message }));
       }
+      numbers.lossAfter = after.value;
     }
     return numbers;
   }
@@ -283,12 +281,8 @@
   function nudged(k, h) {
     var values = Float64Array.from(shown.values);
     values[leaves[k]] = current[k] + h;
-    try {
-      return { value: program.forward(values) };
-    } catch (error) {
-      if (!(error instanceof ChainruleError)) { throw error; }
-      return { reason: error.message };
-    }
+    var result = attempt(function () { return program.forward(values); });
+    return result.error ? { reason: result.error.message } : result;
   }
 
   function nudge() {
@@ -355,22 +349,16 @@
       next[position[i]] = after;
       values[i] = after;
     }
-    var loss;
-    try {
-      loss = program.forward(values);  // the forward pass after the step, as Python runs it
-    } catch (error) {
-      if (!(error instanceof ChainruleError)) { throw error; }
-      descentError(say(words.descent.fails, { lr: lr, error: error.message }));
+    // The forward pass after the step, as Python runs it, then the whole lesson there.
+    var moved = attempt(function () { return program.forward(values); });
+    if (moved.error) {
+      descentError(say(words.descent.fails, { lr: lr, error: moved.error.message }));
       return;
     }
-    var numbers;
-    try {
-      numbers = complete(program.run(next));
-    } catch (error) {
-      if (!(error instanceof ChainruleError)) { throw error; }
-      descentError(error.message);
-      return;
-    }
+    var loss = moved.value;
+    var result = attempt(function () { return complete(program.run(next)); });
+    if (result.error) { descentError(result.error.message); return; }
+    var numbers = result.value;
     lrField.removeAttribute("aria-invalid");
     el("descent-error").hidden = true;
     var lossBefore = shown.values[root];

@@ -700,7 +700,7 @@
     show(current, true);
   }
   window.chainruleWalkthrough = { steps: steps, show: show, firstBackward: firstBackward,
-                                  showNumbers: showNumbers,
+                                  showNumbers: showNumbers, make: make, clear: clear,
                                   numbers: function () { return numbers; } };
   show(0);
 })();
