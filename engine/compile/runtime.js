@@ -77,7 +77,11 @@ const chainruleRuntime = ((wording) => {
     power: (x, y) => (x < 0 && !Number.isInteger(y) ? refuse("DomainError", reasons.power) : pow(x, y)),
     div: (x, y) => (y === 0 ? refuse("DivisionByZeroError", raised.division) : x / y),
     pow,
-    over: (node) => new Refusal("NumericOverflowError", "", node),
+    // A step's result, unless it is not finite (Python raises where JavaScript gives inf).
+    fin: (x, node) => {
+      if (x - x !== 0) { throw new Refusal("NumericOverflowError", "", node); }
+      return x;
+    },
   };
 
   // Python's float ** : 0 to a negative power divides by zero, an overflow raises, and a
@@ -152,8 +156,15 @@ const chainruleRuntime = ((wording) => {
         skip(from, to) {
           for (let k = from; k < to; k++) { before[k] = after[k] = g[targets[k]]; }
         },
-        bad: (i) => new ChainruleError("GradientError", i, format(wording.nonFinite, {
-          caller: "backward", name: graph.describe(i, v), gradient: pyRepr(g[i]) })),
+        // Node i's gradient, reached in the backward pass: it must be finite.
+        up(i) {
+          const u = g[i];
+          if (u - u !== 0) {
+            throw new ChainruleError("GradientError", i, format(wording.nonFinite, {
+              caller: "backward", name: graph.describe(i, v), gradient: pyRepr(u) }));
+          }
+          return u;
+        },
       };
       g[root] = spec.seed;
       try {
