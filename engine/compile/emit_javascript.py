@@ -41,7 +41,7 @@ from .renderings import RENDERINGS, Dialect, MissingRendering, comment, literal,
 __all__ = ["JAVASCRIPT", "emit_javascript", "javascript_runtime"]
 
 #: Statements per generated function: short functions compile and optimise fast.
-PART_SIZE = 200
+PART_SIZE = 50
 
 #: Runtime functions that may refuse their operands (a step calling one says where it is).
 _REFUSING = re.compile(r"\b(?:exp|log|log1p|sqrt|power|div|pow)\(")
