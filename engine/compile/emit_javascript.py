@@ -41,7 +41,7 @@ from .renderings import RENDERINGS, Dialect, MissingRendering, comment, literal,
 __all__ = ["JAVASCRIPT", "emit_javascript", "javascript_runtime"]
 
 #: Statements per generated function: short functions compile and optimise fast.
-PART_SIZE = 200
+PART_SIZE = 50
 
 #: Runtime functions that may refuse their operands (a step calling one says where it is).
 _REFUSING = re.compile(r"\b(?:exp|log|log1p|sqrt|power|div|pow)\(")
@@ -170,6 +170,26 @@ def _described(node: Value) -> tuple[str, str]:
     return text[:at], text[at + len(data) - len("data="):]
 
 
+@cache
+def _template(code: str, names: tuple[str, ...], literals: tuple[str | None, ...]) -> str:
+    """``code`` rendered with the literal operands put in (and folded where they fix
+    something) and a placeholder ``_slotK`` for each slot operand K: a graph's steps share a
+    few such shapes, so each is rendered once."""
+    operands = {name: f"_slot{k}" if text is None else text
+                for k, (name, text) in enumerate(zip(names, literals, strict=True))}
+    return render(code, operands, JAVASCRIPT)
+
+
+def _rendered(code: str, names: Sequence[str], operands: Sequence[Ref]) -> str:
+    """``code`` of the primitive table in JavaScript, with ``operands`` for ``names``."""
+    template = _template(code, tuple(names), tuple(
+        literal(o) if isinstance(o, float) else None for o in operands))
+    return _SLOT.sub(lambda m: f"v[{operands[int(m.group(1))]}]", template)
+
+
+_SLOT = re.compile(r"\b_slot(\d+)\b")
+
+
 class _Writer:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
@@ -180,19 +200,14 @@ class _Writer:
     def expression(self, step: Step) -> str:
         primitive = step.primitive
         assert primitive is not None
-        operands = [self.name(o) for o in step.operands]
         family = primitive.family
         if family is None:
-            return render(primitive.forward_code, dict(zip(primitive.input_names, operands,
-                                                           strict=True)), JAVASCRIPT)
+            return _rendered(primitive.forward_code, primitive.input_names, step.operands)
         # Each term by the family's table, folded left as eager adds them.
         n = primitive.arity // len(family.groups)
-        terms = []
-        for i in range(n):
-            names = {g: f"{g}{i + 1}" for g in family.groups}
-            by_name = {f"{g}{i + 1}": operands[k * n + i] for k, g in enumerate(family.groups)}
-            terms.append(render(family.term.format(**names), by_name, JAVASCRIPT))
-        return " + ".join(terms)
+        term = family.term.format(**{g: g for g in family.groups})
+        return " + ".join(_rendered(term, family.groups, step.operands[i::n])
+                          for i in range(n))
 
     def forward(self, step: Step) -> str:
         code = self.expression(step)
@@ -200,31 +215,29 @@ class _Writer:
         where = f"s.at = {slot}; " if _REFUSING.search(code) else ""
         label = self.plan.labels.get(slot)
         note = f"  // {_line_comment(label)}" if label else ""
-        return f"{where}v[{slot}] = {code}; if (v[{slot}] - v[{slot}] !== 0) throw over({slot});{note}"
+        return f"{where}v[{slot}] = fin({code}, {slot});{note}"
 
     def local(self, step: Step, position: int) -> str:
         primitive = step.primitive
         assert primitive is not None
         code = primitive.derivative_code[position]
-        names = (*primitive.input_names, "out")
         if primitive.family is not None and code in primitive.input_names:
             return self.name(step.operands[primitive.input_names.index(code)])
-        operands = (*(self.name(o) for o in step.operands), self.name(step.slot))
-        return render(code, dict(zip(names, operands, strict=True)), JAVASCRIPT)
+        return _rendered(code, (*primitive.input_names, "out"), (*step.operands, step.slot))
 
     def backward(self, item: BackStep, first: int) -> str:
         i = item.step.slot
         locals_ = [self.local(item.step, c.position) for c in item.contributions]
         given = " ".join(f"c.give({first + k}, u, {local});" for k, local in enumerate(locals_))
         where = "c.at = " + str(i) + "; " if any(_REFUSING.search(t) for t in locals_) else ""
-        return (f"u = g[{i}]; if (u - u !== 0) throw c.bad({i}); if (u !== 0) {{ {where}{given} }}"
-                f" else c.skip({first}, {first + len(locals_)});")
+        return (f"if (u = c.up({i})) {{ {where}{given} }} else c.skip({first}, "
+                f"{first + len(locals_)});")
 
 
 def _parts(lines: Sequence[str], parameters: str, prologue: str = "") -> Iterator[str]:
     for start in range(0, len(lines), PART_SIZE):
-        body = "\n".join("      " + line for line in lines[start:start + PART_SIZE])
-        yield f"    function ({parameters}) {{\n{prologue}{body}\n    }}"
+        body = "\n".join("  " + line for line in lines[start:start + PART_SIZE])
+        yield f"function ({parameters}) {{\n{prologue}{body}\n}}"
 
 
 def emit_javascript(plan: Plan, seed: float = 1.0) -> str:
@@ -261,7 +274,7 @@ def emit_javascript(plan: Plan, seed: float = 1.0) -> str:
             backward.append(w.backward(item, len(targets)))
             targets.extend(c.target for c in item.contributions)
         elif not nodes[i].is_constant:
-            backward.append(f"if (g[{i}] - g[{i}] !== 0) throw c.bad({i});")
+            backward.append(f"c.up({i});")
     kinks = []
     for i, step in sorted(steps.items()):
         assert step.primitive is not None
@@ -278,7 +291,7 @@ def emit_javascript(plan: Plan, seed: float = 1.0) -> str:
 
     runtime = {r.javascript for r in RENDERINGS.values()} | set(_CALLED.values())
     called = set(re.findall(r"(?<![\w.])([A-Za-z]\w*)\(", "\n".join(forward + backward)))
-    functions = ", ".join(["over", *sorted(called & runtime)])
+    functions = ", ".join(["fin", *sorted(called & runtime)])
     data = {
         "size": len(nodes), "root": plan.outputs[0], "seed": float(seed),
         "contributions": len(targets), "leaves": plan.inputs,
@@ -294,7 +307,7 @@ def emit_javascript(plan: Plan, seed: float = 1.0) -> str:
     fields += [f"    {key}: new {kind}({_script_json(values)})," for key, (kind, values) in typed.items()]
     fields.append(f"    kinks: [{', '.join(kinks)}],")
     fields.append("    forward: [\n" + ",\n".join(_parts(forward, "v, s")) + "\n    ],")
-    fields.append("    backward: [\n" + ",\n".join(_parts(backward, "v, g, c", "      let u;\n"))
+    fields.append("    backward: [\n" + ",\n".join(_parts(backward, "v, g, c", "  let u;\n"))
                   + "\n    ],")
     header = (f"// chainrule program of {_line_comment(plan.name)}: {len(nodes)} nodes, "
               f"{len(targets)} contributions (chainrule.engine.compile.emit_javascript)")

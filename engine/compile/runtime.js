@@ -77,7 +77,11 @@ const chainruleRuntime = ((wording) => {
     power: (x, y) => (x < 0 && !Number.isInteger(y) ? refuse("DomainError", reasons.power) : pow(x, y)),
     div: (x, y) => (y === 0 ? refuse("DivisionByZeroError", raised.division) : x / y),
     pow,
-    over: (node) => new Refusal("NumericOverflowError", "", node),
+    // A step's result, unless it is not finite (Python raises where JavaScript gives inf).
+    fin: (x, node) => {
+      if (x - x !== 0) { throw new Refusal("NumericOverflowError", "", node); }
+      return x;
+    },
   };
 
   // Python's float ** : 0 to a negative power divides by zero, an overflow raises, and a
@@ -123,8 +127,6 @@ const chainruleRuntime = ((wording) => {
   function program(spec) {
     const n = spec.size, m = spec.contributions, root = spec.root, targets = spec.targets;
     const graph = graphOf(spec);
-    const constant = new Uint8Array(n);
-    for (const i of spec.constants) { constant[i] = 1; }
 
     function forward(values) {
       const state = { at: -1 };
@@ -137,25 +139,41 @@ const chainruleRuntime = ((wording) => {
       return values[root];
     }
 
+    // The backward pass's working state: one run's arrays, which the generated parts reach
+    // through c (one object, its functions made once, so that the engine inlines them).
+    let v, g, local, product, before, after;
+    const c = {
+      at: -1,
+      give(k, u, l) {
+        const t = targets[k], p = l === 0 ? 0 : u * l, b = g[t];
+        local[k] = l; product[k] = p; before[k] = b;
+        g[t] = after[k] = b + p;
+      },
+      skip(from, to) {
+        for (let k = from; k < to; k++) { before[k] = after[k] = g[targets[k]]; }
+      },
+      // Node i's gradient, reached in the backward pass: it must be finite.
+      up(i) {
+        const u = g[i];
+        if (u - u !== 0) {
+          throw new ChainruleError("GradientError", i, format(wording.nonFinite, {
+            caller: "backward", name: graph.describe(i, v), gradient: pyRepr(u) }));
+        }
+        return u;
+      },
+    };
+
     // The chain rule by engine/chain_rule.py's rules, recording every contribution k.
-    function backward(v) {
-      const g = new Float64Array(n);
-      const local = new Float64Array(m).fill(NaN), product = new Float64Array(m).fill(NaN);
-      const before = new Float64Array(m), after = new Float64Array(m);
-      const c = {
-        at: -1,
-        give(k, u, l) {
-          const t = targets[k], p = l === 0 ? 0 : u * l, b = g[t];
-          local[k] = l; product[k] = p; before[k] = b;
-          g[t] = after[k] = b + p;
-        },
-        skip(from, to) {
-          for (let k = from; k < to; k++) { before[k] = after[k] = g[targets[k]]; }
-        },
-        bad: (i) => new ChainruleError("GradientError", i, format(wording.nonFinite, {
-          caller: "backward", name: graph.describe(i, v), gradient: pyRepr(g[i]) })),
-      };
+    function backward(values) {
+      v = values;
+      // One buffer for the five arrays: one allocation per run instead of five.
+      const buffer = new ArrayBuffer(8 * (n + 4 * m));
+      g = new Float64Array(buffer, 0, n);
+      [local, product, before, after] = [0, 1, 2, 3].map((j) => new Float64Array(buffer, 8 * (n + j * m), m));
+      local.fill(NaN);
+      product.fill(NaN);
       g[root] = spec.seed;
+      c.at = -1;
       try {
         for (const part of spec.backward) { part(v, g, c); }
       } catch (error) {
@@ -163,7 +181,7 @@ const chainruleRuntime = ((wording) => {
         throw new ChainruleError("GradientError", c.at, format(wording.undefinedDerivative, {
           caller: "backward", name: graph.describe(c.at, v), at: graph.expression(c.at, v), reason: error.text }));
       }
-      for (let i = 0; i < n; i++) { if (constant[i]) { g[i] = NaN; } }
+      for (const i of spec.constants) { g[i] = NaN; }
       return { values: v, grads: g, local, product, before, after, seed: spec.seed };
     }
 
