@@ -160,7 +160,7 @@ def local_template(w: Lesson, c: Contribution) -> Template:
         start = short if len(c.formula) > LONG_FORMULA else head
         numbers = _local_numbers(info, c.slot)
         if len(numbers) == 1 and isinstance(numbers[0], Slot):  # "y" of a product: the value
-            repeats = number(w, w.numbers.values[numbers[0].index])
+            repeats = number(w, w.forward.nodes[numbers[0].index].value)
             numbers = ()
         else:
             repeats = None if numbers else _as_number(w, formula)
