@@ -102,7 +102,7 @@ def walkthrough_markdown(w: Lesson) -> str:
         c = where[check.node]
         kink = wording.kink_template(check, c)
         verdict = ("✗ " + e(check.error or "mismatch") if not check.passed
-                   else "✓ " + said(kink) if kink else "✓")
+                   else "✓ " + said(kink) if kink and said(kink) else "✓")
         lines.append(
             f"| {e(check.name)} | {said((wording.value(check.node),))} "
             f"| {said((wording.grad(check.node),))} | {said(wording.numeric_template(c))} "

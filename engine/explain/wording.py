@@ -387,21 +387,24 @@ def numeric_template(c: int) -> Template:
 
 
 def kink_template(check: GradientCheck, c: int) -> Template | None:
-    """Why a check at a kink passes (see :func:`~.trace.kink_text`), or None."""
+    """Why a check at a kink passes (see :func:`~.trace.kink_text`), or None; empty with
+    numbers whose two one-sided slopes were not measured (no kink there)."""
     if check.side is None:
         return None
     side = check.side
-    return slotted(lambda texts: kink_text(texts[0], texts[1], side),
+    said = slotted(lambda texts: kink_text(texts[0], texts[1], side),
                    [Slot("cl", c), Slot("cr", c)])
+    return (Choice(((Known(Slot("cl", c)), said), (None, ()))),)
 
 
-def verdict_template(check: GradientCheck, c: int, passed: str, failed: str) -> Template:
-    """``passed`` when check ``c`` passes (followed by `` at a kink`` at one), else ``failed``."""
-    return (Choice(((Passed(c), (passed + (" at a kink" if check.kink else ""),)),
-                    (None, (failed,)))),)
+def verdict_template(c: int, passed: str, failed: str) -> Template:
+    """``passed`` when check ``c`` passes (followed by `` at a kink`` when it passes at one:
+    its one-sided slopes were measured), else ``failed``."""
+    at_kink = Choice(((Known(Slot("cl", c)), (passed + " at a kink",)), (None, (passed,))))
+    return (Choice(((Passed(c), (at_kink,)), (None, (failed,)))),)
 
 
 def check_template(w: Lesson, check: GradientCheck, c: int) -> Template:
     """The terminal's line of one check: ``dL/dx = 2   numeric 2   ok``."""
     return template(f"{gradient_of(w, check.node)} = ", grad(check.node), "   numeric ",
-                    numeric_template(c), "   ", verdict_template(check, c, "ok", "MISMATCH"))
+                    numeric_template(c), "   ", verdict_template(c, "ok", "MISMATCH"))
