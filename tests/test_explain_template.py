@@ -30,7 +30,7 @@ from chainrule.engine.explain.template import (
     template_from_json,
     template_json,
 )
-from chainrule.nn import MLP, mse
+from chainrule.nn import MLP
 
 from support.explain import build, graph_recipes
 

@@ -159,6 +159,7 @@ def local_template(w: Lesson, c: Contribution) -> Template:
     def as_formula() -> Template:
         start = short if len(c.formula) > LONG_FORMULA else head
         numbers = _local_numbers(info, c.slot)
+        repeats: str | None
         if len(numbers) == 1 and isinstance(numbers[0], Slot):  # "y" of a product: the value
             repeats = number(w, w.forward.nodes[numbers[0].index].value)
             numbers = ()
