@@ -65,17 +65,23 @@ def every_printed_text(w: Any) -> dict[str, list[tuple[str, int]]]:
     }
 
 
-def check_walkthrough(w: Any) -> dict[str, Report]:
+def check_renderings(shown: dict[str, list[tuple[str, int]]], said: str = ""
+                     ) -> dict[str, Report]:
+    """Every line of each rendering checked (see support/arithmetic.py)."""
     reports = {}
-    for renderer, lines in every_printed_text(w).items():
+    for renderer, lines in shown.items():
         report = Report()
         for line, digits in lines:
             try:
                 report += check_line(line, digits)
             except AssertionError as error:
-                raise AssertionError(f"{renderer}: {error}") from None
+                raise AssertionError(f"{renderer}{said}: {error}") from None
         reports[renderer] = report
     return reports
+
+
+def check_walkthrough(w: Any) -> dict[str, Report]:
+    return check_renderings(every_printed_text(w))
 
 
 def with_numbers(w: Any, numbers: Any) -> Any:
@@ -99,16 +105,7 @@ def check_with_other_numbers(w: Any, other: Any) -> dict[str, Report]:
         shown["text"] = [(line, w.digits) for line in lesson.text(width=10_000).splitlines()]
         shown["markdown"] = [(unescape_markdown(line), w.digits)
                              for line in lesson.markdown().splitlines()]
-    reports = {}
-    for renderer, lines in shown.items():
-        report = Report()
-        for line, digits in lines:
-            try:
-                report += check_line(line, digits)
-            except AssertionError as error:
-                raise AssertionError(f"{renderer} with other numbers: {error}") from None
-        reports[renderer] = report
-    return reports
+    return check_renderings(shown, " with other numbers")
 
 
 def primitive_cases() -> list[tuple[str, tuple[float, ...]]]:
@@ -177,22 +174,9 @@ def test_every_equation_of_a_random_graph_filled_with_other_numbers_holds(
     with the second run's numbers."""
     moved = {**recipe, "leaves": [x + dx for x, dx in zip(recipe["leaves"], shift,
                                                           strict=False)]}
-    lessons = []
-    for each in (recipe, moved):
-        built = build(each)
-        if built is None:
-            return
-        root, leaves = built
-        try:
-            used = [leaf for leaf in leaves if leaf in topological_order(root)]
-            lessons.append(walkthrough(root, lr=lr, parameters=used if lr else None,
-                                       picture=False))
-        except Exception as error:  # refused (overflow, a domain): nothing to fill
-            if type(error).__name__ in ("GradientError", "NumericOverflowError",
-                                        "DomainError"):
-                return
-            raise
-    w, other = lessons
+    w, other = _recipe_walkthrough(recipe, lr), _recipe_walkthrough(moved, lr)
+    if w is None or other is None:
+        return
     if [n.name for n in w.forward.nodes] != [n.name for n in other.forward.nodes]:
         return  # a constant computed from a leaf is named by its number
     check_with_other_numbers(w, other)
@@ -217,20 +201,28 @@ def test_a_false_equation_is_caught() -> None:
     assert check_line("0.7 < 1.3, so 0").comparisons == 1
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(recipe=graph_recipes(max_steps=8), lr=st.sampled_from([None, 0.1]))
-def test_every_printed_equation_of_a_random_graph_holds(recipe: dict, lr: float | None) -> None:
+def _recipe_walkthrough(recipe: dict, lr: float | None) -> Any:
+    """The walkthrough of a random graph, None when it cannot be built or is refused (a
+    gradient that overflows is refused, which is fine here)."""
     built = build(recipe)
     if built is None:
-        return
+        return None
     root, leaves = built
     try:
         used = [leaf for leaf in leaves if leaf in topological_order(root)]
-        w = walkthrough(root, lr=lr, parameters=used if lr else None, picture=False)
-    except Exception as error:  # a gradient that overflows is refused, which is fine here
+        return walkthrough(root, lr=lr, parameters=used if lr else None, picture=False)
+    except Exception as error:
         if type(error).__name__ in ("GradientError", "NumericOverflowError", "DomainError"):
-            return
+            return None
         raise
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(recipe=graph_recipes(max_steps=8), lr=st.sampled_from([None, 0.1]))
+def test_every_printed_equation_of_a_random_graph_holds(recipe: dict, lr: float | None) -> None:
+    w = _recipe_walkthrough(recipe, lr)
+    if w is None:
+        return
     check_walkthrough(w)
 
 

@@ -20,7 +20,7 @@ from chainrule.engine.explain.html import json_for_script
 from chainrule.engine.explain.template import Numbers, fill, numbers_json, template_from_json
 from chainrule.engine.naming import format_number, operand_text
 
-from support.arithmetic import TEMPLATE_FIELDS
+from support.arithmetic import page_parts
 from support.explain import load_demo
 
 
@@ -702,22 +702,7 @@ def test_fill_js_rounds_a_half_to_even_as_python_does(fill_page) -> None:
 
 def _templates(data: Any) -> list[Any]:
     """Every template in the page's data."""
-    found: list[Any] = []
-
-    def walk(node: Any, key: str) -> None:
-        if isinstance(node, list) and (key in TEMPLATE_FIELDS or (
-                key == "lines" and node and all(isinstance(line, list) for line in node))):
-            found.extend([node] if key in TEMPLATE_FIELDS else node)
-        elif isinstance(node, dict):
-            for name, value in node.items():
-                if name != "numbers":
-                    walk(value, name)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value, key)
-
-    walk(data, "")
-    return found
+    return [part for _, part in page_parts(data) if isinstance(part, list)]
 
 
 def _random_numbers(w: Any, seed: int) -> Numbers:
