@@ -4,6 +4,7 @@ in them is evaluated and must hold to the printed precision (see support/arithme
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from chainrule.engine import PRIMITIVES, Value, topological_order, walkthrough
 from chainrule.engine.console.cli import main
 from chainrule.engine.console.expression import parse_expression
+from chainrule.engine.explain import wording
 from chainrule.engine.explain.quiz import forward_questions, questions
 
 from support.arithmetic import Report, check_line, check_text, page_strings, unescape_markdown
@@ -63,17 +65,47 @@ def every_printed_text(w: Any) -> dict[str, list[tuple[str, int]]]:
     }
 
 
-def check_walkthrough(w: Any) -> dict[str, Report]:
+def check_renderings(shown: dict[str, list[tuple[str, int]]], said: str = ""
+                     ) -> dict[str, Report]:
+    """Every line of each rendering checked (see support/arithmetic.py)."""
     reports = {}
-    for renderer, lines in every_printed_text(w).items():
+    for renderer, lines in shown.items():
         report = Report()
         for line, digits in lines:
             try:
                 report += check_line(line, digits)
             except AssertionError as error:
-                raise AssertionError(f"{renderer}: {error}") from None
+                raise AssertionError(f"{renderer}{said}: {error}") from None
         reports[renderer] = report
     return reports
+
+
+def check_walkthrough(w: Any) -> dict[str, Report]:
+    return check_renderings(every_printed_text(w))
+
+
+def with_numbers(w: Any, numbers: Any) -> Any:
+    """The lesson ``w`` whose templates are filled with other ``numbers``: what the live page
+    shows after a learner's edit (its static sentences stay as recorded)."""
+    other = dataclasses.replace(w)
+    other.__dict__["numbers"] = numbers  # Lesson.numbers is a cached property
+    return other
+
+
+def check_with_other_numbers(w: Any, other: Any) -> dict[str, Report]:
+    """Every equation of ``w``'s text, Markdown and page, filled with the numbers of ``other``
+    (the same graph recorded at other leaf values), holds: no template hard-codes a number."""
+    assert [(c.node, c.slot) for s in w.backward.steps for c in s.contributions] == [
+        (c.node, c.slot) for s in other.backward.steps for c in s.contributions]
+    shown = {"page": [(text, 4 if SHORT_FIELDS.fullmatch(key) else w.digits)
+                      for key, text in page_strings(page_data(w.html()), other.numbers)]}
+    if [s.skipped for s in w.backward.steps] == [s.skipped for s in other.backward.steps]:
+        # The text and Markdown lay out the recorded steps (the page's templates choose).
+        lesson = with_numbers(w, other.numbers)
+        shown["text"] = [(line, w.digits) for line in lesson.text(width=10_000).splitlines()]
+        shown["markdown"] = [(unescape_markdown(line), w.digits)
+                             for line in lesson.markdown().splitlines()]
+    return check_renderings(shown, " with other numbers")
 
 
 def primitive_cases() -> list[tuple[str, tuple[float, ...]]]:
@@ -109,6 +141,47 @@ def test_every_printed_equation_of_every_primitive_holds(name: str, values: tupl
     assert local and (checked or not computed), local
 
 
+@pytest.mark.parametrize(("name", "values"), primitive_cases())
+def test_every_equation_filled_with_other_numbers_holds(name: str, values: tuple) -> None:
+    """The lesson recorded at one point, its templates filled with the numbers of another
+    (each primitive's next test point: across a kink, a tie, a special case)."""
+    cases = VALUES.get(name, DEFAULT_VALUES)
+    others = cases[(cases.index(values) + 1) % len(cases)]
+    root, leaves = _graph(name, values)
+    w = walkthrough(root, lr=0.1, parameters=leaves[:1], picture=False)
+    root, leaves = _graph(name, others)
+    other = walkthrough(root, lr=0.1, parameters=leaves[:1], picture=False)
+    reports = check_with_other_numbers(w, other)
+    assert reports["page"].equalities >= 3
+    page = " ".join(text for _, text in page_strings(page_data(w.html()), other.numbers))
+    recorded = " ".join(text for _, text in page_strings(page_data(other.html())))
+    # The templated sentences say what a lesson recorded at the other numbers says.
+    for step in other.forward.steps:
+        assert step.equation(other.digits) in page
+    for step in other.backward.steps:
+        for c in step.contributions:
+            if not c.is_constant and not step.skipped:
+                assert wording.local_text(other, c) in page, (wording.local_text(other, c),
+                                                              recorded)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(recipe=graph_recipes(max_steps=8), lr=st.sampled_from([None, 0.1]),
+       shift=st.lists(st.floats(-2, 2, allow_nan=False), min_size=4, max_size=4))
+def test_every_equation_of_a_random_graph_filled_with_other_numbers_holds(
+        recipe: dict, lr: float | None, shift: list[float]) -> None:
+    """The graph run again eagerly with its leaves moved, the first run's templates filled
+    with the second run's numbers."""
+    moved = {**recipe, "leaves": [x + dx for x, dx in zip(recipe["leaves"], shift,
+                                                          strict=False)]}
+    w, other = _recipe_walkthrough(recipe, lr), _recipe_walkthrough(moved, lr)
+    if w is None or other is None:
+        return
+    if [n.name for n in w.forward.nodes] != [n.name for n in other.forward.nodes]:
+        return  # a constant computed from a leaf is named by its number
+    check_with_other_numbers(w, other)
+
+
 def test_the_division_slip_of_the_issue_is_gone() -> None:
     a, b = Value(3.0, label="a"), Value(2.0, label="b")
     text = walkthrough(a / b, picture=False).text()
@@ -128,20 +201,28 @@ def test_a_false_equation_is_caught() -> None:
     assert check_line("0.7 < 1.3, so 0").comparisons == 1
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(recipe=graph_recipes(max_steps=8), lr=st.sampled_from([None, 0.1]))
-def test_every_printed_equation_of_a_random_graph_holds(recipe: dict, lr: float | None) -> None:
+def _recipe_walkthrough(recipe: dict, lr: float | None) -> Any:
+    """The walkthrough of a random graph, None when it cannot be built or is refused (a
+    gradient that overflows is refused, which is fine here)."""
     built = build(recipe)
     if built is None:
-        return
+        return None
     root, leaves = built
     try:
         used = [leaf for leaf in leaves if leaf in topological_order(root)]
-        w = walkthrough(root, lr=lr, parameters=used if lr else None, picture=False)
-    except Exception as error:  # a gradient that overflows is refused, which is fine here
+        return walkthrough(root, lr=lr, parameters=used if lr else None, picture=False)
+    except Exception as error:
         if type(error).__name__ in ("GradientError", "NumericOverflowError", "DomainError"):
-            return
+            return None
         raise
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(recipe=graph_recipes(max_steps=8), lr=st.sampled_from([None, 0.1]))
+def test_every_printed_equation_of_a_random_graph_holds(recipe: dict, lr: float | None) -> None:
+    w = _recipe_walkthrough(recipe, lr)
+    if w is None:
+        return
     check_walkthrough(w)
 
 

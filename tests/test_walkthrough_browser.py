@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import json
+import math
+import random
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chainrule.engine import Value, dot, draw, topological_order, walkthrough
 from chainrule.engine.explain import wording
+from chainrule.engine.explain.circuit import short
+from chainrule.engine.explain.html import json_for_script
+from chainrule.engine.explain.template import Numbers, fill, numbers_json, template_from_json
+from chainrule.engine.naming import format_number, operand_text
 
+from support.arithmetic import page_parts
 from support.explain import load_demo
+
+
+def page_data(page: str) -> Any:
+    found = re.search(r'<script type="application/json" id="walkthrough-data">(.*?)</script>',
+                      page, re.S)
+    assert found is not None
+    return json.loads(found.group(1))
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -618,3 +637,151 @@ def test_an_svg_override_cannot_replace_the_pages_elements_and_its_own_ids_still
     first = w.forward.steps[0].node
     assert sorted(graph) == [f"n{first}", f"op{first}"]
     assert problems == []
+
+
+# -- the templates, filled in the browser ---------------------------------------------------------
+
+FILL_JS = Path(wording.__file__).with_name("fill.js")
+
+
+@pytest.fixture(scope="module")
+def fill_page(browser):  # type: ignore[no-untyped-def]
+    """A blank page with fill.js loaded, as the walkthrough page loads it."""
+    page = browser.new_page()
+    page.set_content("<!DOCTYPE html><html><body></body></html>")
+    page.add_script_tag(content=FILL_JS.read_text(encoding="utf-8"))
+    yield page
+    page.close()
+
+
+#: Floats passed to the browser as Python's repr, read with Number() (exact); inf and nan by name.
+TO_NUMBER = ("t => t === 'inf' ? Infinity : t === '-inf' ? -Infinity : t === 'nan' ? NaN "
+             ": Number(t)")
+EDGES = [0.0, -0.0, 1e16, -1e16, 1e15, 1e-5, -1e-5, 1e-4, 0.0001234, 123456789012345.0,
+         1234567890123456.0, 2.5, 0.5, -0.0625, 0.125, 5e-324, 1.7976931348623157e308,
+         math.inf, -math.inf, math.nan, 0.1 + 0.2, 1 / 3, -2 / 3, 9.9999995, 999999.5,
+         0.00009999995, 1e22, 1e21, 123.456, 100.0625]
+
+
+def _js_format(page, xs: list[float], digits: int) -> dict[str, list[str]]:
+    return page.evaluate(
+        f"""([texts, digits]) => {{
+          const xs = texts.map({TO_NUMBER});
+          return {{number: xs.map(x => formatNumber(x, digits)), repr: xs.map(pyRepr),
+                   operand: xs.map(x => operandText(formatNumber(x, digits))),
+                   short: xs.map(shortNumber)}};
+        }}""", [[repr(x) for x in xs], digits])
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(xs=st.lists(st.floats() | st.sampled_from(EDGES)
+                   | st.floats(-1e6, 1e6).map(lambda x: round(x, 3))
+                   | st.integers(-10**17, 10**17).map(float), min_size=20, max_size=80),
+       digits=st.integers(1, 17))
+def test_fill_js_writes_numbers_as_python_does(fill_page, xs: list[float], digits: int) -> None:
+    got = _js_format(fill_page, [*EDGES, *xs], digits)
+    floats = [*EDGES, *xs]
+    assert got["repr"] == [repr(x) for x in floats]
+    assert got["number"] == [format_number(x, digits) for x in floats]
+    assert got["operand"] == [operand_text(format_number(x, digits)) for x in floats]
+    assert got["short"] == [short(x) for x in floats]
+
+
+#: Exact halves that Python rounds to even and JavaScript's toExponential would round up.
+TIES = [(-0.0625, 2), (-0.03125, 3), (-0.015625, 4), (0.0078125, 4), (-0.0390625, 5),
+        (-0.0703125, 5)]
+
+
+def test_fill_js_rounds_a_half_to_even_as_python_does(fill_page) -> None:
+    for x, digits in TIES:
+        expected = format_number(x, digits)
+        assert _js_format(fill_page, [x], digits)["number"] == [expected], (x, digits)
+    assert format_number(-0.0625, 2) == "-0.062"  # not -0.063: the tie goes to the even 2
+
+
+def _templates(data: Any) -> list[Any]:
+    """Every template in the page's data."""
+    return [part for _, part in page_parts(data) if isinstance(part, list)]
+
+
+def _random_numbers(w: Any, seed: int) -> Numbers:
+    """Numbers of the lesson's shape, anything from tiny to huge, some gradients exactly 0 and
+    some checks unmeasured: what an edited page may hold."""
+    rng = random.Random(seed)
+
+    def x() -> float:
+        kind = rng.random()
+        if kind < 0.1:
+            return 0.0
+        if kind < 0.3:
+            return float(rng.randint(-20, 20))
+        return rng.choice([-1, 1]) * 10 ** rng.uniform(-20, 20)
+
+    recorded = w.numbers
+    m = len(recorded.local)
+    return Numbers(
+        values=tuple(x() for _ in recorded.values),
+        grads=tuple(None if g is None else x() for g in recorded.grads),
+        local=tuple(x() for _ in range(m)), product=tuple(x() for _ in range(m)),
+        before=tuple(x() for _ in range(m)), after=tuple(x() for _ in range(m)),
+        seed=x(), lr=x(), updated=tuple(x() for _ in recorded.updated), loss_after=x(),
+        numeric=tuple(None if rng.random() < 0.2 else x() for _ in recorded.numeric),
+        left=tuple(None if rng.random() < 0.5 else x() for _ in recorded.left),
+        right=tuple(x() for _ in recorded.right),
+        passed=tuple(rng.random() < 0.7 for _ in recorded.passed),
+    )
+
+
+def test_fill_js_fills_every_template_as_python_does(fill_page) -> None:
+    a, b, t = Value(0.0, label="a"), Value(1.3, label="b"), Value(2.0, label="t")
+    hostile = Value(0.5, label='</script>"{slot}"')
+    root = (a.maximum(b) * a + (a - b).relu() + a ** t + b.log() + a.abs() * hostile).tanh()
+    w = walkthrough(root, lr=0.1, parameters=[a, b], picture=False)
+    data = page_data(w.html())
+    templates = _templates(data)
+    assert len(templates) > 40 and any("choose" in str(t) for t in templates)
+    for seed in range(12):
+        numbers = _random_numbers(w, seed)
+        digits = 1 + seed
+        expected = [fill(template_from_json(t), numbers, digits) for t in templates]
+        got = fill_page.evaluate(
+            "([templates, numbers, digits]) => templates.map(t => fillTemplate(t, numbers, "
+            "digits))", [templates, json.loads(json_for_script(numbers_json(numbers))), digits])
+        assert got == expected
+
+
+def _everything_shown(page, steps: int) -> list[list[str]]:
+    """Each step's text, table and summary, as the page shows them."""
+    shown = []
+    for k in range(steps):
+        page.evaluate(f"window.chainruleWalkthrough.show({k})")
+        shown.append(page.eval_on_selector_all(
+            "#equation .line, #grad-table td, #summary td, #summary .line, #step-title",
+            "els => els.map(e => e.textContent + '|' + (e.dataset.value || ''))"))
+    return shown
+
+
+def test_show_numbers_fills_the_page_with_other_numbers(browser, tmp_path) -> None:
+    """The page of one run, shown with the numbers of another run of the same graph, says
+    what the other run's own page says, step by step; showNumbers() brings the first back."""
+    def lesson(x: float, y: float) -> Any:
+        a, b = Value(x, label="a"), Value(y, label="b")
+        c = a * b + b.tanh()
+        c.label = "c"
+        return walkthrough((c * a).relu() + c, lr=0.1, parameters=[a, b])
+
+    first, second = lesson(2.0, -3.0), lesson(-0.5, 1.25)
+    steps = len(first.forward.steps) + len(first.backward.steps) + 2
+    pages = {}
+    for name, w in (("first", first), ("second", second)):
+        page, problems, _ = open_page(browser, w.save_html(tmp_path / f"{name}.html"))
+        pages[name] = (page, problems)
+    page, problems = pages["first"]
+    original = _everything_shown(page, steps)
+    page.evaluate("numbers => window.chainruleWalkthrough.showNumbers(numbers)",
+                  json.loads(json_for_script(numbers_json(second.numbers))))
+    assert _everything_shown(page, steps) == _everything_shown(pages["second"][0], steps)
+    page.evaluate("window.chainruleWalkthrough.showNumbers()")
+    assert _everything_shown(page, steps) == original
+    assert problems == [] and pages["second"][1] == []

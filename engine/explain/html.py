@@ -176,7 +176,7 @@ def _texts(w: Lesson) -> dict[str, Any]:
                 "numeric": c.numeric,
                 "numericText": t(wording.numeric_template(where[c.node])),
                 "passed": c.passed,
-                "verdict": t(wording.verdict_template(c, where[c.node], "✓ pass", "✗ fail")),
+                "verdict": t(wording.verdict_template(where[c.node], "✓ pass", "✗ fail")),
                 "error": c.error,
                 "kink": None if (kink := wording.kink_template(c, where[c.node])) is None
                 else t(kink),

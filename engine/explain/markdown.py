@@ -99,13 +99,13 @@ def walkthrough_markdown(w: Lesson) -> str:
     ]
     where = wording.check_index(w)
     for check in wording.checks_in_order(w):
-        c = where[check.node]
-        kink = wording.kink_template(check, c)
+        at = where[check.node]
+        why = wording.kink_template(check, at)
         verdict = ("✗ " + e(check.error or "mismatch") if not check.passed
-                   else "✓ " + said(kink) if kink else "✓")
+                   else "✓ " + said(why) if why and said(why) else "✓")
         lines.append(
             f"| {e(check.name)} | {said((wording.value(check.node),))} "
-            f"| {said((wording.grad(check.node),))} | {said(wording.numeric_template(c))} "
+            f"| {said((wording.grad(check.node),))} | {said(wording.numeric_template(at))} "
             f"| {verdict} |"
         )
     lines += [""] + [f"- {e(kink)}" for kink in w.backward.kinks]

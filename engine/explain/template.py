@@ -197,14 +197,16 @@ class Choice:
 
 Part: TypeAlias = "str | Slot | Choice"
 Template: TypeAlias = "tuple[Part, ...]"
+#: What :func:`template` joins: parts, templates, nested tuples of them, None (nothing).
+Piece: TypeAlias = "str | Slot | Choice | tuple[Piece, ...] | None"
 
 
-def template(*pieces: str | Slot | Choice | Template | None) -> Template:
+def template(*pieces: Piece) -> Template:
     """The pieces as one template: nested templates flattened, neighbouring text joined, None
     and empty text left out."""
     parts: list[Part] = []
 
-    def add(piece: Any) -> None:
+    def add(piece: Piece) -> None:
         if isinstance(piece, tuple):
             for each in piece:
                 add(each)
@@ -221,7 +223,7 @@ def template(*pieces: str | Slot | Choice | Template | None) -> Template:
 
 def join(templates: Sequence[Template], separator: str) -> Template:
     """The templates one after the other, ``separator`` between them."""
-    pieces: list[Template | str] = []
+    pieces: list[Piece] = []
     for k, each in enumerate(templates):
         if k:
             pieces.append(separator)

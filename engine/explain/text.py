@@ -111,10 +111,10 @@ def walkthrough_text(w: Lesson, width: int = 80) -> str:
     out.line("Gradients, checked by central finite differences (h = 1e-6 * max(1, |x|))")
     where = wording.check_index(w)
     for check in wording.checks_in_order(w):
-        c = where[check.node]
-        out.line(w.said(wording.check_template(w, check, c)), indent=2)
-        kink = wording.kink_template(check, c)
-        for remark in (None if kink is None else w.said(kink), check.error):
+        at = where[check.node]
+        out.line(w.said(wording.check_template(w, check, at)), indent=2)
+        why = wording.kink_template(check, at)
+        for remark in (None if why is None else w.said(why), check.error):
             if remark:
                 out.line(remark, indent=6, hang=2)
     for kink in w.backward.kinks:

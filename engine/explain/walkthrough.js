@@ -622,7 +622,10 @@
       ];
     }));
     t.id = "checks";
-    data.checks.forEach(function (c) { if (c.kink) { line(parent, c.name + ": " + T(c.kink), "kink"); } });
+    data.checks.forEach(function (c) {
+      var kink = c.kink ? T(c.kink) : "";  // empty where these numbers are at no kink
+      if (kink) { line(parent, c.name + ": " + kink, "kink"); }
+    });
     data.kinks.forEach(function (k) { line(parent, k, "kink"); });
     if (data.lr !== null) {
       parent.appendChild(make("h3", "One gradient-descent step: p ← p − lr × d" + data.rootName +

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from functools import cache
 
 from ..naming import local_numbers, operand_text, operation_text
+from ..primitives import Primitive
 from .lesson import Lesson
-from .rules import Branch, branches
+from .rules import Branch, branches, kink_conditions
 from .template import (
     Choice,
     Compare,
@@ -63,12 +65,18 @@ def operand(w: Lesson, x: float) -> str:
     return operand_text(number(w, x))
 
 
+@cache
+def _operation_on_operands(primitive: Primitive) -> Template:
+    """The operation written with its operands' numbers, slot ``v`` j for operand j (written
+    once per primitive: an n-ary dot's text is long)."""
+    return slotted(lambda numbers: operation_text(primitive, numbers),
+                   [Slot("v", j) for j in range(primitive.arity)])
+
+
 def operation_numbers(info: NodeInfo) -> Template:
     """An operation written with its inputs' numbers: ``2 * (-3)``."""
     assert info.primitive is not None
-    primitive = info.primitive
-    return slotted(lambda numbers: operation_text(primitive, numbers),
-                   [value(i) for i in info.inputs])
+    return at_nodes(_operation_on_operands(info.primitive), info.inputs)
 
 
 def forward_equation(w: Lesson, step: ForwardStep) -> Template:
@@ -116,14 +124,20 @@ def step_heading(w: Lesson, step: BackwardStep) -> str:
 LONG_FORMULA = 60
 
 
+@cache
+def _local_on_operands(primitive: Primitive, slot: int) -> Template:
+    """:func:`_local_numbers` on the operands: slot ``v`` j for operand j, ``v`` arity for
+    the output (written once per primitive and input)."""
+    return slotted(
+        lambda texts: local_numbers(primitive, slot, texts[:-1], texts[-1]) or "",
+        [Slot("v", j) for j in range(primitive.arity + 1)])
+
+
 def _local_numbers(info: NodeInfo, slot: int) -> Template:
     """The local derivative's formula with the step's numbers (``0.767 * (1 - 0.767)``), ()
     when the formula is a plain number."""
-    primitive = info.primitive
-    assert primitive is not None
-    return slotted(
-        lambda texts: local_numbers(primitive, slot, texts[:-1], texts[-1]) or "",
-        [*(value(i) for i in info.inputs), value(info.index)])
+    assert info.primitive is not None
+    return at_nodes(_local_on_operands(info.primitive, slot), [*info.inputs, info.index])
 
 
 def _as_number(w: Lesson, text: str) -> str | None:
@@ -159,8 +173,9 @@ def local_template(w: Lesson, c: Contribution) -> Template:
     def as_formula() -> Template:
         start = short if len(c.formula) > LONG_FORMULA else head
         numbers = _local_numbers(info, c.slot)
+        repeats: str | None
         if len(numbers) == 1 and isinstance(numbers[0], Slot):  # "y" of a product: the value
-            repeats = number(w, w.numbers.values[numbers[0].index])
+            repeats = number(w, w.forward.nodes[numbers[0].index].value)
             numbers = ()
         else:
             repeats = None if numbers else _as_number(w, formula)
@@ -169,7 +184,9 @@ def local_template(w: Lesson, c: Contribution) -> Template:
         return template(start, " = ", formula, (" = ", numbers) if numbers else None, " = ",
                         local)
 
-    found = branches(info.primitive, c.slot, [w.forward.nodes[i].name for i in info.inputs])
+    piecewise = kink_conditions(info.primitive) or info.primitive.special_cases
+    found = None if not piecewise else branches(  # (names: an n-ary dot has many)
+        info.primitive, c.slot, [w.forward.nodes[i].name for i in info.inputs])
     if found is None:
         return as_formula()
     start = short if len(head) > LONG_FORMULA else head
@@ -387,21 +404,24 @@ def numeric_template(c: int) -> Template:
 
 
 def kink_template(check: GradientCheck, c: int) -> Template | None:
-    """Why a check at a kink passes (see :func:`~.trace.kink_text`), or None."""
+    """Why a check at a kink passes (see :func:`~.trace.kink_text`), or None; empty with
+    numbers whose two one-sided slopes were not measured (no kink there)."""
     if check.side is None:
         return None
     side = check.side
-    return slotted(lambda texts: kink_text(texts[0], texts[1], side),
+    said = slotted(lambda texts: kink_text(texts[0], texts[1], side),
                    [Slot("cl", c), Slot("cr", c)])
+    return (Choice(((Known(Slot("cl", c)), said), (None, ()))),)
 
 
-def verdict_template(check: GradientCheck, c: int, passed: str, failed: str) -> Template:
-    """``passed`` when check ``c`` passes (followed by `` at a kink`` at one), else ``failed``."""
-    return (Choice(((Passed(c), (passed + (" at a kink" if check.kink else ""),)),
-                    (None, (failed,)))),)
+def verdict_template(c: int, passed: str, failed: str) -> Template:
+    """``passed`` when check ``c`` passes (followed by `` at a kink`` when it passes at one:
+    its one-sided slopes were measured), else ``failed``."""
+    at_kink = Choice(((Known(Slot("cl", c)), (passed + " at a kink",)), (None, (passed,))))
+    return (Choice(((Passed(c), (at_kink,)), (None, (failed,)))),)
 
 
 def check_template(w: Lesson, check: GradientCheck, c: int) -> Template:
     """The terminal's line of one check: ``dL/dx = 2   numeric 2   ok``."""
     return template(f"{gradient_of(w, check.node)} = ", grad(check.node), "   numeric ",
-                    numeric_template(c), "   ", verdict_template(check, c, "ok", "MISMATCH"))
+                    numeric_template(c), "   ", verdict_template(c, "ok", "MISMATCH"))

@@ -238,24 +238,31 @@ def check_text(text: str, digits: int = 6) -> Report:
     return report
 
 
-def strings(data: Any, key: str = "") -> Iterator[tuple[str, str]]:
-    """Every string inside nested JSON-like ``data``, with the key it is stored under."""
-    if isinstance(data, str):
-        yield key, data
-    elif isinstance(data, dict):
-        for name, value in data.items():
-            yield from strings(value, name)
-    elif isinstance(data, list | tuple):
-        for value in data:
-            yield from strings(value, key)
-
-
 #: The page data's fields that hold a template (see chainrule.engine.explain.template): a list
 #: of text, slots and choices, filled by the page's script with its numbers.
 TEMPLATE_FIELDS = frozenset({
     "equation", "explanation", "operation", "upstreamText", "skippedText", "rule", "text",
     "analyticText", "numericText", "verdict", "kink", "lrText", "afterText", "lossChange",
 })
+
+
+def page_parts(data: Any, key: str = "") -> Iterator[tuple[str, str | list[Any]]]:
+    """Every plain string and every template (a list) of the page's data, with the key it is
+    stored under (the recorded numbers left out)."""
+    if key == "numbers":
+        return
+    if isinstance(data, list) and (key in TEMPLATE_FIELDS or (
+            key == "lines" and data and all(isinstance(line, list) for line in data))):
+        for template in ([data] if key in TEMPLATE_FIELDS else data):
+            yield key, template
+    elif isinstance(data, str):
+        yield key, data
+    elif isinstance(data, dict):
+        for name, value in data.items():
+            yield from page_parts(value, name)
+    elif isinstance(data, list | tuple):
+        for value in data:
+            yield from page_parts(value, key)
 
 
 def page_strings(data: Any, numbers: Any = None) -> Iterator[tuple[str, str]]:
@@ -265,25 +272,9 @@ def page_strings(data: Any, numbers: Any = None) -> Iterator[tuple[str, str]]:
 
     if numbers is None:
         numbers = numbers_from_json(data["numbers"])
-    digits = data["digits"]
-
-    def walk(node: Any, key: str) -> Iterator[tuple[str, str]]:
-        if key == "numbers":
-            return
-        if isinstance(node, list) and (key in TEMPLATE_FIELDS or (
-                key == "lines" and node and all(isinstance(line, list) for line in node))):
-            for template in ([node] if key in TEMPLATE_FIELDS else node):
-                yield key, fill(template_from_json(template), numbers, digits)
-        elif isinstance(node, str):
-            yield key, node
-        elif isinstance(node, dict):
-            for name, value in node.items():
-                yield from walk(value, name)
-        elif isinstance(node, list | tuple):
-            for value in node:
-                yield from walk(value, key)
-
-    yield from walk(data, "")
+    for key, part in page_parts(data):
+        yield key, part if isinstance(part, str) else fill(template_from_json(part), numbers,
+                                                           data["digits"])
 
 
 def unescape_markdown(text: str) -> str:
