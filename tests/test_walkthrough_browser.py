@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chainrule.engine import Value, dot, draw, topological_order, walkthrough
+from chainrule.engine.compile import javascript_runtime
 from chainrule.engine.explain import wording
 from chainrule.engine.explain.circuit import short
 from chainrule.engine.explain.html import json_for_script
@@ -646,9 +647,11 @@ FILL_JS = Path(wording.__file__).with_name("fill.js")
 
 @pytest.fixture(scope="module")
 def fill_page(browser):  # type: ignore[no-untyped-def]
-    """A blank page with fill.js loaded, as the walkthrough page loads it."""
+    """A blank page with fill.js loaded, as the walkthrough page loads it: after the runtime,
+    whose pyRepr it uses."""
     page = browser.new_page()
     page.set_content("<!DOCTYPE html><html><body></body></html>")
+    page.add_script_tag(content=javascript_runtime())
     page.add_script_tag(content=FILL_JS.read_text(encoding="utf-8"))
     yield page
     page.close()
