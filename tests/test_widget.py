@@ -39,7 +39,7 @@ def test_the_leaves_are_readable_and_settable_by_name() -> None:
     assert live.values["y"] == y.data
     assert live.output == (y.data - 1.0) ** 2
     (at,) = [n.index for n in w.forward.nodes if n.name == "w"]
-    expected = eager_numbers(w.graph, {at: 0.75})
+    expected = eager_numbers(w.order[-1], {at: 0.75})
     assert live.gradients == {w.forward.nodes[i].name: g for i, g in enumerate(expected.grads)
                               if g is not None}
     live.reset()

@@ -562,15 +562,15 @@ def _with_firsts(backward: list[BackwardItem], seeded: set[int]) -> list[Backwar
 
 
 
-def plan_of_graph(root: Value, name: str = "graph") -> Plan:
+def plan_of_graph(root: Value, name: str = "graph", order: list[Value] | None = None) -> Plan:
     """The plan of a recorded graph, for a page that recomputes it: slot ``i`` is node ``i``
     of ``topological_order(root)`` (the walkthrough's numbering), the inputs are the editable
     leaves (not constants) in that order, a step computes every operation node, constants
     are operands written as numbers, and the backward pass from ``root`` is
     :func:`~chainrule.engine.chain_rule.backward_schedule`'s. Its contributions, in order,
     are numbered ``k`` = 0, 1, ... (node by descending ``i``, inputs in order, constants
-    skipped)."""
-    order = topological_order(root)
+    skipped). ``order`` is ``topological_order(root)`` when the caller has it already."""
+    order = topological_order(root) if order is None else order
     slot = {node: i for i, node in enumerate(order)}
 
     def ref(node: Value) -> Ref:

@@ -286,9 +286,9 @@ def page_script(w: Lesson) -> str:
     """The page's one script: the runtime and the walkthrough's program compiled to
     JavaScript, the templates' filler, the walkthrough and its live layer (and the quiz's
     script, where there is one)."""
-    if w.graph is None:
+    if not w.order:
         raise LiveGraphError("a live page needs the lesson's graph: build it with walkthrough()")
-    program = emit_javascript(plan_of_graph(w.graph))
+    program = emit_javascript(plan_of_graph(w.order[-1], order=list(w.order)))
     parts = [javascript_runtime(), program, _asset("fill.js"), _asset("walkthrough.js"),
              _asset("live.js")]
     return "\n".join(parts)

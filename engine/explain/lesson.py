@@ -49,9 +49,10 @@ class Lesson:
     #: cross-entropy), shown with the step that completes the node's gradient.
     shortcuts: Mapping[int, str] = field(default_factory=dict)
     circuit: Circuit | None = None  # the compact circuit of a small graph (see .circuit)
-    #: The graph's root (the loss, when one was attached): the live page compiles it to
-    #: JavaScript, and the widget rebuilds it with the learner's leaf values.
-    graph: Value | None = None
+    #: The graph as the lesson's recording sorted it (topological order, the root last: the
+    #: loss, when one was attached): the live page compiles it to JavaScript, and the widget
+    #: rebuilds it with the learner's leaf values.
+    order: tuple[Value, ...] = ()
 
     @property
     def loss_before(self) -> float:

@@ -24,12 +24,13 @@ def editable_leaves(order: list[Value]) -> list[int]:
     return [i for i, node in enumerate(order) if node.is_leaf and not node.is_constant]
 
 
-def rebuilt(root: Value, leaves: Mapping[int, float]) -> Value:
+def rebuilt(root: Value, leaves: Mapping[int, float], order: list[Value] | None = None) -> Value:
     """A new graph with ``root``'s operations, each leaf ``i`` of ``leaves`` set to its new
-    value and every other leaf as it was (the original graph is not touched). Raises the
-    engine's own error (a :class:`~chainrule.engine.errors.DomainError`...) when an operation
-    leaves its domain, as building the graph by hand with those numbers would."""
-    order = topological_order(root)
+    value and every other leaf as it was (the original graph is not touched; ``order`` is its
+    topological order when the caller has it). Raises the engine's own error (a
+    :class:`~chainrule.engine.errors.DomainError`...) when an operation leaves its domain, as
+    building the graph by hand with those numbers would."""
+    order = topological_order(root) if order is None else order
     position = {id(node): i for i, node in enumerate(order)}
     made: list[Value] = []
     for i, node in enumerate(order):
@@ -55,9 +56,11 @@ class EagerNumbers:
     grads: tuple[float | None, ...]
 
 
-def eager_numbers(root: Value, leaves: Mapping[int, float]) -> EagerNumbers:
-    """The values and gradients of :func:`rebuilt` ``(root, leaves)``, by ``backward()``."""
-    new_root = rebuilt(root, leaves)
+def eager_numbers(root: Value, leaves: Mapping[int, float],
+                  order: list[Value] | None = None) -> EagerNumbers:
+    """The values and gradients of :func:`rebuilt` ``(root, leaves, order)``, by
+    ``backward()``."""
+    new_root = rebuilt(root, leaves, order)
     new_root.backward()
     order = topological_order(new_root)
     return EagerNumbers(tuple(node.data for node in order),

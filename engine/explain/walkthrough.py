@@ -341,7 +341,7 @@ def walkthrough(
         graph_note=note,
         loss_after=loss_after,
         shortcuts=shortcuts,
-        graph=root,
+        order=tuple(order),
     )
     if picture and len(order) <= CIRCUIT_MAX_NODES:  # small enough to read as a circuit
         with contextlib.suppress(CircuitLayoutError):  # too dense: the graph view only

@@ -18,12 +18,10 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ChainruleError
-from ..graph import topological_order
 from .html import LiveGraphError, json_for_script, page_body, page_script, page_style
 from .live import eager_numbers, editable_leaves
 
 if TYPE_CHECKING:
-    from ..value import Value
     from .lesson import Lesson
 
 __all__ = ["WidgetLeafError", "WidgetNotInstalledError", "walkthrough_widget", "widget_module"]
@@ -121,13 +119,12 @@ def _widget_class() -> type:
         def __init__(self, lesson: Lesson, static_html: str) -> None:
             self._lesson = lesson
             self._static_html = static_html
-            if lesson.graph is None:
+            if not lesson.order:
                 raise LiveGraphError("widget: the lesson has no graph: build it with walkthrough()")
-            self._root: Value = lesson.graph
+            self._order = list(lesson.order)
             nodes = lesson.forward.nodes
             self._names = [node.name for node in nodes]
-            self._leaf_index = {nodes[i].name: i
-                                for i in editable_leaves(topological_order(self._root))}
+            self._leaf_index = {nodes[i].name: i for i in editable_leaves(self._order)}
             self._recorded = {name: nodes[i].value for name, i in self._leaf_index.items()}
             super().__init__(_esm=widget_module(lesson), leaves=dict(self._recorded))
             self._recompute(self._recorded)
@@ -155,8 +152,9 @@ def _widget_class() -> type:
 
         def _recompute(self, leaves: Mapping[str, float]) -> None:
             try:
-                numbers = eager_numbers(self._root, {self._leaf_index[name]: value
-                                                     for name, value in leaves.items()})
+                numbers = eager_numbers(self._order[-1], {self._leaf_index[name]: value
+                                                          for name, value in leaves.items()},
+                                        self._order)
             except ChainruleError as refusal:  # the last valid numbers stay
                 self.error = str(refusal)
                 return
