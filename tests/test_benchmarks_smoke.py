@@ -43,7 +43,7 @@ def assert_timing(engine: dict[str, Any]) -> None:
 def test_every_workload_is_reported(results: dict[str, Any]) -> None:
     expected = {"moons_step", "moons_step_isolated", "moons_demo", "tanh_chain",
                 "sum_of_products", "bytes_per_node", "gpt_step", "moons_step_compiled",
-                "digits_epoch", "targets", "checks_passed", "environment"}
+                "digits_epoch", "live_page", "targets", "checks_passed", "environment"}
     assert expected <= set(results)
     assert results["environment"]["quick"] is True
 

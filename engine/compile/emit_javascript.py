@@ -40,6 +40,8 @@ from .renderings import RENDERINGS, Dialect, MissingRendering, comment, literal,
 
 __all__ = ["JAVASCRIPT", "emit_javascript", "javascript_runtime"]
 
+_PACKAGE = "chainrule.engine.compile"
+
 #: Statements per generated function: short functions compile and optimise fast.
 PART_SIZE = 50
 
@@ -146,7 +148,7 @@ def _wording() -> dict[str, Any]:
 def javascript_runtime() -> str:
     """The static JavaScript every emitted program needs, to put before it in a page's
     script: defines ``chainruleRuntime``, ``ChainruleError`` and ``pyRepr``."""
-    source = resources.files(__package__).joinpath("runtime.js").read_text(encoding="utf-8")
+    source = resources.files(_PACKAGE).joinpath("runtime.js").read_text(encoding="utf-8")
     return source.replace("/* WORDING */", _script_json(_wording()))
 
 
@@ -165,7 +167,7 @@ def _notation(primitive: Primitive) -> list[str | int]:
 def _described(node: Value) -> tuple[str, str]:
     """How messages describe ``node`` (:func:`~chainrule.engine.value.describe`), around its
     data: the page puts in the data it has."""
-    text, data = describe(node), f"data={node._data!r}"
+    text, data = describe(node), f"data={node.data!r}"
     at = text.rindex(data) + len("data=")
     return text[:at], text[at + len(data) - len("data="):]
 
@@ -240,6 +242,46 @@ def _parts(lines: Sequence[str], parameters: str, prologue: str = "") -> Iterato
         yield f"function ({parameters}) {{\n{prologue}{body}\n}}"
 
 
+def _graph_data(nodes: Sequence[Value]) -> tuple[dict[str, Any], dict[str, list[int]]]:
+    """What messages need of the graph: each node's operation (its name and notation), its
+    inputs, and its description around its data (shared by nodes described alike)."""
+    primitives: dict[Primitive, int] = {}
+    described: dict[tuple[str, str], int] = {}
+    position = {node: i for i, node in enumerate(nodes)}
+    arrays: dict[str, list[int]] = {"opOf": [], "inputStart": [0], "inputs": [],
+                                    "describedOf": []}
+    for node in nodes:
+        primitive = None if node.is_leaf else node.primitive
+        arrays["opOf"].append(-1 if primitive is None
+                              else primitives.setdefault(primitive, len(primitives)))
+        arrays["describedOf"].append(described.setdefault(_described(node), len(described)))
+        arrays["inputs"].extend(position[i] for i in node.inputs)
+        arrays["inputStart"].append(len(arrays["inputs"]))
+    data = {"ops": [[p.name, _notation(p)] for p in primitives],
+            "described": [list(pair) for pair in described]}
+    return data, arrays
+
+
+def _kinks(w: _Writer, steps: Sequence[Step]) -> list[str]:
+    """For each step of a piecewise derivative, a test of its values that says it sits at a
+    kink (the finite-difference check then looks at each side), as trace's check finds it."""
+    from ..explain.rules import kink_conditions, kink_sides
+
+    kinks = []
+    for step in steps:
+        assert step.primitive is not None
+        if not kink_conditions(step.primitive):
+            continue
+        sides = [pair for slot, operand in enumerate(step.operands) if isinstance(operand, int)
+                 for pair in kink_sides(step.primitive, slot)]
+        names = dict(zip(step.primitive.input_names, map(w.name, step.operands), strict=True))
+        tests = [f"{names.get(a) or literal(float(a))} === {names.get(b) or literal(float(b))}"
+                 for a, b in dict.fromkeys(sides)]
+        if tests:
+            kinks.append(f"[{step.slot}, (v) => {' || '.join(tests)}]")
+    return kinks
+
+
 def emit_javascript(plan: Plan, seed: float = 1.0) -> str:
     """The program of ``plan`` (made by :func:`~.plan.plan_of_graph`) as JavaScript source
     defining ``chainruleProgram``; put :func:`javascript_runtime` before it. ``seed`` is the
@@ -247,65 +289,38 @@ def emit_javascript(plan: Plan, seed: float = 1.0) -> str:
     if not plan.graph or plan.backward is None:
         raise MissingRendering("the javascript emitter writes plans of recorded graphs "
                                "(plan_of_graph)")
-    from ..explain.rules import kink_conditions, kink_sides
-
     w = _Writer(plan)
     nodes = plan.graph
-    steps = {item.slot: item for item in plan.forward if isinstance(item, Step)}
+    steps = sorted((item for item in plan.forward if isinstance(item, Step)),
+                   key=lambda step: step.slot)
     handed = {item.step.slot: item for item in plan.backward if isinstance(item, BackStep)}
-    primitives: dict[Primitive, int] = {}
-    op_of, input_start, inputs = [], [0], []
-    described: dict[tuple[str, str], int] = {}
-    described_of = []
-    for node in nodes:
-        primitive = node._primitive if not node.is_leaf else None
-        op_of.append(-1 if primitive is None else primitives.setdefault(primitive, len(primitives)))
-        described_of.append(described.setdefault(_described(node), len(described)))
-    position = {node: i for i, node in enumerate(nodes)}
-    for node in nodes:
-        inputs.extend(position[i] for i in node.inputs)
-        input_start.append(len(inputs))
-
-    forward = [w.forward(steps[i]) for i in sorted(steps)]
-    backward, targets = [], []
-    for i in range(len(nodes) - 1, -1, -1):
+    forward = [w.forward(step) for step in steps]
+    backward: list[str] = []
+    targets: list[int] = []  # contribution k's target node
+    for i in range(len(nodes) - 1, -1, -1):  # the backward schedule's order
         item = handed.get(i)
         if item is not None:
             backward.append(w.backward(item, len(targets)))
             targets.extend(c.target for c in item.contributions)
         elif not nodes[i].is_constant:
-            backward.append(f"c.up({i});")
-    kinks = []
-    for i, step in sorted(steps.items()):
-        assert step.primitive is not None
-        if not kink_conditions(step.primitive):
-            continue
-        sides = [(a, b) for slot, operand in enumerate(step.operands) if isinstance(operand, int)
-                 for a, b in kink_sides(step.primitive, slot)]
-        names = dict(zip(step.primitive.input_names, (w.name(o) for o in step.operands),
-                         strict=True))
-        tests = [f"{names.get(a) or literal(float(a))} === {names.get(b) or literal(float(b))}"
-                 for a, b in dict.fromkeys(sides)]
-        if tests:
-            kinks.append(f"[{i}, (v) => {' || '.join(tests)}]")
-
+            backward.append(f"c.up({i});")  # a leaf: its gradient is checked when reached
+    graph, arrays = _graph_data(nodes)
     runtime = {r.javascript for r in RENDERINGS.values()} | set(_CALLED.values())
     called = set(re.findall(r"(?<![\w.])([A-Za-z]\w*)\(", "\n".join(forward + backward)))
     functions = ", ".join(["fin", *sorted(called & runtime)])
     data = {
         "size": len(nodes), "root": plan.outputs[0], "seed": float(seed),
         "contributions": len(targets), "leaves": plan.inputs,
-        "constants": [i for i, n in enumerate(nodes) if n.is_constant],
-        "ops": [[p.name, _notation(p)] for p in primitives],
-        "described": [list(pair) for pair in described],
+        "constants": [i for i, n in enumerate(nodes) if n.is_constant], **graph,
     }
-    typed = {"opOf": ("Int32Array", op_of), "inputStart": ("Int32Array", input_start),
-             "inputs": ("Int32Array", inputs), "describedOf": ("Int32Array", described_of),
-             "targets": ("Int32Array", targets),
-             "initial": ("Float64Array", [float(n._data) for n in nodes])}
+    typed: dict[str, tuple[str, Sequence[float]]] = {
+        **{name: ("Int32Array", values) for name, values in arrays.items()},
+        "targets": ("Int32Array", targets),
+        "initial": ("Float64Array", [float(n.data) for n in nodes])}
     fields = [f"    {key}: {_script_json(value)}," for key, value in data.items()]
-    fields += [f"    {key}: new {kind}({_script_json(values)})," for key, (kind, values) in typed.items()]
-    fields.append(f"    kinks: [{', '.join(kinks)}],")
+    fields += [f"    {key}: new {kind}({_script_json(values)}),"
+               for key, (kind, values) in typed.items()]
+    fields.append(f"    kinks: [{', '.join(_kinks(w, steps))}],")
     fields.append("    forward: [\n" + ",\n".join(_parts(forward, "v, s")) + "\n    ],")
     fields.append("    backward: [\n" + ",\n".join(_parts(backward, "v, g, c", "  let u;\n"))
                   + "\n    ],")
