@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chainrule.engine import PRIMITIVES, ChainruleError, Value, no_grad, topological_order
+from chainrule.engine import PRIMITIVES, ChainruleError, Value, topological_order
 from chainrule.engine.compile import (
     RENDERINGS,
     emit_javascript,
@@ -31,7 +31,7 @@ from chainrule.engine.compile.renderings import render
 from chainrule.engine.explain.trace import trace_backward
 from chainrule.engine.primitives import FUNCTIONS
 
-from support.explain import apply_operation, graph_recipes
+from support.explain import graph_recipes, twisted_nodes
 
 pytestmark = pytest.mark.browser
 
@@ -60,25 +60,11 @@ def twisted_recipes(draw: Any) -> dict[str, Any]:
 
 
 def _build(recipe: dict[str, Any]) -> Value | None:
-    nodes: list[Any] = [Value(x, label=f"x{i}") for i, x in enumerate(recipe["leaves"])]
     try:
-        for (name, operands), twist, label in zip(recipe["steps"], recipe["twists"],
-                                                  recipe["labels"], strict=True):
-            args = [nodes[ref] if kind == "node" else ref for kind, ref in operands]
-            if not any(isinstance(a, Value) for a in args):
-                args[0] = nodes[-1]
-            if twist == "no_grad":
-                with no_grad():
-                    node = apply_operation(name, args)
-            else:
-                node = apply_operation(name, args)
-                if twist == "detach":
-                    node = node.detach()
-            node.label = label or None
-            nodes.append(node)
+        root: Value = twisted_nodes(recipe, [Value(x, label=f"x{i}")
+                                             for i, x in enumerate(recipe["leaves"])])[-1]
     except ChainruleError:
         return None
-    root: Value = nodes[-1]
     return root
 
 
@@ -159,6 +145,33 @@ RUN = """(runs) => runs.map(([j, leafValues]) => {
 SHAPES = """() => programs.map((p) => [p.size, p.leaves, Array.from(p.initial),
                                    p.forward(p.initial.slice())])"""
 
+#: Each program's finite-difference checks of its leaves at the recorded values.
+CHECKS = """() => programs.map((p) => {
+  try {
+    const r = p.run(p.leaves.map((i) => p.initial[i]));
+    return p.leaves.map((i) => [i, p.check(r.values, i), p.check(r.values, i, r.grads)]);
+  } catch (e) {
+    if (!(e instanceof ChainruleError)) { throw e; }
+    return null;
+  }
+})"""
+
+
+def _compare_checks(got: list[Any], expected: list[dict[str, Any]], graph: Any) -> None:
+    """The page's checks (each computed with and without the gradients given) against
+    trace's ``GradientCheck``s."""
+    assert [g[0] for g in got] == [e["node"] for e in expected], graph
+    for (_, without, with_grads), wanted in zip(got, expected, strict=True):
+        assert without == with_grads, graph
+        for key in ("passed", "error", "step"):
+            assert without[key] == wanted[key], (key, without, wanted, graph)
+        for key in ("numeric", "left", "right"):
+            if wanted[key] is None:
+                assert without[key] is None, (key, without, wanted, graph)
+            else:
+                assert math.isclose(without[key], wanted[key], rel_tol=1e-9, abs_tol=1e-12), (
+                    key, without, wanted, graph)
+
 
 def _same(got: float, expected: float, exact: bool) -> bool:
     got = float(got)  # a whole number comes back from the page as a Python int
@@ -217,6 +230,12 @@ def test_random_graphs_match_eager_python_before_and_after_an_edit(
             size, leaves, initial, result = got_shape  # numbers as floats (not JSON's ints)
             got_shape = [size, leaves, [float(x) for x in initial], float(result)]
             assert got_shape == shape, (got_shape, shape, recipe)
+        for got_checks, (recipe, root) in zip(page.evaluate(CHECKS), built, strict=True):
+            try:
+                expected_checks = _checks(root)
+            except ChainruleError:  # its gradient cannot be computed: nothing to check
+                continue
+            _compare_checks(got_checks, expected_checks, recipe)
         for got, (expected, exact, recipe) in zip(page.evaluate(RUN, runs), expectations,
                                                   strict=True):
             try:
@@ -293,20 +312,9 @@ def test_the_finite_difference_check_is_traces(browser: Any) -> None:
     roots = [_graph(build, *values) for build, values in CHECKED]
     page = _page(browser, [emit_javascript(plan_of_graph(root)) for root in roots])
     try:
-        for j, root in enumerate(roots):
-            expected = _checks(root)
-            got = page.evaluate("""(j) => { const p = programs[j]; const r = p.run(p.leaves.map((i) => p.initial[i]));
-                return p.leaves.map((i) => [i, p.check(r.values, i), p.check(r.values, i, r.grads)]); }""", j)
-            assert [g[0] for g in got] == [e["node"] for e in expected]
-            for (_, without, with_grads), wanted in zip(got, expected, strict=True):
-                assert without == with_grads
-                for key in ("passed", "error", "step"):
-                    assert without[key] == wanted[key], (j, key, without, wanted)
-                for key in ("numeric", "left", "right"):
-                    if wanted[key] is None:
-                        assert without[key] is None, (j, key, without, wanted)
-                    else:
-                        assert math.isclose(without[key], wanted[key], rel_tol=1e-9), (j, key)
+        for got, (build, values), root in zip(page.evaluate(CHECKS), CHECKED, roots,
+                                              strict=True):
+            _compare_checks(got, _checks(root), values)
     finally:
         page.close()
 
