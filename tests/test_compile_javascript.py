@@ -312,8 +312,8 @@ def test_the_finite_difference_check_is_traces(browser: Any) -> None:
     roots = [_graph(build, *values) for build, values in CHECKED]
     page = _page(browser, [emit_javascript(plan_of_graph(root)) for root in roots])
     try:
-        for got, (build, values), root in zip(page.evaluate(CHECKS), CHECKED, roots,
-                                              strict=True):
+        for got, (_, values), root in zip(page.evaluate(CHECKS), CHECKED, roots,
+                                          strict=True):
             _compare_checks(got, _checks(root), values)
     finally:
         page.close()
