@@ -33,7 +33,7 @@ from chainrule.engine.primitives import FUNCTIONS
 
 from support.explain import graph_recipes, twisted_nodes
 
-pytestmark = pytest.mark.browser
+browser_test = pytest.mark.browser
 
 #: Operations whose program is arithmetic and comparisons only: the same floats, bit for bit.
 EXACT = {"add", "sub", "mul", "div", "neg", "dot", "sum", "relu", "leaky_relu", "abs", "maximum"}
@@ -206,6 +206,7 @@ def _compare(got: dict[str, Any], expected: dict[str, Any], exact: bool) -> None
     assert got["seed"] == 1.0
 
 
+@browser_test
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(recipes=st.lists(twisted_recipes(), min_size=30, max_size=30))
 def test_random_graphs_match_eager_python_before_and_after_an_edit(
@@ -273,6 +274,7 @@ REFUSALS = [
 ]
 
 
+@browser_test
 def test_every_refusal_is_pythons_kind_and_message(browser: Any) -> None:
     roots = [_graph(build, *recorded) for build, recorded, _ in REFUSALS]
     page = _page(browser, [emit_javascript(plan_of_graph(root)) for root in roots])
@@ -305,9 +307,11 @@ CHECKED = [
     (lambda x: (1e-14 - x * x).log(), (0.0,)),  # both sides leave it
     (lambda x, y: x.leaky_relu() - (x * y).sigmoid() + y.softplus() + y.log_sigmoid(), (0.0, 2.0)),
     (lambda x: x.sin() * x.cos() / (x.tan() + 2.0), (0.4,)),
+    (lambda x: x, (0.3,)),  # a leaf alone
 ]
 
 
+@browser_test
 def test_the_finite_difference_check_is_traces(browser: Any) -> None:
     roots = [_graph(build, *values) for build, values in CHECKED]
     page = _page(browser, [emit_javascript(plan_of_graph(root)) for root in roots])
@@ -325,6 +329,7 @@ SPECIAL_FLOATS = [0.0, -0.0, 1.0, -1.0, 0.1, 1e16, 1e15, 9999999999999998.0, 1e-
                   math.nan, 2.5e-07, 1e100, -1.2345e-300]
 
 
+@browser_test
 @settings(max_examples=3, deadline=None,
           suppress_health_check=[HealthCheck.large_base_example])
 @given(numbers=st.lists(st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True),
@@ -374,6 +379,7 @@ def _csp_page(script: str, digest_of: str) -> str:
             f"<body><output id='out'></output><script>{script}</script></body>")
 
 
+@browser_test
 def test_the_program_runs_under_a_strict_content_security_policy(browser: Any) -> None:
     x = Value(0.8, label="x</script>")
     root = (x * x.sin()).log() / (x + 2.0)
@@ -401,3 +407,22 @@ def test_the_program_runs_under_a_strict_content_security_policy(browser: Any) -
                 assert any("Content Security Policy" in v for v in violations), violations
         finally:
             page.close()
+
+
+def test_a_graph_eager_would_refuse_is_refused() -> None:
+    from chainrule.engine import GradientError, no_grad
+
+    with no_grad():
+        unrecorded = Value(2.0) * 3.0
+    with pytest.raises(GradientError, match="plan_of_graph: .* computed under no_grad"):
+        plan_of_graph(unrecorded)
+    x = Value(1.0)
+    y = x * 2.0
+    x.data = 5.0
+    with pytest.raises(GradientError, match="plan_of_graph: .* was changed"):
+        plan_of_graph(y)
+
+
+def test_a_leaf_alone_is_a_program() -> None:
+    text = emit_javascript(plan_of_graph(Value(1.5, label="x")))
+    assert "size: 1," in text and "leaves: [0]," in text and "contributions: 0," in text
