@@ -414,12 +414,12 @@ def test_a_graph_eager_would_refuse_is_refused() -> None:
 
     with no_grad():
         unrecorded = Value(2.0) * 3.0
-    with pytest.raises(GradientError, match="plan_of_graph: .* computed under no_grad"):
+    with pytest.raises(GradientError, match=r"plan_of_graph: .* computed under no_grad"):
         plan_of_graph(unrecorded)
     x = Value(1.0)
     y = x * 2.0
     x.data = 5.0
-    with pytest.raises(GradientError, match="plan_of_graph: .* was changed"):
+    with pytest.raises(GradientError, match=r"plan_of_graph: .* was changed"):
         plan_of_graph(y)
 
 
