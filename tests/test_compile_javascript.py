@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chainrule.engine import PRIMITIVES, ChainruleError, Value, no_grad, topological_order
+from chainrule.engine import PRIMITIVES, ChainruleError, Value, topological_order
 from chainrule.engine.compile import (
     RENDERINGS,
     emit_javascript,
@@ -31,9 +31,9 @@ from chainrule.engine.compile.renderings import render
 from chainrule.engine.explain.trace import trace_backward
 from chainrule.engine.primitives import FUNCTIONS
 
-from support.explain import apply_operation, graph_recipes
+from support.explain import graph_recipes, twisted_nodes
 
-pytestmark = pytest.mark.browser
+browser_test = pytest.mark.browser
 
 #: Operations whose program is arithmetic and comparisons only: the same floats, bit for bit.
 EXACT = {"add", "sub", "mul", "div", "neg", "dot", "sum", "relu", "leaky_relu", "abs", "maximum"}
@@ -60,25 +60,11 @@ def twisted_recipes(draw: Any) -> dict[str, Any]:
 
 
 def _build(recipe: dict[str, Any]) -> Value | None:
-    nodes: list[Any] = [Value(x, label=f"x{i}") for i, x in enumerate(recipe["leaves"])]
     try:
-        for (name, operands), twist, label in zip(recipe["steps"], recipe["twists"],
-                                                  recipe["labels"], strict=True):
-            args = [nodes[ref] if kind == "node" else ref for kind, ref in operands]
-            if not any(isinstance(a, Value) for a in args):
-                args[0] = nodes[-1]
-            if twist == "no_grad":
-                with no_grad():
-                    node = apply_operation(name, args)
-            else:
-                node = apply_operation(name, args)
-                if twist == "detach":
-                    node = node.detach()
-            node.label = label or None
-            nodes.append(node)
+        root: Value = twisted_nodes(recipe, [Value(x, label=f"x{i}")
+                                             for i, x in enumerate(recipe["leaves"])])[-1]
     except ChainruleError:
         return None
-    root: Value = nodes[-1]
     return root
 
 
@@ -159,6 +145,33 @@ RUN = """(runs) => runs.map(([j, leafValues]) => {
 SHAPES = """() => programs.map((p) => [p.size, p.leaves, Array.from(p.initial),
                                    p.forward(p.initial.slice())])"""
 
+#: Each program's finite-difference checks of its leaves at the recorded values.
+CHECKS = """() => programs.map((p) => {
+  try {
+    const r = p.run(p.leaves.map((i) => p.initial[i]));
+    return p.leaves.map((i) => [i, p.check(r.values, i), p.check(r.values, i, r.grads)]);
+  } catch (e) {
+    if (!(e instanceof ChainruleError)) { throw e; }
+    return null;
+  }
+})"""
+
+
+def _compare_checks(got: list[Any], expected: list[dict[str, Any]], graph: Any) -> None:
+    """The page's checks (each computed with and without the gradients given) against
+    trace's ``GradientCheck``s."""
+    assert [g[0] for g in got] == [e["node"] for e in expected], graph
+    for (_, without, with_grads), wanted in zip(got, expected, strict=True):
+        assert without == with_grads, graph
+        for key in ("passed", "error", "step"):
+            assert without[key] == wanted[key], (key, without, wanted, graph)
+        for key in ("numeric", "left", "right"):
+            if wanted[key] is None:
+                assert without[key] is None, (key, without, wanted, graph)
+            else:
+                assert math.isclose(without[key], wanted[key], rel_tol=1e-9, abs_tol=1e-12), (
+                    key, without, wanted, graph)
+
 
 def _same(got: float, expected: float, exact: bool) -> bool:
     got = float(got)  # a whole number comes back from the page as a Python int
@@ -193,6 +206,7 @@ def _compare(got: dict[str, Any], expected: dict[str, Any], exact: bool) -> None
     assert got["seed"] == 1.0
 
 
+@browser_test
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(recipes=st.lists(twisted_recipes(), min_size=30, max_size=30))
 def test_random_graphs_match_eager_python_before_and_after_an_edit(
@@ -217,6 +231,12 @@ def test_random_graphs_match_eager_python_before_and_after_an_edit(
             size, leaves, initial, result = got_shape  # numbers as floats (not JSON's ints)
             got_shape = [size, leaves, [float(x) for x in initial], float(result)]
             assert got_shape == shape, (got_shape, shape, recipe)
+        for got_checks, (recipe, root) in zip(page.evaluate(CHECKS), built, strict=True):
+            try:
+                expected_checks = _checks(root)
+            except ChainruleError:  # its gradient cannot be computed: nothing to check
+                continue
+            _compare_checks(got_checks, expected_checks, recipe)
         for got, (expected, exact, recipe) in zip(page.evaluate(RUN, runs), expectations,
                                                   strict=True):
             try:
@@ -254,6 +274,7 @@ REFUSALS = [
 ]
 
 
+@browser_test
 def test_every_refusal_is_pythons_kind_and_message(browser: Any) -> None:
     roots = [_graph(build, *recorded) for build, recorded, _ in REFUSALS]
     page = _page(browser, [emit_javascript(plan_of_graph(root)) for root in roots])
@@ -286,27 +307,18 @@ CHECKED = [
     (lambda x: (1e-14 - x * x).log(), (0.0,)),  # both sides leave it
     (lambda x, y: x.leaky_relu() - (x * y).sigmoid() + y.softplus() + y.log_sigmoid(), (0.0, 2.0)),
     (lambda x: x.sin() * x.cos() / (x.tan() + 2.0), (0.4,)),
+    (lambda x: x, (0.3,)),  # a leaf alone
 ]
 
 
+@browser_test
 def test_the_finite_difference_check_is_traces(browser: Any) -> None:
     roots = [_graph(build, *values) for build, values in CHECKED]
     page = _page(browser, [emit_javascript(plan_of_graph(root)) for root in roots])
     try:
-        for j, root in enumerate(roots):
-            expected = _checks(root)
-            got = page.evaluate("""(j) => { const p = programs[j]; const r = p.run(p.leaves.map((i) => p.initial[i]));
-                return p.leaves.map((i) => [i, p.check(r.values, i), p.check(r.values, i, r.grads)]); }""", j)
-            assert [g[0] for g in got] == [e["node"] for e in expected]
-            for (_, without, with_grads), wanted in zip(got, expected, strict=True):
-                assert without == with_grads
-                for key in ("passed", "error", "step"):
-                    assert without[key] == wanted[key], (j, key, without, wanted)
-                for key in ("numeric", "left", "right"):
-                    if wanted[key] is None:
-                        assert without[key] is None, (j, key, without, wanted)
-                    else:
-                        assert math.isclose(without[key], wanted[key], rel_tol=1e-9), (j, key)
+        for got, (_, values), root in zip(page.evaluate(CHECKS), CHECKED, roots,
+                                          strict=True):
+            _compare_checks(got, _checks(root), values)
     finally:
         page.close()
 
@@ -317,6 +329,7 @@ SPECIAL_FLOATS = [0.0, -0.0, 1.0, -1.0, 0.1, 1e16, 1e15, 9999999999999998.0, 1e-
                   math.nan, 2.5e-07, 1e100, -1.2345e-300]
 
 
+@browser_test
 @settings(max_examples=3, deadline=None,
           suppress_health_check=[HealthCheck.large_base_example])
 @given(numbers=st.lists(st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True),
@@ -366,6 +379,7 @@ def _csp_page(script: str, digest_of: str) -> str:
             f"<body><output id='out'></output><script>{script}</script></body>")
 
 
+@browser_test
 def test_the_program_runs_under_a_strict_content_security_policy(browser: Any) -> None:
     x = Value(0.8, label="x</script>")
     root = (x * x.sin()).log() / (x + 2.0)
@@ -393,3 +407,22 @@ def test_the_program_runs_under_a_strict_content_security_policy(browser: Any) -
                 assert any("Content Security Policy" in v for v in violations), violations
         finally:
             page.close()
+
+
+def test_a_graph_eager_would_refuse_is_refused() -> None:
+    from chainrule.engine import GradientError, no_grad
+
+    with no_grad():
+        unrecorded = Value(2.0) * 3.0
+    with pytest.raises(GradientError, match=r"emit_javascript: .* computed under no_grad"):
+        emit_javascript(plan_of_graph(unrecorded))
+    x = Value(1.0)
+    y = x * 2.0
+    x.data = 5.0
+    with pytest.raises(GradientError, match=r"emit_javascript: .* was changed"):
+        emit_javascript(plan_of_graph(y))
+
+
+def test_a_leaf_alone_is_a_program() -> None:
+    text = emit_javascript(plan_of_graph(Value(1.5, label="x")))
+    assert "size: 1," in text and "leaves: [0]," in text and "contributions: 0," in text

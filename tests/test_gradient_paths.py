@@ -21,7 +21,7 @@ from chainrule.engine import (
     value_and_grad,
 )
 
-from support.explain import apply_operation, graph_recipes, outcome
+from support.explain import apply_operation, graph_recipes, outcome, twisted_nodes
 
 
 def _outcome(call: Any) -> Any:
@@ -105,24 +105,8 @@ def twisted_recipes(draw: Any) -> dict[str, Any]:
 
 
 def _twisted(recipe: dict[str, Any]) -> Any:
-    from chainrule.engine import no_grad
-
     def f(*xs: Any) -> Any:
-        nodes: list[Any] = list(xs)
-        for (name, operands), twist, label in zip(recipe["steps"], recipe["twists"],
-                                                  recipe["labels"], strict=True):
-            args = [nodes[ref] if kind == "node" else ref for kind, ref in operands]
-            if not any(isinstance(a, Value) for a in args):
-                args[0] = nodes[-1]
-            if twist == "no_grad":
-                with no_grad():
-                    node = apply_operation(name, args)
-            else:
-                node = apply_operation(name, args)
-                if twist == "detach":
-                    node = node.detach()
-            node.label = label or None
-            nodes.append(node)
+        nodes = twisted_nodes(recipe, list(xs))
         for name, ref in recipe["unused"]:  # computed, then thrown away
             operand = nodes[ref % len(nodes)]
             operand.log() if name == "log" else operand.sqrt() if name == "sqrt" else \

@@ -32,7 +32,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ..chain_rule import NON_FINITE_GRADIENT, UNDEFINED_DERIVATIVE
+from ..chain_rule import NON_FINITE_GRADIENT, UNDEFINED_DERIVATIVE, check_unchanged
 from ..primitives import DOMAIN_REASONS, FORWARD_MESSAGES, Primitive
 from ..value import Value, describe
 from .plan import BackStep, Plan, Ref, Step
@@ -291,6 +291,7 @@ def emit_javascript(plan: Plan, seed: float = 1.0) -> str:
                                "(plan_of_graph)")
     w = _Writer(plan)
     nodes = plan.graph
+    check_unchanged(nodes, nodes[-1], "emit_javascript")  # rule 5: a graph eager refuses
     steps = sorted((item for item in plan.forward if isinstance(item, Step)),
                    key=lambda step: step.slot)
     handed = {item.step.slot: item for item in plan.backward if isinstance(item, BackStep)}

@@ -51,6 +51,29 @@ def graph_recipes(draw: Any, max_leaves: int = 4, max_steps: int = 12) -> dict[s
     return {"leaves": leaves, "steps": steps}
 
 
+def twisted_nodes(recipe: dict[str, Any], leaves: list[Any]) -> list[Any]:
+    """The nodes of a recipe built on ``leaves``, each step's node detached or computed under
+    ``no_grad`` as ``recipe["twists"]`` says and labelled ``recipe["labels"]`` (hostile ones)."""
+    from chainrule.engine import no_grad
+
+    nodes: list[Any] = list(leaves)
+    for (name, operands), twist, label in zip(recipe["steps"], recipe["twists"],
+                                              recipe["labels"], strict=True):
+        args = [nodes[ref] if kind == "node" else ref for kind, ref in operands]
+        if not any(isinstance(a, Value) for a in args):
+            args[0] = nodes[-1]
+        if twist == "no_grad":
+            with no_grad():
+                node = apply_operation(name, args)
+        else:
+            node = apply_operation(name, args)
+            if twist == "detach":
+                node = node.detach()
+        node.label = label or None
+        nodes.append(node)
+    return nodes
+
+
 def build(recipe: dict[str, Any]) -> tuple[Value, list[Value]] | None:
     """The graph of a recipe (its last node is the root) and its leaves; None when building it
     leaves an operation's domain (log of a negative number, overflow...)."""
