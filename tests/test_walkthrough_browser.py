@@ -667,7 +667,7 @@ def _js_format(page, xs: list[float], digits: int) -> dict[str, list[str]]:
     return page.evaluate(
         f"""([texts, digits]) => {{
           const xs = texts.map({TO_NUMBER});
-          return {{number: xs.map(x => formatNumber(x, digits)), repr: xs.map(pyRepr),
+          return {{number: xs.map(x => formatNumber(x, digits)), repr: xs.map(chainruleFill.ownRepr),
                    operand: xs.map(x => operandText(formatNumber(x, digits))),
                    short: xs.map(shortNumber)}};
         }}""", [[repr(x) for x in xs], digits])
@@ -785,3 +785,18 @@ def test_show_numbers_fills_the_page_with_other_numbers(browser, tmp_path) -> No
     page.evaluate("window.chainruleWalkthrough.showNumbers()")
     assert _everything_shown(page, steps) == original
     assert problems == [] and pages["second"][1] == []
+
+
+def test_fill_js_uses_the_runtimes_repr_when_the_page_carries_it(browser) -> None:
+    """The live page's script is the program's runtime, then fill.js, in one script: no name
+    is declared twice, and one pyRepr (the runtime's) writes the page."""
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.set_content("<!DOCTYPE html><html><body></body></html>")
+    page.add_script_tag(content="const pyRepr = (x) => 'repr ' + String(x);\n"
+                        + FILL_JS.read_text(encoding="utf-8"))
+    assert page.evaluate("formatNumber(0.5, 6)") == "repr 0.5"
+    assert page.evaluate("chainruleFill.ownRepr(0.5)") == "0.5"
+    assert problems == []
+    page.close()
