@@ -4,9 +4,12 @@ problem. Every run is tiny, seeded and short."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +26,7 @@ from chainrule.nn import (
     mse,
 )
 from chainrule.nn.diagnosis.evidence import gather
+from chainrule.nn.diagnosis.findings import NOTHING_FOUND
 
 XOR_X, XOR_Y = datasets.xor()
 MOONS_X, MOONS_Y = datasets.moons(40, noise=0.1, seed=0)
@@ -238,3 +242,23 @@ def test_chance_comes_from_the_data() -> None:
     regression = gather(linear, X[:4], targets, mse, None)
     assert regression.chance.accuracy is None
     assert regression.chance.loss == pytest.approx(2.1875, abs=1e-9)  # the targets' variance
+
+
+def test_the_guides_explorer_example_prints_what_the_guide_shows_and_its_advice_works(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/guide/explorer.md (where the README's explorer section lives): the example's output
+    is shown as printed, and the fix it advises (lr 5 to 25) is the one it then takes."""
+    from test_readme import code_blocks
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "guide" / "explorer.md").read_text()
+    blocks = code_blocks(page)
+    index = next(i for i, (lang, code) in enumerate(blocks)
+                 if lang == "python" and "diagnose(" in code)
+    program, (_, shown) = blocks[index][1], blocks[index + 1]
+    monkeypatch.chdir(tmp_path)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(program, "explorer.md", "exec"), {})  # the guide's own trusted example
+    assert printed.getvalue().strip() == shown.strip()
+    assert "lr 5 to 25" in shown and "model, history = keras_recipe(lr=5, epochs=300)" in program
+    assert shown.rstrip().endswith(NOTHING_FOUND) and (tmp_path / "xor.html").exists()

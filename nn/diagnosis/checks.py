@@ -195,8 +195,8 @@ def no_better_than_chance(run: Run) -> Finding | None:
         said.append(f"accuracy {run.accuracy:.0%}, while always answering {chance.majority} "
                     f"gets {chance.accuracy:.0%}")
     if run.loss_value is not None and chance.loss is not None:
-        said.append(f"loss {run.loss_value:.4g}, while the best constant output (ignoring the "
-                    f"inputs) gets {chance.loss:.4g}")
+        said.append(f"loss {run.loss_value:.5g}, while the best constant output (ignoring the "
+                    f"inputs) gets {chance.loss:.5g}")
     worse_loss = (run.loss_value is not None and chance.loss is not None
                   and run.loss_value > chance.loss and run.accuracy is not None
                   and chance.accuracy is not None

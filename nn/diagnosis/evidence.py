@@ -10,11 +10,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chainrule.engine import Value, gradients, no_grad
+from chainrule.engine import ChainruleError, Value, gradients, no_grad
 
 from ..anatomy import LayerView, layers_of, unit_activations
 from ..data import Classifier, Loss, check_data, check_model, classifier, count_correct, single
-from ..errors import ChainruleError, ConfigurationError
+from ..errors import ConfigurationError
 from ..module import INIT_SCHEMES, Module
 from ..training.evaluation import predict
 from ..training.history import History
