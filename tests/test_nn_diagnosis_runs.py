@@ -262,3 +262,25 @@ def test_the_guides_explorer_example_prints_what_the_guide_shows_and_its_advice_
     assert printed.getvalue().strip() == shown.strip()
     assert "lr 5 to 25" in shown and "model, history = keras_recipe(lr=5, epochs=300)" in program
     assert shown.rstrip().endswith(NOTHING_FOUND) and (tmp_path / "xor.html").exists()
+
+
+def test_a_module_of_ones_own_at_chance_gets_the_chance_finding() -> None:
+    """No layers to look into, but outputs, a loss and a history: chance is still measured."""
+    from chainrule.engine import Value
+    from chainrule.nn import Linear, Module
+
+    class Net(Module):
+        def __init__(self) -> None:
+            self.hidden = Linear(2, 3, seed=0)
+            self.out = Linear(3, 1, seed=1)
+
+        def forward(self, x: list[float]) -> Value:
+            return self.out([h.tanh() for h in self.hidden(x)])[0]
+
+    model = Net()
+    for p in model.parameters():
+        p.data = 0.0  # a constant output: exactly what chance gets
+    diagnosis = diagnose(model, MOONS_X, MOONS_Y, loss=bce_with_logits)
+    assert diagnosis.kinds == ["no_better_than_chance"], diagnosis.text()
+    assert "accuracy 50%, while always answering 0 gets 50%" in diagnosis[0].evidence
+    assert diagnosis.root is diagnosis[0]

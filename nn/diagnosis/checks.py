@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from itertools import pairwise
+from typing import Any
 
 from chainrule.engine import Value, gradients
 
 from ..activations import ACTIVATIONS
-from ..anatomy import relative_slope, saturates
+from ..anatomy import layers_of, relative_slope, saturates
 from ..data import Loss, check_data, check_model, classifier, count_correct, is_integral, single
 from ..errors import ConfigurationError
 from ..losses import bce_with_logits, binary_cross_entropy, hinge
@@ -408,12 +410,10 @@ def saturated_units(run: Run) -> Finding | None:
 # -- gradients between layers -------------------------------------------------------------------
 
 
-def layer_gradient_norms(model: Module, X: list[object], y: list[object], loss: Loss
+def layer_gradient_norms(model: Module, X: Sequence[Any], y: Sequence[Any], loss: Loss
                          ) -> list[tuple[str, float]]:
     """The norm of the loss gradient reaching each layer's outputs (over all units and
     samples), input side first. Computed on a graph of its own: no ``.grad`` is touched."""
-    from ..anatomy import layers_of
-
     model = check_model(model, "layer_gradient_norms")
     rows, targets = check_data(model, X, y, "layer_gradient_norms")
     layers = layers_of(model)
@@ -423,7 +423,7 @@ def layer_gradient_norms(model: Module, X: list[object], y: list[object], loss: 
     per_layer: list[list[Value]] = [[] for _ in layers]
     outputs = []
     for row in rows:
-        signal: object = row
+        signal: Any = row
         for k, layer in enumerate(layers):
             signal = [neuron(signal) for neuron in layer.neurons]
             per_layer[k].extend(signal)
@@ -460,8 +460,8 @@ def gradient_flow(run: Run) -> Finding | None:
             fix = ("initialise with init='xavier_uniform', use relu in the hidden layers "
                    "(init='he_uniform'), or fewer layers.")
         else:
-            fix = (f"initialise with init='{ACTIVATIONS[hidden[0]].init if hidden else 'xavier_uniform'}'"
-                   " or use fewer layers.")
+            init = ACTIVATIONS[hidden[0]].init if hidden else "xavier_uniform"
+            fix = f"initialise with init='{init}' or use fewer layers."
         return Finding(
             "vanishing_gradients",
             "Vanishing gradients: the gradient shrinks layer by layer on its way back, so the "

@@ -6,29 +6,33 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from chainrule.engine import ChainruleError, Value, gradients, no_grad
 
-from ..anatomy import LayerView, layers_of, unit_activations
+from ..activations import ACTIVATIONS
+from ..anatomy import LayerView, layers_of, saturates, unit_activations
 from ..data import Classifier, Loss, check_data, check_model, classifier, count_correct, single
 from ..errors import ConfigurationError
 from ..module import INIT_SCHEMES, Module
 from ..training.evaluation import predict
 from ..training.history import History
 
-#: The weight initialisation schemes' typical |w|, by fan-in and fan-out: the mean of |w| for
-#: the uniform schemes (half the bound), sigma * sqrt(2 / pi) for the normal ones.
-_TYPICAL_WEIGHT: dict[str, Callable[[int, int], float]] = {
-    "uniform": lambda fan_in, fan_out: 0.5,
-    "xavier_uniform": lambda fan_in, fan_out: math.sqrt(6.0 / (fan_in + fan_out)) / 2,
-    "xavier_normal": lambda fan_in, fan_out: math.sqrt(2.0 / (fan_in + fan_out) * 2 / math.pi),
-    "he_uniform": lambda fan_in, fan_out: math.sqrt(6.0 / fan_in) / 2,
-    "he_normal": lambda fan_in, fan_out: math.sqrt(2.0 / fan_in * 2 / math.pi),
-}
-assert set(_TYPICAL_WEIGHT) == set(INIT_SCHEMES)  # one entry per scheme
+
+class _TypicalMagnitude:
+    """A stand-in for a random source that returns, instead of a draw, the mean |w| of the
+    distribution asked for (zero-centred, as every initialisation scheme's is): E|U(a, b)| =
+    (b - a) / 4 and E|N(0, sigma)| = sigma * sqrt(2 / pi). Passed to a scheme of
+    ``INIT_SCHEMES``, it gives that scheme's typical weight size, read from the scheme itself."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return (b - a) / 4.0
+
+    def gauss(self, mu: float, sigma: float) -> float:
+        return sigma * math.sqrt(2.0 / math.pi)
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ class Run:
     #: How much each sample still drives learning: |dloss/doutput| (all 1 when unknown).
     pull: list[float]
 
-    @property
+    @cached_property
     def numeric_rows(self) -> list[list[float]] | None:
         """The samples as lists of floats, or None when they are not flat numbers."""
         if not all(isinstance(row, (list, tuple)) and all(isinstance(v, (int, float)) for v in row)
@@ -118,9 +122,9 @@ def _loss_of(loss: Loss, outputs: list[Any], targets: list[Any]) -> float | None
 
 def _pull(loss: Loss, outputs: list[Any], targets: list[Any]) -> list[float]:
     """|dloss/doutput| for each sample: how much it still pulls on the model."""
-    leaves = [[Value(v) for v in o] if isinstance(o, list) else Value(o) for o in outputs]
-    flat = [v for leaf in leaves for v in (leaf if isinstance(leaf, list) else [leaf])]
     try:
+        leaves = [[Value(v) for v in o] if isinstance(o, list) else Value(o) for o in outputs]
+        flat = [v for leaf in leaves for v in (leaf if isinstance(leaf, list) else [leaf])]
         grads = iter(gradients(loss(leaves, targets), flat))
     except (ChainruleError, TypeError, ValueError, AttributeError):
         return [1.0] * len(outputs)
@@ -152,8 +156,7 @@ def chance_of(loss: Loss, targets: list[Any], vector: bool, classify: Classifier
                   for k in range(classes)]
         return Chance(accuracy, majority, _loss_of(loss, [logits] * len(targets), targets))
     low, high = min(targets) - 10.0, max(targets) + 10.0
-    if layers is not None and layers[-1].activation in ("sigmoid", "tanh"):
-        from ..activations import ACTIVATIONS
+    if layers is not None and saturates(layers[-1].activation):
         bottom, top = ACTIVATIONS[layers[-1].activation].output_range
         low, high = bottom + 1e-9, top - 1e-9
     return Chance(accuracy, majority, _best_constant_loss(loss, targets, low, high))
@@ -207,9 +210,10 @@ def neighbour_agreement(rows: list[list[float]], labels: list[int], k: int = 5,
 
 
 def typical_start(layer: LayerView, fan_out: int) -> float:
-    """The largest typical |w| any initialisation scheme gives ``layer``'s weights."""
+    """The largest typical |w| (mean of |w|) any initialisation scheme gives ``layer``."""
     fan_in = layer.neurons[0].nin
-    return max(typical(fan_in, fan_out) for typical in _TYPICAL_WEIGHT.values())
+    return max(abs(scheme(_TypicalMagnitude(), fan_in, fan_out))
+               for scheme in INIT_SCHEMES.values())
 
 
 def mean_abs_weight(layer: LayerView) -> float:
