@@ -284,3 +284,19 @@ def test_a_module_of_ones_own_at_chance_gets_the_chance_finding() -> None:
     assert diagnosis.kinds == ["no_better_than_chance"], diagnosis.text()
     assert "accuracy 50%, while always answering 0 gets 50%" in diagnosis[0].evidence
     assert diagnosis.root is diagnosis[0]
+
+
+def test_a_recorded_run_says_how_much_the_weights_grew_since_epoch_0() -> None:
+    model = MLP(2, [8, 1], activation="tanh", seed=0)
+    history = fit(model, MOONS_X, MOONS_Y, bce_with_logits, SGD(model, lr=20), epochs=40,
+                  progress=False, record=True)
+    assert history.recording is not None
+    start = history.recording.snapshots[0]
+    names = [name for name, _ in model.named_parameters()]
+    first_layer = [abs(v) for name, v in zip(names, start.parameters, strict=True)
+                   if name.startswith("layers.0.") and ".w" in name]
+    diagnosis = diagnose(model, MOONS_X, MOONS_Y, loss=bce_with_logits, history=history)
+    assert diagnosis.kinds[:2] == ["learning_rate_too_large", "saturated_units"]
+    because = diagnosis[1].because
+    assert because is not None
+    assert f"times their {sum(first_layer) / len(first_layer):.3g} at epoch 0" in because
