@@ -180,7 +180,7 @@ def test_saturation_is_a_majority_of_units_flat_on_most_samples(
     finding = outcome.diagnosis[0]
     assert finding.evidence.startswith("layer0 (sigmoid): 6 of 8 units")
     assert "init='xavier_uniform'" in finding.fix and "learning rate" not in finding.fix
-    assert "times the 0.866 any initialisation starts it at" in finding.evidence
+    assert "times the largest any initialisation scheme gives it (0.866)" in finding.evidence
 
 
 def test_units_dead_from_their_bias_get_an_initialisation_fix_first(

@@ -385,7 +385,8 @@ def saturated_units(run: Run) -> Finding | None:
         typical, now = typical_start(layer, fan_out), mean_abs_weight(layer)
         if now > LARGE_WEIGHTS * typical:
             large.append(f"{layer.name}'s mean |w| is {number(now)}, {number(now / typical)} "
-                         f"times the {number(typical)} any initialisation starts it at")
+                         f"times the largest any initialisation scheme gives it "
+                         f"({number(typical)})")
     if not reports:
         return None
     activation = run.layers[0].activation

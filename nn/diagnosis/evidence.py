@@ -248,4 +248,4 @@ def weight_growth(run: Run, k: int) -> str:
     fan_out = len(run.layers[k + 1].neurons) if k + 1 < len(run.layers) else 1
     typical = typical_start(layer, fan_out)
     return (f"{layer.name}'s weights grew to a mean |w| of {now:.3g}, {now / typical:.3g} "
-            f"times the {typical:.3g} that any initialisation scheme starts them at")
+            f"times the largest any initialisation scheme gives them ({typical:.3g})")
