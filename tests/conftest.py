@@ -66,6 +66,7 @@ SLOW_TESTS = {
     "test_engine_graphs.py::test_deep_chain_of_a_million_operations_at_the_default_recursion_limit",
     "test_engine_nary.py::test_a_dot_of_twenty_thousand_pairs_and_its_gradient_of_gradient",
     "test_engine_nary.py::test_a_long_chain_of_sums_backpropagates_without_recursion",
+    "test_nn_diagnosis_runs.py::test_the_guides_explorer_example_prints_what_the_guide_shows_and_its_advice_works",
     "test_nn_explorer.py::test_page_size_stays_bounded",
     "test_nn_fit_compiled.py::test_more_classes_than_programs_by_label_train_as_eagerly",
     "test_nn_gpt.py::test_gpt_gradients",

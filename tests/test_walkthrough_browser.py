@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chainrule.engine import Value, dot, draw, topological_order, walkthrough
-from chainrule.engine.compile import javascript_runtime
 from chainrule.engine.explain import wording
 from chainrule.engine.explain.circuit import short
 from chainrule.engine.explain.html import json_for_script
@@ -647,11 +646,9 @@ FILL_JS = Path(wording.__file__).with_name("fill.js")
 
 @pytest.fixture(scope="module")
 def fill_page(browser):  # type: ignore[no-untyped-def]
-    """A blank page with fill.js loaded, as the walkthrough page loads it: after the runtime,
-    whose pyRepr it uses."""
+    """A blank page with fill.js loaded, as the walkthrough page loads it."""
     page = browser.new_page()
     page.set_content("<!DOCTYPE html><html><body></body></html>")
-    page.add_script_tag(content=javascript_runtime())
     page.add_script_tag(content=FILL_JS.read_text(encoding="utf-8"))
     yield page
     page.close()
@@ -670,7 +667,7 @@ def _js_format(page, xs: list[float], digits: int) -> dict[str, list[str]]:
     return page.evaluate(
         f"""([texts, digits]) => {{
           const xs = texts.map({TO_NUMBER});
-          return {{number: xs.map(x => formatNumber(x, digits)), repr: xs.map(pyRepr),
+          return {{number: xs.map(x => formatNumber(x, digits)), repr: xs.map(chainruleFill.ownRepr),
                    operand: xs.map(x => operandText(formatNumber(x, digits))),
                    short: xs.map(shortNumber)}};
         }}""", [[repr(x) for x in xs], digits])
@@ -788,3 +785,18 @@ def test_show_numbers_fills_the_page_with_other_numbers(browser, tmp_path) -> No
     page.evaluate("window.chainruleWalkthrough.showNumbers()")
     assert _everything_shown(page, steps) == original
     assert problems == [] and pages["second"][1] == []
+
+
+def test_fill_js_uses_the_runtimes_repr_when_the_page_carries_it(browser) -> None:
+    """The live page's script is the program's runtime, then fill.js, in one script: no name
+    is declared twice, and one pyRepr (the runtime's) writes the page."""
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.set_content("<!DOCTYPE html><html><body></body></html>")
+    page.add_script_tag(content="const pyRepr = (x) => 'repr ' + String(x);\n"
+                        + FILL_JS.read_text(encoding="utf-8"))
+    assert page.evaluate("formatNumber(0.5, 6)") == "repr 0.5"
+    assert page.evaluate("chainruleFill.ownRepr(0.5)") == "0.5"
+    assert problems == []
+    page.close()

@@ -15,7 +15,8 @@ def section(out: str, start: str, end: str) -> str:
 def test_each_failure_is_diagnosed_and_pictured(tmp_path: Path) -> None:
     out = run_demo("why_it_fails", "--fast", "--out", str(tmp_path), timeout=600).stdout
     keras = section(out, "1. The Keras XOR recipe", "fixed, lr 0.5")
-    assert "1 finding(s):\n1. The learning rate looks too small" in keras
+    assert "2 findings, the cause first:\n1. The learning rate looks too small" in keras
+    assert "  cause: follows from the learning rate (finding 1)" in keras
     assert "at lr 0.01" in keras and "lr 0.1 to 0.5" in keras and "accuracy ends at 50%" in keras
     fixed = section(out, "fixed, lr 0.5", "2. A chain")
     assert "all four cases right from epoch 1,870" in fixed and "No problems found" in fixed
@@ -24,8 +25,10 @@ def test_each_failure_is_diagnosed_and_pictured(tmp_path: Path) -> None:
     assert "1. Vanishing gradients" in chain
     relu = section(out, "3. A relu network", "4. A single")
     assert "Dead relu units" in relu and "output exactly 0 on all 100 samples" in relu
+    assert "1. The learning rate looks too large" in relu  # the cause, before the dead units
+    assert "  cause: caused by the learning rate (finding 1)" in relu
     neuron = section(out, "4. A single sigmoid neuron", "The training explorer")
-    assert "1 finding(s):\n1. A single neuron is asked to separate" in neuron
+    assert "2 findings, the cause first:\n1. A single neuron is asked to separate" in neuron
     assert "(best 75%)" in neuron
     moons = out.split("The training explorer: two moons", 1)[1]
     assert "No problems found" in moons

@@ -205,19 +205,24 @@ def template(*pieces: Piece) -> Template:
     """The pieces as one template: nested templates flattened, neighbouring text joined, None
     and empty text left out."""
     parts: list[Part] = []
+    text = ""  # text waiting to be joined with the text that follows it
 
-    def add(piece: Piece) -> None:
-        if isinstance(piece, tuple):
-            for each in piece:
-                add(each)
-        elif piece is None or piece == "":
-            return
-        elif isinstance(piece, str) and parts and isinstance(parts[-1], str):
-            parts[-1] += piece
-        else:
-            parts.append(piece)
+    def add(pieces: tuple[Piece, ...]) -> None:
+        nonlocal text
+        for piece in pieces:
+            if isinstance(piece, str):
+                text += piece
+            elif isinstance(piece, tuple):
+                add(piece)
+            elif piece is not None:
+                if text:
+                    parts.append(text)
+                    text = ""
+                parts.append(piece)
 
     add(pieces)
+    if text:
+        parts.append(text)
     return tuple(parts)
 
 
