@@ -85,6 +85,19 @@ def test_the_module_is_the_pages_script_and_runs_no_eval() -> None:
     assert bundle["text/plain"] == "<live walkthrough of L: 3 leaves; .leaves, .output, .gradients>"
 
 
+def test_changing_the_graph_afterwards_leaves_the_lesson_as_recorded() -> None:
+    """Training a model after walking through one of its steps sets its leaves' data: the page
+    and the widget keep the graph as it was recorded (a copy), and never refuse it."""
+    x, w = Value(2.0, label="x"), Value(-0.5, label="w")
+    lesson = walkthrough((w * x).tanh(), target=1.0, picture=False)
+    w.data = 3.0  # a training step on the original graph
+    page = lesson.html()
+    assert '"w"' in page and "chainruleProgram" in page
+    live = lesson.widget()
+    assert live.leaves == {"w": -0.5, "x": 2.0} and live.output == lesson.loss_before
+    assert all(node is not w for node in lesson.order)
+
+
 def test_without_anywidget_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     _, w = neuron()
     monkeypatch.setitem(sys.modules, "anywidget", None)  # import anywidget fails

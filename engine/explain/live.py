@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..graph import topological_order
 from ..value import Value, apply
 
-__all__ = ["EagerNumbers", "eager_numbers", "editable_leaves", "rebuilt"]
+__all__ = ["EagerNumbers", "eager_numbers", "editable_leaves", "rebuilt", "rebuilt_order"]
 
 
 def editable_leaves(order: list[Value]) -> list[int]:
@@ -24,13 +24,13 @@ def editable_leaves(order: list[Value]) -> list[int]:
     return [i for i, node in enumerate(order) if node.is_leaf and not node.is_constant]
 
 
-def rebuilt(root: Value, leaves: Mapping[int, float], order: list[Value] | None = None) -> Value:
-    """A new graph with ``root``'s operations, each leaf ``i`` of ``leaves`` set to its new
-    value and every other leaf as it was (the original graph is not touched; ``order`` is its
-    topological order when the caller has it). Raises the engine's own error (a
+def rebuilt_order(order: list[Value], leaves: Mapping[int, float]) -> list[Value]:
+    """A new graph with the operations of the graph whose topological order is ``order``, each
+    leaf ``i`` of ``leaves`` set to its new value and every other leaf as it is now; returned
+    as its own topological order (node ``i`` of the copy is node ``i`` of ``order``). The
+    original graph is not touched. Raises the engine's own error (a
     :class:`~chainrule.engine.errors.DomainError`...) when an operation leaves its domain, as
     building the graph by hand with those numbers would."""
-    order = topological_order(root) if order is None else order
     position = {id(node): i for i, node in enumerate(order)}
     made: list[Value] = []
     for i, node in enumerate(order):
@@ -44,7 +44,13 @@ def rebuilt(root: Value, leaves: Mapping[int, float], order: list[Value] | None 
             if node.label is not None:
                 result.label = node.label
             made.append(result)
-    return made[-1]
+    return made
+
+
+def rebuilt(root: Value, leaves: Mapping[int, float], order: list[Value] | None = None) -> Value:
+    """The root of :func:`rebuilt_order` for ``root``'s graph (``order`` is its topological
+    order when the caller has it)."""
+    return rebuilt_order(topological_order(root) if order is None else order, leaves)[-1]
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from .circuit import CIRCUIT_MAX_NODES, CircuitLayoutError, layout
 from .circuit_svg import circuit_svg, step_count, svg_to_pdf
 from .html import walkthrough_html
 from .lesson import Lesson, Update
+from .live import rebuilt_order
 from .markdown import walkthrough_markdown
 from .nudge import DESCENT, fill
 from .picture import graph_picture
@@ -341,7 +342,9 @@ def walkthrough(
         graph_note=note,
         loss_after=loss_after,
         shortcuts=shortcuts,
-        order=tuple(order),
+        # A copy of the graph as recorded: training it afterwards (setting its leaves' data)
+        # leaves the lesson, its live page and its widget as they were.
+        order=tuple(rebuilt_order(order, {})),
     )
     if picture and len(order) <= CIRCUIT_MAX_NODES:  # small enough to read as a circuit
         with contextlib.suppress(CircuitLayoutError):  # too dense: the graph view only
