@@ -218,3 +218,79 @@ def test_hints_come_in_steps_rule_formula_numbers_and_never_the_answer_first():
     for q in questions(w, steps=True):
         assert q.hints[0] != q.worked
         assert not re.search(rf"= {re.escape(str(int(q.answer)))}$", q.hints[0]), q.hints[0]
+
+
+# -- the same mistakes through the command line, fed on standard input ------------------------
+
+#: (expression, assignments, --steps?, the question, a wrong answer, its mistake, the words
+#: that name it). Between them they make every kind of mistake the engine recognises.
+CASES = [
+    ("(x + y) * z", ("x=-2", "y=5", "z=-4"), False, "df/dx = ?", "1", "local",
+     "that is the local derivative d/dx (x + y) alone"),
+    ("(x + y) * z", ("x=-2", "y=5", "z=-4"), False, "df/dx = ?", "4", "sign", "wrong sign"),
+    ("(x + y) * z", ("x=-2", "y=5", "z=-4"), False, "df/dx = ?", "-3", "added",
+     "adds the upstream gradient df/dn1 and the local derivative"),
+    ("(x + y) * z", ("x=-2", "y=5", "z=-4"), False, "df/dy = ?", "5", "value",
+     "that is the value of y from the forward pass, not its gradient"),
+    ("(x + y) * z", ("x=-2", "y=5", "z=-4"), False, "df/dz = ?", "-4", "swap",
+     "the local derivative of z is the value of n1"),
+    ("(x + y) * z", ("x=-2", "y=5", "z=-4"), False, "df/dn1 = ?", "1", "upstream",
+     "that is the upstream gradient df/df passed on unchanged"),
+    ("(x + y) * z", ("x=-2", "y=5", "z=-4"), True, "d/dx (x + y) = ?", "-4", "product",
+     "that already multiplies by the upstream gradient df/dn1"),
+    ("a*a + a", ("a=3",), False, "df/da = ?", "4", "partial",
+     "that adds up only 2 of the 3 contributions a receives"),
+    ("sigmoid(z)", ("z=1",), False, "df/dz = ?", "0.19", "close",
+     "close: right to 2 significant digits, give 3"),
+    ("(x + y) * z", ("x=-2", "y=5", "z=-4"), False, "df/dx = ?", "17.25", None,
+     "not right, and not a slip I recognise"),
+]
+
+
+def lesson_of(expression: str, assignments: tuple[str, ...]) -> Lesson:
+    from chainrule.engine.console.expression import parse_expression
+
+    values = {name: float(value) for name, value in (a.split("=") for a in assignments)}
+    return walkthrough(parse_expression(expression, values), picture=False)
+
+
+def run_quiz(*argv: str, answers: str) -> tuple[int, str]:
+    import contextlib
+    import io
+    import sys
+
+    from chainrule.engine.console.cli import main
+
+    out, stdin = io.StringIO(), sys.stdin
+    sys.stdin = io.StringIO(answers)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            status = main(["quiz", *argv])
+    finally:
+        sys.stdin = stdin
+    return status, out.getvalue()
+
+
+@pytest.mark.parametrize(("expression", "assignments", "steps", "prompt", "wrong", "kind",
+                          "words"), CASES)
+def test_each_mistake_is_named_by_the_command_then_a_second_try_is_right(
+        expression, assignments, steps, prompt, wrong, kind, words):
+    w = lesson_of(expression, assignments)
+    asked = questions(w, steps=steps)
+    question = next(q for q in asked if q.prompt == prompt)
+    assert verdict(w, question, float(wrong)).mistake == kind
+    answers = []
+    for q in asked:
+        if q is question:
+            answers += [wrong, "oops", repr(q.answer)]  # "oops" is refused, costs no try
+        else:
+            answers.append(repr(q.answer))
+    argv = [expression, *assignments, *(["--steps"] if steps else [])]
+    status, out = run_quiz(*argv, answers="\n".join(answers) + "\n")
+    assert status == 0, out  # the second try was right, so every question was
+    number = asked.index(question) + 1
+    told = out.split(f"{number}. {prompt} {wrong}\n", 1)[1].split(f"{number}. {prompt} ")[0]
+    said = verdict(w, question, float(wrong)).message
+    assert told.splitlines()[0] == f"   {said}" and words in said
+    assert told.splitlines()[1] == f"   hint: {question.hints[0]}"
+    assert f"score: {len(asked)} of {len(asked)} (1 on a later try)" in out

@@ -16,7 +16,7 @@
   // the backward pass. answers[id]: "right" (first try), "later" (right on a later try),
   // "wrong" (every try used) or "shown" (the step was shown).
   var quiz = { on: false, level: "steps", answers: {}, right: 0, answered: 0, tries: {},
-               hints: {}, forwardOpen: true };
+               hints: {}, said: {}, forwardOpen: true };
   function questionsAt(step) {
     if (step.phase !== "seed" && step.phase !== "backward") { return []; }
     var at = step.phase === "seed" ? -1 : step.index;
@@ -160,6 +160,7 @@
       else { input.value = ""; }  // the wrong answer does not stay next to the step
     }
     function finish(status) {
+      quiz.said[q.id] = { className: said.className, text: said.textContent };
       if (!quiz.answers[q.id]) {
         quiz.answers[q.id] = status;
         quiz.answered += 1;
@@ -196,7 +197,9 @@
       row.dataset.mistake = verdict.kind || "";
       if (tries >= feedback.tries) {
         said.className = "feedback wrong";
-        said.textContent = "✗ " + verdict.message + ". The step: " + q.worked;
+        // The last try: the mistake, if it is one, and the worked step (as the command says).
+        said.textContent = "✗ " + (verdict.kind ? verdict.message + ". " : "") + "The step: " +
+          q.worked;
         finish("wrong");
         return;
       }
@@ -213,10 +216,10 @@
       if (!nextHint()) { showStep("shown"); }
     });
     showHints();
-    if (done) {
+    if (done) {  // shown again (the step re-drawn, or revisited): as it was left
       close(done);
-      said.className = "feedback " + (done === "right" || done === "later" ? "right" : "hint");
-      said.textContent = done === "right" || done === "later" ? "✓ " + q.right : "The step: " + q.worked;
+      said.className = quiz.said[q.id].className;
+      said.textContent = quiz.said[q.id].text;
     }
     var controls = make("span", null, "answer");
     controls.appendChild(input); controls.appendChild(check); controls.appendChild(hint);
