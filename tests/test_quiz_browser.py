@@ -12,7 +12,7 @@ import pytest
 from chainrule.engine.explain.feedback import mistakes, verdict
 from chainrule.engine.explain.quiz import questions
 
-from test_quiz_feedback import CASES, lesson_of
+from support.quiz import CASES, lesson_of
 
 CHROMIUM = Path("/usr/bin/chromium")
 
