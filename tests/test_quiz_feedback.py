@@ -4,6 +4,7 @@ the answer first, and every name a question uses is defined on the screen before
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
@@ -169,6 +170,31 @@ def test_a_distractor_that_is_the_answer_is_never_flagged():
     assert len({value for _, value in found}) == len(found)
     # the upstream gradients add up to 3, which is also one contribution: "partial" wins
     assert ("partial", 3.0) in found and "upstream" not in dict(found)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow,
+                                                  HealthCheck.filter_too_much])
+@given(graph_recipes())
+def test_on_random_graphs_each_mistake_is_its_own_verdict_and_the_answer_always_wins(recipe):
+    """Whatever the graph (fan-outs, constants, skipped steps, kinks): the right answer is
+    right, no listed mistake counts as right, and typing a mistake's number gets that very
+    mistake (no likelier one shadows it)."""
+    built = build(recipe)
+    if built is None:
+        return
+    root, _ = built
+    try:
+        w = walkthrough(root, picture=False, check=False)
+    except Exception:  # a gradient that overflows: no quiz to ask
+        return
+    for q in questions(w, steps=True) + forward_questions(w):
+        if not math.isfinite(q.answer):
+            continue
+        assert verdict(w, q, q.answer).correct
+        for m in mistakes(w, q):
+            said = verdict(w, q, m.value)
+            assert (said.correct, said.mistake, said.message) == (False, m.kind, m.message)
+        assert len(q.hints) >= 2 and all(q.hints)
 
 
 @pytest.mark.parametrize(("answer", "expected", "digits"), [
