@@ -32,11 +32,11 @@ from .html import walkthrough_html
 from .lesson import Lesson, Update
 from .markdown import walkthrough_markdown
 from .picture import graph_picture
-from .quiz import worksheet
 from .rules import partner_slots
 from .shortcuts import loss_shortcuts
 from .text import walkthrough_text
 from .trace import layer_of, recompute, trace_backward, trace_forward
+from .worksheet import worksheet
 
 __all__ = [
     "LOSSES", "MAX_NODES", "Update", "Walkthrough", "WalkthroughOptionError", "attach_loss",
