@@ -282,7 +282,8 @@ def test_quiz_accepts_right_answers_and_corrects_wrong_ones(browser, tmp_path):
     assert answer(page, "4").startswith("✗ Not 4")  # a sign error is wrong
     page.locator(".question button", has_text="Hint").nth(1).click()
     assert page.locator(".question .feedback").nth(1).text_content() == (
-        "Hint: upstream gradient × local derivative")
+        "Hint: chain rule: what a node hands an input is upstream gradient × local derivative; "
+        "mul swaps: q gets the upstream gradient times z, and z times q")
     page.locator(".question button", has_text="Show the step").first.click()
     assert page.locator(".question .feedback").nth(1).text_content() == (
         "The step: df/df × local = 1 × (-4) = -4")

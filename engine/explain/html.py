@@ -240,7 +240,8 @@ def walkthrough_html(w: Lesson, svg: str | None = None) -> str:
     data["circuit"] = None if w.circuit is None else {
         "width": w.circuit.width, "height": w.circuit.height, "legend": legend(w, w.circuit),
         "graph": picture is not None}
-    script = _asset("walkthrough.js")
+    # One inline script (one CSP hash): the walkthrough, then the quiz that plugs into it.
+    script = _asset("walkthrough.js") + "\n" + _asset("quiz.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     fields = {
         "TITLE": html.escape(w.title),
