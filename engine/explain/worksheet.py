@@ -31,19 +31,21 @@ import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 from . import wording
 from .circuit import CIRCUIT_MAX_NODES, CircuitLayoutError, layout
 from .circuit_svg import circuit_svg
-from .html import _asset
+from .feedback import Mistake, mistakes
 from .lesson import Lesson
-from .markdown import escape_markdown
-from .quiz import Question, parse_answer, questions
+from .quiz import Question, local_name, parse_answer, questions
 from .trace import BackwardStep, Contribution
 
-__all__ = ["Blank", "Given", "Meaning", "Sheet", "StepBlock", "build_sheet", "worksheet",
-           "worksheet_html", "worksheet_markdown"]
+__all__ = ["Blank", "Given", "Meaning", "Sheet", "StepBlock", "build_sheet", "circuit_path",
+           "save_worksheet", "worksheet", "worksheet_html", "worksheet_markdown"]
 
 BlankKind = Literal["local", "contribution", "gradient"]
 
@@ -143,10 +145,6 @@ def _which(step: BackwardStep, slot: int) -> str:
     return f" (the {_ordinal(same.index(slot) + 1)} {c.input_name} of {step.name})"
 
 
-def _local_name(c: Contribution) -> str:
-    return c.formula.split(" = ")[0]
-
-
 def _is_read_off(c: Contribution) -> bool:
     """Whether the local derivative is a number of the rule (an add's 1, a subtraction's -1)
     or another node's value read off the sheet (a product's partner): nothing to compute on
@@ -158,28 +156,18 @@ def _is_read_off(c: Contribution) -> bool:
 
 def _quiz_index(w: Lesson) -> dict[tuple[str, int, int], Question]:
     """The quiz's questions (the same ones ``chainrule quiz`` and the page ask), keyed by kind,
-    backward step (-1 for the seed) and the input's slot in that step (the node, for a
-    gradient)."""
-    found: dict[tuple[str, int, int], Question] = {}
-    slots: dict[tuple[str, int], Iterator[int]] = {}
-    for q in questions(w, steps=True, times=TIMES):
-        step = -1 if q.step is None else q.step
-        if q.kind == "gradient":
-            found[("gradient", step, q.node)] = q
-            continue
-        if (q.kind, step) not in slots:
-            contributions = w.backward.steps[step].contributions
-            slots[(q.kind, step)] = iter([k for k, c in enumerate(contributions)
-                                          if not c.is_constant])
-        found[(q.kind, step, next(slots[(q.kind, step)]))] = q
-    return found
+    backward step and the input's slot in that step (the node, for a gradient)."""
+    return {(q.kind, -1 if q.step is None else q.step, q.node if q.slot is None else q.slot): q
+            for q in questions(w, steps=True, times=TIMES)}
 
 
-def _mistakes(w: Lesson, asked: list[Question], answer: float) -> tuple[str, ...]:
-    """The common slips for a blank that stands for the quiz's ``asked`` questions, each as
-    ``number: what the learner did: what to do``."""
-    del w, asked, answer  # feedback's mistakes() joins here once it lands
-    return ()
+def mistake_text(w: Lesson, mistake: Mistake) -> str:
+    """A mistake as the answer key lists it: ``-0.0834364 is the upstream gradient dL/dn1
+    passed on unchanged: multiply it by the local derivative d/dw1 (w1 * x1)``."""
+    value = wording.number(w, mistake.value)
+    if mistake.did.startswith("that "):
+        return f"{value} {mistake.did.removeprefix('that ')}: {mistake.advice}"
+    return f"{value}: {mistake.did}: {mistake.advice}"
 
 
 def reference(number: int) -> str:
@@ -202,10 +190,13 @@ class _Builder:
         self.given = {w.backward.root}  # the nodes whose gradient the sheet gives as a number
         self.parts: dict[int, list[str]] = {}  # each fan-out's contributions, as written
 
-    def blank(self, kind: BlankKind, label: str, prompt: str, answer: float, worked: str,
-              asked: list[Question]) -> Blank:
-        return Blank(next(self.count), kind, label, prompt, answer,
-                     wording.number(self.w, answer), worked, _mistakes(self.w, asked, answer))
+    def blank(self, kind: BlankKind, label: str, prompt: str, worked: str,
+              asked: Question) -> Blank:
+        """The next blank, standing for the quiz's question ``asked`` (its answer, and the
+        mistakes the feedback engine recognises for it)."""
+        return Blank(next(self.count), kind, label, prompt, asked.answer,
+                     wording.number(self.w, asked.answer), worked,
+                     tuple(mistake_text(self.w, m) for m in mistakes(self.w, asked)))
 
     def step_block(self, k: int, step: BackwardStep) -> StepBlock:
         w = self.w
@@ -238,11 +229,10 @@ class _Builder:
         assert c.local is not None and c.contribution is not None
         upstream = wording.gradient_of(w, step.node)
         which = _which(step, slot)
-        local = _local_name(c)
+        local = local_name(c)
         term = f"{upstream} {TIMES} {local}"
         target = wording.gradient_of(w, c.input)
         use = f"{target}, use {c.use} of {c.uses}{which}"
-        product_q = self.quiz[("contribution", k, slot)]
         if c.local == 1.0:  # handed on unchanged: its number is the upstream one, already there
             self.parts.setdefault(c.input, []).append(upstream)
             unchanged = f"passed on unchanged: {local}{which} is 1"
@@ -256,22 +246,22 @@ class _Builder:
         asks_local = self.steps and step.upstream != 1.0 and not _is_read_off(c)
         if asks_local:
             lines.append(self.blank(
-                "local", "", f"d{step.name}/d{c.input_name}{which} = {local}", c.local,
-                wording.local_text(w, c), [self.quiz[("local", k, slot)]]))
+                "local", "", f"d{step.name}/d{c.input_name}{which} = {local}",
+                wording.local_text(w, c), self.quiz[("local", k, slot)]))
         # The local derivative's own working, when it has no blank of its own.
         derivation = "" if asks_local else wording.local_text(w, c) + "; "
         if c.uses > 1:
             if not self.steps:
                 self.parts.setdefault(c.input, []).append(term)
                 return lines
-            blank = self.blank("contribution", use, term, c.contribution,
+            blank = self.blank("contribution", use, term,
                                f"{derivation}{term} = {wording.product_text(w, step, c, TIMES)}",
-                               [product_q])
+                               self.quiz[("contribution", k, slot)])
             self.parts.setdefault(c.input, []).append(reference(blank.number))
             return [*lines, blank]
         gradient_q = self.quiz[("gradient", k, c.input)]
-        blank = self.blank("gradient", "", f"{target} = {term}", gradient_q.answer,
-                           derivation + gradient_q.worked, [product_q, gradient_q])
+        blank = self.blank("gradient", "", f"{target} = {term}",
+                           derivation + gradient_q.worked, gradient_q)
         self.source[c.input] = blank.number
         return [*lines, blank]
 
@@ -281,7 +271,7 @@ class _Builder:
         gradient_q = self.quiz[("gradient", k, c.input)]
         blank = self.blank("gradient", f"{target}, the sum of its {c.uses} contributions",
                            f"{target} = " + " + ".join(self.parts.get(c.input, [])),
-                           gradient_q.answer, gradient_q.worked, [gradient_q])
+                           gradient_q.worked, gradient_q)
         self.source[c.input] = blank.number
         return blank
 
@@ -370,16 +360,17 @@ def _meanings(w: Lesson, source: dict[int, int | None], first: int) -> Iterator[
             f"at a time: which one moves {root} the most, and why?",
             f"{names[top]}: its gradient is the largest in size, {wording.gradient_of(w, top)} = "
             f"{wording.number(w, grad(top))}, against {wording.gradient_of(w, second)} = "
-            f"{wording.number(w, grad(second))} for the next ({names[second]}); a gradient is "
-            f"how far {root} moves per unit of nudge, whichever its sign.")
+            f"{wording.number(w, grad(second))} for the next ({names[second]}): "
+            f"{wording.number(w, abs(grad(top)))} > {wording.number(w, abs(grad(second)))}; a "
+            f"gradient is how far {root} moves per unit of nudge, whichever its sign.")
     doubled = _doubling(w)
     if doubled is not None:
         step, handed = doubled
         upstream = wording.gradient_of(w, step.node)
         receivers = [f"{c.input_name}{_which(step, step.contributions.index(c))}" for c in handed]
         products = "; ".join(
-            f"2 {TIMES} {wording.operand(w, c.contribution or 0.0)} = "
-            f"{wording.number(w, 2.0 * (c.contribution or 0.0))} to {receiver}"
+            f"to {receiver}: 2 {TIMES} {wording.operand(w, c.contribution or 0.0)} = "
+            f"{wording.number(w, 2.0 * (c.contribution or 0.0))}"
             for c, receiver in zip(handed, receivers, strict=True))
         yield Meaning(
             next(number),
@@ -387,7 +378,7 @@ def _meanings(w: Lesson, source: dict[int, int | None], first: int) -> Iterator[
             f"{step.name} = {w.forward.nodes[step.node].expression} hand on to "
             + " and to ".join(receivers) + "?",
             f"Twice as much: each contribution is upstream {TIMES} local derivative, and the "
-            f"local derivatives do not depend on the upstream gradient, so each doubles: "
+            f"local derivatives do not depend on the upstream gradient, so each doubles; "
             f"{products}.")
     fan_out = next((i for i in leaves + list(range(len(grads)))
                     if len(w.received.get(i, ())) > 1 and grads[i] is not None), None)
@@ -530,6 +521,22 @@ def worksheet(w: Lesson, steps: bool = True, image: str | None = None) -> str:
 # -- HTML -------------------------------------------------------------------------------------
 
 
+@cache
+def _stylesheet() -> str:
+    return resources.files(__package__).joinpath("worksheet.css").read_text(encoding="utf-8")
+
+
+#: The width of the sheet's text column in CSS pixels (48rem less padding, about what a
+#: portrait A4 page prints): a wider circuit breaks out of it (and on paper gets a landscape
+#: page, where its labels stay legible).
+TEXT_WIDTH = 736.0
+
+
+def _svg_width(svg: str) -> float:
+    found = re.search(r'width="([\d.]+)"', svg)
+    return float(found.group(1)) if found else 0.0
+
+
 def _e(text: str) -> str:
     return html.escape(text, quote=False)
 
@@ -542,16 +549,18 @@ def worksheet_html(sheet: Sheet) -> str:
     """The sheet as one self-contained HTML page for printing: no script, nothing loaded (a
     Content-Security-Policy allows only the page's own style), the circuit inline, print
     styles (no step split across pages) and the answer key after a page break."""
-    body = [f"<h1>Worksheet: {_e(sheet.title)}</h1>",
-            '<p class="name">Name: <span class="line wide"></span></p>',
-            "<p>" + _e(INSTRUCTIONS).replace("*upstream gradient × local derivative*",
-                                             "<em>upstream gradient × local derivative</em>")
-            + "</p>"]
+    wide = sheet.circuit is not None and _svg_width(sheet.circuit) > TEXT_WIDTH
+    front = [f"<h1>Worksheet: {_e(sheet.title)}</h1>",
+             '<p class="name">Name: <span class="line wide"></span></p>',
+             "<p>" + _e(INSTRUCTIONS).replace("*upstream gradient × local derivative*",
+                                              "<em>upstream gradient × local derivative</em>")
+             + "</p>"]
     if sheet.circuit is not None:
-        body.append(f'<figure class="circuit">{sheet.circuit}'
-                    f"<figcaption>{_e(sheet.circuit_alt)}.</figcaption></figure>")
+        front.append(f'<figure class="circuit">{sheet.circuit}'
+                     f"<figcaption>{_e(sheet.circuit_alt)}.</figcaption></figure>")
     else:
-        body.append(f'<p class="note">{_e(sheet.circuit_note)}</p>')
+        front.append(f'<p class="note">{_e(sheet.circuit_note)}</p>')
+    body = [f'<header class="front{" wide" if wide else ""}">{"".join(front)}</header>']
     body.append('<section class="forward"><h2>Forward pass (given)</h2><ul>'
                 + "".join(f"<li>{_e(kind.capitalize())}: {_html_code(text)}</li>"
                           for kind, text in sheet.given)
@@ -594,6 +603,33 @@ def worksheet_html(sheet: Sheet) -> str:
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
         "style-src 'unsafe-inline'\">"
         f"<title>Worksheet: {_e(sheet.title)}</title>"
-        f"<style>{_asset('worksheet.css')}</style></head>"
+        f"<style>{_stylesheet()}</style></head>"
         f"<body><main>{''.join(body)}</main></body></html>\n"
     )
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def circuit_path(path: Path) -> Path:
+    """Where :func:`save_worksheet` writes a Markdown sheet's circuit: beside it,
+    ``sheet.md`` -> ``sheet-circuit.svg``."""
+    return path.with_name(f"{path.stem}-circuit.svg")
+
+
+def save_worksheet(w: Lesson, path: Path, steps: bool = True) -> tuple[Path, ...]:
+    """Write the worksheet to ``path``: the printable HTML page when ``path`` ends in
+    ``.html`` or ``.htm``, else Markdown with its circuit in an SVG file beside it (see
+    :func:`circuit_path`; a relative link, which every Markdown viewer shows). Returns the
+    files written, the sheet first."""
+    sheet = build_sheet(w, steps)
+    if path.suffix.lower() in (".html", ".htm"):
+        path.write_text(worksheet_html(sheet), encoding="utf-8")
+        return (path,)
+    if sheet.circuit is None:
+        path.write_text(worksheet_markdown(sheet), encoding="utf-8")
+        return (path,)
+    image = circuit_path(path)
+    image.write_text(sheet.circuit, encoding="utf-8")
+    path.write_text(worksheet_markdown(sheet, image=image.name), encoding="utf-8")
+    return (path, image)
