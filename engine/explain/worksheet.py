@@ -556,7 +556,7 @@ def worksheet_html(sheet: Sheet) -> str:
                                               "<em>upstream gradient × local derivative</em>")
              + "</p>"]
     if sheet.circuit is not None:
-        front.append(f'<figure class="circuit">{sheet.circuit}'
+        front.append(f'<figure class="diagram">{sheet.circuit}'
                      f"<figcaption>{_e(sheet.circuit_alt)}.</figcaption></figure>")
     else:
         front.append(f'<p class="note">{_e(sheet.circuit_note)}</p>')
