@@ -27,6 +27,7 @@ from chainrule.engine.explain.worksheet import (
 )
 
 from support.arithmetic import Report, check_line, unescape_markdown
+from support.browser import CONTRAST
 from support.explain import build, graph_recipes, load_demo
 
 
@@ -282,34 +283,6 @@ def test_a_blank_is_a_dataclass_with_its_answer_written_as_the_sheet_writes_numb
 
 
 # -- in a browser ----------------------------------------------------------------------------
-
-CONTRAST = """() => {
-  const lum = (rgb) => {
-    const c = rgb.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
-    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
-  };
-  const parse = (s) => { const m = s.match(/[\\d.]+/g); return m ? m.map(Number) : null; };
-  const background = (node) => {
-    for (let e = node; e && e.nodeType === 1; e = e.parentElement) {
-      const c = parse(getComputedStyle(e).backgroundColor);
-      if (c && (c.length < 4 || c[3] > 0.9)) { return c.slice(0, 3); }
-    }
-    return [255, 255, 255];
-  };
-  const all = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  while (walker.nextNode()) {
-    const node = walker.currentNode, e = node.parentElement;
-    if (!node.textContent.trim() || !e) { continue; }
-    const r = e.getBoundingClientRect(), style = getComputedStyle(e);
-    if (r.width === 0 || style.visibility === "hidden" || style.display === "none") { continue; }
-    const colour = parse(e instanceof SVGElement ? style.fill : style.color).slice(0, 3);
-    const a = lum(colour), b = lum(background(e));
-    all.push([(Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05), node.textContent.trim().slice(0, 40)]);
-  }
-  return all;
-}"""
-
 
 @pytest.mark.browser
 def test_the_page_in_chromium_reads_prints_and_fits_a_phone(browser, neuron, tmp_path) -> None:

@@ -523,7 +523,8 @@ def worksheet(w: Lesson, steps: bool = True, image: str | None = None) -> str:
 
 @cache
 def _stylesheet() -> str:
-    return resources.files(__package__).joinpath("worksheet.css").read_text(encoding="utf-8")
+    package = __name__.rpartition(".")[0]  # the stylesheet is package data beside this module
+    return resources.files(package).joinpath("worksheet.css").read_text(encoding="utf-8")
 
 
 #: The width of the sheet's text column in CSS pixels (48rem less padding, about what a
