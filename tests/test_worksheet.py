@@ -105,6 +105,16 @@ def test_x_times_x_plus_x_never_asks_the_same_thing_twice() -> None:
     assert given.equation == "df/df × d/dx (n1 + x) = df/df"
 
 
+def test_a_routing_gates_rule_does_not_give_its_blank_away() -> None:
+    a, b = Value(-1.0, label="a"), Value(2.0, label="b")
+    w = walkthrough(a.relu() * b + a, picture=False)
+    sheet = build_sheet(w)
+    (relu,) = [s for s in sheet.steps if s.operation == "n1 = relu(a)"]
+    assert relu.rule is None and "blocks" not in worksheet_markdown(sheet).split("## Answer")[0]
+    assert [b.text for b in relu.lines if isinstance(b, Blank)][0] == "dn1/da = d/da relu(a)"
+    assert "blocks" in (w.backward.steps[-1].rule or "")  # the page's rule, for comparison
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(recipe=graph_recipes(max_steps=8))
 def test_a_random_graphs_sheet_has_distinct_prompts_and_only_true_equations(recipe) -> None:
@@ -156,6 +166,8 @@ def test_the_markdown_shows_the_circuit_as_an_image(neuron, tmp_path: Path) -> N
     image = circuit_path(path)
     assert image.name == "sheet-circuit.svg" and image.read_text(encoding="utf-8") == svg
     assert "](sheet-circuit.svg)" in path.read_text(encoding="utf-8")
+    spaced = neuron.save_worksheet(tmp_path / "my sheet.md")
+    assert "](<my sheet-circuit.svg>)" in spaced.read_text(encoding="utf-8")
     # The HTML page carries it inline.
     page = neuron.worksheet_html()
     assert page.count("<svg") == 1 and ">x3 = 0.9<" in page

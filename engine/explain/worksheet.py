@@ -219,9 +219,12 @@ class _Builder:
         for c in step.contributions:
             if not c.is_constant and c.uses > 1 and c.use == c.uses:
                 lines.append(self.sum_blank(k, c))
+        # A routing gate's rule states its case with the numbers ("-1 <= 0, so it blocks the
+        # gradient"): on a worksheet that is the answer to its local derivative's blank.
+        routes = any(c.case for c in step.contributions)
         return StepBlock(f"{step.name} = {w.forward.nodes[step.node].expression}", upstream,
-                         self.source.get(step.node), None if step.skipped else step.rule,
-                         tuple(lines))
+                         self.source.get(step.node),
+                         None if step.skipped or routes else step.rule, tuple(lines))
 
     def contribution_lines(self, k: int, step: BackwardStep, slot: int,
                            c: Contribution) -> list[Blank | Given]:
@@ -301,13 +304,16 @@ def _circuit(w: Lesson) -> tuple[str | None, str, str]:
     """The circuit after the forward pass and the seed (every value known, the output's
     gradient 1, every other gradient blank), or why there is none."""
     size = len(w.forward.nodes)
+    why = f"The graph has {size} nodes, too many to draw as a circuit on a page"
     try:
         if size > CIRCUIT_MAX_NODES:
-            raise CircuitLayoutError(f"more than {CIRCUIT_MAX_NODES}")
+            raise CircuitLayoutError(why)
         circuit = w.circuit if w.circuit is not None else layout(w)
     except CircuitLayoutError:
-        return (None, f"The graph has {size} nodes, too many to draw as a circuit on a page: "
-                "follow the steps below, or open the walkthrough's page for its graph view.", "")
+        if size <= CIRCUIT_MAX_NODES:
+            why = "The graph's wires cross too much to draw it as a compact circuit"
+        return (None, f"{why}: follow the steps below, or open the walkthrough's page for its "
+                "graph view.", "")
     alt = (f"The circuit of {w.root_name}: each value above its wire, the gradient "
            f"{wording.gradient_of(w, w.backward.root)} = {wording.number(w, w.backward.seed)} "
            "below the output's wire, the other gradients left for you to write in")
@@ -480,6 +486,8 @@ def worksheet_markdown(sheet: Sheet, image: str | None = None) -> str:
     if sheet.circuit is not None:
         source = image or "data:image/svg+xml;base64," + base64.b64encode(
             sheet.circuit.encode("utf-8")).decode("ascii")
+        if re.search(r"[\s()<>]", source):  # a link destination with spaces goes in <...>
+            source = "<" + source.replace("<", "%3C").replace(">", "%3E") + ">"
         lines += [f"![{_prose(sheet.circuit_alt)}]({source})", ""]
     else:
         lines += [f"*{_prose(sheet.circuit_note)}*", ""]
