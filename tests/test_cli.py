@@ -295,12 +295,34 @@ def test_quiz_all_right_exits_0():
 
 
 def test_quiz_a_wrong_answer_is_corrected_with_its_step_and_exits_1():
-    status, out, _ = quiz(*CIRCUIT, answers="1\n4\n3\nminus four\n")
+    status, out, _ = quiz(*CIRCUIT, "--tries", "1", answers="1\n4\n3\nminus four\n")
     assert status == 1
     assert "wrong. Expected -4: df/dn1 = df/df x d/dn1 (n1 * z) = 1 x (-4) = -4" in out
-    assert "'minus four' is not a number. Expected -4: df/dx = df/dn1 x d/dx (x + y)" in out
-    assert "no answer (end of input): df/dy = df/dn1 x d/dy (x + y) = (-4) x 1 = -4" in out
+    # not a number: refused, and the same question asked again with the next line
+    assert "'minus four' is not a number: type one such as -4, 0.25 or 1/4" in out
+    assert "4. df/dx = ? minus four\n" in out and "\n4. df/dx = ? \n" in out
+    assert "no answer (end of input): df/dx = df/dn1 x d/dx (x + y) = (-4) x 1 = -4" in out
     assert out.rstrip().endswith("score: 2 of 5")
+
+
+def test_quiz_shows_the_forward_pass_in_the_names_it_asks_about_first():
+    """The issue: df/dn1 was asked without ever saying that n1 = x + y."""
+    _, out, _ = quiz(*CIRCUIT, answers="")
+    shown, _, asked = out.partition("1. df/df = ?")
+    assert "the forward pass:\n   given inputs x = -2, y = 5, z = -4\n" in shown
+    assert "   n1 = x + y = -2 + 5 = 3\n   f = n1 * z = 3 * (-4) = -12\n" in shown
+    assert "n1" in asked
+
+
+def test_quiz_tries_give_hints_in_steps_then_the_worked_step():
+    status, out, _ = quiz(*CIRCUIT, "--tries", "3", answers="1\n17\n18\n19\n")
+    assert status == 1
+    hints = re.findall(r"^   hint: (.*)$", out, re.M)
+    assert [h.split(":")[0] for h in hints] == ["chain rule", "the formula"]
+    assert out.count("2. df/dn1 = ? ") == 3
+    assert "   wrong. Expected -4: df/dn1 = " in out
+    status, _, err = run_quiz_in_process(*CIRCUIT, "--tries", "0", answers="")
+    assert status == 2 and "--tries: needs a whole number of at least 1, got '0'" in err
 
 
 def test_quiz_steps_asks_locals_and_contributions_and_adds_up_a_fan_out():

@@ -4,6 +4,7 @@ the answer first, and every name a question uses is defined on the screen before
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
@@ -26,6 +27,7 @@ from chainrule.engine.explain.quiz import (
 )
 
 from support.explain import build, graph_recipes
+from support.quiz import CASES, lesson_of
 
 
 def circuit() -> Lesson:
@@ -170,6 +172,31 @@ def test_a_distractor_that_is_the_answer_is_never_flagged():
     assert ("partial", 3.0) in found and "upstream" not in dict(found)
 
 
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow,
+                                                  HealthCheck.filter_too_much])
+@given(graph_recipes())
+def test_on_random_graphs_each_mistake_is_its_own_verdict_and_the_answer_always_wins(recipe):
+    """Whatever the graph (fan-outs, constants, skipped steps, kinks): the right answer is
+    right, no listed mistake counts as right, and typing a mistake's number gets that very
+    mistake (no likelier one shadows it)."""
+    built = build(recipe)
+    if built is None:
+        return
+    root, _ = built
+    try:
+        w = walkthrough(root, picture=False, check=False)
+    except Exception:  # a gradient that overflows: no quiz to ask
+        return
+    for q in questions(w, steps=True) + forward_questions(w):
+        if not math.isfinite(q.answer):
+            continue
+        assert verdict(w, q, q.answer).correct
+        for m in mistakes(w, q):
+            said = verdict(w, q, m.value)
+            assert (said.correct, said.mistake, said.message) == (False, m.kind, m.message)
+        assert len(q.hints) >= 2 and all(q.hints)
+
+
 @pytest.mark.parametrize(("answer", "expected", "digits"), [
     (-0.46, -0.4665, 2), (0.12, 0.125, 2), (-0.466, -0.4665, None),  # -0.466 is right
     (0.5, 0.4665, None), (0.46, -0.4665, None), (17.25, -4.0, None), (123.0, 123.456, None),
@@ -218,3 +245,47 @@ def test_hints_come_in_steps_rule_formula_numbers_and_never_the_answer_first():
     for q in questions(w, steps=True):
         assert q.hints[0] != q.worked
         assert not re.search(rf"= {re.escape(str(int(q.answer)))}$", q.hints[0]), q.hints[0]
+
+
+# -- the same mistakes through the command line, fed on standard input ------------------------
+
+def run_quiz(*argv: str, answers: str) -> tuple[int, str]:
+    import contextlib
+    import io
+    import sys
+
+    from chainrule.engine.console.cli import main
+
+    out, stdin = io.StringIO(), sys.stdin
+    sys.stdin = io.StringIO(answers)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            status = main(["quiz", *argv])
+    finally:
+        sys.stdin = stdin
+    return status, out.getvalue()
+
+
+@pytest.mark.parametrize(("expression", "assignments", "steps", "prompt", "wrong", "kind",
+                          "words"), CASES)
+def test_each_mistake_is_named_by_the_command_then_a_second_try_is_right(
+        expression, assignments, steps, prompt, wrong, kind, words):
+    w = lesson_of(expression, assignments)
+    asked = questions(w, steps=steps)
+    question = next(q for q in asked if q.prompt == prompt)
+    assert verdict(w, question, float(wrong)).mistake == kind
+    answers = []
+    for q in asked:
+        if q is question:
+            answers += [wrong, "oops", repr(q.answer)]  # "oops" is refused, costs no try
+        else:
+            answers.append(repr(q.answer))
+    argv = [expression, *assignments, *(["--steps"] if steps else [])]
+    status, out = run_quiz(*argv, answers="\n".join(answers) + "\n")
+    assert status == 0, out  # the second try was right, so every question was
+    number = asked.index(question) + 1
+    told = out.split(f"{number}. {prompt} {wrong}\n", 1)[1].split(f"{number}. {prompt} ")[0]
+    said = verdict(w, question, float(wrong)).message
+    assert told.splitlines()[0] == f"   {said}" and words in said
+    assert told.splitlines()[1] == f"   hint: {question.hints[0]}"
+    assert f"score: {len(asked)} of {len(asked)} (1 on a later try)" in out

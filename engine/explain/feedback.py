@@ -45,7 +45,7 @@ LIKELIER: tuple[MistakeKind, ...] = ("local", "partial", "upstream", "sign", "sw
 #: The verdict on an answer right to ``{digits}`` significant digits only, and on a wrong answer
 #: that is none of the mistakes; the page fills in ``{digits}`` and ``{more}`` the same way.
 CLOSE = "close: right to {digits} significant digits, give {more} (rounded, not cut off)"
-UNRECOGNISED = "not right, and not a slip I recognise: take the hint and work it through"
+UNRECOGNISED = "not right, and not a slip I recognise"
 
 #: A fan-out with more uses than this is checked for single contributions and for all but one,
 #: not every subset (2^uses of them).

@@ -23,9 +23,10 @@ from ..errors import ChainruleError
 from . import wording
 from .circuit import edge_text, picture_name, short
 from .circuit_svg import circuit_svg, legend
+from .feedback import CLOSE, UNRECOGNISED, mistakes, verdict
 from .layers import UNICODE, layer_views
 from .picture import sanitize_svg
-from .quiz import ABSOLUTE, RELATIVE, Question, questions
+from .quiz import ABSOLUTE, KIND_NAMES, RELATIVE, TRIES, Question, definitions, questions
 
 if TYPE_CHECKING:
     from .lesson import Lesson
@@ -77,9 +78,16 @@ def _short(x: float | None) -> str | None:
 
 
 def _question(w: Lesson, k: int, q: Question) -> dict[str, Any]:
-    return {"id": f"{q.kind}{k}", "kind": q.kind, "prompt": q.prompt, "answer": q.answer,
-            "answerText": wording.number(w, q.answer), "hint": q.hint, "worked": q.worked,
-            "node": q.node, "step": -1 if q.step is None else q.step}
+    """One question as the page's quiz asks it, with the verdicts worked out in Python: the
+    right answer's words, each recognised mistake's number and words, the hints in order."""
+    # A gradient is asked at both levels: one id, so an answer at one counts at the other.
+    ident = f"gradient-of-{q.node}" if q.kind == "gradient" else f"{q.kind}{k}"
+    return {"id": ident, "kind": q.kind, "prompt": q.prompt, "answer": q.answer,
+            "answerText": wording.number(w, q.answer), "hints": list(q.hints),
+            "worked": q.worked, "node": q.node, "step": -1 if q.step is None else q.step,
+            "right": verdict(w, q, q.answer).message,
+            "mistakes": [{"value": m.value, "kind": m.kind, "message": m.message}
+                         for m in mistakes(w, q)]}
 
 
 def _texts(w: Lesson) -> dict[str, Any]:
@@ -173,6 +181,8 @@ def _texts(w: Lesson) -> dict[str, Any]:
                             enumerate(questions(w, steps=level == "steps", times="×"))]
                     for level in ("steps", "gradients")}
     data["quizTolerance"] = {"absolute": ABSOLUTE, "relative": RELATIVE}
+    data["quizFeedback"] = {"close": CLOSE, "unrecognised": UNRECOGNISED, "tries": TRIES,
+                            "kinds": KIND_NAMES, "definitions": definitions(w)}
     data["summaryText"] = wording.check_summary(w)
     data["kinks"] = list(w.backward.kinks)
     for step in w.backward.steps:
@@ -245,7 +255,7 @@ def walkthrough_html(w: Lesson, svg: str | None = None) -> str:
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     fields = {
         "TITLE": html.escape(w.title),
-        "CSS": _asset("walkthrough.css"),
+        "CSS": _asset("walkthrough.css") + _asset("quiz.css"),
         "SVG": picture or "",
         "CIRCUIT": circuit,
         "GRAPH_NOTE": html.escape(note or ""),

@@ -26,6 +26,15 @@ RELATIVE = 1e-2
 
 Kind = Literal["forward", "local", "contribution", "gradient"]
 
+#: What the learner's progress calls each kind of question (a gradient is a sum of
+#: contributions when its node is used more than once).
+KIND_NAMES: dict[str, str] = {"forward": "forward values", "local": "local derivatives",
+                              "contribution": "contributions", "gradient": "gradients (sums)"}
+
+#: Tries per question, in the page and by default on the command line: a wrong answer is told
+#: which mistake it is and gets a hint and a second try.
+TRIES = 2
+
 
 @dataclass(frozen=True)
 class Question:
