@@ -111,7 +111,7 @@ def test_a_routing_gates_rule_does_not_give_its_blank_away() -> None:
     sheet = build_sheet(w)
     (relu,) = [s for s in sheet.steps if s.operation == "n1 = relu(a)"]
     assert relu.rule is None and "blocks" not in worksheet_markdown(sheet).split("## Answer")[0]
-    assert [b.text for b in relu.lines if isinstance(b, Blank)][0] == "dn1/da = d/da relu(a)"
+    assert next(b.text for b in relu.lines if isinstance(b, Blank)) == "dn1/da = d/da relu(a)"
     assert "blocks" in (w.backward.steps[-1].rule or "")  # the page's rule, for comparison
 
 
