@@ -252,12 +252,23 @@ def test_worksheet_has_blanks_and_a_separate_answer_key(tmp_path, capsys):
     sheet = tmp_path / "sheet.md"
     assert main(["explain", "(x + y) * z", "x=-2", "y=5", "z=-4", "-q", "--worksheet",
                  str(sheet)]) == 0
+    assert capsys.readouterr().err.split() == ["wrote", str(sheet), "wrote",
+                                               str(tmp_path / "sheet-circuit.svg")]
     text = sheet.read_text(encoding="utf-8")
     questions, key = text.split("## Answer key")
-    assert "1. q" not in questions  # the learner's names: here n1 = x + y
-    assert "1. n1 = x + y = \\_\\_" in questions and "df/dz = \\_\\_" in questions
+    assert "](sheet-circuit.svg)" in questions  # the circuit, beside the sheet
+    assert "- `n1 = x + y = -2 + 5 = 3`" in questions  # the learner's names: n1 = x + y
+    assert "1. `df/dn1 = df/df × d/dn1 (n1 * z)` = ____________" in questions
     assert "-4" not in questions.split("## Backward pass")[1]  # no answer before the key
-    assert "**3**: df/dz = df/df × d/dz (n1 \\* z) = 1 × 3 = 3" in key
+    assert "2. **3**: `d/dz (n1 * z) = n1 = 3; df/dz = df/df × d/dz (n1 * z) = 1 × 3 = 3`" in key
+    assert "   - -4 multiplies by z's own value" in key  # a common mistake, named
+    page = tmp_path / "sheet.html"
+    assert main(["explain", "(x + y) * z", "x=-2", "y=5", "z=-4", "-q", "--worksheet",
+                 str(page)]) == 0
+    assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert main(["explain", "x * 2", "x=1", "-q", "--worksheet",
+                 str(tmp_path / "missing" / "sheet.md")]) == 2
+    assert "cannot write" in capsys.readouterr().err
 
 
 # -- chainrule quiz ------------------------------------------------------------------------------

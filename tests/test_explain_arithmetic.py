@@ -58,7 +58,7 @@ def every_printed_text(w: Any) -> dict[str, list[tuple[str, int]]]:
     return {
         "text": [(line, w.digits) for line in w.text(width=10_000).splitlines()],
         "markdown": lines(w.markdown()),
-        "worksheet": lines(w.worksheet()),
+        "worksheet": lines(w.worksheet().replace("`", "")),  # code spans read as text
         "page": [(text, 4 if SHORT_FIELDS.fullmatch(key) else w.digits)
                  for key, text in page_strings(page_data(w.html()))],
         "quiz": [(text, w.digits) for q in quiz for text in (q.worked, q.hint)],

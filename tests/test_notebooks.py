@@ -304,19 +304,21 @@ def test_the_learners_turn_asks_the_same_questions_in_the_page_the_worksheet_and
     quiz = _page_data(page)["quiz"]
     assert [q["prompt"].removesuffix(" = ?") for q in quiz["gradients"]] == prompts
     assert len(quiz["steps"]) > len(quiz["gradients"])
-    # The worksheet: a blank for each operation and each gradient, then the answer key folded
-    # away with the worked steps.
+    # The worksheet: the circuit, a blank for each gradient worth working out (in the order the
+    # quiz asks them; a gradient an add passes on unchanged is said, not asked), questions about
+    # meaning, then the answer key folded away with the worked steps and common mistakes.
     (sheet_cell,) = _tagged(notebook, "worksheet")
     (sheet,) = [o.data["text/markdown"] for o in sheet_cell.outputs
                 if "text/markdown" in o.get("data", {})]
     questions, key = sheet.split("<details><summary>Answer key")
     assert questions.startswith("# Worksheet: Your turn") and "## Backward pass" in questions
-    blanks = re.findall(r"^\d+\. (.*?) = (?:\\_){10}$", questions, re.M)
-    operations = len(_page_data(page)["forward"])
-    assert len(blanks) == operations + len(prompts)
-    assert [b.replace("\\", "") for b in blanks[operations:]] == prompts
+    assert "![The circuit of f: " in questions and "## What the numbers mean" in questions
+    blanks = re.findall(r"^\d+\. `(\S+) = .*` = _{12}$", questions, re.M)
+    assert blanks == [p for p in prompts if p in blanks] and len(blanks) >= 3
+    assert "- `n1 = w1 * x1 = -3 * 2 = -6`" in questions  # the forward pass is given
     assert key.rstrip().endswith("</details>")
-    assert re.search(rf"^{len(blanks)}\. \*\*-1\.5\*\*: df/dx1 = df/\w+ × d/dx1", key, re.M)
+    assert re.search(rf"^{len(blanks)}\. \*\*-1\.5\*\*: `.*df/dx1 = df/\w+ × d/dx1", key, re.M)
+    assert "   - -3 is the local derivative d/dx1 (w1 * x1) alone" in key
 
 
 CHROMIUM = Path("/usr/bin/chromium")

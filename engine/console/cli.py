@@ -119,7 +119,9 @@ def _build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--quiet", "-q", action="store_true",
                          help="do not print the steps (only write the files)")
     explain.add_argument("--worksheet", metavar="FILE", type=Path,
-                         help="write a printable Markdown worksheet with blanks and an answer key")
+                         help="write a printable worksheet with blanks, questions and an answer "
+                         "key: a page for FILE.html, else Markdown with the circuit beside it "
+                         "(FILE-circuit.svg)")
 
     quiz = commands.add_parser(
         "quiz",
@@ -230,7 +232,7 @@ def _explain(args: argparse.Namespace) -> int:
     if args.md is not None:
         _write(args.md, w.markdown())
     if args.worksheet is not None:
-        _write(args.worksheet, w.worksheet())
+        _write_worksheet(w, args.worksheet)
     if args.html is not None:
         _write(args.html, w.html())
         if w.svg is None and w.circuit is None:  # a small graph's circuit needs no graphviz
@@ -326,6 +328,17 @@ def _write_circuit(w: Walkthrough, path: Path, step: int | None) -> None:
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
     print(visible(f"wrote {path}"), file=sys.stderr)
+
+
+def _write_worksheet(w: Walkthrough, path: Path) -> None:
+    from ..explain.worksheet import save_worksheet
+
+    try:
+        written = save_worksheet(w, path)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+    for file in written:
+        print(visible(f"wrote {file}"), file=sys.stderr)
 
 
 def _write(path: Path, text: str) -> None:
