@@ -3,7 +3,9 @@
 Writes, under out/walkthrough/ (or --out FOLDER):
   neuron.html, neuron.md   the sigmoid neuron of demos/neuron.py with the squared error against
                            target 1, and one gradient-descent step
-  neuron-worksheet.md      the neuron as a printable worksheet, with its answer key
+  neuron-worksheet.html    the neuron as a printable worksheet (circuit, blanks, questions about
+                           meaning, the answer key on a page of its own)
+  neuron-worksheet.md      the same in Markdown, its circuit beside it (neuron-worksheet-circuit.svg)
   xor.html, xor.md         the loss of one XOR sample through a 2-2-1 network (tanh, sigmoid)
 and the screenshots in the README: walkthrough.png (the page at a backward step) and
 walkthrough-live.png (the live panels after an edit and two steps of descent by hand), with
@@ -135,7 +137,8 @@ def main() -> None:
     neuron = neuron_walkthrough()
     print(neuron.text())
     xor = xor_walkthrough()
-    (args.out / "neuron-worksheet.md").write_text(neuron.worksheet(), encoding="utf-8")
+    for sheet in ("neuron-worksheet.md", "neuron-worksheet.html"):
+        neuron.save_worksheet(args.out / sheet)
     for name, walk in (("neuron", neuron), ("xor", xor)):
         walk.save_html(args.out / f"{name}.html")
         (args.out / f"{name}.md").write_text(walk.markdown(), encoding="utf-8")

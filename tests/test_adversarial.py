@@ -183,7 +183,7 @@ def test_sanitize_svg_puts_every_id_and_reference_in_the_pictures_own_namespace(
 def test_no_id_of_the_walkthrough_page_is_in_the_pictures_namespace():
     folder = Path(explain.__file__).parent
     template = (folder / "walkthrough.html").read_text(encoding="utf-8")
-    script = (folder / "walkthrough.js").read_text(encoding="utf-8")
+    script = "".join(path.read_text(encoding="utf-8") for path in sorted(folder.glob("*.js")))
     ids = re.findall(r'\bid="([^"{]+)"', template) + re.findall(r'\bid = "([^"]*)"', script)
     assert "walkthrough-data" in ids and "q-" in ids and "row" in ids
     assert not [i for i in ids if i.startswith(PICTURE_ID_PREFIX)]

@@ -252,12 +252,23 @@ def test_worksheet_has_blanks_and_a_separate_answer_key(tmp_path, capsys):
     sheet = tmp_path / "sheet.md"
     assert main(["explain", "(x + y) * z", "x=-2", "y=5", "z=-4", "-q", "--worksheet",
                  str(sheet)]) == 0
+    assert capsys.readouterr().err.split() == ["wrote", str(sheet), "wrote",
+                                               str(tmp_path / "sheet-circuit.svg")]
     text = sheet.read_text(encoding="utf-8")
     questions, key = text.split("## Answer key")
-    assert "1. q" not in questions  # the learner's names: here n1 = x + y
-    assert "1. n1 = x + y = \\_\\_" in questions and "df/dz = \\_\\_" in questions
+    assert "](sheet-circuit.svg)" in questions  # the circuit, beside the sheet
+    assert "- `n1 = x + y = -2 + 5 = 3`" in questions  # the learner's names: n1 = x + y
+    assert "1. `df/dn1 = df/df × d/dn1 (n1 * z)` = ____________" in questions
     assert "-4" not in questions.split("## Backward pass")[1]  # no answer before the key
-    assert "**3**: df/dz = df/df × d/dz (n1 \\* z) = 1 × 3 = 3" in key
+    assert "2. **3**: `d/dz (n1 * z) = n1 = 3; df/dz = df/df × d/dz (n1 * z) = 1 × 3 = 3`" in key
+    assert "   - -4 multiplies by z's own value" in key  # a common mistake, named
+    page = tmp_path / "sheet.html"
+    assert main(["explain", "(x + y) * z", "x=-2", "y=5", "z=-4", "-q", "--worksheet",
+                 str(page)]) == 0
+    assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert main(["explain", "x * 2", "x=1", "-q", "--worksheet",
+                 str(tmp_path / "missing" / "sheet.md")]) == 2
+    assert "cannot write" in capsys.readouterr().err
 
 
 # -- chainrule quiz ------------------------------------------------------------------------------
@@ -284,12 +295,34 @@ def test_quiz_all_right_exits_0():
 
 
 def test_quiz_a_wrong_answer_is_corrected_with_its_step_and_exits_1():
-    status, out, _ = quiz(*CIRCUIT, answers="1\n4\n3\nminus four\n")
+    status, out, _ = quiz(*CIRCUIT, "--tries", "1", answers="1\n4\n3\nminus four\n")
     assert status == 1
     assert "wrong. Expected -4: df/dn1 = df/df x d/dn1 (n1 * z) = 1 x (-4) = -4" in out
-    assert "'minus four' is not a number. Expected -4: df/dx = df/dn1 x d/dx (x + y)" in out
-    assert "no answer (end of input): df/dy = df/dn1 x d/dy (x + y) = (-4) x 1 = -4" in out
+    # not a number: refused, and the same question asked again with the next line
+    assert "'minus four' is not a number: type one such as -4, 0.25 or 1/4" in out
+    assert "4. df/dx = ? minus four\n" in out and "\n4. df/dx = ? \n" in out
+    assert "no answer (end of input): df/dx = df/dn1 x d/dx (x + y) = (-4) x 1 = -4" in out
     assert out.rstrip().endswith("score: 2 of 5")
+
+
+def test_quiz_shows_the_forward_pass_in_the_names_it_asks_about_first():
+    """The issue: df/dn1 was asked without ever saying that n1 = x + y."""
+    _, out, _ = quiz(*CIRCUIT, answers="")
+    shown, _, asked = out.partition("1. df/df = ?")
+    assert "the forward pass:\n   given inputs x = -2, y = 5, z = -4\n" in shown
+    assert "   n1 = x + y = -2 + 5 = 3\n   f = n1 * z = 3 * (-4) = -12\n" in shown
+    assert "n1" in asked
+
+
+def test_quiz_tries_give_hints_in_steps_then_the_worked_step():
+    status, out, _ = quiz(*CIRCUIT, "--tries", "3", answers="1\n17\n18\n19\n")
+    assert status == 1
+    hints = re.findall(r"^   hint: (.*)$", out, re.M)
+    assert [h.split(":")[0] for h in hints] == ["chain rule", "the formula"]
+    assert out.count("2. df/dn1 = ? ") == 3
+    assert "   wrong. Expected -4: df/dn1 = " in out
+    status, _, err = run_quiz_in_process(*CIRCUIT, "--tries", "0", answers="")
+    assert status == 2 and "--tries: needs a whole number of at least 1, got '0'" in err
 
 
 def test_quiz_steps_asks_locals_and_contributions_and_adds_up_a_fan_out():

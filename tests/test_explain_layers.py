@@ -31,7 +31,7 @@ def test_a_samples_inputs_are_named_not_anonymous_constants() -> None:
     assert not re.search(r"w\d \* [01]\b", text)
     assert "1 is a constant" not in text and "0 is a constant" not in text
     assert "Sample inputs: x1 = 1, x2 = 0" in w.markdown()
-    assert "sample inputs x1 = 1, x2 = 0" in w.worksheet()
+    assert "- Sample inputs: `x1 = 1, x2 = 0`" in w.worksheet()
     # A label the user chose wins over the suggestion; numbers not fed to a weight stay numbers.
     model = MLP(2, [1], seed=0)
     text = walkthrough(mse(model([Value(3.0, label="x1"), 2.0]), 1.0), picture=False).text()

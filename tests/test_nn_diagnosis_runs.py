@@ -13,93 +13,82 @@ from pathlib import Path
 
 import pytest
 
-from chainrule.nn import (
-    MLP,
-    SGD,
-    Adam,
-    Diagnosis,
-    bce_with_logits,
-    binary_cross_entropy,
-    datasets,
-    diagnose,
-    fit,
-    mse,
-)
+from chainrule import nn
 from chainrule.nn.diagnosis.evidence import gather
 from chainrule.nn.diagnosis.findings import NOTHING_FOUND
 
-XOR_X, XOR_Y = datasets.xor()
-MOONS_X, MOONS_Y = datasets.moons(40, noise=0.1, seed=0)
+XOR_X, XOR_Y = nn.datasets.xor()
+MOONS_X, MOONS_Y = nn.datasets.moons(40, noise=0.1, seed=0)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    diagnosis: Diagnosis
+    diagnosis: nn.Diagnosis
     accuracy: float | None
-    model: MLP
+    model: nn.MLP
 
 
-def _trained(model: MLP, X: list[list[float]], y: list[int], loss: Callable[..., object],
+def _trained(model: nn.MLP, X: list[list[float]], y: list[int], loss: Callable[..., object],
              optimizer: object, epochs: int) -> Outcome:
-    history = fit(model, X, y, loss, optimizer, epochs=epochs, progress=False)
-    return Outcome(diagnose(model, X, y, loss=loss, history=history), history.accuracy[-1], model)
+    history = nn.fit(model, X, y, loss, optimizer, epochs=epochs, progress=False)
+    return Outcome(nn.diagnose(model, X, y, loss=loss, history=history), history.accuracy[-1], model)
 
 
 def keras_recipe(lr: float = 0.01, epochs: int = 300) -> Outcome:
     """The tutorials' Keras XOR recipe: sigmoid 2-4-1, Glorot weights, SGD, MSE."""
-    model = MLP(2, [4, 1], activation="sigmoid", output_activation="sigmoid",
+    model = nn.MLP(2, [4, 1], activation="sigmoid", output_activation="sigmoid",
                 init="xavier_uniform", seed=0)
-    return _trained(model, XOR_X, XOR_Y, mse, SGD(model, lr=lr), epochs)
+    return _trained(model, XOR_X, XOR_Y, nn.mse, nn.SGD(model, lr=lr), epochs)
 
 
 def tanh_at_lr_20() -> Outcome:
-    model = MLP(2, [8, 8, 1], activation="tanh", seed=0)
-    return _trained(model, MOONS_X, MOONS_Y, bce_with_logits, SGD(model, lr=20), 40)
+    model = nn.MLP(2, [8, 8, 1], activation="tanh", seed=0)
+    return _trained(model, MOONS_X, MOONS_Y, nn.bce_with_logits, nn.SGD(model, lr=20), 40)
 
 
 def saturated_by_30x_weights() -> Outcome:
-    model = MLP(2, [8, 1], activation="sigmoid", seed=0)
+    model = nn.MLP(2, [8, 1], activation="sigmoid", seed=0)
     for neuron in model.layers[0].neurons:
         for p in neuron.parameters():
             p.data *= 30
-    return _trained(model, MOONS_X, MOONS_Y, bce_with_logits, Adam(model, lr=0.01), 60)
+    return _trained(model, MOONS_X, MOONS_Y, nn.bce_with_logits, nn.Adam(model, lr=0.01), 60)
 
 
 def dead_from_the_bias() -> Outcome:
-    model = MLP(2, [8, 1], activation="relu", seed=0)
+    model = nn.MLP(2, [8, 1], activation="relu", seed=0)
     for neuron in model.layers[0].neurons:
         neuron.bias.data = -10.0  # below anything w·x reaches on the data
-    return _trained(model, MOONS_X, MOONS_Y, bce_with_logits, Adam(model, lr=0.01), 30)
+    return _trained(model, MOONS_X, MOONS_Y, nn.bce_with_logits, nn.Adam(model, lr=0.01), 30)
 
 
 def identical_inputs_with_different_labels() -> Outcome:
     points = MOONS_X[:20]
-    model = MLP(2, [8, 1], activation="tanh", seed=0)
-    return _trained(model, points + points, [0] * 20 + [1] * 20, bce_with_logits,
-                    Adam(model, lr=0.05), 30)
+    model = nn.MLP(2, [8, 1], activation="tanh", seed=0)
+    return _trained(model, points + points, [0] * 20 + [1] * 20, nn.bce_with_logits,
+                    nn.Adam(model, lr=0.05), 30)
 
 
 def unscaled_inputs() -> Outcome:
-    model = MLP(2, [8, 1], activation="tanh", seed=0)
+    model = nn.MLP(2, [8, 1], activation="tanh", seed=0)
     big = [[1000 * a, 1000 * b] for a, b in MOONS_X]
-    return _trained(model, big, MOONS_Y, bce_with_logits, Adam(model, lr=0.01), 30)
+    return _trained(model, big, MOONS_Y, nn.bce_with_logits, nn.Adam(model, lr=0.01), 30)
 
 
 def shuffled_labels() -> Outcome:
     labels = list(MOONS_Y)
     random.Random(0).shuffle(labels)
-    model = MLP(2, [8, 1], activation="tanh", seed=0)
-    return _trained(model, MOONS_X, labels, bce_with_logits, Adam(model, lr=0.01), 30)
+    model = nn.MLP(2, [8, 1], activation="tanh", seed=0)
+    return _trained(model, MOONS_X, labels, nn.bce_with_logits, nn.Adam(model, lr=0.01), 30)
 
 
 def healthy_xor() -> Outcome:
-    model = MLP(2, [4, 1], activation="tanh", output_activation="sigmoid", seed=0)
-    return _trained(model, XOR_X, XOR_Y, binary_cross_entropy, Adam(model, lr=0.05), 300)
+    model = nn.MLP(2, [4, 1], activation="tanh", output_activation="sigmoid", seed=0)
+    return _trained(model, XOR_X, XOR_Y, nn.binary_cross_entropy, nn.Adam(model, lr=0.05), 300)
 
 
 def healthy_moons() -> Outcome:
-    model = MLP(2, [8, 1], activation="tanh", seed=0)
-    return _trained(model, MOONS_X, MOONS_Y, bce_with_logits, Adam(model, lr=0.05), 60)
+    model = nn.MLP(2, [8, 1], activation="tanh", seed=0)
+    return _trained(model, MOONS_X, MOONS_Y, nn.bce_with_logits, nn.Adam(model, lr=0.05), 60)
 
 
 #: Each failing run and the kind of finding that must come first.
@@ -215,12 +204,12 @@ def test_healthy_runs_get_no_problem(make: Callable[[], Outcome]) -> None:
 
 def test_unscaled_inputs_a_run_copes_with_are_a_note() -> None:
     X = [[100 * a, b] for a, b in MOONS_X]
-    model = MLP(2, [8, 1], activation="relu", init="he_uniform", seed=0)
+    model = nn.MLP(2, [8, 1], activation="relu", init="he_uniform", seed=0)
     for neuron in model.layers[0].neurons:
         neuron.weights[0].data /= 100  # weights made for the scale: the run learns
-    history = fit(model, X, MOONS_Y, bce_with_logits, Adam(model, lr=0.02), epochs=60,
+    history = nn.fit(model, X, MOONS_Y, nn.bce_with_logits, nn.Adam(model, lr=0.02), epochs=60,
                   progress=False)
-    diagnosis = diagnose(model, X, MOONS_Y, loss=bce_with_logits, history=history)
+    diagnosis = nn.diagnose(model, X, MOONS_Y, loss=nn.bce_with_logits, history=history)
     assert diagnosis.kinds == ["unscaled_inputs"] and diagnosis.problems == []
     assert diagnosis.root is None and diagnosis[0].severity == "note"
     assert diagnosis.text().startswith("No problems found") and "\nnote: The inputs" in \
@@ -228,18 +217,18 @@ def test_unscaled_inputs_a_run_copes_with_are_a_note() -> None:
 
 
 def test_chance_comes_from_the_data() -> None:
-    model = MLP(2, [4, 1], activation="tanh", seed=0)
+    model = nn.MLP(2, [4, 1], activation="tanh", seed=0)
     X = [[0.1 * k, 0.0] for k in range(10)]
     labels = [1, 1, 1, 0, 1, 1, 1, 0, 1, 1]
-    run = gather(model, X, labels, bce_with_logits, None)
+    run = gather(model, X, labels, nn.bce_with_logits, None)
     assert run.chance.accuracy == 0.8 and run.chance.majority == 1
     # The best constant logit is logit(0.8); its loss is the entropy of 80/20.
     import math
     entropy = -(0.8 * math.log(0.8) + 0.2 * math.log(0.2))
     assert run.chance.loss == pytest.approx(entropy, abs=1e-9)
     targets = [0.5, 1.5, 2.5, 4.5]
-    linear = MLP(2, [4, 1], activation="tanh", seed=0)
-    regression = gather(linear, X[:4], targets, mse, None)
+    linear = nn.MLP(2, [4, 1], activation="tanh", seed=0)
+    regression = gather(linear, X[:4], targets, nn.mse, None)
     assert regression.chance.accuracy is None
     assert regression.chance.loss == pytest.approx(2.1875, abs=1e-9)  # the targets' variance
 
@@ -280,22 +269,22 @@ def test_a_module_of_ones_own_at_chance_gets_the_chance_finding() -> None:
     model = Net()
     for p in model.parameters():
         p.data = 0.0  # a constant output: exactly what chance gets
-    diagnosis = diagnose(model, MOONS_X, MOONS_Y, loss=bce_with_logits)
+    diagnosis = nn.diagnose(model, MOONS_X, MOONS_Y, loss=nn.bce_with_logits)
     assert diagnosis.kinds == ["no_better_than_chance"], diagnosis.text()
     assert "accuracy 50%, while always answering 0 gets 50%" in diagnosis[0].evidence
     assert diagnosis.root is diagnosis[0]
 
 
 def test_a_recorded_run_says_how_much_the_weights_grew_since_epoch_0() -> None:
-    model = MLP(2, [8, 1], activation="tanh", seed=0)
-    history = fit(model, MOONS_X, MOONS_Y, bce_with_logits, SGD(model, lr=20), epochs=40,
+    model = nn.MLP(2, [8, 1], activation="tanh", seed=0)
+    history = nn.fit(model, MOONS_X, MOONS_Y, nn.bce_with_logits, nn.SGD(model, lr=20), epochs=40,
                   progress=False, record=True)
     assert history.recording is not None
     start = history.recording.snapshots[0]
     names = [name for name, _ in model.named_parameters()]
     first_layer = [abs(v) for name, v in zip(names, start.parameters, strict=True)
                    if name.startswith("layers.0.") and ".w" in name]
-    diagnosis = diagnose(model, MOONS_X, MOONS_Y, loss=bce_with_logits, history=history)
+    diagnosis = nn.diagnose(model, MOONS_X, MOONS_Y, loss=nn.bce_with_logits, history=history)
     assert diagnosis.kinds[:2] == ["learning_rate_too_large", "saturated_units"]
     because = diagnosis[1].because
     assert because is not None

@@ -288,7 +288,7 @@ def test_quiz_accepts_right_answers_and_corrects_wrong_ones(browser, tmp_path):
     prompts = page.eval_on_selector_all(".question .prompt", "els => els.map(e => e.textContent)")
     assert prompts == ["df/df ="]
     assert equation_lines(page) == []  # the answer is hidden
-    assert answer(page, "1") == "✓ Right: 1"
+    assert answer(page, "1") == "✓ right: 1"
     assert equation_lines(page)[0] == "df/df = 1"  # shown once answered
     page.click("#next")
     prompts = page.eval_on_selector_all(".question .prompt", "els => els.map(e => e.textContent)")
@@ -297,14 +297,21 @@ def test_quiz_accepts_right_answers_and_corrects_wrong_ones(browser, tmp_path):
     # the step's numbers stay hidden: no contribution cards, no new gradients in the table
     assert page.eval_on_selector_all(".contribution", "els => els") == []
     assert page.text_content("#row2 .grad") == "—"
-    assert answer(page, "-4") == "✓ Right: -4"
-    assert answer(page, "4").startswith("✗ Not 4")  # a sign error is wrong
+    assert answer(page, "-4") == "✓ right: -4"
+    assert answer(page, "4").startswith("✗ right size, wrong sign")  # named, and a second try
+    hints = page.locator(".question .hints").nth(1)
+    assert hints.locator("p").all_text_contents() == [
+        "Hint 1: chain rule: what a node hands an input is upstream gradient × local derivative; "
+        "mul swaps: q gets the upstream gradient times z, and z times q"]
     page.locator(".question button", has_text="Hint").nth(1).click()
-    assert page.locator(".question .feedback").nth(1).text_content() == (
-        "Hint: upstream gradient × local derivative")
+    page.locator(".question button", has_text="Hint").nth(1).click()
+    assert hints.locator("p").all_text_contents()[1:] == [
+        "Hint 2: the formula: df/df × d/dq (q * z)",
+        "Hint 3: the numbers: df/df = 1 (upstream), d/dq (q * z) = -4"]
     page.locator(".question button", has_text="Show the step").first.click()
     assert page.locator(".question .feedback").nth(1).text_content() == (
         "The step: df/df × local = 1 × (-4) = -4")
+    assert page.locator(".question input").nth(1).input_value() == ""  # the box is cleared
     for value in ("3", "3", "-4", "3.001"):
         answer(page, value)
     assert page.text_content("#score") == "Score: 6 right of 7 answered"
@@ -315,7 +322,7 @@ def test_quiz_accepts_right_answers_and_corrects_wrong_ones(browser, tmp_path):
     page.click("#next")
     prompts = page.eval_on_selector_all(".question .prompt", "els => els.map(e => e.textContent)")
     assert prompts == ["df/dx =", "df/dy ="]
-    assert answer(page, "-4") == "✓ Right: -4"
+    assert answer(page, "-4") == "✓ right: -4"
     assert answer(page, "1/4").startswith("✗")
     assert problems == []
 
@@ -335,7 +342,9 @@ def test_keyboard_alone_steps_and_answers(browser, tmp_path):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "quiz-toggle"
     page.keyboard.press("Enter")
-    page.keyboard.press("Tab")  # the level, then the first answer field
+    page.keyboard.press("Tab")  # the level, the forward pass (folds), the first answer field
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.tagName") == "INPUT"
     page.keyboard.type("-1")
@@ -346,7 +355,7 @@ def test_keyboard_alone_steps_and_answers(browser, tmp_path):
     page.keyboard.press("Backspace")
     page.keyboard.type("1")
     page.keyboard.press("Enter")
-    assert page.text_content(".question .feedback") == "✓ Right: 1"
+    assert page.text_content(".question .feedback") == "✓ right: 1"
     assert page.evaluate("document.activeElement.id") == "next"  # the step is done: go on
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "q-local1"  # the next step's question

@@ -64,6 +64,17 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _positive_count(text: str) -> int:
+    """``--tries N``: a whole number of at least 1."""
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"needs a whole number of at least 1, got {text!r}")
+    return count
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="chainrule",
@@ -108,7 +119,9 @@ def _build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--quiet", "-q", action="store_true",
                          help="do not print the steps (only write the files)")
     explain.add_argument("--worksheet", metavar="FILE", type=Path,
-                         help="write a printable Markdown worksheet with blanks and an answer key")
+                         help="write a printable worksheet with blanks, questions and an answer "
+                         "key: a page for FILE.html, else Markdown with the circuit beside it "
+                         "(FILE-circuit.svg)")
 
     quiz = commands.add_parser(
         "quiz",
@@ -117,9 +130,12 @@ def _build_parser() -> argparse.ArgumentParser:
             "Ask for the gradient of the output with respect to every node of EXPR, in the "
             "order the backward pass completes them, one line per question (df/dz = ?). "
             "Answers are read one per line from standard input (numbers such as -4, 0.25 or "
-            "1/4; three significant digits are enough). A wrong answer is corrected with the "
-            "step that produces the right one. Exit status 0 when every answer is right, 1 "
-            'otherwise. Example: chainrule quiz "(x + y) * z" x=-2 y=5 z=-4'
+            "1/4; three significant digits are enough); the forward pass is shown first, in the "
+            "names the questions use. A wrong answer is told which mistake it is (the local "
+            "derivative alone, a wrong sign, a fan-out summed in part...) and gets a hint and "
+            "another try (--tries); the last wrong try gets the worked step. Input that is not "
+            "a number is refused and the question asked again. Exit status 0 when every "
+            'answer is right, 1 otherwise. Example: chainrule quiz "(x + y) * z" x=-2 y=5 z=-4'
         ),
     )
     quiz.add_argument("expression", metavar="EXPR", help="the expression, quoted")
@@ -128,6 +144,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     quiz.add_argument("--steps", action="store_true",
                       help="also ask each local derivative and each contribution upstream x local")
+    from ..explain.quiz import TRIES
+
+    quiz.add_argument("--tries", metavar="N", type=_positive_count, default=TRIES,
+                      help="tries per question (default 2): a wrong answer is told which "
+                      "mistake it is and gets the next hint, the last one the worked step")
     _add_loss_arguments(quiz)
     course.add_command(commands)
     return parser
@@ -211,7 +232,7 @@ def _explain(args: argparse.Namespace) -> int:
     if args.md is not None:
         _write(args.md, w.markdown())
     if args.worksheet is not None:
-        _write(args.worksheet, w.worksheet())
+        _write_worksheet(w, args.worksheet)
     if args.html is not None:
         _write(args.html, w.html())
         if w.svg is None and w.circuit is None:  # a small graph's circuit needs no graphviz
@@ -223,35 +244,63 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _quiz(args: argparse.Namespace) -> int:
     from ..explain import walkthrough
-    from ..explain.quiz import ABSOLUTE, RELATIVE, is_right, parse_answer, questions
+    from ..explain.feedback import verdict
+    from ..explain.quiz import ABSOLUTE, RELATIVE, definitions, questions
 
     w = walkthrough(_parse(args), picture=False, target=args.target, loss=args.loss)
     asked = questions(w, steps=args.steps)
     print(visible(f"Backpropagation through {args.expression.strip()}: {len(asked)} questions"))
-    given = [n for n in w.forward.nodes if n.role in ("input", "parameter")]
-    print("given " + ", ".join(f"{n.name} = {_number(w, n.value)}" for n in given)
-          + f"; answers within {ABSOLUTE:g} + {RELATIVE:.0%} count as right")
-    right = 0
+    # Every name a question uses is on the screen first: the forward pass, in those names.
+    print("the forward pass:")
+    for line in definitions(w):
+        print(visible(f"   {line}"))
+    tries = "1 try" if args.tries == 1 else f"{args.tries} tries"
+    print(f"answers within {ABSOLUTE:g} + {RELATIVE:.0%} count as right; {tries} each")
+    right = later = 0
     for number, question in enumerate(asked, 1):
-        sys.stdout.write(f"{number}. {question.prompt} ")
+        hints = 0
+        for attempt in range(1, args.tries + 1):
+            answer = _ask(f"{number}. {question.prompt} ")
+            if answer is None:  # end of input
+                print(visible(f"   no answer (end of input): {question.worked}"))
+                break
+            said = verdict(w, question, answer, hints)
+            if said.correct:
+                right += 1
+                later += attempt > 1
+                print(visible(f"   {said.message}"))
+                break
+            if said.mistake is not None or attempt < args.tries:
+                print(visible(f"   {said.message}"))
+            if attempt == args.tries:
+                print(visible(f"   wrong. Expected {_number(w, question.answer)}: "
+                              f"{question.worked}"))
+            elif said.next_hint is not None:
+                hints += 1
+                print(visible(f"   hint: {said.next_hint}"))
+    score = f"score: {right} of {len(asked)}"
+    print(score + (f" ({later} on a later try)" if later else ""))
+    return 0 if right == len(asked) else EXIT_WRONG
+
+
+def _ask(prompt: str) -> float | None:
+    """A number typed after ``prompt``; anything else is refused and asked again, so a typo
+    neither uses up a try nor shifts the later answers. None at the end of the input."""
+    from ..explain.quiz import parse_answer
+
+    while True:
+        sys.stdout.write(prompt)
         sys.stdout.flush()
         line = sys.stdin.readline()
         if not sys.stdin.isatty():  # answers from a file or a pipe: show them as if typed
             sys.stdout.write(visible(line.strip()) + "\n")
         if not line:
-            print(f"   no answer (end of input): {question.worked}")
-            continue
+            return None
         answer = parse_answer(line)
-        if answer is not None and is_right(answer, question.answer):
-            right += 1
-            print(f"   right: {_number(w, question.answer)}")
-        elif answer is None:
-            print(f"   {line.strip()[:40]!r} is not a number. Expected "
-                  f"{_number(w, question.answer)}: {question.worked}")
-        else:
-            print(f"   wrong. Expected {_number(w, question.answer)}: {question.worked}")
-    print(f"score: {right} of {len(asked)}")
-    return 0 if right == len(asked) else EXIT_WRONG
+        if answer is not None:
+            return answer
+        print(visible(f"   {line.strip()[:40]!r} is not a number: type one such as -4, 0.25 "
+                      "or 1/4"))
 
 
 def _number(w: object, x: float) -> str:
@@ -279,6 +328,17 @@ def _write_circuit(w: Walkthrough, path: Path, step: int | None) -> None:
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
     print(visible(f"wrote {path}"), file=sys.stderr)
+
+
+def _write_worksheet(w: Walkthrough, path: Path) -> None:
+    from ..explain.worksheet import save_worksheet
+
+    try:
+        written = save_worksheet(w, path)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+    for file in written:
+        print(visible(f"wrote {file}"), file=sys.stderr)
 
 
 def _write(path: Path, text: str) -> None:

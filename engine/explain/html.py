@@ -25,10 +25,11 @@ from ..errors import ChainruleError
 from . import wording
 from .circuit import edge_text, picture_name
 from .circuit_svg import circuit_svg, legend
+from .feedback import CLOSE, UNRECOGNISED, mistakes, verdict
 from .layers import UNICODE, layer_views
 from .nudge import sentences_for_page
 from .picture import sanitize_svg
-from .quiz import ABSOLUTE, RELATIVE, Question, questions
+from .quiz import ABSOLUTE, KIND_NAMES, RELATIVE, TRIES, Question, definitions, questions
 from .rules import gate_rule_template
 from .template import (
     Choice,
@@ -92,9 +93,16 @@ def json_for_script(data: Any) -> str:
 
 
 def _question(w: Lesson, k: int, q: Question) -> dict[str, Any]:
-    return {"id": f"{q.kind}{k}", "kind": q.kind, "prompt": q.prompt, "answer": q.answer,
-            "answerText": wording.number(w, q.answer), "hint": q.hint, "worked": q.worked,
-            "node": q.node, "step": -1 if q.step is None else q.step}
+    """One question as the page's quiz asks it, with the verdicts worked out in Python: the
+    right answer's words, each recognised mistake's number and words, the hints in order."""
+    # A gradient is asked at both levels: one id, so an answer at one counts at the other.
+    ident = f"gradient-of-{q.node}" if q.kind == "gradient" else f"{q.kind}{k}"
+    return {"id": ident, "kind": q.kind, "prompt": q.prompt, "answer": q.answer,
+            "answerText": wording.number(w, q.answer), "hints": list(q.hints),
+            "worked": q.worked, "node": q.node, "step": -1 if q.step is None else q.step,
+            "right": verdict(w, q, q.answer).message,
+            "mistakes": [{"value": m.value, "kind": m.kind, "message": m.message}
+                         for m in mistakes(w, q)]}
 
 
 def _unless_skipped(step: BackwardStep, text: Template, skipped: Template = ()) -> Template:
@@ -206,6 +214,8 @@ def _texts(w: Lesson) -> dict[str, Any]:
                             enumerate(questions(w, steps=level == "steps", times="×"))]
                     for level in ("steps", "gradients")}
     data["quizTolerance"] = {"absolute": ABSOLUTE, "relative": RELATIVE}
+    data["quizFeedback"] = {"close": CLOSE, "unrecognised": UNRECOGNISED, "tries": TRIES,
+                            "kinds": KIND_NAMES, "definitions": definitions(w)}
     data["summaryText"] = wording.check_summary(w)
     data["kinks"] = list(w.backward.kinks)
     for step in w.backward.steps:
@@ -279,18 +289,17 @@ def _live(w: Lesson) -> dict[str, Any]:
 
 def page_style() -> str:
     """The page's stylesheet."""
-    return _asset("walkthrough.css")
+    return _asset("walkthrough.css") + _asset("quiz.css")
 
 
 def page_script(w: Lesson) -> str:
     """The page's one script: the runtime and the walkthrough's program compiled to
-    JavaScript, the templates' filler, the walkthrough and its live layer (and the quiz's
-    script, where there is one)."""
+    JavaScript, the templates' filler, the walkthrough, its live layer and the quiz."""
     if not w.order:
         raise LiveGraphError("a live page needs the lesson's graph: build it with walkthrough()")
     program = emit_javascript(plan_of_graph(w.order[-1], order=list(w.order)))
     parts = [javascript_runtime(), program, _asset("fill.js"), _asset("walkthrough.js"),
-             _asset("live.js")]
+             _asset("live.js"), _asset("quiz.js")]
     return "\n".join(parts)
 
 

@@ -64,106 +64,16 @@
     }
   }
 
-  // -- the quiz -----------------------------------------------------------------------------
-  // The questions come from Python (chainrule.engine.explain.quiz), grouped by the step they
-  // belong to: -1 is the start of the backward pass.
-  var quiz = { on: false, level: "steps", answers: {}, right: 0, answered: 0 };
-  function questionsAt(step) {
-    if (step.phase !== "seed" && step.phase !== "backward") { return []; }
-    var at = step.phase === "seed" ? -1 : step.index;
-    return data.quiz[quiz.level].filter(function (q) { return q.step === at; });
-  }
-  function stepSolved(step) {
-    return questionsAt(step).every(function (q) { return quiz.answers[q.id]; });
-  }
-  // Whether the backward numbers of a step may be shown: always, outside quiz mode.
-  function numbersShown(step) { return !quiz.on || stepSolved(step); }
-
-  function parseAnswer(text) {
-    text = text.trim().replace(/\u2212/g, "-");
-    if (!/^[-+0-9.eE\/ ]+$/.test(text)) { return null; }
-    var parts = text.split("/");
-    var value = parts.length === 2 ? Number(parts[0]) / Number(parts[1])
-      : parts.length === 1 ? Number(text) : NaN;
-    return isFinite(value) && text !== "" ? value : null;
-  }
-  function isRight(answer, expected) {
-    return Math.abs(answer - expected) <= data.quizTolerance.absolute +
-      data.quizTolerance.relative * Math.abs(expected);
-  }
-
-  function renderScore() {
-    el("score").textContent = quiz.on
-      ? "Score: " + quiz.right + " right of " + quiz.answered + " answered" : "";
-  }
-
-  function questionRow(q, onSolved) {
-    var row = make("div", null, "question");
-    var id = "q-" + q.id;
-    var label = make("label", q.prompt.replace(/ = \?$/, " ="), "prompt");
-    label.htmlFor = id;
-    var input = make("input");
-    input.id = id; input.type = "text"; input.inputMode = "decimal"; input.autocomplete = "off";
-    input.setAttribute("aria-describedby", id + "-feedback");
-    var check = make("button", "Check"); check.type = "button";
-    var hint = make("button", "Hint"); hint.type = "button";
-    var feedback = make("div", "", "feedback"); feedback.id = id + "-feedback";
-    feedback.setAttribute("aria-live", "polite");
-    var hints = 0;
-    var done = quiz.answers[q.id];
-    function finish(status) {
-      if (!quiz.answers[q.id]) {
-        quiz.answers[q.id] = status;
-        quiz.answered += 1;
-        if (status === "right") { quiz.right += 1; }
-        renderScore();
-      }
-      input.disabled = true; check.disabled = true; hint.disabled = true;
-      onSolved();
-      // Keyboard users go on where they were: the next open question, else the Next button.
-      var open = document.querySelector("#equation .question input:not([disabled])");
-      (open || next).focus({ preventScroll: true });
-    }
-    function submit() {
-      var answer = parseAnswer(input.value);
-      if (answer === null) {
-        feedback.className = "feedback wrong";
-        feedback.textContent = "Type a number, such as -4, 0.25 or 1/4.";
-      } else if (isRight(answer, q.answer)) {
-        feedback.className = "feedback right";
-        feedback.textContent = "✓ Right: " + q.answerText;
-        finish("right");
-      } else {
-        feedback.className = "feedback wrong";
-        feedback.textContent = "✗ Not " + input.value.trim() + ". Try again, or take a hint.";
-      }
-    }
-    check.addEventListener("click", submit);
-    input.addEventListener("keydown", function (event) {
-      if (event.key === "Enter") { event.preventDefault(); submit(); }
-    });
-    hint.addEventListener("click", function () {
-      hints += 1;
-      feedback.className = "feedback hint";
-      if (hints === 1) {
-        feedback.textContent = "Hint: " + q.hint;
-        hint.textContent = "Show the step";
-      } else {
-        feedback.textContent = "The step: " + q.worked;
-        finish("shown");
-      }
-    });
-    if (done) {
-      input.disabled = true; check.disabled = true; hint.disabled = true;
-      input.value = q.answerText;
-      feedback.className = "feedback " + (done === "right" ? "right" : "hint");
-      feedback.textContent = done === "right" ? "✓ Right: " + q.answerText : "The step: " + q.worked;
-    }
-    var controls = make("span", null, "answer");
-    controls.appendChild(input); controls.appendChild(check); controls.appendChild(hint);
-    row.appendChild(label); row.appendChild(controls); row.appendChild(feedback);
-    return row;
-  }
+  // -- the quiz's seam ------------------------------------------------------------------------
+  // The quiz (quiz.js, appended to this script) plugs in through chainruleWalkthrough.useQuiz:
+  // it may hide a step's backward numbers until they are answered, puts its questions into the
+  // step panel and moves the focus when a step is shown.
+  var quiz = {
+    numbersShown: function () { return true; },
+    render: function () {},
+    shown: function () {}
+  };
+  function numbersShown(step) { return quiz.numbersShown(step); }
 
   // -- the table of values and gradients ------------------------------------------------------
   var rows = [];
@@ -515,26 +425,12 @@
     });
   }
 
-  function renderQuestions(eq, step) {
-    var box = make("div", null, "quiz-box");
-    box.appendChild(make("p", quiz.level === "steps"
-      ? "Your turn: the local derivative of each input, then upstream × local."
-      : "Your turn: the gradient of every node that is complete after this step.", "quiz-intro"));
-    questionsAt(step).forEach(function (q) {
-      box.appendChild(questionRow(q, function () {
-        if (stepSolved(step)) { show(current, true); }
-      }));
-    });
-    eq.appendChild(box);
-  }
-
   function renderStep(k, state) {
     var step = steps[k];
     var phase = el("phase"), title = el("step-title"), eq = el("equation");
     var pendingBox = el("pending"), summary = el("summary");
     clear(eq); clear(pendingBox); clear(summary);
     phase.className = step.phase === "forward" ? "forward" : "backward";
-    var asking = quiz.on && questionsAt(step).length > 0;
     if (step.phase === "forward") {
       var fs = data.forward[step.index];
       phase.textContent = "Forward pass · step " + (step.index + 1) + " of " + data.forward.length;
@@ -544,7 +440,7 @@
     } else if (step.phase === "seed") {
       phase.textContent = "Backward pass · start";
       title.textContent = "Start at the output " + nodes[data.root].name;
-      if (asking) { renderQuestions(eq, step); }
+      quiz.render(eq, step);
       if (numbersShown(step)) {
         line(eq, T(data.seed.equation), "headline");
         line(eq, data.seed.explanation);
@@ -558,7 +454,7 @@
       var skipped = T(bs.skippedText), rule = bs.rule === null ? "" : T(bs.rule);
       if (skipped) { line(eq, skipped); }
       if (rule) { line(eq, rule, "rule"); }
-      if (asking) { renderQuestions(eq, step); }
+      quiz.render(eq, step);
       if (numbersShown(step)) {
         contributionCards(eq, bs);
         bs.notes.forEach(function (n) { line(eq, n, "shortcut"); });
@@ -658,29 +554,12 @@
     document.body.dataset.step = String(current);
     document.body.dataset.phase = step.phase;
     document.body.dataset.node = step.node === null ? "" : String(step.node);
-    if (quiz.on && !keepFocus) {
-      var first = document.querySelector("#equation .question input:not([disabled])");
-      if (first && document.activeElement && document.activeElement.tagName !== "INPUT") {
-        first.focus({ preventScroll: true });
-      }
-    }
+    quiz.shown(keepFocus);
   }
 
   prev.addEventListener("click", function () { show(current - 1); });
   next.addEventListener("click", function () { show(current + 1); });
   slider.addEventListener("input", function () { show(parseInt(slider.value, 10)); });
-  var toggle = el("quiz-toggle"), level = el("quiz-level");
-  toggle.addEventListener("click", function () {
-    quiz.on = !quiz.on;
-    toggle.setAttribute("aria-pressed", String(quiz.on));
-    toggle.textContent = quiz.on ? "Quiz: on" : "Quiz me";
-    level.hidden = !quiz.on;
-    document.body.classList.toggle("quiz", quiz.on);
-    renderScore();
-    // The quiz is about the backward pass: it starts at the output's own gradient.
-    show(quiz.on && current < data.forward.length ? data.forward.length : current, true);
-  });
-  level.addEventListener("change", function () { quiz.level = level.value; show(current, true); });
   document.addEventListener("keydown", function (event) {
     var tag = event.target && event.target.tagName;
     if (event.target === slider || event.target === circuitBox || tag === "INPUT" ||
@@ -702,8 +581,12 @@
     numbers = given ? numbersOf(given, data.numbers) : recorded;
     show(current, true);
   }
-  window.chainruleWalkthrough = { steps: steps, show: show, firstBackward: firstBackward,
-                                  showNumbers: showNumbers, make: make, clear: clear,
-                                  numbers: function () { return numbers; } };
+  window.chainruleWalkthrough = {
+    steps: steps, show: show, firstBackward: firstBackward, data: data, make: make, clear: clear,
+    current: function () { return current; },
+    useQuiz: function (hooks) { quiz = hooks; },
+    showNumbers: showNumbers,
+    numbers: function () { return numbers; }
+  };
   show(0);
 })();

@@ -35,11 +35,11 @@ from .live import rebuilt_order
 from .markdown import walkthrough_markdown
 from .nudge import DESCENT, fill
 from .picture import graph_picture
-from .quiz import worksheet
 from .rules import partner_slots
 from .shortcuts import loss_shortcuts
 from .text import walkthrough_text
 from .trace import layer_of, recompute, record, trace_backward, trace_forward
+from .worksheet import build_sheet, save_worksheet, worksheet, worksheet_html
 
 __all__ = [
     "LOSSES", "MAX_NODES", "Update", "Walkthrough", "WalkthroughOptionError", "attach_loss",
@@ -79,10 +79,25 @@ class Walkthrough(Lesson):
         """The walkthrough as Markdown (the same steps as :meth:`text`)."""
         return walkthrough_markdown(self)
 
-    def worksheet(self, steps: bool = True) -> str:
-        """A printable Markdown worksheet with blanks for every number, then the answer key
-        (with ``steps``, each local derivative and contribution too, not only the gradients)."""
-        return worksheet(self, steps=steps)
+    def worksheet(self, steps: bool = True, image: str | None = None) -> str:
+        """A printable Markdown worksheet: the circuit, the forward pass, the backward pass with
+        a blank for each number worth working out (with ``steps``, the default, the local
+        derivatives that take arithmetic and the contributions of a fan-out too, not only the
+        gradients), questions about what the numbers mean, then the answer key with the
+        common mistakes after a page break. The circuit is an image: ``image`` is the path
+        or URL of its SVG (see :meth:`save_worksheet`), by default a ``data:`` URI inside the
+        text (see :mod:`~chainrule.engine.explain.worksheet`)."""
+        return worksheet(self, steps=steps, image=image)
+
+    def worksheet_html(self, steps: bool = True) -> str:
+        """The same worksheet as one self-contained, printable HTML page: the circuit inline,
+        print styles, the answer key on a page of its own."""
+        return worksheet_html(build_sheet(self, steps))
+
+    def save_worksheet(self, path: str | Path, steps: bool = True) -> Path:
+        """Write the worksheet to ``path``: HTML for ``.html``, else Markdown with the circuit
+        beside it (``sheet.md`` and ``sheet-circuit.svg``). Returns the path."""
+        return save_worksheet(self, Path(path), steps)[0]
 
     def html(self, svg: str | None = None) -> str:
         """The interactive page as one self-contained HTML document (see :func:`walkthrough_html`)."""

@@ -8,7 +8,14 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from chainrule.engine import PRIMITIVES, ChainruleError, Value
+from chainrule.engine import (
+    PRIMITIVES,
+    ChainruleError,
+    DomainError,
+    GradientError,
+    NumericOverflowError,
+    Value,
+)
 from chainrule.engine.primitives import FAMILIES
 
 ROOT = Path(__file__).resolve().parents[2]  # tests/support/explain.py -> the repository
@@ -88,6 +95,23 @@ def build(recipe: dict[str, Any]) -> tuple[Value, list[Value]] | None:
     except ChainruleError:
         return None
     return nodes[-1], leaves
+
+
+def recipe_walkthrough(recipe: dict[str, Any], lr: float | None = None) -> tuple[Any, Value] | None:
+    """The walkthrough of a random graph (with ``lr``, one update of the leaves it uses) and
+    its root; None when building it leaves a domain or the walkthrough refuses it (a gradient
+    or an update that overflows, which is fine for these tests)."""
+    from chainrule.engine import topological_order, walkthrough
+
+    built = build(recipe)
+    if built is None:
+        return None
+    root, leaves = built
+    used = [leaf for leaf in leaves if leaf in topological_order(root)] if lr else None
+    try:
+        return walkthrough(root, lr=lr, parameters=used, picture=False), root
+    except (GradientError, NumericOverflowError, DomainError):
+        return None
 
 
 def load_demo(name: str) -> Any:
