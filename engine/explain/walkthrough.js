@@ -28,7 +28,15 @@
   function T(template) { return fillTemplate(template, numbers, data.digits); }
   function valueText(i) { return formatNumber(numbers.values[i], data.digits); }
   function valueShort(i) { return shortNumber(numbers.values[i]); }
-  function gradientOf(x) { return { text: formatNumber(x, data.digits), value: x, short: shortNumber(x) }; }
+  // A gradient as the table and the pictures write it, formatted only when one of them does
+  // (a state holds every running sum, most of which no one shows).
+  function gradientOf(x) {
+    return {
+      value: x,
+      get text() { return formatNumber(x, data.digits); },
+      get short() { return shortNumber(x); }
+    };
+  }
   var SVG_NS = "http://www.w3.org/2000/svg";
 
   var steps = [];
@@ -76,7 +84,7 @@
   function numbersShown(step) { return quiz.numbersShown(step); }
 
   // -- the table of values and gradients ------------------------------------------------------
-  var rows = [];
+  var rows = [], cells = [];
   var tbody = document.querySelector("#grad-table tbody");
   nodes.forEach(function (n, i) {
     if (n.kind === "constant") { return; }
@@ -84,12 +92,22 @@
     tr.id = "row" + i;
     tr.dataset.node = String(i);
     tr.appendChild(make("td", n.name, "name"));
-    tr.appendChild(make("td", "", "value"));
-    tr.appendChild(make("td", "", "grad"));
-    tr.appendChild(make("td", "", "status"));
+    var row = { value: make("td", "", "value"), grad: make("td", "", "grad"),
+                status: make("td", "", "status") };
+    tr.appendChild(row.value); tr.appendChild(row.grad); tr.appendChild(row.status);
     tbody.appendChild(tr);
     rows[i] = tr;
+    cells[i] = row;
   });
+
+  // Writes that change nothing are skipped: after an edit most of the table keeps its status
+  // and class, and every write would cost the browser a new style and layout of the row.
+  function setText(node, text) { if (node.textContent !== text) { node.textContent = text; } }
+  function setClass(node, name) { if (node.className !== name) { node.className = name; } }
+  function setValueData(node, value) {
+    if (value === null) { if (node.dataset.value !== undefined) { delete node.dataset.value; } }
+    else if (node.dataset.value !== value) { node.dataset.value = value; }
+  }
 
   // The state after step k: which values are known and every gradient's running sum.
   function stateAt(k) {
@@ -98,7 +116,7 @@
     var computed = step.phase === "forward" ? step.index : data.forward.length - 1;
     for (var f = 0; f <= computed; f++) { known[data.forward[f].node] = true; }
     var grads = nodes.map(function () { return null; });
-    var pending = null;
+    var pending = null, waiting = nodes.map(function () { return false; });
     if (step.phase !== "forward") {
       // A gradient is pending while some operation that uses the node (once per use) has not
       // handed back its contribution yet.
@@ -116,43 +134,45 @@
       }
       pending = [];
       uses.forEach(function (count, i) {
-        if (count > 0 && nodes[i].kind !== "constant") { pending.push(i); }
+        if (count > 0 && nodes[i].kind !== "constant") { pending.push(i); waiting[i] = true; }
       });
     }
-    return { known: known, grads: grads, pending: pending };
+    return { known: known, grads: grads, pending: pending, waiting: waiting };
   }
 
   function statusOf(i, state, step) {
     if (step.phase === "forward") { return state.known[i] ? "known" : "not computed yet"; }
     if (i === step.node && step.phase !== "summary") { return "current"; }
-    if (state.pending.indexOf(i) >= 0) {
+    if (state.waiting[i]) {
       return state.grads[i] === null ? "waiting" : "partial sum";
     }
     return "final";
   }
 
-  function renderTable(k, state) {
+  // The table at step k. With sameStep (new numbers at the step already shown) the panel is
+  // left where the learner scrolled it.
+  function renderTable(k, state, sameStep) {
     var step = steps[k];
     var inputs = step.node === null ? [] : nodes[step.node].inputs;
     rows.forEach(function (tr, i) {
       if (!tr) { return; }
-      var n = nodes[i];
-      tr.querySelector(".value").textContent = state.known[i] ? valueText(i) : "…";
-      var gradCell = tr.querySelector(".grad");
+      var row = cells[i];
+      setText(row.value, state.known[i] ? valueText(i) : "…");
+      var gradCell = row.grad;
       var g = state.grads[i];
-      if (step.phase === "forward") { gradCell.textContent = ""; delete gradCell.dataset.value; }
+      if (step.phase === "forward") { setText(gradCell, ""); setValueData(gradCell, null); }
       else if (g === null) {
-        var status0 = state.pending.indexOf(i) >= 0 ? "—" : "0";
-        gradCell.textContent = status0;
-        if (status0 === "0") { gradCell.dataset.value = "0"; } else { delete gradCell.dataset.value; }
-      } else { gradCell.textContent = g.text; gradCell.dataset.value = String(g.value); }
+        var status0 = state.waiting[i] ? "—" : "0";
+        setText(gradCell, status0);
+        setValueData(gradCell, status0 === "0" ? "0" : null);
+      } else { setText(gradCell, g.text); setValueData(gradCell, String(g.value)); }
       var status = statusOf(i, state, step);
-      tr.querySelector(".status").textContent = status;
-      tr.className = status === "current" || (step.phase === "forward" && i === step.node) ? "current"
+      setText(row.status, status);
+      setClass(tr, status === "current" || (step.phase === "forward" && i === step.node) ? "current"
         : inputs.indexOf(i) >= 0 ? "source"
-        : status === "final" ? "done" : status === "partial sum" ? "partial" : "";
+        : status === "final" ? "done" : status === "partial sum" ? "partial" : "");
     });
-    keepVisible(document.querySelector("#table-panel .scroll"), rows[step.node], false);
+    if (!sameStep) { keepVisible(document.querySelector("#table-panel .scroll"), rows[step.node], false); }
   }
 
   // -- the graph picture --------------------------------------------------------------------
@@ -192,7 +212,7 @@
       if (!box.grad) { return; }
       var text = "?", partial = false;
       if (step.phase !== "forward") {
-        var g = state.grads[i], waiting = state.pending.indexOf(i) >= 0;
+        var g = state.grads[i], waiting = state.waiting[i];
         if (g !== null) { text = g.short + (waiting ? " …" : ""); partial = waiting; }
         else if (!waiting) { text = "0"; }
       }
@@ -338,13 +358,13 @@
 
   function circuitGrad(step, state, i) {
     if (step.phase === "forward") { return ""; }
-    var g = state.grads[i], waiting = state.pending.indexOf(i) >= 0;
+    var g = state.grads[i], waiting = state.waiting[i];
     if (g === null) { return waiting ? "" : "0"; }
     return g.short + (waiting ? " + …" : "");
   }
 
   var circuitMarked = [];
-  function paintCircuit(k, state) {
+  function paintCircuit(k, state, sameStep) {
     if (!circuitSvg) { return; }
     var step = steps[k];
     nodes.forEach(function (n, i) {
@@ -380,7 +400,7 @@
       Array.prototype.forEach.call(circuitSvg.querySelectorAll('.c-label[data-target="' + step.node + '"]'),
         function (l) { l.removeAttribute("display"); focus.push(l); });
     }
-    if (el("follow").checked && !circuitBox.hidden) { follow(focus); }
+    if (el("follow").checked && !circuitBox.hidden && !sameStep) { follow(focus); }
   }
 
   // Scroll the circuit so that the step's gate, its wires and its labels are in view.
@@ -536,18 +556,23 @@
 
   // -- navigation ---------------------------------------------------------------------------
   var current = 0;
-  function show(k, keepFocus) {
+  // sameStep: only the numbers changed (showNumbers), so the marks, the edge labels (live.js
+  // writes their numbers) and the panels' scrolling stay as they are; nothing then reads the
+  // layout, which would make the browser lay out the whole page within the edit.
+  function show(k, keepFocus, sameStep) {
     current = Math.max(0, Math.min(steps.length - 1, k));
     var step = steps[current];
     // In quiz mode a step's own numbers stay hidden until its questions are answered.
     var state = stateAt(numbersShown(step) || current === 0 ? current : current - 1);
     if (!numbersShown(step) && step.phase === "seed") { state = stateAt(current); state.grads[data.root] = null; }
     renderStep(current, state);
-    renderTable(current, state);
+    renderTable(current, state, sameStep);
     paintGraph(current, state);
-    highlight(step);
-    labelEdges(step);
-    paintCircuit(current, state);
+    if (!sameStep) {
+      highlight(step);
+      labelEdges(step);
+    }
+    paintCircuit(current, state, sameStep);
     slider.value = String(current);
     prev.disabled = current === 0;
     next.disabled = current === steps.length - 1;
@@ -579,7 +604,7 @@
   // numbers. With no argument, the recorded numbers come back.
   function showNumbers(given) {
     numbers = given ? numbersOf(given, data.numbers) : recorded;
-    show(current, true);
+    show(current, true, true);
   }
   window.chainruleWalkthrough = {
     steps: steps, show: show, firstBackward: firstBackward, data: data, make: make, clear: clear,
