@@ -33,6 +33,13 @@ const chainruleRuntime = ((wording) => {
   // decimal point falls within 16 digits to the left and 4 zeros to the right, else with an
   // exponent of at least two digits ('1e-05', '1.5e+16'); '.0' ends a whole number.
   function pyRepr(x) {
+    // Where both write a number in positional notation, JavaScript's shortest round-trip digits
+    // are Python's repr, "1" aside ("1.0"): the fast path of a page writing thousands of them.
+    const size = Math.abs(x);
+    if (size >= 1e-4 && size < 1e16) {
+      const text = String(x);
+      return text.indexOf(".") < 0 ? `${text}.0` : text;
+    }
     if (Number.isNaN(x)) { return "nan"; }
     if (x === Infinity) { return "inf"; }
     if (x === -Infinity) { return "-inf"; }

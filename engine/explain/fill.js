@@ -36,6 +36,13 @@ var chainruleFill = (function () {
   // {digits, exponent}. toExponential(100) is the exact value to 101 digits, enough to tell a
   // true half from a near one.
   function roundedDigits(x, precision) {
+    // JavaScript rounds the exact value to nearest too, and differs only on an exact half (it
+    // rounds it up): one more digit that is not a 5 rules that out, and saves the long way.
+    var longer = Math.abs(x).toExponential(precision);
+    if (longer.charAt(longer.indexOf("e") - 1) !== "5") {
+      var short = Math.abs(x).toExponential(precision - 1).split("e");
+      return { digits: short[0].replace(".", ""), exponent: Number(short[1]) };
+    }
     var exact = Math.abs(x).toExponential(100).split("e");
     var all = exact[0].replace(".", ""), exponent = Number(exact[1]);
     var kept = all.slice(0, precision), rest = all.slice(precision);
