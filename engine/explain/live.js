@@ -239,11 +239,15 @@
   }).observe(document.body, { attributes: true, attributeFilter: ["data-step"] });
 
   // Full precision for tests and the curious: the row of node i carries its exact numbers.
+  // An attribute is written only when its text changes (an edit leaves the numbers of the nodes
+  // it does not reach as they were).
+  var tableRows = Array.prototype.map.call(document.querySelectorAll("#grad-table tbody tr"),
+    function (tr) { return { tr: tr, node: Number(tr.dataset.node), value: null, grad: null }; });
   function markTable(numbers) {
-    Array.prototype.forEach.call(document.querySelectorAll("#grad-table tbody tr"), function (tr) {
-      var i = Number(tr.dataset.node);
-      tr.dataset.value = pyRepr(numbers.values[i]);
-      tr.dataset.grad = pyRepr(numbers.grads[i]);
+    tableRows.forEach(function (row) {
+      var value = pyRepr(numbers.values[row.node]), grad = pyRepr(numbers.grads[row.node]);
+      if (value !== row.value) { row.tr.setAttribute("data-value", value); row.value = value; }
+      if (grad !== row.grad) { row.tr.setAttribute("data-grad", grad); row.grad = grad; }
     });
   }
 

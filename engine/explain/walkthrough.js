@@ -14,7 +14,8 @@
     var result = {};
     NUMBER_ARRAYS.forEach(function (name) {
       var source = given[name] !== undefined ? given[name] : fallback[name];
-      result[name] = Float64Array.from(source || [], pageNumber);
+      // The program's arrays are used as they are (they hold NaN, never null, already).
+      result[name] = source instanceof Float64Array ? source : Float64Array.from(source || [], pageNumber);
     });
     ["seed", "lr", "lossAfter"].forEach(function (name) {
       result[name] = pageNumber(given[name] !== undefined ? given[name] : fallback[name]);
