@@ -178,9 +178,8 @@
     document.body.classList.remove("stale");
     el("live-error").hidden = true;
     el("live-error").textContent = "";
-    window.chainruleWalkthrough.showNumbers(numbers);
+    window.chainruleWalkthrough.showNumbers(numbers);  // marks the table's rows too
     paintLabels(numbers);
-    markTable(numbers);
     nudge();
     descentReadout();
     markEdited();
@@ -240,16 +239,21 @@
 
   // Full precision for tests and the curious: the row of node i carries its exact numbers.
   // An attribute is written only when its text changes (an edit leaves the numbers of the nodes
-  // it does not reach as they were).
-  var tableRows = Array.prototype.map.call(document.querySelectorAll("#grad-table tbody tr"),
-    function (tr) { return { tr: tr, node: Number(tr.dataset.node), value: null, grad: null }; });
+  // it does not reach as they were). walkthrough.js calls markRow as it writes a row: at once
+  // for a row in view, before the next frame for the others of a long table.
+  var exactOf = {};  // node -> {value, grad}: the attributes' text
+  function markRow(i, tr, numbers) {
+    var exact = exactOf[i] || (exactOf[i] = { value: null, grad: null });
+    var value = pyRepr(numbers.values[i]), grad = pyRepr(numbers.grads[i]);
+    if (value !== exact.value) { tr.setAttribute("data-value", value); exact.value = value; }
+    if (grad !== exact.grad) { tr.setAttribute("data-grad", grad); exact.grad = grad; }
+  }
   function markTable(numbers) {
-    tableRows.forEach(function (row) {
-      var value = pyRepr(numbers.values[row.node]), grad = pyRepr(numbers.grads[row.node]);
-      if (value !== row.value) { row.tr.setAttribute("data-value", value); row.value = value; }
-      if (grad !== row.grad) { row.tr.setAttribute("data-grad", grad); row.grad = grad; }
+    Array.prototype.forEach.call(document.querySelectorAll("#grad-table tbody tr"), function (tr) {
+      markRow(Number(tr.dataset.node), tr, numbers);
     });
   }
+  window.chainruleWalkthrough.watchRows(markRow);
 
   function reset() {
     current = recorded.slice();

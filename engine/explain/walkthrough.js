@@ -85,7 +85,7 @@
   function numbersShown(step) { return quiz.numbersShown(step); }
 
   // -- the table of values and gradients ------------------------------------------------------
-  var rows = [], cells = [];
+  var rows = [], cells = [], tableOrder = [];  // tableOrder: the nodes with a row, top down
   var tbody = document.querySelector("#grad-table tbody");
   nodes.forEach(function (n, i) {
     if (n.kind === "constant") { return; }
@@ -99,6 +99,7 @@
     tbody.appendChild(tr);
     rows[i] = tr;
     cells[i] = row;
+    tableOrder.push(i);
   });
 
   // Writes that change nothing are skipped: after an edit most of the table keeps its status
@@ -150,30 +151,72 @@
     return "final";
   }
 
-  // The table at step k. With sameStep (new numbers at the step already shown) the panel is
-  // left where the learner scrolled it.
-  function renderTable(k, state, sameStep) {
+  var rowWatchers = [];  // functions (i, tr, numbers) called whenever row i is written
+  function fillRow(i, state, step, inputs) {
+    var tr = rows[i], row = cells[i];
+    rowWatchers.forEach(function (watcher) { watcher(i, tr, numbers); });
+    setText(row.value, state.known[i] ? valueText(i) : "…");
+    var gradCell = row.grad;
+    var g = state.grads[i];
+    if (step.phase === "forward") { setText(gradCell, ""); setValueData(gradCell, null); }
+    else if (g === null) {
+      var status0 = state.waiting[i] ? "—" : "0";
+      setText(gradCell, status0);
+      setValueData(gradCell, status0 === "0" ? "0" : null);
+    } else { setText(gradCell, g.text); setValueData(gradCell, String(g.value)); }
+    var status = statusOf(i, state, step);
+    setText(row.status, status);
+    setClass(tr, status === "current" || (step.phase === "forward" && i === step.node) ? "current"
+      : inputs.indexOf(i) >= 0 ? "source"
+      : status === "final" ? "done" : status === "partial sum" ? "partial" : "");
+  }
+
+  // A long table after an edit: the rows in view are written at once, the others just before
+  // the next frame is drawn (an edit then costs a few rows, not thousands, and the keystroke
+  // after it is never kept waiting). A short table is written at once, all of it.
+  var DEFERRED_ROWS = 200;
+  var laterRows = null;
+  function cancelLaterRows() {
+    if (laterRows !== null) { cancelAnimationFrame(laterRows); laterRows = null; }
+  }
+
+  // The positions in tableOrder of the first and after the last row in view (in the table's
+  // scrolling panel and in the window). Read before the update writes anything, so the layout
+  // is still the one drawn and reading it costs nothing.
+  function rowsInView() {
+    var box = document.querySelector("#table-panel .scroll").getBoundingClientRect();
+    var top = Math.max(box.top, 0), bottom = Math.min(box.bottom, window.innerHeight);
+    function firstEndingBelow(y) {
+      var low = 0, high = tableOrder.length;
+      while (low < high) {
+        var middle = (low + high) >> 1;
+        if (rows[tableOrder[middle]].getBoundingClientRect().bottom > y) { high = middle; } else { low = middle + 1; }
+      }
+      return low;
+    }
+    if (bottom <= top) { return [0, 0]; }  // the panel is out of sight, or closed
+    return [firstEndingBelow(top), Math.min(tableOrder.length, firstEndingBelow(bottom) + 1)];
+  }
+
+  // The table at step k. view: new numbers at the step already shown (showNumbers), with the
+  // rows in view (rowsInView); the panel is then left where the learner scrolled it.
+  function renderTable(k, state, view) {
     var step = steps[k];
     var inputs = step.node === null ? [] : nodes[step.node].inputs;
-    rows.forEach(function (tr, i) {
-      if (!tr) { return; }
-      var row = cells[i];
-      setText(row.value, state.known[i] ? valueText(i) : "…");
-      var gradCell = row.grad;
-      var g = state.grads[i];
-      if (step.phase === "forward") { setText(gradCell, ""); setValueData(gradCell, null); }
-      else if (g === null) {
-        var status0 = state.waiting[i] ? "—" : "0";
-        setText(gradCell, status0);
-        setValueData(gradCell, status0 === "0" ? "0" : null);
-      } else { setText(gradCell, g.text); setValueData(gradCell, String(g.value)); }
-      var status = statusOf(i, state, step);
-      setText(row.status, status);
-      setClass(tr, status === "current" || (step.phase === "forward" && i === step.node) ? "current"
-        : inputs.indexOf(i) >= 0 ? "source"
-        : status === "final" ? "done" : status === "partial sum" ? "partial" : "");
-    });
-    if (!sameStep) { keepVisible(document.querySelector("#table-panel .scroll"), rows[step.node], false); }
+    cancelLaterRows();
+    if (!view || tableOrder.length <= DEFERRED_ROWS) {
+      tableOrder.forEach(function (i) { fillRow(i, state, step, inputs); });
+    } else {
+      var shown = tableOrder.slice(view[0], view[1]);
+      shown.forEach(function (i) { fillRow(i, state, step, inputs); });
+      laterRows = requestAnimationFrame(function () {
+        laterRows = null;
+        tableOrder.forEach(function (i, position) {
+          if (position < view[0] || position >= view[1]) { fillRow(i, state, step, inputs); }
+        });
+      });
+    }
+    if (!view) { keepVisible(document.querySelector("#table-panel .scroll"), rows[step.node], false); }
   }
 
   // -- the graph picture --------------------------------------------------------------------
@@ -561,13 +604,14 @@
   // writes their numbers) and the panels' scrolling stay as they are; nothing then reads the
   // layout, which would make the browser lay out the whole page within the edit.
   function show(k, keepFocus, sameStep) {
+    var view = sameStep ? rowsInView() : null;
     current = Math.max(0, Math.min(steps.length - 1, k));
     var step = steps[current];
     // In quiz mode a step's own numbers stay hidden until its questions are answered.
     var state = stateAt(numbersShown(step) || current === 0 ? current : current - 1);
     if (!numbersShown(step) && step.phase === "seed") { state = stateAt(current); state.grads[data.root] = null; }
     renderStep(current, state);
-    renderTable(current, state, sameStep);
+    renderTable(current, state, view);
     paintGraph(current, state);
     if (!sameStep) {
       highlight(step);
@@ -611,6 +655,8 @@
     steps: steps, show: show, firstBackward: firstBackward, data: data, make: make, clear: clear,
     current: function () { return current; },
     useQuiz: function (hooks) { quiz = hooks; },
+    // The live layer writes each row's exact numbers when (and only when) the row is written.
+    watchRows: function (watcher) { rowWatchers.push(watcher); },
     showNumbers: showNumbers,
     numbers: function () { return numbers; }
   };
