@@ -10,18 +10,29 @@ runtime and the program, as a walkthrough page inlines them. In the page: the fi
 of many ``run()`` calls each after editing one leaf (batches of calls timed with
 ``performance.now()``, whose resolution is coarse), and the same for ``forward()`` alone. The
 program's numbers are checked against eager Python's in the same run.
+
+Then the whole page's update after an edit, in the saved walkthrough pages of the MLP's output
+(``walkthrough(..., picture=False, target=1.0)``, about 2,000 nodes, 1,977 table rows) and of
+the seed neuron (demos/neuron.py, with its picture): typing into the first leaf's field, the
+time from its ``input`` event to the end of the synchronous update (the program's run, the
+step re-filled, the table's rows in view, the nudge), and the part deferred to just before the
+next frames (a long table's rows out of view, 4 ms of them a frame): how many frames, and
+when the last row is written; medians of many edits, at the step the page opens on and at a step
+of the backward pass.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import statistics
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from chainrule import nn
-from chainrule.engine import Value, topological_order
+from chainrule.engine import Value, topological_order, walkthrough
 from chainrule.engine.compile import emit_javascript, javascript_runtime, plan_of_graph
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -55,10 +66,47 @@ TIMING = """([samples, batch]) => {
 }"""
 
 
-def mlp_loss() -> Value:
+#: What the page does: edits the first leaf many times, timing the synchronous update and the
+#: work deferred to the next frame (the frame's time when it starts to when the callbacks
+#: before ours, the page's, are done).
+EDITS = """async ([edits, step]) => {
+  chainruleWalkthrough.show(step);
+  const input = document.querySelector("#leaf-fields input");
+  const base = Number(input.value);
+  const frame = () => new Promise((done) => requestAnimationFrame(() => done(performance.now())));
+  const settled = async () => {  // until the page asks for no more frames of work
+    let frames = 0;
+    while (chainruleWalkthrough.pendingRows() && frames < 1000) { await frame(); frames++; }
+    await frame();
+  };
+  await settled();
+  const update = [], frames = [], done = [];
+  for (let r = 0; r < edits; r++) {
+    input.value = String(base + ((r % 7) + 1) * 1e-3);
+    const start = performance.now();
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    update.push(performance.now() - start);
+    // The deferred part (at most walkthrough.js's budget of 4 ms a frame): how many frames it
+    // takes, and when the last row is written.
+    let count = 0;
+    while (chainruleWalkthrough.pendingRows()) { await frame(); count++; }
+    done.push(performance.now() - start);
+    frames.push(count);
+    await frame();
+  }
+  return { update, frames, done, rows: document.querySelectorAll("#grad-table tbody tr").length };
+}"""
+
+
+def mlp_output() -> Value:
+    """The MLP's output on one sample, before a loss is put on it."""
     model = nn.MLP(20, [32, 32, 1], activation="tanh", seed=0)
-    x = [Value(math.sin(i), label=f"x{i}") for i in range(20)]
-    return nn.mse([model(x)], [0.5])
+    output: Value = model([Value(math.sin(i), label=f"x{i}") for i in range(20)])
+    return output
+
+
+def mlp_loss() -> Value:
+    return nn.mse([mlp_output()], [0.5])
 
 
 def tanh_chain(links: int = 666) -> Value:
@@ -67,6 +115,46 @@ def tanh_chain(links: int = 666) -> Value:
     for _ in range(links):
         y = (y * 0.9).tanh() + x
     return y
+
+
+def seed_neuron() -> Value:
+    """demos/neuron.py's neuron (demos/ is not a package)."""
+    path = Path(__file__).resolve().parent.parent / "demos" / "neuron.py"
+    spec = importlib.util.spec_from_file_location("demo_neuron", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    output: Value = module.build_neuron()[0]
+    return output
+
+
+def page_updates(browser: Any, edits: int) -> dict[str, Any]:
+    """Each saved page's update after an edit, at the first step and in the backward pass."""
+    pages = {"mlp_page": (mlp_output, False), "neuron_page": (seed_neuron, True)}
+    found: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name, (build, picture) in pages.items():
+            lesson = walkthrough(build(), picture=picture, target=1.0)
+            path = lesson.save_html(Path(folder) / f"{name}.html")
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(path.resolve().as_uri())
+            steps = page.evaluate("chainruleWalkthrough.steps.length")
+            first_backward = page.evaluate("chainruleWalkthrough.firstBackward")
+            result: dict[str, Any] = {}
+            for where, step in (("first step", 0),
+                                ("backward step", (first_backward + steps) // 2)):
+                got = page.evaluate(EDITS, [edits, step])
+                result[where] = {
+                    "update_ms": {"median": statistics.median(got["update"]),
+                                  "max": max(got["update"]), "samples": got["update"]},
+                    "deferred_frames": statistics.median(got["frames"]),
+                    "all_written_ms": statistics.median(got["done"]),
+                }
+            result["nodes"] = page.evaluate("chainruleWalkthrough.data.nodes.length")
+            result["rows"] = got["rows"]
+            page.close()
+            found[name] = result
+    return found
 
 
 def _agree(root: Value, got: dict[str, Any]) -> float:
@@ -81,9 +169,10 @@ def _agree(root: Value, got: dict[str, Any]) -> float:
     return worst
 
 
-def live_page(samples: int, batch: int) -> dict[str, Any]:
+def live_page(samples: int, batch: int, edits: int = 61) -> dict[str, Any]:
     """Every graph's program: its size, how long emitting it takes, and its times in
-    Chromium; or why the measurement was skipped."""
+    Chromium, then the pages' updates after an edit (``pages``); or why the measurement was
+    skipped."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -120,9 +209,11 @@ def live_page(samples: int, batch: int) -> dict[str, Any]:
                                    "samples": got["forward"]},
                     "max_relative_difference": _agree(root, got),
                 }
+            updates = page_updates(browser, edits)
         finally:
             browser.close()
     found["agree"] = all(g["max_relative_difference"] <= TOLERANCE for g in found.values())
+    found["pages"] = updates
     return found
 
 
@@ -133,9 +224,18 @@ def table(result: dict[str, Any]) -> str:
     rows = ["| live page program (Chromium) | nodes | program bytes | emit (s) | first run (ms) "
             "| run after an edit (ms) | forward (ms) |", "|---|---:|---:|---:|---:|---:|---:|"]
     for name, g in result.items():
-        if not isinstance(g, dict):
+        if not isinstance(g, dict) or name == "pages":
             continue
         rows.append(f"| {name} | {g['nodes']:,} | {g['program_bytes']:,} | "
                     f"{g['emit_seconds']:.2f} | {g['first_run_ms']:.2f} | "
                     f"{g['run_ms']['median']:.3f} | {g['forward_ms']['median']:.3f} |")
+    rows += ["", "| page update after an edit (Chromium) | nodes | table rows | where "
+             "| update (ms, median / max) | frames with deferred rows | all rows written (ms) |",
+             "|---|---:|---:|---|---:|---:|---:|"]
+    for name, page in result.get("pages", {}).items():
+        for where in ("first step", "backward step"):
+            u = page[where]["update_ms"]
+            rows.append(f"| {name} | {page['nodes']:,} | {page['rows']:,} | {where} | "
+                        f"{u['median']:.1f} / {u['max']:.1f} | "
+                        f"{page[where]['deferred_frames']:g} | {page[where]['all_written_ms']:.0f} |")
     return "\n".join(rows)

@@ -171,10 +171,10 @@
       : status === "final" ? "done" : status === "partial sum" ? "partial" : "");
   }
 
-  // A long table after an edit: the rows in view are written at once, the others just before
-  // the next frame is drawn (an edit then costs a few rows, not thousands, and the keystroke
-  // after it is never kept waiting). A short table is written at once, all of it.
-  var DEFERRED_ROWS = 200;
+  // A long table after an edit: the rows in view are written at once, the others over the next
+  // frames, a few milliseconds of them before each is drawn (an edit then costs a few rows, not
+  // thousands, and no frame waits for the rest). A short table is written at once, all of it.
+  var DEFERRED_ROWS = 200, FRAME_BUDGET_MS = 4;
   var laterRows = null;
   function cancelLaterRows() {
     if (laterRows !== null) { cancelAnimationFrame(laterRows); laterRows = null; }
@@ -209,12 +209,15 @@
     } else {
       var shown = tableOrder.slice(view[0], view[1]);
       shown.forEach(function (i) { fillRow(i, state, step, inputs); });
-      laterRows = requestAnimationFrame(function () {
-        laterRows = null;
-        tableOrder.forEach(function (i, position) {
-          if (position < view[0] || position >= view[1]) { fillRow(i, state, step, inputs); }
-        });
-      });
+      var position = 0;
+      var writeSome = function () {
+        var until = performance.now() + FRAME_BUDGET_MS;
+        for (; position < tableOrder.length && performance.now() < until; position++) {
+          if (position < view[0] || position >= view[1]) { fillRow(tableOrder[position], state, step, inputs); }
+        }
+        laterRows = position < tableOrder.length ? requestAnimationFrame(writeSome) : null;
+      };
+      laterRows = requestAnimationFrame(writeSome);
     }
     if (!view) { keepVisible(document.querySelector("#table-panel .scroll"), rows[step.node], false); }
   }
@@ -657,6 +660,8 @@
     useQuiz: function (hooks) { quiz = hooks; },
     // The live layer writes each row's exact numbers when (and only when) the row is written.
     watchRows: function (watcher) { rowWatchers.push(watcher); },
+    // Whether rows of a long table are still to be written (after an edit, over a few frames).
+    pendingRows: function () { return laterRows !== null; },
     showNumbers: showNumbers,
     numbers: function () { return numbers; }
   };
