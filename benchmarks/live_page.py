@@ -15,7 +15,7 @@ Then the whole page's update after an edit, in the saved walkthrough pages of th
 (``walkthrough(..., picture=False, target=1.0)``, about 2,000 nodes, 1,977 table rows) and of
 the seed neuron (demos/neuron.py, with its picture): typing into the first leaf's field, the
 time from its ``input`` event to the end of the synchronous update (the program's run, the
-step re-filled, the table's rows in view, the nudge), and the part deferred to just before the
+step re-filled, the table's rows in view, the nudge), and the part deferred to the
 next frames (a long table's rows out of view, 4 ms of them a frame): how many frames, and
 when the last row is written; medians of many edits, at the step the page opens on and at a step
 of the backward pass.
@@ -66,9 +66,8 @@ TIMING = """([samples, batch]) => {
 }"""
 
 
-#: What the page does: edits the first leaf many times, timing the synchronous update and the
-#: work deferred to the next frame (the frame's time when it starts to when the callbacks
-#: before ours, the page's, are done).
+#: What the page does: edits the first leaf many times, timing the synchronous update, then
+#: counting the frames until the rows deferred to them are written.
 EDITS = """async ([edits, step]) => {
   chainruleWalkthrough.show(step);
   const input = document.querySelector("#leaf-fields input");
