@@ -186,6 +186,26 @@ def test_reset_returns_to_the_recorded_values(browser, tmp_path):
     assert page.problems == []
 
 
+def test_a_long_tables_rows_out_of_view_catch_up_with_the_edit(browser, tmp_path):
+    """A table of more than 200 rows writes the rows out of view over the next frames: once
+    they are written, the table is the one a full redraw at those numbers shows, and its exact
+    numbers are eager Python's."""
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(80):
+        y = (y * 0.9).tanh() + x
+    page = open_page(browser, save(walkthrough(y, picture=False), tmp_path))
+    assert page.locator("#grad-table tbody tr").count() > 200
+    page.evaluate("chainruleWalkthrough.show(chainruleWalkthrough.firstBackward + 60)")
+    field(page, "x").fill("0.25")
+    page.wait_for_function("!chainruleWalkthrough.pendingRows()")
+    written = page.locator("#grad-table").inner_html()
+    assert_matches(page, y, {0: 0.25})
+    page.evaluate("chainruleWalkthrough.show(chainruleWalkthrough.current())")
+    assert page.locator("#grad-table").inner_html() == written
+    assert page.problems == []
+
+
 # -- the text after an edit ---------------------------------------------------------------------
 
 
