@@ -24,6 +24,7 @@ from .template import (
     Slot,
     Style,
     Template,
+    UpstreamZero,
     at_nodes,
     join,
     slotted,
@@ -249,16 +250,14 @@ def fan_out_template(w: Lesson, c: Contribution) -> Template | None:
             f"fan-out sums: {name} is used {c.uses} times, so its gradient adds up "
             f"{c.uses} contributions; this is number {c.use}",
         )
-    # Each term the product of a step that passed something on; 0 where another run's
-    # numbers skip that step.
-    terms = [(Choice(((Known(Slot("p", part.k)), (Slot("p", part.k, "operand"),)),
-                      (None, ("0",)))),)
-             for _, part in w.received.get(c.input, ()) if part.contribution is not None
-             and part.k is not None]
+    # Every use is a term, whichever numbers fill it: its step's product, or 0 where a zero
+    # upstream gradient skips the step (recorded skipped, a learner's edit may un-skip it).
+    terms = [(Choice(((UpstreamZero(part.node), ("0",)),
+                      (None, (Slot("p", part.k, "operand"),)))),)
+             for _, part in w.received.get(c.input, ()) if part.k is not None]
     return template(
         f"fan-out sums: all {c.uses} uses of {name} have contributed: "
-        f"{gradient_of(w, c.input)} = ", join(terms, " + ") if terms else "0", " = ",
-        grad(c.input))
+        f"{gradient_of(w, c.input)} = ", join(terms, " + "), " = ", grad(c.input))
 
 
 def fan_out_text(w: Lesson, c: Contribution) -> str | None:
