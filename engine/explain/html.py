@@ -27,13 +27,11 @@ from .feedback import CLOSE, UNRECOGNISED, mistakes, verdict
 from .layers import UNICODE, layer_views
 from .picture import sanitize_svg
 from .quiz import ABSOLUTE, KIND_NAMES, RELATIVE, TRIES, Question, definitions, questions
-from .rules import gate_rule_template
 from .template import (
     Choice,
     Slot,
     Template,
     UpstreamZero,
-    at_nodes,
     numbers_json,
     template,
     template_json,
@@ -211,9 +209,7 @@ def _texts(w: Lesson) -> dict[str, Any]:
     data["summaryText"] = wording.check_summary(w)
     data["kinks"] = list(w.backward.kinks)
     for step in w.backward.steps:
-        info = nodes[step.node]
-        rule = None if info.primitive is None else gate_rule_template(
-            info.primitive, [nodes[i].name for i in info.inputs])
+        rule = wording.rule_template(w, step)
         data["backward"].append({
             "node": step.node,
             "name": step.name,
@@ -222,8 +218,7 @@ def _texts(w: Lesson) -> dict[str, Any]:
             "upstreamName": wording.gradient_of(w, step.node),
             "upstreamText": t(wording.upstream_template(w, step)),
             "skippedText": t(_unless_skipped(step, (), (wording.skipped_text(w, step),))),
-            "rule": None if rule is None else t(_unless_skipped(step, at_nodes(rule,
-                                                                               info.inputs))),
+            "rule": None if rule is None else t(_unless_skipped(step, rule)),
             "notes": wording.shortcut_notes(w, step),
             "contributions": [{
                 "input": c.input,

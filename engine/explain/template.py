@@ -252,7 +252,14 @@ def at_nodes(written: Template | Compare, nodes: Sequence[int]) -> Template | Co
 
     if isinstance(written, Compare):
         return Compare(moved(written.left), written.op, moved(written.right))
-    return tuple(moved(part) for part in written)
+
+    def part_moved(part: Part) -> Part:
+        if isinstance(part, Choice):  # a choice's conditions and texts are on operands too
+            return Choice(tuple((at_nodes(when, nodes) if isinstance(when, Compare) else when,
+                                 at_nodes(text, nodes)) for when, text in part.variants))
+        return moved(part)  # type: ignore[no-any-return]
+
+    return tuple(part_moved(part) for part in written)
 
 
 def fill(text: Template, numbers: Numbers, digits: int = 6) -> str:

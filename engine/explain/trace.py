@@ -543,7 +543,7 @@ def trace_backward(
                 )
             )
         computed[index] = (upstream, tuple(contributions), skipped,
-                           gate_rule(primitive, names, operands))
+                           gate_rule(primitive, names, operands, digits))
 
     engine = list(computed)
     shown = presentation_order(order, position, recording.ranks)

@@ -15,7 +15,7 @@ from functools import cache
 from ..naming import local_numbers, operand_text, operation_text
 from ..primitives import Primitive
 from .lesson import Lesson
-from .rules import Branch, branches, kink_conditions
+from .rules import Branch, branches, gate_rule_template, kink_conditions
 from .template import (
     Choice,
     Compare,
@@ -201,6 +201,22 @@ def local_template(w: Lesson, c: Contribution) -> Template:
         variants.append((when, template(start, ": ", at_nodes(each.condition, info.inputs),
                                         ", so ", each.branch, said)))
     return (Choice(tuple(variants)),)
+
+
+def rule_template(w: Lesson, step: BackwardStep) -> Template | None:
+    """The gate's rule (see :func:`~.rules.gate_rule_template`) on the step's nodes, or None:
+    ``step.rule`` is it filled with the recorded numbers, with the lesson's digits."""
+    info = w.forward.nodes[step.node]
+    if info.primitive is None:
+        return None
+    rule = gate_rule_template(info.primitive, [w.forward.nodes[i].name for i in info.inputs])
+    return None if rule is None else at_nodes(rule, info.inputs)
+
+
+def rule_text(w: Lesson, step: BackwardStep) -> str | None:
+    """The rule shown with a step that passes something on (None: no rule, or skipped)."""
+    rule = None if step.skipped else rule_template(w, step)
+    return None if rule is None else w.said(rule)
 
 
 def local_text(w: Lesson, c: Contribution) -> str:
