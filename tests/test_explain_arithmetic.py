@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import re
 import sys
 from typing import Any
@@ -20,8 +19,16 @@ from chainrule.engine.console.cli import main
 from chainrule.engine.console.expression import parse_expression
 from chainrule.engine.explain import wording
 from chainrule.engine.explain.quiz import forward_questions, questions
+from chainrule.engine.explain.template import fill, template_from_json
 
-from support.arithmetic import Report, check_line, check_text, page_strings, unescape_markdown
+from support.arithmetic import (
+    Report,
+    check_line,
+    check_text,
+    page_data,
+    page_strings,
+    unescape_markdown,
+)
 from support.explain import build, graph_recipes
 
 #: Operand values for each primitive: ordinary ones, negative ones, and its kinks and ties.
@@ -35,13 +42,6 @@ VALUES = {
     "maximum": [(0.7, 1.3), (1.3, 0.7), (0.7, 0.7)],
 }
 DEFAULT_VALUES = [(0.7, 1.3), (-0.7, 1.3), (-1.3, -0.7)]
-
-
-def page_data(page: str) -> Any:
-    found = re.search(r'<script type="application/json" id="walkthrough-data">(.*?)</script>',
-                      page, re.S)
-    assert found is not None
-    return json.loads(found.group(1))
 
 
 #: The page's fields written with the picture's 4 significant digits, not the walkthrough's.
@@ -94,7 +94,7 @@ def with_numbers(w: Any, numbers: Any) -> Any:
 
 def other_numbers(other: Any) -> Any:
     """The numbers of ``other`` as the page holds them after an edit: not the recorded ones."""
-    return other.numbers
+    return dataclasses.replace(other.numbers, recorded=False)
 
 
 def check_with_other_numbers(w: Any, other: Any) -> dict[str, Report]:
@@ -106,7 +106,7 @@ def check_with_other_numbers(w: Any, other: Any) -> dict[str, Report]:
                       for key, text in page_strings(page_data(w.html()), other_numbers(other))]}
     if [s.skipped for s in w.backward.steps] == [s.skipped for s in other.backward.steps]:
         # The text and Markdown lay out the recorded steps (the page's templates choose).
-        lesson = with_numbers(w, other.numbers)
+        lesson = with_numbers(w, other_numbers(other))
         shown["text"] = [(line, w.digits) for line in lesson.text(width=10_000).splitlines()]
         shown["markdown"] = [(unescape_markdown(line), w.digits)
                              for line in lesson.markdown().splitlines()]
@@ -324,7 +324,6 @@ def test_a_lesson_filled_with_numbers_across_a_kink_says_only_true_things(
     check_with_other_numbers(w, other)
     data = page_data(w.html())
     numbers = other_numbers(other)
-    from chainrule.engine.explain.template import fill, template_from_json
 
     def filled(part: Any) -> str:
         return fill(template_from_json(part), numbers, w.digits)
@@ -344,3 +343,33 @@ def test_a_lesson_filled_with_numbers_across_a_kink_says_only_true_things(
     for check in data["checks"]:
         verdict = filled(check["verdict"])
         assert verdict.startswith("✓") == other.numbers.passed[check["check"]], verdict
+
+
+def _loss(kind: str, z: float) -> Value:
+    from chainrule.nn import bce_with_logits, binary_cross_entropy, cross_entropy
+
+    score = Value(z, label="z")
+    if kind == "logits":
+        return bce_with_logits(score, 1.0)
+    if kind == "probability":
+        return binary_cross_entropy(score.sigmoid(), 0.0)
+    return cross_entropy([score, Value(0.5, label="z1"), Value(-1.0, label="z2")], 0)
+
+
+@pytest.mark.parametrize("kind", ["logits", "probability", "softmax"])
+def test_a_loss_shortcut_filled_with_other_numbers_holds(kind: str) -> None:
+    """dL/dz = y - t with another score: the probability follows the numbers (a node's value,
+    or its formula on the slots where the graph computes it only inside a step)."""
+    w, other = walkthrough(_loss(kind, 0.4), picture=False), walkthrough(_loss(kind, -1.7),
+                                                                        picture=False)
+    assert w.shortcuts and set(w.shortcuts) == set(other.shortcuts)
+    check_with_other_numbers(w, other)
+    numbers = other_numbers(other)
+    for node, note in w.shortcuts.items():
+        said = fill(note, numbers, w.digits)
+        gradient = re.search(r" - [01] = ([^ ,]+)", said)
+        assert gradient is not None, said
+        assert gradient.group(1) == wording.number(other, other.numbers.grads[node] or 0.0)
+        assert check_line(said).equalities >= 1, said
+        probability = re.search(r"[yp] - t = (.*?) - [01] =", w.said(note))
+        assert probability is not None and probability.group(1) not in said  # not recorded

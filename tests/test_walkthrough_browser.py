@@ -739,6 +739,7 @@ def _random_numbers(w: Any, seed: int) -> Numbers:
         left=tuple(None if rng.random() < 0.5 else x() for _ in recorded.left),
         right=tuple(x() for _ in recorded.right),
         passed=tuple(rng.random() < 0.7 for _ in recorded.passed),
+        recorded=rng.random() < 0.5,
     )
 
 

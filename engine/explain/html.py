@@ -219,7 +219,7 @@ def _texts(w: Lesson) -> dict[str, Any]:
             "upstreamText": t(wording.upstream_template(w, step)),
             "skippedText": t(_unless_skipped(step, (), (wording.skipped_text(w, step),))),
             "rule": None if rule is None else t(_unless_skipped(step, rule)),
-            "notes": wording.shortcut_notes(w, step),
+            "notes": [t(note) for note in wording.shortcut_templates(w, step)],
             "contributions": [{
                 "input": c.input,
                 "k": c.k,

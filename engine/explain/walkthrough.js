@@ -21,9 +21,16 @@
     });
     result.passed = Array.from(given.passed !== undefined ? given.passed : fallback.passed || [],
                                Boolean);
+    // The recorded numbers (a template's {"recorded": true}): the recorded leaves again (the
+    // rest follows from them, up to the last bit of the browser's Math).
+    result.recorded = given === data.numbers || (recorded !== undefined &&
+      result.values.every(function (x, i) {
+        return nodes[i].kind === "operation" || Object.is(x, recorded.values[i]);
+      }));
     return result;
   }
-  var recorded = numbersOf(data.numbers, {});
+  var recorded;
+  recorded = numbersOf(data.numbers, {});
   var numbers = recorded;
   function T(template) { return fillTemplate(template, numbers, data.digits); }
   function valueText(i) { return formatNumber(numbers.values[i], data.digits); }
@@ -457,7 +464,7 @@
       quiz.render(eq, step);
       if (numbersShown(step)) {
         contributionCards(eq, bs);
-        bs.notes.forEach(function (n) { line(eq, n, "shortcut"); });
+        bs.notes.forEach(function (n) { line(eq, T(n), "shortcut"); });
         data.layers.forEach(function (view) {
           if (view.step === step.index) { layerBlock(eq, view); }
         });

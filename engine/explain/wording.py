@@ -302,9 +302,13 @@ def check_summary(w: Lesson) -> str:
     return text + "."
 
 
-def shortcut_notes(w: Lesson, step: BackwardStep) -> list[str]:
+def shortcut_templates(w: Lesson, step: BackwardStep) -> list[Template]:
     """The shortcuts (``dL/dz = y - t``) for the gradients this step completes."""
     return [w.shortcuts[i] for i in step.completed if i in w.shortcuts]
+
+
+def shortcut_notes(w: Lesson, step: BackwardStep) -> list[str]:
+    return [w.said(note) for note in shortcut_templates(w, step)]
 
 
 def is_sample_input(node: NodeInfo, digits: int) -> bool:
