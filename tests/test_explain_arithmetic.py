@@ -343,6 +343,15 @@ def test_a_lesson_filled_with_numbers_across_a_kink_says_only_true_things(
     for check in data["checks"]:
         verdict = filled(check["verdict"])
         assert verdict.startswith("✓") == other.numbers.passed[check["check"]], verdict
+        # Which one-sided slope the gradient is, an error's message: the recorded check's.
+        said = filled(check["kink"]) if check["kink"] else ""
+        assert not re.search("the left one|the right one|their average|between them", said)
+        assert not check["error"] or filled(check["error"]) == ""
+    # The recorded count of checks and the recorded kinks are not said of other numbers.
+    assert filled(data["summaryText"]) == wording.CHECKED_AGAIN
+    assert all(filled(kink) == "" for kink in data["kinks"])
+    recorded = {text for _, text in page_strings(data)}
+    assert wording.check_summary(w) in recorded and set(w.backward.kinks) <= recorded
 
 
 def _loss(kind: str, z: float) -> Value:

@@ -175,7 +175,7 @@ def _texts(w: Lesson) -> dict[str, Any]:
                 "numericText": t(wording.numeric_template(where[c.node])),
                 "passed": c.passed,
                 "verdict": t(wording.verdict_template(where[c.node], "✓ pass", "✗ fail")),
-                "error": c.error,
+                "error": None if c.error is None else t(wording.recorded_only(c.error)),
                 "kink": None if (kink := wording.kink_template(c, where[c.node])) is None
                 else t(kink),
             }
@@ -206,8 +206,8 @@ def _texts(w: Lesson) -> dict[str, Any]:
     data["quizTolerance"] = {"absolute": ABSOLUTE, "relative": RELATIVE}
     data["quizFeedback"] = {"close": CLOSE, "unrecognised": UNRECOGNISED, "tries": TRIES,
                             "kinds": KIND_NAMES, "definitions": definitions(w)}
-    data["summaryText"] = wording.check_summary(w)
-    data["kinks"] = list(w.backward.kinks)
+    data["summaryText"] = t(wording.check_summary_template(w))
+    data["kinks"] = [t(kink) for kink in wording.kink_templates(w)]
     for step in w.backward.steps:
         rule = wording.rule_template(w, step)
         data["backward"].append({

@@ -476,7 +476,7 @@
     } else {
       phase.textContent = "Summary";
       title.textContent = "All gradients, checked";
-      line(eq, data.summaryText, "headline");
+      line(eq, T(data.summaryText), "headline");
       renderSummary(summary);
     }
     counter.textContent = "step " + (k + 1) + " / " + steps.length;
@@ -521,7 +521,7 @@
       var passed = numbers.passed[c.check], kink = c.kink ? T(c.kink) : "";
       return [
         { text: c.name }, { text: T(c.analyticText), value: numbers.grads[c.node] },
-        { text: T(c.numericText) }, { text: T(c.verdict), className: passed ? "pass" : "fail", title: kink || c.error || "" },
+        { text: T(c.numericText) }, { text: T(c.verdict), className: passed ? "pass" : "fail", title: kink || (c.error ? T(c.error) : "") },
       ];
     }));
     t.id = "checks";
@@ -529,7 +529,7 @@
       var kink = c.kink ? T(c.kink) : "";  // empty where these numbers are at no kink
       if (kink) { line(parent, c.name + ": " + kink, "kink"); }
     });
-    data.kinks.forEach(function (k) { line(parent, k, "kink"); });
+    data.kinks.forEach(function (k) { var said = T(k); if (said) { line(parent, said, "kink"); } });
     if (data.lr !== null) {
       parent.appendChild(make("h3", "One gradient-descent step: p ← p − lr × d" + data.rootName +
                               "/dp, lr = " + T(data.lrText)));

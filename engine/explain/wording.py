@@ -21,6 +21,7 @@ from .template import (
     Compare,
     Known,
     Passed,
+    Recorded,
     Slot,
     Style,
     Template,
@@ -289,6 +290,29 @@ def check_verdict(check: GradientCheck) -> str:
     return "ok at a kink" if check.kink else "ok"
 
 
+#: What the page says instead of the recorded checks' count and kinks, with a learner's
+#: numbers (each check's own line is made again with them).
+CHECKED_AGAIN = ("With these numbers each leaf gradient is checked again: its verdict is in the "
+                 "table (the count and the kinks noted here are the recorded numbers').")
+
+
+def recorded_only(text: str | None, otherwise: Template = ()) -> Template:
+    """``text`` (a sentence about the recorded numbers that no slot can follow: a count, an
+    error's message) with the recorded numbers; ``otherwise`` with any others."""
+    return (Choice(((Recorded(), (text or "",)), (None, otherwise))),)
+
+
+def check_summary_template(w: Lesson) -> Template:
+    """:func:`check_summary`, said only with the recorded numbers."""
+    return recorded_only(check_summary(w), (CHECKED_AGAIN,))
+
+
+def kink_templates(w: Lesson) -> list[Template]:
+    """The nodes the recorded checks met at a kink (``backward.kinks``), said only with the
+    recorded numbers (another point need not be at a kink)."""
+    return [recorded_only(kink) for kink in w.backward.kinks]
+
+
 def check_summary(w: Lesson) -> str:
     """One sentence on the whole check, as the page's summary and the command's exit status
     (0 only when every gradient agrees) both say it."""
@@ -427,9 +451,10 @@ def kink_template(check: GradientCheck, c: int) -> Template | None:
     numbers whose two one-sided slopes were not measured (no kink there)."""
     if check.side is None:
         return None
-    side = check.side
-    said = slotted(lambda texts: kink_text(texts[0], texts[1], side),
-                   [Slot("cl", c), Slot("cr", c)])
+    said = template(slotted(lambda texts: kink_text(texts[0], texts[1], ""),
+                            [Slot("cl", c), Slot("cr", c)]),
+                    # Which slope it is, the recorded check says; with other numbers, its number.
+                    Choice(((Recorded(), (check.side,)), (None, (grad(check.node),)))))
     return (Choice(((Known(Slot("cl", c)), said), (None, ()))),)
 
 
