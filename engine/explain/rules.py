@@ -205,6 +205,7 @@ def _number(ref: Slot | float, numbers: Numbers) -> float | None:
     return ref.number(numbers) if isinstance(ref, Slot) else ref
 
 
+@cache
 def kink_conditions(primitive: Primitive) -> bool:
     """Whether the primitive's derivative is piecewise, so it may sit at a kink."""
     return any(_pieces(formula) is not None for formula in primitive.formulas)

@@ -251,17 +251,21 @@ def join(templates: Sequence[Template], separator: str) -> Template:
 
 
 @overload
-def at_nodes(written: Template, nodes: Sequence[int]) -> Template: ...
+def at_nodes(written: Template, nodes: Sequence[int], output: int | None = None
+             ) -> Template: ...
 @overload
-def at_nodes(written: Compare, nodes: Sequence[int]) -> Compare: ...
+def at_nodes(written: Compare, nodes: Sequence[int], output: int | None = None) -> Compare: ...
 
 
-def at_nodes(written: Template | Compare, nodes: Sequence[int]) -> Template | Compare:
+def at_nodes(written: Template | Compare, nodes: Sequence[int], output: int | None = None
+             ) -> Template | Compare:
     """A step's template (or condition) written on its operands, where slot ``v`` j is operand
-    j, moved onto the graph: operand j is node ``nodes[j]``."""
+    j, moved onto the graph: operand j is node ``nodes[j]``, and slot ``v`` ``len(nodes)`` is
+    node ``output`` (the step's own node) when it is given."""
     def moved(ref: Any) -> Any:
         if isinstance(ref, Slot) and ref.kind == "v":
-            return Slot("v", nodes[ref.index], ref.style)
+            node = output if output is not None and ref.index == len(nodes) else nodes[ref.index]
+            return Slot("v", node, ref.style)
         return ref
 
     if isinstance(written, Compare):
@@ -269,8 +273,9 @@ def at_nodes(written: Template | Compare, nodes: Sequence[int]) -> Template | Co
 
     def part_moved(part: Part) -> Part:
         if isinstance(part, Choice):  # a choice's conditions and texts are on operands too
-            return Choice(tuple((at_nodes(when, nodes) if isinstance(when, Compare) else when,
-                                 at_nodes(text, nodes)) for when, text in part.variants))
+            return Choice(tuple((at_nodes(when, nodes, output) if isinstance(when, Compare)
+                                 else when, at_nodes(text, nodes, output))
+                                for when, text in part.variants))
         return moved(part)  # type: ignore[no-any-return]
 
     return tuple(part_moved(part) for part in written)

@@ -139,7 +139,9 @@ def _local_numbers(info: NodeInfo, slot: int) -> Template:
     """The local derivative's formula with the step's numbers (``0.767 * (1 - 0.767)``), ()
     when the formula is a plain number."""
     assert info.primitive is not None
-    return at_nodes(_local_on_operands(info.primitive, slot), [*info.inputs, info.index])
+    # (the step's own node given apart: a list of every input for each of them would take
+    # time quadratic in an n-ary dot's inputs)
+    return at_nodes(_local_on_operands(info.primitive, slot), info.inputs, info.index)
 
 
 def _as_number(w: Lesson, text: str) -> str | None:
