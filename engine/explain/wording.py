@@ -294,8 +294,8 @@ def check_verdict(check: GradientCheck) -> str:
 
 #: What the page says instead of the recorded checks' count and kinks, with a learner's
 #: numbers (each check's own line is made again with them).
-CHECKED_AGAIN = ("With these numbers each leaf gradient is checked again: its verdict is in the "
-                 "table (the count and the kinks noted here are the recorded numbers').")
+CHECKED_AGAIN = ("These are not the recorded numbers: each leaf gradient is checked again with "
+                 "them, its verdict in the table below.")
 
 
 def recorded_only(text: str | None, otherwise: Template = ()) -> Template:
