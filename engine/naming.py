@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Literal
 
 from .primitives import PRIMITIVES
@@ -210,12 +211,26 @@ def node_roles(
     return roles
 
 
-def _fill(template: str, operands: Sequence[str], names: Sequence[str]) -> str:
-    """``template`` with the primitive's input ``names`` (x, y, slope...) replaced, all at
-    once, by ``operands``."""
-    by_placeholder = dict(zip(names, operands, strict=False))
+@cache
+def _placeholders(names: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, int]]:
+    """The pattern that finds a primitive's input names in its formulas, and each name's
+    position (once per primitive: an n-ary dot has hundreds of names)."""
     pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b")
-    return pattern.sub(lambda m: by_placeholder[m.group(0)], template)
+    return pattern, {name: k for k, name in enumerate(names)}
+
+
+def _fill(template: str, operands: Sequence[str], names: tuple[str, ...],
+          wrap: bool = False) -> str:
+    """``template`` with the primitive's input ``names`` (x, y, slope...) replaced, all at
+    once, by ``operands`` (each as an operand, see :func:`operand_text`, with ``wrap``). Only
+    the operands the template names are read: the time is the template's, not the operands'."""
+    pattern, position = _placeholders(names)
+
+    def operand(match: re.Match[str]) -> str:
+        text = operands[position[match.group(0)]]
+        return operand_text(text) if wrap else text
+
+    return pattern.sub(operand, template)
 
 
 def operation_text(primitive: Primitive, operands: Sequence[str]) -> str:
@@ -234,12 +249,25 @@ def operation_text(primitive: Primitive, operands: Sequence[str]) -> str:
 def local_formula(primitive: Primitive, slot: int, operands: Sequence[str]) -> str:
     """The local derivative of input ``slot``, in the operands' own names:
     ``d/dq (q * z) = z``, ``d/dz sigmoid(z) = sigmoid(z) * (1 - sigmoid(z))``."""
+    return local_formulas(primitive, [slot], operands)[0]
+
+
+def local_formulas(primitive: Primitive, slots: Sequence[int], operands: Sequence[str]
+                   ) -> list[str]:
+    """:func:`local_formula` of each of ``slots``, the operation written once (an n-ary dot's
+    is long: once per input would take time quadratic in its inputs)."""
     written = operation_text(primitive, operands)
     if not _FUNCTION_CALL.match(written):
         written = f"({written})"
-    wrapped = [operand_text(name) for name in operands]
-    filled = _fill(primitive.formulas[slot], wrapped, primitive.input_names)
-    return f"d/d{operands[slot]} {written} = {filled}"
+    return [f"d/d{operands[slot]} {written} = "
+            + _fill(primitive.formulas[slot], operands, primitive.input_names, wrap=True)
+            for slot in slots]
+
+
+@cache
+def _itself(primitive: Primitive) -> re.Pattern[str]:
+    """A call of the function ``primitive`` writes, on its own inputs (``sigmoid(x)``)."""
+    return re.compile(rf"(?<![\w.]){re.escape(primitive.write(*primitive.input_names))}")
 
 
 def local_numbers(
@@ -256,9 +284,8 @@ def local_numbers(
     # is not the quotient: it reads -(x) / (y^2)).
     with_output = formula
     if _FUNCTION_CALL.match(primitive.notation):
-        itself = re.escape(primitive.write(*primitive.input_names))
-        with_output = re.sub(rf"(?<![\w.]){itself}", _OUTPUT, formula)
-    filled = _fill(with_output, [operand_text(v) for v in values], primitive.input_names)
+        with_output = _itself(primitive).sub(_OUTPUT, formula)
+    filled = _fill(with_output, values, primitive.input_names, wrap=True)
     filled = filled.replace(_OUTPUT, operand_text(output))
     # "2 sqrt(x)" means a product: written out once the operands are numbers.
     return re.sub(r"(?<=[\d)]) (?=[\d(])", " * ", filled)

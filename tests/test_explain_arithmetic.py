@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import re
 import sys
 from typing import Any
@@ -20,8 +19,16 @@ from chainrule.engine.console.cli import main
 from chainrule.engine.console.expression import parse_expression
 from chainrule.engine.explain import wording
 from chainrule.engine.explain.quiz import forward_questions, questions
+from chainrule.engine.explain.template import fill, template_from_json
 
-from support.arithmetic import Report, check_line, check_text, page_strings, unescape_markdown
+from support.arithmetic import (
+    Report,
+    check_line,
+    check_text,
+    page_data,
+    page_strings,
+    unescape_markdown,
+)
 from support.explain import graph_recipes, recipe_walkthrough
 
 #: Operand values for each primitive: ordinary ones, negative ones, and its kinks and ties.
@@ -35,13 +42,6 @@ VALUES = {
     "maximum": [(0.7, 1.3), (1.3, 0.7), (0.7, 0.7)],
 }
 DEFAULT_VALUES = [(0.7, 1.3), (-0.7, 1.3), (-1.3, -0.7)]
-
-
-def page_data(page: str) -> Any:
-    found = re.search(r'<script type="application/json" id="walkthrough-data">(.*?)</script>',
-                      page, re.S)
-    assert found is not None
-    return json.loads(found.group(1))
 
 
 #: The page's fields written with the picture's 4 significant digits, not the walkthrough's.
@@ -92,16 +92,21 @@ def with_numbers(w: Any, numbers: Any) -> Any:
     return other
 
 
+def other_numbers(other: Any) -> Any:
+    """The numbers of ``other`` as the page holds them after an edit: not the recorded ones."""
+    return dataclasses.replace(other.numbers, recorded=False)
+
+
 def check_with_other_numbers(w: Any, other: Any) -> dict[str, Report]:
     """Every equation of ``w``'s text, Markdown and page, filled with the numbers of ``other``
     (the same graph recorded at other leaf values), holds: no template hard-codes a number."""
     assert [(c.node, c.slot) for s in w.backward.steps for c in s.contributions] == [
         (c.node, c.slot) for s in other.backward.steps for c in s.contributions]
     shown = {"page": [(text, 4 if SHORT_FIELDS.fullmatch(key) else w.digits)
-                      for key, text in page_strings(page_data(w.html()), other.numbers)]}
+                      for key, text in page_strings(page_data(w.html()), other_numbers(other))]}
     if [s.skipped for s in w.backward.steps] == [s.skipped for s in other.backward.steps]:
         # The text and Markdown lay out the recorded steps (the page's templates choose).
-        lesson = with_numbers(w, other.numbers)
+        lesson = with_numbers(w, other_numbers(other))
         shown["text"] = [(line, w.digits) for line in lesson.text(width=10_000).splitlines()]
         shown["markdown"] = [(unescape_markdown(line), w.digits)
                              for line in lesson.markdown().splitlines()]
@@ -258,3 +263,108 @@ def test_pow_at_its_special_cases_prints_the_case_not_an_undefined_formula(x: fl
     check_text(text)
     assert "0^(0 - 1)" not in text and "log(0)" not in text
     assert ": 0 = 0, so 0" in text
+
+
+def _crossing(name: str) -> Any:
+    """Small graphs whose leaves, moved, cross a kink: each builds the root from leaf values."""
+    def leaves(values: dict[str, float]) -> dict[str, Value]:
+        return {k: Value(v, label=k) for k, v in values.items()}
+
+    def build_root(values: dict[str, float]) -> Value:
+        v = leaves(values)
+        a, b = v["a"], v["b"]
+        if name == "relu":  # a fan-out whose use through the relu is skipped when it is off
+            return (a * b).relu() + a
+        if name == "max":
+            return a.maximum(b) * a + b
+        if name == "abs":
+            return (a - b).abs() * a
+        return (a * b).relu() * b + a.relu()  # "kink": relu exactly at 0
+    return build_root
+
+
+#: (graph, recorded leaves, leaves after an edit): a relu turning on and off (a zero upstream
+#: appearing and disappearing), max changing its winner and tying, abs changing sign, a relu
+#: sitting exactly on its kink.
+CROSSINGS = [
+    ("relu", {"a": 1.0, "b": -2.0}, {"a": 1.0, "b": 2.0}),
+    ("max", {"a": 0.7, "b": 1.3}, {"a": 1.3, "b": 0.7}),
+    ("max", {"a": 0.7, "b": 1.3}, {"a": 0.7, "b": 0.7}),
+    ("abs", {"a": 0.7, "b": 1.3}, {"a": 1.3, "b": 0.7}),
+    ("kink", {"a": 0.0, "b": 2.0}, {"a": 0.5, "b": -2.0}),
+    ("kink", {"a": 0.5, "b": 2.0}, {"a": 0.0, "b": -2.0}),
+]
+
+
+@pytest.mark.parametrize(("name", "recorded", "edited"),
+                         CROSSINGS + [(n, b, a) for n, a, b in CROSSINGS])
+def test_a_lesson_filled_with_numbers_across_a_kink_says_only_true_things(
+        name: str, recorded: dict[str, float], edited: dict[str, float]) -> None:
+    """The page of a lesson recorded at one point, filled with the numbers of the same graph
+    run again eagerly where a relu, max or abs takes its other branch (the live page after an
+    edit): every equation holds, every fan-out sums all of its uses, every verdict is the
+    check's."""
+    build_root = _crossing(name)
+    w = walkthrough(build_root(recorded), picture=False)
+    other = walkthrough(build_root(edited), picture=False)
+    check_with_other_numbers(w, other)
+    data = page_data(w.html())
+    numbers = other_numbers(other)
+
+    def filled(part: Any) -> str:
+        return fill(template_from_json(part), numbers, w.digits)
+
+    grads = other.numbers.grads
+    for step in data["backward"]:
+        for c in step["contributions"]:
+            for line in c["lines"]:
+                said = filled(line["text"]) if line["kind"] == "fanout" else ""
+                if "have contributed" not in said:  # the sum is said with the last use
+                    continue
+                # Every use is a term, and they add up to the gradient the engine computes.
+                terms = said.split(": ", 1)[1].split(" = ")[1].split(" + ")
+                assert len(terms) == c["uses"], said
+                total = sum(float(t.strip("()")) for t in terms)
+                assert total == pytest.approx(grads[c["input"]], rel=1e-5, abs=1e-6), said
+    for check in data["checks"]:
+        verdict = filled(check["verdict"])
+        assert verdict.startswith("✓") == other.numbers.passed[check["check"]], verdict
+        # Which one-sided slope the gradient is, an error's message: the recorded check's.
+        said = filled(check["kink"]) if check["kink"] else ""
+        assert not re.search("the left one|the right one|their average|between them", said)
+        assert not check["error"] or filled(check["error"]) == ""
+    # The recorded count of checks and the recorded kinks are not said of other numbers.
+    assert filled(data["summaryText"]) == wording.CHECKED_AGAIN
+    assert all(filled(kink) == "" for kink in data["kinks"])
+    recorded = {text for _, text in page_strings(data)}
+    assert wording.check_summary(w) in recorded and set(w.backward.kinks) <= recorded
+
+
+def _loss(kind: str, z: float) -> Value:
+    from chainrule.nn import bce_with_logits, binary_cross_entropy, cross_entropy
+
+    score = Value(z, label="z")
+    if kind == "logits":
+        return bce_with_logits(score, 1.0)
+    if kind == "probability":
+        return binary_cross_entropy(score.sigmoid(), 0.0)
+    return cross_entropy([score, Value(0.5, label="z1"), Value(-1.0, label="z2")], 0)
+
+
+@pytest.mark.parametrize("kind", ["logits", "probability", "softmax"])
+def test_a_loss_shortcut_filled_with_other_numbers_holds(kind: str) -> None:
+    """dL/dz = y - t with another score: the probability follows the numbers (a node's value,
+    or its formula on the slots where the graph computes it only inside a step)."""
+    w, other = walkthrough(_loss(kind, 0.4), picture=False), walkthrough(_loss(kind, -1.7),
+                                                                        picture=False)
+    assert w.shortcuts and set(w.shortcuts) == set(other.shortcuts)
+    check_with_other_numbers(w, other)
+    numbers = other_numbers(other)
+    for node, note in w.shortcuts.items():
+        said = fill(note, numbers, w.digits)
+        gradient = re.search(r" - [01] = ([^ ,]+)", said)
+        assert gradient is not None, said
+        assert gradient.group(1) == wording.number(other, other.numbers.grads[node] or 0.0)
+        assert check_line(said).equalities >= 1, said
+        probability = re.search(r"[yp] - t = (.*?) - [01] =", w.said(note))
+        assert probability is not None and probability.group(1) not in said  # not recorded

@@ -191,3 +191,21 @@ def test_hostile_labels_stay_text_in_templates_and_on_the_page() -> None:
     found = page.split('id="walkthrough-data">', 1)[1].split("</script>", 1)[0]
     data = json.loads(found)
     assert template_from_json(data["forward"][0]["equation"]) == equation
+
+
+@pytest.mark.parametrize("digits", [3, 6, 9])
+def test_a_gate_rule_is_one_template_written_with_the_lessons_digits(digits: int) -> None:
+    """The rule a step records, the text's and the page's: the same template, the same digits
+    (a switch states its case with the step's numbers)."""
+    x = Value(-0.123456789123, label="x")
+    w = walkthrough((x * 2.0).relu() + x.maximum(Value(0.987654321987, label="y")),
+                    digits=digits, picture=False)
+    page = w.html()
+    data = json.loads(page.split('id="walkthrough-data">', 1)[1].split("</script>", 1)[0])
+    rules = [step.rule for step in w.backward.steps if step.rule]
+    assert any(wording.number(w, -0.246913578246) in rule for rule in rules), rules
+    for step, shown in zip(w.backward.steps, data["backward"], strict=True):
+        said = None if shown["rule"] is None else fill(template_from_json(shown["rule"]),
+                                                       w.numbers, digits)
+        assert (said or None) == (None if step.skipped else step.rule)
+        assert said is None or said in w.text(width=10_000)

@@ -138,6 +138,7 @@ var chainruleFill = (function () {
     }
     if (when.zero !== undefined) { return numbers.grads[when.zero] === 0; }
     if (when.known) { return !isNaN(slotNumber(when.known, numbers)); }
+    if (when.recorded) { return Boolean(numbers.recorded); }
     return Boolean(numbers.passed[when.passed]);
   }
 

@@ -30,13 +30,11 @@ from .layers import UNICODE, layer_views
 from .nudge import sentences_for_page
 from .picture import sanitize_svg
 from .quiz import ABSOLUTE, KIND_NAMES, RELATIVE, TRIES, Question, definitions, questions
-from .rules import gate_rule_template
 from .template import (
     Choice,
     Slot,
     Template,
     UpstreamZero,
-    at_nodes,
     numbers_json,
     template,
     template_json,
@@ -185,7 +183,7 @@ def _texts(w: Lesson) -> dict[str, Any]:
                 "numericText": t(wording.numeric_template(where[c.node])),
                 "passed": c.passed,
                 "verdict": t(wording.verdict_template(where[c.node], "✓ pass", "✗ fail")),
-                "error": c.error,
+                "error": None if c.error is None else t(wording.recorded_only(c.error)),
                 "kink": None if (kink := wording.kink_template(c, where[c.node])) is None
                 else t(kink),
             }
@@ -216,12 +214,10 @@ def _texts(w: Lesson) -> dict[str, Any]:
     data["quizTolerance"] = {"absolute": ABSOLUTE, "relative": RELATIVE}
     data["quizFeedback"] = {"close": CLOSE, "unrecognised": UNRECOGNISED, "tries": TRIES,
                             "kinds": KIND_NAMES, "definitions": definitions(w)}
-    data["summaryText"] = wording.check_summary(w)
-    data["kinks"] = list(w.backward.kinks)
+    data["summaryText"] = t(wording.check_summary_template(w))
+    data["kinks"] = [t(kink) for kink in wording.kink_templates(w)]
     for step in w.backward.steps:
-        info = nodes[step.node]
-        rule = None if info.primitive is None else gate_rule_template(
-            info.primitive, [nodes[i].name for i in info.inputs])
+        rule = wording.rule_template(w, step)
         data["backward"].append({
             "node": step.node,
             "name": step.name,
@@ -230,9 +226,8 @@ def _texts(w: Lesson) -> dict[str, Any]:
             "upstreamName": wording.gradient_of(w, step.node),
             "upstreamText": t(wording.upstream_template(w, step)),
             "skippedText": t(_unless_skipped(step, (), (wording.skipped_text(w, step),))),
-            "rule": None if rule is None else t(_unless_skipped(step, at_nodes(rule,
-                                                                               info.inputs))),
-            "notes": wording.shortcut_notes(w, step),
+            "rule": None if rule is None else t(_unless_skipped(step, rule)),
+            "notes": [t(note) for note in wording.shortcut_templates(w, step)],
             "contributions": [{
                 "input": c.input,
                 "k": c.k,

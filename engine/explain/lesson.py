@@ -47,7 +47,7 @@ class Lesson:
     loss_after: float | None = None  # the output after the update, forward pass run again
     #: Node -> a shortcut that gives its gradient at once (``dL/dz = y - t`` under a
     #: cross-entropy), shown with the step that completes the node's gradient.
-    shortcuts: Mapping[int, str] = field(default_factory=dict)
+    shortcuts: Mapping[int, Template] = field(default_factory=dict)
     circuit: Circuit | None = None  # the compact circuit of a small graph (see .circuit)
     #: The graph as the lesson's recording sorted it (topological order, the root last: the
     #: loss, when one was attached): the live page compiles it to JavaScript, and the widget

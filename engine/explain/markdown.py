@@ -57,8 +57,9 @@ def walkthrough_markdown(w: Lesson) -> str:
             f"{e(step.name)} = {e(w.forward.nodes[step.node].expression or '')}, "
             + said(template(f"{wording.gradient_of(w, step.node)} = ", wording.grad(step.node)))
         )
-        if step.rule and not step.skipped:
-            head += f" — *{e(step.rule)}*"
+        rule = wording.rule_text(w, step)
+        if rule:
+            head += f" — *{e(rule)}*"
         for c in step.contributions:
             if c.is_constant:
                 row = (e(c.input_name), "constant", e(wording.constant_text(w, c)), "")

@@ -207,6 +207,7 @@ def _number(ref: Slot | float, numbers: Numbers) -> float | None:
     return ref.number(numbers) if isinstance(ref, Slot) else ref
 
 
+@cache
 def kink_conditions(primitive: Primitive) -> bool:
     """Whether the primitive's derivative is piecewise, so it may sit at a kink."""
     return any(_pieces(formula) is not None for formula in primitive.formulas)
@@ -234,11 +235,13 @@ def partner_slots(primitive: Primitive) -> tuple[int | None, ...]:
                  for code in primitive.derivative_code)
 
 
-def gate_rule(primitive: Primitive, names: Sequence[str], operands: Sequence[float]) -> str | None:
-    """The rule of the gate, in one short sentence with the step's names, or None for an
-    operation that follows no rule worth naming."""
+def gate_rule(primitive: Primitive, names: Sequence[str], operands: Sequence[float],
+              digits: int = 6) -> str | None:
+    """The rule of the gate, in one short sentence with the step's names (numbers written with
+    ``digits`` significant digits), or None for an operation that follows no rule worth
+    naming."""
     rule = gate_rule_template(primitive, names)
-    return None if rule is None else fill(rule, operand_numbers(operands))
+    return None if rule is None else fill(rule, operand_numbers(operands), digits)
 
 
 def gate_rule_template(primitive: Primitive, names: Sequence[str]) -> Template | None:

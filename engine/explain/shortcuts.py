@@ -6,6 +6,10 @@ from the loss down to ``z`` collapses to ``y - t``; for softmax cross-entropy, `
 t_i`` with ``p = softmax(z)`` and ``t`` the one-hot target. The walkthrough shows each shortcut
 next to the step that completes ``z``'s gradient, with this run's numbers, where the graph has
 one of these shapes (read from the traced nodes, whatever built them) and the numbers agree.
+Each shortcut is a template (see :mod:`.template`): the gradient and a probability that is a
+node's value are slots; one the graph computes only inside a step (``sigmoid(z)`` of a loss
+written from the score, a softmax's ``p``) is its number with the recorded numbers and its
+formula on the slots with any others (``sigmoid(0.4)``, ``1.64872 / 4.31``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import math
 from collections.abc import Sequence
 
 from ..naming import format_number
+from .template import Choice, Recorded, Slot, Template, template
 from .trace import NodeInfo
 
 __all__ = ["loss_shortcuts"]
@@ -67,9 +72,9 @@ def _exp_terms(nodes: Sequence[NodeInfo], index: int) -> list[int] | None:
     return terms
 
 
-def _softmax_cross_entropy(nodes: Sequence[NodeInfo], root: int) -> tuple[list[int], list[int],
-                                                                           int] | None:
-    """(logits, their exp nodes, the target's position) when the root is ``log(sum_j exp(z_j
+def _softmax_cross_entropy(nodes: Sequence[NodeInfo], root: int
+                           ) -> tuple[list[int], list[int], int, int] | None:
+    """(logits, their exp nodes, the target's position, the sum of the exps) when the root is ``log(sum_j exp(z_j
     - m)) - (z_t - m)``, the stable softmax cross-entropy of one sample."""
     node = nodes[root]
     if node.op != "sub" or len(node.inputs) != 2:
@@ -86,20 +91,25 @@ def _softmax_cross_entropy(nodes: Sequence[NodeInfo], root: int) -> tuple[list[i
     if len(shifts) != 1:
         return None
     logits = [nodes[s].inputs[0] for s in shifted]
-    return logits, terms, shifted.index(picked)
+    assert total is not None
+    return logits, terms, shifted.index(picked), total
 
 
 def loss_shortcuts(
     nodes: Sequence[NodeInfo], root: int, gradients: Sequence[float | None], digits: int = 6,
     gradient_name: str = "dL",
-) -> dict[int, str]:
+) -> dict[int, Template]:
     """Node index -> the shortcut that gives its gradient (``dL/dz = y - t = 0.767 - 1 =
     -0.233``), for the logits of a sigmoid or softmax cross-entropy at ``root``; only where
     the shortcut agrees with the traced gradient."""
     def number(x: float) -> str:
         return format_number(x, digits)
 
-    found: dict[int, str] = {}
+    def as_recorded(x: float, formula: Template) -> Choice:
+        """``x`` with the recorded numbers, ``formula`` (slots) with any others."""
+        return Choice(((Recorded(), (number(x),)), (None, formula)))
+
+    found: dict[int, Template] = {}
     binary = _sigmoid_bce(nodes, root)
     if binary is not None:
         z, y, target = binary
@@ -108,23 +118,25 @@ def loss_shortcuts(
         grad = gradients[z]
         if grad is not None and _close(probability - target, grad):
             said = nodes[y].name if y is not None else f"sigmoid({nodes[z].name})"
-            found[z] = (
+            found[z] = template(
                 f"sigmoid + binary cross-entropy shortcut: {gradient_name}/d{nodes[z].name} = "
-                f"y - t = {number(probability)} - {number(target)} = {number(grad)}"
-                + ("" if said == "y" else f", with y = {said}")
-            )
+                "y - t = ",
+                Slot("v", y) if y is not None
+                else as_recorded(probability, ("sigmoid(", Slot("v", z), ")")),
+                f" - {number(target)} = ", Slot("g", z),
+                "" if said == "y" else f", with y = {said}")
     softmax = _softmax_cross_entropy(nodes, root)
     if softmax is not None:
-        logits, terms, picked = softmax
+        logits, terms, picked, total_node = softmax
         total = sum(nodes[t].value for t in terms)
         for k, (z, term) in enumerate(zip(logits, terms, strict=True)):
             probability, target = nodes[term].value / total, float(k == picked)
             grad = gradients[z]
             if grad is None or nodes[z].is_constant or not _close(probability - target, grad):
                 continue
-            found[z] = (
-                f"softmax + cross-entropy shortcut: {gradient_name}/d{nodes[z].name} = p - t = "
-                f"{number(probability)} - {number(target)} = {number(grad)}, where p is "
-                f"{nodes[z].name}'s softmax probability and t its one-hot target"
-            )
+            found[z] = template(
+                f"softmax + cross-entropy shortcut: {gradient_name}/d{nodes[z].name} = p - t = ",
+                as_recorded(probability, (Slot("v", term), " / ", Slot("v", total_node))),
+                f" - {number(target)} = ", Slot("g", z), f", where p is {nodes[z].name}'s "
+                "softmax probability and t its one-hot target")
     return found

@@ -12,7 +12,9 @@ slots ``{"slot": "v", "i": 3, "as": "operand"}`` and choices ``{"choose": [{"whe
 or null, "text": template}, ...]}``; a condition is ``{"compare": [ref, op, ref]}`` (a ref is a
 slot or a number; op one of ``<``, ``<=``, ``>``, ``>=``, ``==``, ``!=``), ``{"zero": i}``
 (node i's gradient, the upstream of its step, is exactly 0), ``{"known": ref}`` (the number
-exists: not None in Python, not NaN in JavaScript) or ``{"passed": c}`` (check c passed).
+exists: not None in Python, not NaN in JavaScript), ``{"passed": c}`` (check c passed) or
+``{"recorded": true}`` (the numbers are the recorded ones: a sentence whose facts no slot can
+follow, such as a check's error message, is said only then).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ __all__ = [
     "Known",
     "Numbers",
     "Passed",
+    "Recorded",
     "Slot",
     "Template",
     "UpstreamZero",
@@ -65,7 +68,9 @@ class Numbers:
     contribution ``k`` (:attr:`~.trace.Contribution.k`: the engine's backward order; None where
     a zero upstream gradient skipped the step). ``updated`` is each update's new value,
     ``loss_after`` the output after the update; ``numeric``, ``left``, ``right`` and ``passed``
-    describe each finite-difference check, in the order of ``backward.checks``.
+    describe each finite-difference check, in the order of ``backward.checks``. ``recorded``
+    says whether these are the numbers the lesson was recorded with (a learner's edit makes
+    others): some sentences hold only for those.
     """
 
     values: tuple[float, ...]
@@ -82,6 +87,7 @@ class Numbers:
     left: tuple[float | None, ...] = ()
     right: tuple[float | None, ...] = ()
     passed: tuple[bool, ...] = ()
+    recorded: bool = True
 
 
 Style = Literal["number", "operand", "short"]
@@ -178,7 +184,15 @@ class Passed:
         return bool(numbers.passed[self.check])
 
 
-Condition: TypeAlias = "Compare | UpstreamZero | Known | Passed"
+@dataclass(frozen=True)
+class Recorded:
+    """The numbers are the ones the lesson was recorded with."""
+
+    def holds(self, numbers: Numbers) -> bool:
+        return numbers.recorded
+
+
+Condition: TypeAlias = "Compare | UpstreamZero | Known | Passed | Recorded"
 
 
 @dataclass(frozen=True)
@@ -237,22 +251,34 @@ def join(templates: Sequence[Template], separator: str) -> Template:
 
 
 @overload
-def at_nodes(written: Template, nodes: Sequence[int]) -> Template: ...
+def at_nodes(written: Template, nodes: Sequence[int], output: int | None = None
+             ) -> Template: ...
 @overload
-def at_nodes(written: Compare, nodes: Sequence[int]) -> Compare: ...
+def at_nodes(written: Compare, nodes: Sequence[int], output: int | None = None) -> Compare: ...
 
 
-def at_nodes(written: Template | Compare, nodes: Sequence[int]) -> Template | Compare:
+def at_nodes(written: Template | Compare, nodes: Sequence[int], output: int | None = None
+             ) -> Template | Compare:
     """A step's template (or condition) written on its operands, where slot ``v`` j is operand
-    j, moved onto the graph: operand j is node ``nodes[j]``."""
+    j, moved onto the graph: operand j is node ``nodes[j]``, and slot ``v`` ``len(nodes)`` is
+    node ``output`` (the step's own node) when it is given."""
     def moved(ref: Any) -> Any:
         if isinstance(ref, Slot) and ref.kind == "v":
-            return Slot("v", nodes[ref.index], ref.style)
+            node = output if output is not None and ref.index == len(nodes) else nodes[ref.index]
+            return Slot("v", node, ref.style)
         return ref
 
     if isinstance(written, Compare):
         return Compare(moved(written.left), written.op, moved(written.right))
-    return tuple(moved(part) for part in written)
+
+    def part_moved(part: Part) -> Part:
+        if isinstance(part, Choice):  # a choice's conditions and texts are on operands too
+            return Choice(tuple((at_nodes(when, nodes, output) if isinstance(when, Compare)
+                                 else when, at_nodes(text, nodes, output))
+                                for when, text in part.variants))
+        return moved(part)  # type: ignore[no-any-return]
+
+    return tuple(part_moved(part) for part in written)
 
 
 def fill(text: Template, numbers: Numbers, digits: int = 6) -> str:
@@ -317,6 +343,8 @@ def _condition_json(when: Condition | None) -> Any:
         return {"zero": when.node}
     if isinstance(when, Known):
         return {"known": _slot_json(when.ref)}
+    if isinstance(when, Recorded):
+        return {"recorded": True}
     return {"passed": when.check}
 
 
@@ -339,7 +367,7 @@ JSON_FIELDS: dict[str, str] = {
     "values": "values", "grads": "grads", "local": "local", "product": "product",
     "before": "before", "after": "after", "seed": "seed", "lr": "lr", "updated": "updated",
     "loss_after": "lossAfter", "numeric": "numeric", "left": "left", "right": "right",
-    "passed": "passed",
+    "passed": "passed", "recorded": "recorded",
 }
 
 
@@ -360,7 +388,9 @@ def numbers_from_json(data: dict[str, Any]) -> Numbers:
     """The page's numbers (see :func:`numbers_json`) back as :class:`Numbers`."""
     fields: dict[str, Any] = {}
     for field, key in JSON_FIELDS.items():
-        value = data.get(key)
+        if key not in data:  # left at its default (recorded: numbers without the mark)
+            continue
+        value = data[key]
         fields[field] = (tuple(_json_number(x) for x in value) if isinstance(value, list)
                          else _json_number(value))
     return Numbers(**fields)
@@ -384,6 +414,8 @@ def _condition_from_json(when: Any) -> Condition | None:
         return UpstreamZero(when["zero"])
     if "known" in when:
         return Known(_slot_from_json(when["known"]))
+    if "recorded" in when:
+        return Recorded()
     return Passed(when["passed"])
 
 

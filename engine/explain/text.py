@@ -73,8 +73,9 @@ def walkthrough_text(w: Lesson, width: int = 80) -> str:
     for number, step in enumerate(w.backward.steps, 1):
         pending.advance(step)
         out.line(f"{number}. {wording.step_heading(w, step)}", indent=2, hang=5)
-        if step.rule and not step.skipped:
-            out.line(step.rule, indent=5, hang=2)
+        rule = wording.rule_text(w, step)
+        if rule:
+            out.line(rule, indent=5, hang=2)
         if step.skipped:
             out.line(wording.skipped_text(w, step), indent=5)
         for c in step.contributions:

@@ -31,7 +31,7 @@ from ..naming import (
     layer_of,
     layer_order_of,
     layer_ranks,
-    local_formula,
+    local_formulas,
     local_numbers,
     node_names,
     node_roles,
@@ -500,6 +500,8 @@ def trace_backward(
         }
         skipped = is_zero(upstream)  # rule 2: nothing is passed on from a zero gradient
         partners = partner_slots(primitive)
+        graded = [slot for slot, i in enumerate(info.inputs) if not nodes[i].is_constant]
+        formulas = dict(zip(graded, local_formulas(primitive, graded, names), strict=True))
         contributions = []
         for slot, input_index in enumerate(info.inputs):
             input_info = nodes[input_index]
@@ -511,7 +513,7 @@ def trace_backward(
                 input=input_index,
                 input_name=input_info.name,
                 variable=primitive.input_names[slot],
-                formula="" if input_info.is_constant else local_formula(primitive, slot, names),
+                formula=formulas.get(slot, ""),
                 input_value=input_info.value,
                 is_constant=input_info.is_constant,
                 use=received[input_index],
@@ -545,7 +547,7 @@ def trace_backward(
                 )
             )
         computed[index] = (upstream, tuple(contributions), skipped,
-                           gate_rule(primitive, names, operands))
+                           gate_rule(primitive, names, operands, digits))
 
     engine = list(computed)
     shown = presentation_order(order, position, recording.ranks)

@@ -22,9 +22,16 @@
     });
     result.passed = Array.from(given.passed !== undefined ? given.passed : fallback.passed || [],
                                Boolean);
+    // The recorded numbers (a template's {"recorded": true}): the recorded leaves again (the
+    // rest follows from them, up to the last bit of the browser's Math).
+    result.recorded = given === data.numbers || (recorded !== undefined &&
+      result.values.every(function (x, i) {
+        return nodes[i].kind === "operation" || Object.is(x, recorded.values[i]);
+      }));
     return result;
   }
-  var recorded = numbersOf(data.numbers, {});
+  var recorded;
+  recorded = numbersOf(data.numbers, {});
   var numbers = recorded;
   function T(template) { return fillTemplate(template, numbers, data.digits); }
   function valueText(i) { return formatNumber(numbers.values[i], data.digits); }
@@ -524,7 +531,7 @@
       quiz.render(eq, step);
       if (numbersShown(step)) {
         contributionCards(eq, bs);
-        bs.notes.forEach(function (n) { line(eq, n, "shortcut"); });
+        bs.notes.forEach(function (n) { line(eq, T(n), "shortcut"); });
         data.layers.forEach(function (view) {
           if (view.step === step.index) { layerBlock(eq, view); }
         });
@@ -536,7 +543,7 @@
     } else {
       phase.textContent = "Summary";
       title.textContent = "All gradients, checked";
-      line(eq, data.summaryText, "headline");
+      line(eq, T(data.summaryText), "headline");
       renderSummary(summary);
     }
     counter.textContent = "step " + (k + 1) + " / " + steps.length;
@@ -581,7 +588,7 @@
       var passed = numbers.passed[c.check], kink = c.kink ? T(c.kink) : "";
       return [
         { text: c.name }, { text: T(c.analyticText), value: numbers.grads[c.node] },
-        { text: T(c.numericText) }, { text: T(c.verdict), className: passed ? "pass" : "fail", title: kink || c.error || "" },
+        { text: T(c.numericText) }, { text: T(c.verdict), className: passed ? "pass" : "fail", title: kink || (c.error ? T(c.error) : "") },
       ];
     }));
     t.id = "checks";
@@ -589,7 +596,7 @@
       var kink = c.kink ? T(c.kink) : "";  // empty where these numbers are at no kink
       if (kink) { line(parent, c.name + ": " + kink, "kink"); }
     });
-    data.kinks.forEach(function (k) { line(parent, k, "kink"); });
+    data.kinks.forEach(function (k) { var said = T(k); if (said) { line(parent, said, "kink"); } });
     if (data.lr !== null) {
       parent.appendChild(make("h3", "One gradient-descent step: p ← p − lr × d" + data.rootName +
                               "/dp, lr = " + T(data.lrText)));

@@ -15,15 +15,17 @@ from functools import cache
 from ..naming import local_numbers, operand_text, operation_text
 from ..primitives import Primitive
 from .lesson import Lesson
-from .rules import Branch, branches, kink_conditions
+from .rules import Branch, branches, gate_rule_template, kink_conditions
 from .template import (
     Choice,
     Compare,
     Known,
     Passed,
+    Recorded,
     Slot,
     Style,
     Template,
+    UpstreamZero,
     at_nodes,
     join,
     slotted,
@@ -137,7 +139,9 @@ def _local_numbers(info: NodeInfo, slot: int) -> Template:
     """The local derivative's formula with the step's numbers (``0.767 * (1 - 0.767)``), ()
     when the formula is a plain number."""
     assert info.primitive is not None
-    return at_nodes(_local_on_operands(info.primitive, slot), [*info.inputs, info.index])
+    # (the step's own node given apart: a list of every input for each of them would take
+    # time quadratic in an n-ary dot's inputs)
+    return at_nodes(_local_on_operands(info.primitive, slot), info.inputs, info.index)
 
 
 def _as_number(w: Lesson, text: str) -> str | None:
@@ -202,6 +206,22 @@ def local_template(w: Lesson, c: Contribution) -> Template:
     return (Choice(tuple(variants)),)
 
 
+def rule_template(w: Lesson, step: BackwardStep) -> Template | None:
+    """The gate's rule (see :func:`~.rules.gate_rule_template`) on the step's nodes, or None:
+    ``step.rule`` is it filled with the recorded numbers, with the lesson's digits."""
+    info = w.forward.nodes[step.node]
+    if info.primitive is None:
+        return None
+    rule = gate_rule_template(info.primitive, [w.forward.nodes[i].name for i in info.inputs])
+    return None if rule is None else at_nodes(rule, info.inputs)
+
+
+def rule_text(w: Lesson, step: BackwardStep) -> str | None:
+    """The rule shown with a step that passes something on (None: no rule, or skipped)."""
+    rule = None if step.skipped else rule_template(w, step)
+    return None if rule is None else w.said(rule)
+
+
 def local_text(w: Lesson, c: Contribution) -> str:
     """:func:`local_template` with the recorded numbers."""
     return w.said(local_template(w, c))
@@ -249,16 +269,14 @@ def fan_out_template(w: Lesson, c: Contribution) -> Template | None:
             f"fan-out sums: {name} is used {c.uses} times, so its gradient adds up "
             f"{c.uses} contributions; this is number {c.use}",
         )
-    # Each term the product of a step that passed something on; 0 where another run's
-    # numbers skip that step.
-    terms = [(Choice(((Known(Slot("p", part.k)), (Slot("p", part.k, "operand"),)),
-                      (None, ("0",)))),)
-             for _, part in w.received.get(c.input, ()) if part.contribution is not None
-             and part.k is not None]
+    # Every use is a term, whichever numbers fill it: its step's product, or 0 where a zero
+    # upstream gradient skips the step (recorded skipped, a learner's edit may un-skip it).
+    terms = [(Choice(((UpstreamZero(part.node), ("0",)),
+                      (None, (Slot("p", part.k, "operand"),)))),)
+             for _, part in w.received.get(c.input, ()) if part.k is not None]
     return template(
         f"fan-out sums: all {c.uses} uses of {name} have contributed: "
-        f"{gradient_of(w, c.input)} = ", join(terms, " + ") if terms else "0", " = ",
-        grad(c.input))
+        f"{gradient_of(w, c.input)} = ", join(terms, " + "), " = ", grad(c.input))
 
 
 def fan_out_text(w: Lesson, c: Contribution) -> str | None:
@@ -274,6 +292,29 @@ def check_verdict(check: GradientCheck) -> str:
     return "ok at a kink" if check.kink else "ok"
 
 
+#: What the page says instead of the recorded checks' count and kinks, with a learner's
+#: numbers (each check's own line is made again with them).
+CHECKED_AGAIN = ("These are not the recorded numbers: each leaf gradient is checked again with "
+                 "them, its verdict in the table below.")
+
+
+def recorded_only(text: str | None, otherwise: Template = ()) -> Template:
+    """``text`` (a sentence about the recorded numbers that no slot can follow: a count, an
+    error's message) with the recorded numbers; ``otherwise`` with any others."""
+    return (Choice(((Recorded(), (text or "",)), (None, otherwise))),)
+
+
+def check_summary_template(w: Lesson) -> Template:
+    """:func:`check_summary`, said only with the recorded numbers."""
+    return recorded_only(check_summary(w), (CHECKED_AGAIN,))
+
+
+def kink_templates(w: Lesson) -> list[Template]:
+    """The nodes the recorded checks met at a kink (``backward.kinks``), said only with the
+    recorded numbers (another point need not be at a kink)."""
+    return [recorded_only(kink) for kink in w.backward.kinks]
+
+
 def check_summary(w: Lesson) -> str:
     """One sentence on the whole check, as the page's summary and the command's exit status
     (0 only when every gradient agrees) both say it."""
@@ -287,9 +328,13 @@ def check_summary(w: Lesson) -> str:
     return text + "."
 
 
-def shortcut_notes(w: Lesson, step: BackwardStep) -> list[str]:
+def shortcut_templates(w: Lesson, step: BackwardStep) -> list[Template]:
     """The shortcuts (``dL/dz = y - t``) for the gradients this step completes."""
     return [w.shortcuts[i] for i in step.completed if i in w.shortcuts]
+
+
+def shortcut_notes(w: Lesson, step: BackwardStep) -> list[str]:
+    return [w.said(note) for note in shortcut_templates(w, step)]
 
 
 def is_sample_input(node: NodeInfo, digits: int) -> bool:
@@ -408,9 +453,10 @@ def kink_template(check: GradientCheck, c: int) -> Template | None:
     numbers whose two one-sided slopes were not measured (no kink there)."""
     if check.side is None:
         return None
-    side = check.side
-    said = slotted(lambda texts: kink_text(texts[0], texts[1], side),
-                   [Slot("cl", c), Slot("cr", c)])
+    said = template(slotted(lambda texts: kink_text(texts[0], texts[1], ""),
+                            [Slot("cl", c), Slot("cr", c)]),
+                    # Which slope it is, the recorded check says; with other numbers, its number.
+                    Choice(((Recorded(), (check.side,)), (None, (grad(check.node),)))))
     return (Choice(((Known(Slot("cl", c)), said), (None, ()))),)
 
 

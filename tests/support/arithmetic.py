@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import json
 import math
 import operator
 import re
@@ -243,7 +244,18 @@ def check_text(text: str, digits: int = 6) -> Report:
 TEMPLATE_FIELDS = frozenset({
     "equation", "explanation", "operation", "upstreamText", "skippedText", "rule", "text",
     "analyticText", "numericText", "verdict", "kink", "lrText", "afterText", "lossChange",
+    "summaryText", "error",
 })
+#: The page data's fields that hold a list of templates.
+TEMPLATE_LISTS = frozenset({"lines", "notes", "kinks"})
+
+
+def page_data(page: str) -> Any:
+    """The data of a walkthrough page (its JSON block)."""
+    found = re.search(r'<script type="application/json" id="walkthrough-data">(.*?)</script>',
+                      page, re.S)
+    assert found is not None
+    return json.loads(found.group(1))
 
 
 def page_parts(data: Any, key: str = "") -> Iterator[tuple[str, str | list[Any]]]:
@@ -252,7 +264,7 @@ def page_parts(data: Any, key: str = "") -> Iterator[tuple[str, str | list[Any]]
     if key == "numbers":
         return
     if isinstance(data, list) and (key in TEMPLATE_FIELDS or (
-            key == "lines" and data and all(isinstance(line, list) for line in data))):
+            key in TEMPLATE_LISTS and data and all(isinstance(line, list) for line in data))):
         for template in ([data] if key in TEMPLATE_FIELDS else data):
             yield key, template
     elif isinstance(data, str):
