@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chainrule.engine import Value, dot, draw, topological_order, walkthrough
+from chainrule.engine.compile import javascript_runtime
 from chainrule.engine.explain import wording
 from chainrule.engine.explain.circuit import short
 from chainrule.engine.explain.html import json_for_script
@@ -655,10 +656,10 @@ FILL_JS = Path(wording.__file__).with_name("fill.js")
 
 @pytest.fixture(scope="module")
 def fill_page(browser):  # type: ignore[no-untyped-def]
-    """A blank page with fill.js loaded, as the walkthrough page loads it."""
+    """A blank page with the runtime and fill.js loaded, as the walkthrough page loads them."""
     page = browser.new_page()
     page.set_content("<!DOCTYPE html><html><body></body></html>")
-    page.add_script_tag(content=FILL_JS.read_text(encoding="utf-8"))
+    page.add_script_tag(content=javascript_runtime() + "\n" + FILL_JS.read_text(encoding="utf-8"))
     yield page
     page.close()
 
@@ -676,7 +677,7 @@ def _js_format(page, xs: list[float], digits: int) -> dict[str, list[str]]:
     return page.evaluate(
         f"""([texts, digits]) => {{
           const xs = texts.map({TO_NUMBER});
-          return {{number: xs.map(x => formatNumber(x, digits)), repr: xs.map(chainruleFill.ownRepr),
+          return {{number: xs.map(x => formatNumber(x, digits)), repr: xs.map(chainruleFill.repr),
                    operand: xs.map(x => operandText(formatNumber(x, digits))),
                    short: xs.map(shortNumber)}};
         }}""", [[repr(x) for x in xs], digits])
@@ -808,9 +809,10 @@ def test_show_numbers_fills_the_page_with_other_numbers(browser, tmp_path) -> No
     assert problems == [] and pages["second"][1] == []
 
 
-def test_fill_js_uses_the_runtimes_repr_when_the_page_carries_it(browser) -> None:
+def test_fill_js_uses_the_runtimes_repr_and_refuses_to_load_without_it(browser) -> None:
     """The live page's script is the program's runtime, then fill.js, in one script: no name
-    is declared twice, and one pyRepr (the runtime's) writes the page."""
+    is declared twice, and one pyRepr (the runtime's) writes the page; without the runtime,
+    fill.js says what is missing rather than writing numbers some other way."""
     page = browser.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
@@ -818,6 +820,12 @@ def test_fill_js_uses_the_runtimes_repr_when_the_page_carries_it(browser) -> Non
     page.add_script_tag(content="const pyRepr = (x) => 'repr ' + String(x);\n"
                         + FILL_JS.read_text(encoding="utf-8"))
     assert page.evaluate("formatNumber(0.5, 6)") == "repr 0.5"
-    assert page.evaluate("chainruleFill.ownRepr(0.5)") == "0.5"
     assert problems == []
     page.close()
+    alone = browser.new_page()
+    alone.on("pageerror", lambda error: problems.append(str(error)))
+    alone.set_content("<!DOCTYPE html><html><body></body></html>")
+    alone.add_script_tag(content=FILL_JS.read_text(encoding="utf-8"))
+    assert alone.evaluate("typeof chainruleFill") == "undefined"
+    assert len(problems) == 1 and "needs chainrule's JavaScript runtime" in problems[0]
+    alone.close()

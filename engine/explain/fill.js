@@ -6,30 +6,12 @@
 var chainruleFill = (function () {
   "use strict";
 
-  // Python's repr of a float: the shortest digits that read back as x, written as Python does
-  // (fixed from 1e-4 up to 1e16, else scientific with a two-digit exponent; "inf", "nan"). The
-  // program's runtime (engine/compile/runtime.js) has it too: when the page carries the runtime
-  // (before this script), its pyRepr is used, so that one implementation writes the page.
-  var ownRepr = function (x) {
-    if (x !== x) { return "nan"; }
-    if (x === Infinity) { return "inf"; }
-    if (x === -Infinity) { return "-inf"; }
-    if (x === 0) { return Object.is(x, -0) ? "-0.0" : "0.0"; }
-    var sign = x < 0 ? "-" : "";
-    var parts = Math.abs(x).toExponential().split("e");  // shortest round-trip digits
-    var digits = parts[0].replace(".", ""), exponent = Number(parts[1]);
-    if (exponent < -4 || exponent >= 16) {
-      var mantissa = digits.length > 1 ? digits[0] + "." + digits.slice(1) : digits;
-      var e = Math.abs(exponent);
-      return sign + mantissa + "e" + (exponent < 0 ? "-" : "+") + (e < 10 ? "0" : "") + e;
-    }
-    if (exponent < 0) { return sign + "0." + "0".repeat(-exponent - 1) + digits; }
-    if (digits.length <= exponent + 1) {
-      return sign + digits + "0".repeat(exponent + 1 - digits.length) + ".0";
-    }
-    return sign + digits.slice(0, exponent + 1) + "." + digits.slice(exponent + 1);
-  };
-  var repr = typeof pyRepr === "function" ? pyRepr : ownRepr;
+  // Python's repr of a float is the program's runtime's (engine/compile/runtime.js), which every
+  // page and widget carries before this script: one implementation writes the page.
+  if (typeof pyRepr !== "function") {
+    throw new Error("fill.js needs chainrule's JavaScript runtime (its pyRepr) loaded before it");
+  }
+  var repr = pyRepr;
 
   // The significant digits of |x| rounded to `precision` of them as Python rounds them: the exact
   // binary value, a half to even (toExponential(precision - 1) would round a half up). Returns
@@ -165,7 +147,7 @@ var chainruleFill = (function () {
   }
 
   return { fillTemplate: fillTemplate, formatNumber: formatNumber, operandText: operandText,
-           shortNumber: shortNumber, pageNumber: pageNumber, repr: repr, ownRepr: ownRepr };
+           shortNumber: shortNumber, pageNumber: pageNumber, repr: repr };
 })();
 var fillTemplate = chainruleFill.fillTemplate, formatNumber = chainruleFill.formatNumber,
   operandText = chainruleFill.operandText, shortNumber = chainruleFill.shortNumber,
