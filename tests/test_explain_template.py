@@ -19,6 +19,7 @@ from chainrule.engine.explain.rules import local_case
 from chainrule.engine.explain.template import (
     Choice,
     Compare,
+    Hole,
     Known,
     Numbers,
     Slot,
@@ -209,3 +210,17 @@ def test_a_gate_rule_is_one_template_written_with_the_lessons_digits(digits: int
                                                        w.numbers, digits)
         assert (said or None) == (None if step.skipped else step.rule)
         assert said is None or said in w.text(width=10_000)
+
+
+def test_a_hole_is_filled_by_name_and_travels_as_json() -> None:
+    """The live page's own numbers (a nudge's slope) and names fill holes, in Python as in the
+    page: the nudge and descent sentences are templates like the lesson's."""
+    sentence = template("nudging ", Hole("leaf", "text"), " by +", Hole("h"), " gives ",
+                        Hole("slope", "operand"), " (", Hole("exact", "repr"), ")")
+    assert template_from_json(template_json(sentence)) == sentence
+    values = {"leaf": "x₁", "h": 0.01, "slope": -1.2345678, "exact": -1.2345678}
+    assert fill(sentence, None, 3, values) == "nudging x₁ by +0.01 gives (-1.23) (-1.2345678)"
+    with pytest.raises(ValueError, match="no value for"):
+        fill(sentence, None, 3, {"leaf": "x"})
+    with pytest.raises(ValueError, match="needs the lesson's numbers"):
+        fill(template("a = ", Slot("v", 0)), None)

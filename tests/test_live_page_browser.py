@@ -199,7 +199,7 @@ def test_a_long_tables_rows_out_of_view_catch_up_with_the_edit(browser, tmp_path
     assert page.locator("#grad-table tbody tr").count() > 200
     page.evaluate("chainruleWalkthrough.show(chainruleWalkthrough.firstBackward + 60)")
     field(page, "x").fill("0.25")
-    page.wait_for_function("!chainruleWalkthrough.pendingRows()")
+    page.wait_for_function("() => !chainruleWalkthrough.pendingRows()")
     written = page.locator("#grad-table").inner_html()
     assert_matches(page, y, {0: 0.25})
     page.evaluate("chainruleWalkthrough.show(chainruleWalkthrough.current())")

@@ -125,14 +125,24 @@ var chainruleFill = (function () {
   }
 
   // A template (a list of strings, slots and choices) written with `numbers`.
-  function fillTemplate(template, numbers, digits) {
+  // `holes`: the values of the template's holes by name (template.Hole), numbers the page
+  // computes itself or names; a sentence of holes alone needs no `numbers`.
+  function fillTemplate(template, numbers, digits, holes) {
     var out = "";
     template.forEach(function (part) {
       if (typeof part === "string") { out += part; return; }
+      if (part.hole !== undefined) {
+        var value = holes[part.hole];
+        if (part.as === "text" || typeof value === "string") { out += String(value); return; }
+        if (part.as === "repr") { out += repr(value); return; }
+        var written = formatNumber(value, digits);
+        out += part.as === "operand" ? operandText(written) : written;
+        return;
+      }
       if (part.choose) {
         for (var v = 0; v < part.choose.length; v++) {
           if (conditionHolds(part.choose[v].when, numbers)) {
-            out += fillTemplate(part.choose[v].text, numbers, digits);
+            out += fillTemplate(part.choose[v].text, numbers, digits, holes);
             return;
           }
         }

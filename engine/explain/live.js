@@ -32,16 +32,10 @@
     }
   }
 
-  // A sentence from Python: literal parts, and holes filled with a number or a name.
+  // A sentence from Python (a template of holes, engine/explain/nudge.py) filled with values
+  // the page computes, by fill.js as every template of the page.
   function say(sentence, values) {
-    return sentence.map(function (part) {
-      if (typeof part === "string") { return part; }
-      var v = values[part.hole];
-      if (part.as === "text" || typeof v === "string") { return String(v); }
-      if (part.as === "repr") { return pyRepr(v); }
-      var text = formatNumber(v, words.digits);
-      return part.as === "operand" ? operandText(text) : text;
-    }).join("");
+    return fillTemplate(sentence, null, words.digits, values);
   }
 
   // A number as a person types it: digits, a point, an exponent; the minus sign too.

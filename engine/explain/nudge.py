@@ -1,36 +1,24 @@
 """The sentences of the live page's nudge and descent panels, written once, here.
 
-A sentence is a tuple of parts: literal text, or a :class:`Hole` the page fills with a number
-it computes as the learner types (the slope after a nudge, the loss after a step) or with a
-name. Python fills the same sentences (:func:`fill`): the refusals of a too-large learning
+A sentence is a template (:mod:`.template`) of literal text and :class:`~.template.Hole` s the
+page fills with a number it computes as the learner types (the slope after a nudge, the loss
+after a step) or with a name. Python fills the same sentences (:func:`~.template.fill`): the
+refusals of a too-large learning
 rate are raised by :func:`~chainrule.engine.explain.walkthrough` from them, so the page's
 refusal is the very sentence Python raises.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from ..naming import format_number, operand_text
+from .template import Hole, Template, template_json
 
-__all__ = ["DESCENT", "FIELD", "NUDGE", "NUDGE_STEPS", "PREDICTED_NUDGE", "Hole", "Sentence", "fill",
-           "sentences_for_page"]
+__all__ = ["DESCENT", "FIELD", "NUDGE", "NUDGE_STEPS", "PREDICTED_NUDGE", "sentences_for_page"]
 
-
-@dataclass(frozen=True)
-class Hole:
-    """A place in a sentence for ``name``'s value, written ``as_``: ``"number"`` (as the
-    walkthrough writes numbers, its digits), ``"operand"`` (the same, a negative one in
-    parentheses), ``"repr"`` (Python's exact repr, as error messages write floats; ``str``
-    for a text such as a name) or ``"text"`` (a name or another sentence, as it is)."""
-
-    name: str
-    as_: str = "number"
-
-
-Sentence = tuple["str | Hole", ...]
+#: A sentence of these panels: a template of literal text and holes (no slots: its numbers are
+#: computed by the page as the learner types, not recorded by the lesson).
+Sentence = Template
 
 #: The nudges h of the panel: (f(x + h) - f(x)) / h approaches the gradient as h shrinks.
 NUDGE_STEPS = (0.1, 0.01, 0.001)
@@ -77,30 +65,10 @@ FIELD: dict[str, Sentence] = {
 }
 
 
-def _part(hole: Hole, value: Any, digits: int) -> str:
-    if hole.as_ == "text" or isinstance(value, str):
-        return str(value)
-    if hole.as_ == "repr":
-        return str(float(value))  # str of a float is its repr; inf and nan as Python says them
-    text = format_number(float(value), digits)
-    return operand_text(text) if hole.as_ == "operand" else text
-
-
-def fill(sentence: Sentence, values: Mapping[str, Any], digits: int = 6) -> str:
-    """``sentence`` with each hole filled from ``values``."""
-    return "".join(part if isinstance(part, str) else _part(part, values[part.name], digits)
-                   for part in sentence)
-
-
-def _json(sentence: Sentence) -> list[Any]:
-    return [part if isinstance(part, str) else {"hole": part.name, "as": part.as_}
-            for part in sentence]
-
-
 def sentences_for_page() -> dict[str, Any]:
     """The sentences in the page's data: a list of strings and ``{"hole": name, "as": how}``
     objects each, with the nudges to make."""
-    return {"nudge": {key: _json(s) for key, s in NUDGE.items()},
-            "descent": {key: _json(s) for key, s in DESCENT.items()},
-            "field": {key: _json(s) for key, s in FIELD.items()},
+    return {"nudge": {key: template_json(s) for key, s in NUDGE.items()},
+            "descent": {key: template_json(s) for key, s in DESCENT.items()},
+            "field": {key: template_json(s) for key, s in FIELD.items()},
             "nudgeSteps": list(NUDGE_STEPS), "predictedNudge": PREDICTED_NUDGE}

@@ -1,14 +1,17 @@
 """Sentences whose numbers are slots: the wording is written once, the numbers filled in later.
 
 A :data:`Template` is a tuple of parts: literal text, a :class:`Slot` (a number of the lesson,
-such as node 3's value or contribution 5's local derivative, and how to write it) or a
+such as node 3's value or contribution 5's local derivative, and how to write it), a
+:class:`Hole` (a value given by name when the template is filled: a number the live page
+computes beyond the lesson's, such as the slope after a nudge, or a name) or a
 :class:`Choice` (text whose structure depends on the numbers: the case of a piecewise
 derivative that holds, a step that passes nothing on). :func:`fill` writes a template with a
 :class:`~.lesson.Numbers`; the page's script (``fill.js``) does the same in the browser with
 the numbers the live page recomputes, so the text, Markdown and every page say one thing.
 
 The JSON form (:func:`template_json`), read by ``fill.js``: a template is a list of strings,
-slots ``{"slot": "v", "i": 3, "as": "operand"}`` and choices ``{"choose": [{"when": condition
+slots ``{"slot": "v", "i": 3, "as": "operand"}``, holes ``{"hole": "h", "as": "number"}`` and
+choices ``{"choose": [{"when": condition
 or null, "text": template}, ...]}``; a condition is ``{"compare": [ref, op, ref]}`` (a ref is a
 slot or a number; op one of ``<``, ``<=``, ``>``, ``>=``, ``==``, ``!=``), ``{"zero": i}``
 (node i's gradient, the upstream of its step, is exactly 0), ``{"known": ref}`` (the number
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias, overload
 
@@ -32,6 +35,7 @@ __all__ = [
     "Choice",
     "Compare",
     "Condition",
+    "Hole",
     "Known",
     "Numbers",
     "Passed",
@@ -209,10 +213,28 @@ class Choice:
         return ()
 
 
-Part: TypeAlias = "str | Slot | Choice"
+@dataclass(frozen=True)
+class Hole:
+    """A value given by ``name`` when the template is filled (see :func:`fill`), written as a
+    number (``number``: the lesson's digits), an ``operand``, Python's exact ``repr`` (as
+    error messages write floats) or as ``text`` (a name, another sentence: as it is)."""
+
+    name: str
+    style: Literal["number", "operand", "repr", "text"] = "number"
+
+    def written(self, value: Any, digits: int) -> str:
+        if self.style == "text" or isinstance(value, str):
+            return str(value)
+        if self.style == "repr":
+            return repr(float(value))
+        text = format_number(float(value), digits)
+        return operand_text(text) if self.style == "operand" else text
+
+
+Part: TypeAlias = "str | Slot | Hole | Choice"
 Template: TypeAlias = "tuple[Part, ...]"
 #: What :func:`template` joins: parts, templates, nested tuples of them, None (nothing).
-Piece: TypeAlias = "str | Slot | Choice | tuple[Piece, ...] | None"
+Piece: TypeAlias = "str | Slot | Hole | Choice | tuple[Piece, ...] | None"
 
 
 def template(*pieces: Piece) -> Template:
@@ -281,19 +303,27 @@ def at_nodes(written: Template | Compare, nodes: Sequence[int], output: int | No
     return tuple(part_moved(part) for part in written)
 
 
-def fill(text: Template, numbers: Numbers, digits: int = 6) -> str:
-    """``text`` with every slot written with ``numbers`` (``digits`` significant digits)."""
+def fill(text: Template, numbers: Numbers | None, digits: int = 6,
+         holes: Mapping[str, Any] | None = None) -> str:
+    """``text`` with every slot written with ``numbers`` and every hole with its value in
+    ``holes`` (``digits`` significant digits). A sentence of holes alone needs no numbers."""
     out: list[str] = []
     for part in text:
         if isinstance(part, str):
             out.append(part)
+        elif isinstance(part, Hole):
+            if holes is None or part.name not in holes:
+                raise ValueError(f"fill: no value for {part}")
+            out.append(part.written(holes[part.name], digits))
+        elif numbers is None:
+            raise ValueError(f"fill: {part} needs the lesson's numbers")
         elif isinstance(part, Slot):
             x = part.number(numbers)
             if x is None:
                 raise ValueError(f"fill: {part} has no number (a step that was skipped)")
             out.append(part.written(x, digits))
         else:
-            out.append(fill(part.chosen(numbers), numbers, digits))
+            out.append(fill(part.chosen(numbers), numbers, digits, holes))
     return "".join(out)
 
 
@@ -356,6 +386,8 @@ def template_json(text: Template) -> list[Any]:
             out.append(part)
         elif isinstance(part, Slot):
             out.append(_slot_json(part))
+        elif isinstance(part, Hole):
+            out.append({"hole": part.name, "as": part.style})
         else:
             out.append({"choose": [{"when": _condition_json(when), "text": template_json(t)}
                                    for when, t in part.variants]})
@@ -429,6 +461,8 @@ def template_from_json(data: list[Any]) -> Template:
             parts.append(Choice(tuple((_condition_from_json(v["when"]),
                                        template_from_json(v["text"]))
                                       for v in part["choose"])))
+        elif "hole" in part:
+            parts.append(Hole(part["hole"], part["as"]))
         else:
             parts.append(_slot_from_json(part))
     return tuple(parts)

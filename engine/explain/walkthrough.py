@@ -33,10 +33,11 @@ from .html import walkthrough_html
 from .lesson import Lesson, Update
 from .live import rebuilt_order
 from .markdown import walkthrough_markdown
-from .nudge import DESCENT, fill
+from .nudge import DESCENT
 from .picture import graph_picture
 from .rules import partner_slots
 from .shortcuts import loss_shortcuts
+from .template import fill
 from .text import walkthrough_text
 from .trace import layer_of, recompute, record, trace_backward, trace_forward
 from .worksheet import build_sheet, save_worksheet, worksheet, worksheet_html
@@ -329,7 +330,7 @@ def walkthrough(
             assert grad is not None
             after = info.value - rate * grad
             if not math.isfinite(after):
-                raise NumericOverflowError(fill(DESCENT["overflow"], {
+                raise NumericOverflowError(fill(DESCENT["overflow"], None, holes={
                     "lr": rate, "name": info.name, "before": info.value, "grad": grad,
                     "after": after}))
             rows.append(Update(info.index, info.name, info.value, grad, after))
@@ -337,7 +338,8 @@ def walkthrough(
         try:
             loss_after = recompute(root, {order[u.node]: u.after for u in updates}, recording)
         except ChainruleError as error:
-            raise type(error)(fill(DESCENT["fails"], {"lr": rate, "error": str(error)})) from None
+            raise type(error)(fill(DESCENT["fails"], None, holes={
+                "lr": rate, "error": str(error)})) from None
     if picture:
         svg, note = graph_picture(root, [node.name for node in forward.nodes], given,
                                   backward.gradients, order=order)
