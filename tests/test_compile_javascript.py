@@ -31,17 +31,12 @@ from chainrule.engine.compile.renderings import render
 from chainrule.engine.explain.trace import trace_backward
 from chainrule.engine.primitives import FUNCTIONS
 
-from support.explain import graph_recipes, twisted_nodes
+from support.explain import HOSTILE_LABELS, graph_recipes, twisted_nodes
 
 browser_test = pytest.mark.browser
 
 #: Operations whose program is arithmetic and comparisons only: the same floats, bit for bit.
 EXACT = {"add", "sub", "mul", "div", "neg", "dot", "sum", "relu", "leaky_relu", "abs", "maximum"}
-
-#: Labels that would break a page or a program if they were written as code: comment ends,
-#: script ends, line ends, quotes, program names.
-HOSTILE_LABELS = ["*/", "</script>", "<!--", "a\nb = 1", "\u2028", "it's", 'say "hi"', "v[0]",
-                  "x", "g", "u", "chainruleProgram", "${x}", "\\", ""]
 
 
 @st.composite

@@ -21,7 +21,7 @@ from chainrule.engine import (
     value_and_grad,
 )
 
-from support.explain import apply_operation, graph_recipes, outcome, twisted_nodes
+from support.explain import HOSTILE_LABELS, apply_operation, graph_recipes, outcome, twisted_nodes
 
 
 def _outcome(call: Any) -> Any:
@@ -81,13 +81,6 @@ def _graph(recipe: dict[str, Any]) -> tuple[Value, list[Value]]:
 
 
 # -- what a traced function may do that a plain graph does not show ----------------------------
-
-#: Labels a teacher or a hostile user may give: program names, Python's own, names that
-#: normalise to another (mathematical italic x is x), that are not identifiers, or that would
-#: end a comment.
-HOSTILE_LABELS = ["total", "fsum", "checked", "inputs", "captured", "program", "v0", "d_v1",
-                  "\U0001d465", "x", "x\u2081", "w\u00b2", "lambda", "it's", 'say "hi"',
-                  "a\nreturn 0", "# not code", "results", "s0", "\u2028", ""]
 
 
 @st.composite

@@ -26,6 +26,16 @@ ROOT = Path(__file__).resolve().parents[2]  # tests/support/explain.py -> the re
 OPERATIONS = {name: p.arity for name, p in PRIMITIVES.items()} | {"dot": 4, "sum": 3}
 
 
+#: Labels a teacher or a hostile user may give, which no program (Python, numpy or JavaScript)
+#: or page may take for code: program names of each emitter and Python's own, names that
+#: normalise to another (mathematical italic x is x), that are not identifiers, that would end
+#: a comment or a script, line ends, quotes.
+HOSTILE_LABELS = ["total", "fsum", "checked", "inputs", "captured", "program", "v0", "d_v1",
+                  "\U0001d465", "x", "x\u2081", "w\u00b2", "lambda", "it's", 'say "hi"',
+                  "a\nreturn 0", "# not code", "results", "s0", "\u2028", "*/", "</script>",
+                  "<!--", "v[0]", "g", "u", "chainruleProgram", "${x}", "\\", ""]
+
+
 def apply_operation(name: str, args: list[Any]) -> Any:
     """One step of a recipe: a primitive on its operands, or an n-ary operation on its
     operands split into its groups (``dot``'s weights, then its inputs)."""
